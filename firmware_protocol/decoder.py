@@ -1,0 +1,313 @@
+"""The streaming decoder: bytes in, messages out (sans-IO, in the manner of h11 and wsproto).
+
+    dec = Decoder()
+    dec.receive_data(chunk)            # any split of the stream, even one byte at a time
+    while (msg := dec.next_event()) is not None:
+        ...
+
+Theory of operation
+-------------------
+1. Deframing. Bytes are appended to a buffer until a 0x00 delimiter; the bytes before it are one COBS frame.
+   A frame longer than MAX_FRAME is a framing error: its bytes are dropped as they arrive (the buffer never
+   holds more than MAX_FRAME bytes) and the decoder skips to the next delimiter. Empty frames (two
+   delimiters in a row) are ignored: a sender may emit a leading 0x00 to flush a half-received frame.
+2. Checking. Invalid COBS or a frame shorter than a type byte + CRC is a framing error; a CRC mismatch is a
+   CRC error. Either way the frame is dropped and decoding continues with the next one.
+3. Parsing. `decode_message`; unknown types and malformed bodies are counted and dropped.
+4. Tracking (`StreamTracker`, also used for MQTT payloads that arrive without framing). It follows one
+   device's stream of IMU_BATCH headers:
+   - the u32 microsecond clock is unwrapped into a monotonic 64-bit timeline (`ImuBatch.t_us`);
+   - the u16 sequence number tells new batches from duplicates (same seq and timestamp as one of the last
+     64 batches) and from losses (a forward jump: the samples missing are counted from the timestamps);
+   - a reboot is a new boot_id in DEVICE_INFO, or a sequence number that goes back without being a
+     duplicate (a reset that DEVICE_INFO did not announce, e.g. because the frame was lost). After a reboot
+     the device clock restarts; the timeline continues one sample period after the last sample, since a
+     sans-IO decoder can not know how long the device was away (the service can, from its own clock).
+
+The decoder never raises on bad input and never grows without bound: the frame buffer is capped and the
+duplicate window holds 64 entries. Everything it dropped is counted in `DecodeStats`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from firmware_protocol.errors import MessageError
+from firmware_protocol.framing import MAX_FRAME, cobs_decode, crc16
+from firmware_protocol.messages import (
+    DeviceInfo,
+    ImuBatch,
+    Message,
+    MsgType,
+    decode_imu_batch,
+    decode_message,
+)
+
+_WRAP = 1 << 32
+_BATCH_HEAD = ImuBatch.HEADER
+_BATCH_HEAD_END = 1 + ImuBatch.HEADER.size
+_RECENT = 64  # batches remembered to recognise duplicates
+
+
+@dataclass
+class DecodeStats:
+    """Counters of everything the decoder saw. The names are stable: `posture inspect --json` prints them."""
+
+    bytes: int = 0  #: bytes received
+    frames: int = 0  #: frames that passed COBS and CRC
+    messages: int = 0  #: frames that decoded into a known message
+    samples: int = 0  #: IMU samples delivered (duplicates excluded)
+    batches: int = 0  #: IMU_BATCH messages delivered (duplicates excluded)
+    crc_errors: int = 0  #: frames whose CRC did not match
+    framing_errors: int = 0  #: invalid COBS, frames too short or longer than MAX_FRAME
+    unknown_types: int = 0  #: valid frames with a message type this version does not know
+    malformed: int = 0  #: known type, invalid body
+    lost_samples: int = 0  #: samples missing from the stream (sequence gaps, counted by timestamps)
+    device_gaps: int = 0  #: samples missing with no sequence gap (dropped by the device itself)
+    duplicates: int = 0  #: IMU batches received twice (dropped)
+    reboots: int = 0  #: device resets seen (boot_id change or sequence reset)
+    discarded_bytes: int = 0  #: bytes thrown away with bad frames
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass
+class Reboot:
+    """An event: the device reset. Samples after it come from a new boot."""
+
+    reason: str  #: "boot_id" or "sequence"
+    old_boot_id: int | None
+    new_boot_id: int | None
+    t_us: int  #: where the new boot starts on the decoder's timeline
+
+
+@dataclass
+class _TrackState:
+    started: bool = False  #: any batch seen yet (the timeline is anchored)
+    last_seq: int | None = None  #: None at the start of a boot
+    last_raw_t0: int = 0
+    last_n: int = 0
+    unwrapped_raw: int = 0  #: last raw t0, unwrapped to 64 bits within this boot
+    offset_us: int = 0  #: timeline = unwrapped raw device time + offset (0 for the first boot)
+    last_end_us: int = 0  #: timeline time one period after the last sample delivered
+    boot_id: int | None = None
+    recent: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=_RECENT))
+    recent_set: set[tuple[int, int]] = field(default_factory=set)
+
+
+class StreamTracker:
+    """Sequence, timestamp and reboot tracking for one device's stream (see the module docstring)."""
+
+    def __init__(self, stats: DecodeStats | None = None) -> None:
+        self.stats = stats if stats is not None else DecodeStats()
+        self._s = _TrackState()
+
+    @property
+    def boot_id(self) -> int | None:
+        return self._s.boot_id
+
+    def on_info(self, info: DeviceInfo) -> Reboot | None:
+        """Track a DEVICE_INFO; a new boot_id is a reboot."""
+        s = self._s
+        if s.boot_id is None or info.boot_id == s.boot_id:
+            s.boot_id = info.boot_id
+            return None
+        old = s.boot_id
+        self._restart(info.boot_id)
+        return Reboot("boot_id", old, info.boot_id, s.last_end_us)
+
+    def _restart(self, boot_id: int | None) -> None:
+        s = self._s
+        self.stats.reboots += 1
+        s.boot_id = boot_id
+        s.last_seq = None
+        s.recent.clear()
+        s.recent_set.clear()
+
+    def on_batch_header(self, seq: int, t0_us: int, period_ns: int, n: int) -> tuple[int, int, Reboot | None] | None:
+        """Track one IMU_BATCH header.
+
+        Returns (t_us of its first sample on the timeline, samples missing just before it, a Reboot event or
+        None), or None for a duplicate that must be dropped.
+        """
+        s = self._s
+        stats = self.stats
+        reboot = None
+        lost = 0
+        if s.last_seq is not None:
+            if (seq, t0_us) in s.recent_set:
+                stats.duplicates += 1
+                return None
+            d_seq = (seq - s.last_seq) & 0xFFFF
+            d_t = (t0_us - s.last_raw_t0) % _WRAP
+            if d_seq == 0 or d_seq >= 0x8000 or d_t >= _WRAP // 2:
+                # sequence or clock went back and it is no recent duplicate: the device was reset
+                old = s.boot_id
+                self._restart(None)
+                reboot = Reboot("sequence", old, None, s.last_end_us)
+            else:
+                s.unwrapped_raw += d_t
+                gap_us = s.unwrapped_raw + s.offset_us - s.last_end_us
+                missing = max(0, round(gap_us * 1000 / period_ns))
+                if d_seq > 1:
+                    missing = missing or (d_seq - 1) * s.last_n
+                    stats.lost_samples += missing
+                else:
+                    stats.device_gaps += missing
+                lost = missing
+        if s.last_seq is None:
+            # the start of a boot: the first boot keeps the device's own clock, a later one continues the
+            # timeline one period after the last sample (the real gap is unknown here)
+            s.unwrapped_raw = t0_us
+            s.offset_us = s.last_end_us - t0_us if s.started else 0
+            s.started = True
+        s.last_seq = seq
+        s.last_raw_t0 = t0_us
+        s.last_n = n
+        t_us = s.unwrapped_raw + s.offset_us
+        s.last_end_us = t_us + (n * period_ns) // 1000
+        key = (seq, t0_us)
+        if len(s.recent) == _RECENT:
+            s.recent_set.discard(s.recent[0])
+        s.recent.append(key)
+        s.recent_set.add(key)
+        return t_us, lost, reboot
+
+
+class Decoder:
+    """Bytes in, messages out. Never raises on garbage; see the module docstring."""
+
+    def __init__(self) -> None:
+        self.stats = DecodeStats()
+        self.tracker = StreamTracker(self.stats)
+        self._buf = bytearray()
+        self._overflow = False  # inside a frame that is already too long: skip to the next delimiter
+        self._events: deque[Message | Reboot] = deque()
+
+    # -- input
+    def receive_data(self, data: bytes | bytearray | memoryview) -> None:
+        """Feed received bytes, any amount, split anywhere."""
+        stats = self.stats
+        stats.bytes += len(data)
+        if not data:
+            return
+        data = bytes(data)
+        parts = data.split(b"\x00")
+        # every part but the last ends with a delimiter
+        for k, part in enumerate(parts):
+            last = k == len(parts) - 1
+            if self._overflow:
+                stats.discarded_bytes += len(part)
+                if not last:
+                    self._overflow = False
+                continue
+            if last:
+                if len(self._buf) + len(part) > MAX_FRAME:
+                    stats.framing_errors += 1
+                    stats.discarded_bytes += len(self._buf) + len(part)
+                    self._buf.clear()
+                    self._overflow = True
+                else:
+                    self._buf += part
+                continue
+            if self._buf:
+                self._buf += part
+                frame = bytes(self._buf)
+                self._buf.clear()
+            else:
+                frame = part
+            if frame:
+                if len(frame) > MAX_FRAME:
+                    stats.framing_errors += 1
+                    stats.discarded_bytes += len(frame)
+                else:
+                    self._on_frame(frame)
+
+    def _on_frame(self, frame: bytes) -> None:
+        stats = self.stats
+        raw = cobs_decode(frame)
+        if raw is None or len(raw) < 3:
+            stats.framing_errors += 1
+            stats.discarded_bytes += len(frame) + 1
+            return
+        body = raw[:-2]
+        if crc16(body) != raw[-2] | (raw[-1] << 8):
+            stats.crc_errors += 1
+            stats.discarded_bytes += len(frame) + 1
+            return
+        stats.frames += 1
+        self._on_message_bytes(body)
+
+    def receive_message(self, payload: bytes | bytearray | memoryview) -> None:
+        """Feed one unframed message (an MQTT payload): the same parsing and tracking, no COBS or CRC."""
+        self.stats.bytes += len(payload)
+        self.stats.frames += 1
+        self._on_message_bytes(bytes(payload))
+
+    def _on_message_bytes(self, body: bytes) -> None:
+        stats = self.stats
+        if body and body[0] == MsgType.IMU_BATCH:
+            self._on_batch(body)
+            return
+        try:
+            msg = decode_message(body)
+        except MessageError as err:
+            if err.unknown_type:
+                stats.unknown_types += 1
+            else:
+                stats.malformed += 1
+            return
+        stats.messages += 1
+        if isinstance(msg, DeviceInfo):
+            reboot = self.tracker.on_info(msg)
+            if reboot is not None:
+                self._events.append(reboot)
+        self._events.append(msg)
+
+    def _on_batch(self, body: bytes) -> None:
+        # the hot path: check the header, track it, then build the batch once
+        stats = self.stats
+        if len(body) < _BATCH_HEAD_END:
+            stats.malformed += 1
+            return
+        seq, t0_us, period_ns, n = _BATCH_HEAD.unpack_from(body, 1)
+        if n == 0 or period_ns == 0 or len(body) < _BATCH_HEAD_END + 12 * n:
+            stats.malformed += 1
+            return
+        stats.messages += 1
+        tracked = self.tracker.on_batch_header(seq, t0_us, period_ns, n)
+        if tracked is None:
+            return
+        t_us, lost, reboot = tracked
+        if reboot is not None:
+            self._events.append(reboot)
+        self._events.append(decode_imu_batch(body, t_us, lost, self.tracker.boot_id))
+        stats.batches += 1
+        stats.samples += n
+
+    # -- output
+    def next_event(self) -> Message | Reboot | None:
+        """The next decoded message or event, or None when more data is needed."""
+        return self._events.popleft() if self._events else None
+
+    def events(self) -> list[Message | Reboot]:
+        """All pending events, oldest first."""
+        out = list(self._events)
+        self._events.clear()
+        return out
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[Message | Reboot]:
+        """receive_data + events, for convenience."""
+        self.receive_data(data)
+        return self.events()
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes of an incomplete frame held (at most MAX_FRAME)."""
+        return len(self._buf)
+
+    def summary(self) -> dict[str, Any]:
+        return self.stats.as_dict()
