@@ -135,9 +135,19 @@ class AccelRoutine:
     def feed(self, t_s: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> list[Event]:
         """Add a batch; return what to show."""
         events = self.start()
-        if self.finished:
-            return events
         t, a, g = _batch(t_s, acc, gyr)
+        if len(t) == 0:
+            return events
+        # take a large batch in steps of half a block, so no pose inside it is missed
+        steps = np.floor((t - t[0]) / (self.params.stillness.block_s / 2)).astype(np.int64)
+        cuts = np.flatnonzero(np.diff(steps)) + 1
+        for tc, ac, gc in zip(np.split(t, cuts), np.split(a, cuts), np.split(g, cuts), strict=True):
+            if self.finished:
+                break
+            self._feed_step(tc, ac, gc, events)
+        return events
+
+    def _feed_step(self, t: np.ndarray, a: np.ndarray, g: np.ndarray, events: list[Event]) -> None:
         self._detector.feed(t, a, g)
         run_id, still_s = self._detector.run_id, self._detector.current_still_s
         hold_s = self.params.stillness.hold_s
@@ -148,14 +158,14 @@ class AccelRoutine:
             self._progress_shown = 0.0
         self._last_run, self._last_still_s = run_id, still_s
         if still_s == 0.0 or run_id == self._handled_run:
-            return events
+            return
         if still_s < hold_s:
             fraction = still_s / hold_s
             step = self.params.progress_step
             if fraction >= self._progress_shown + step:
                 self._progress_shown = math.floor(fraction / step) * step
                 events.append(Progress(self._progress_shown))
-            return events
+            return
         self._handled_run = run_id
         run = self._detector.current_run()
         assert run is not None
@@ -163,7 +173,7 @@ class AccelRoutine:
         reason = duplicate_reason(run.mean_acc, self.poses, self.params.stillness.min_separation_deg)
         if reason is not None:
             events.extend([PoseRejected(reason), self.next_prompt()])
-            return events
+            return
         self.poses.append(run.mean_acc)
         self._sigma = max(self._sigma, run.mean_sigma_m_s2)
         cover = self.params.fit.coverage_deg
@@ -174,7 +184,6 @@ class AccelRoutine:
             events.append(self._fit())
         else:
             events.append(self.next_prompt())
-        return events
 
     def finish(self) -> list[Event]:
         """No more samples: fit what there is, or say what is missing."""
@@ -252,9 +261,15 @@ class MountingRoutine:
         """Add a batch; return what to show."""
         t, a, g = _batch(t_s, acc, gyr)
         events: list[Event] = []
-        while len(t) and not self.finished:
-            n = self._step(t, a, g, events)
-            t, a, g = t[n:], a[n:], g[n:]
+        if len(t) == 0:
+            return events
+        # take a large batch in steps of half a block, so that a hold inside it is seen when it happens
+        steps = np.floor((t - t[0]) / (self.params.bend_stillness.block_s / 2)).astype(np.int64)
+        cuts = np.flatnonzero(np.diff(steps)) + 1
+        for tc, ac, gc in zip(np.split(t, cuts), np.split(a, cuts), np.split(g, cuts), strict=True):
+            while len(tc) and not self.finished:
+                n = self._step(tc, ac, gc, events)
+                tc, ac, gc = tc[n:], ac[n:], gc[n:]
         return events
 
     def finish(self) -> list[Event]:
