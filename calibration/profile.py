@@ -9,7 +9,7 @@ One file per device, keyed by the device id from DEVICE_INFO:
 The file holds `format_version`, `device_id` and up to three tables, each with its values, `measured_at`
 (ISO 8601 UTC, a TOML offset date-time) and its measured quality:
 
-    [gyro]      gyro_bias_rad_s (3), sigma_rad_s
+    [gyro]      gyro_bias_rad_s (3), sigma_rad_s (3)
     [accel]     offset_m_s2 (3), scale (3), misalignment (3x3), residual_mg, max_residual_mg,
                 offset_std_mg (3), scale_std (3), n_poses
     [mounting]  R_bs (3x3), neutral_up_s (3), bend_deg, neutral_motion_deg, path_deviation_deg, axis_off_deg
@@ -48,7 +48,7 @@ class GyroProfile:
     """The stored gyroscope bias."""
 
     gyro_bias_rad_s: np.ndarray  #: (3,) bias to subtract from raw gyro, rad/s
-    sigma_rad_s: float  #: 1-sigma uncertainty of the bias (or the rest noise it came from), rad/s
+    sigma_rad_s: np.ndarray  #: (3,) 1-sigma uncertainty of the bias per axis, rad/s (as gyro.BiasEstimate)
     measured_at: str  #: ISO 8601 UTC
 
 
@@ -249,7 +249,10 @@ def profile_from_dict(data: dict[str, Any], path: str | Path = "<profile>") -> P
     gyro = accel = mounting = None
     if (g := root.table("gyro")) is not None:
         bias = g.array("gyro_bias_rad_s", (3,))
-        gyro = GyroProfile(bias, g.number("sigma_rad_s", allow_nan=True), g.when())
+        sigma = g.get("sigma_rad_s")  # (3,), or one number for all axes
+        sigma_arr = np.full(3, g.number("sigma_rad_s", True)) if not isinstance(sigma, list) else g.array(
+            "sigma_rad_s", (3,), allow_nan=True)
+        gyro = GyroProfile(bias, sigma_arr, g.when())
     if (a := root.table("accel")) is not None:
         scale = a.array("scale", (3,))
         if np.any(scale <= 0):
