@@ -1,0 +1,236 @@
+"""Recordings on disk: the raw capture format, its metadata sidecar, and loading either format.
+
+A raw capture (`*.cap`) holds the bytes exactly as the device sent them: COBS frames, each ended by 0x00
+(firmware_protocol/PROTOCOL.md). It stays self-delimiting, so a file cut anywhere (a crash, a power cut)
+still decodes up to its last complete frame. Beside it, `<file>.json` holds metadata, including the
+DEVICE_INFO message so that a capture which starts mid-stream can still be scaled to SI units, and the
+simulator writes its ground truth to `<file>.labels.json`. recordings/README.md describes both formats.
+
+`CaptureWriter` appends crash-safely: every write is flushed to the OS at once (a killed process loses
+nothing it wrote) and fsync'd at most `fsync_interval_s` apart (a power cut loses at most that much).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from firmware_protocol import (
+    Decoder,
+    DecodeStats,
+    DeviceInfo,
+    ImuBatch,
+    Reboot,
+    counts_to_si,
+    decode_message,
+    encode_message,
+)
+from monitor.imu import CsvError, CsvReport, ImuSamples, iter_csv_chunks
+
+CAPTURE_FORMAT = "posture-capture"
+CAPTURE_VERSION = 1
+READ_CHUNK = 1 << 16
+
+
+class RecordingError(Exception):
+    """A recording that can not be read (missing, wrong format, no device information)."""
+
+
+def meta_path(path: str | Path) -> Path:
+    return Path(f"{path}.json")
+
+
+def labels_path(path: str | Path) -> Path:
+    return Path(f"{path}.labels.json")
+
+
+@dataclass
+class CaptureMeta:
+    """The sidecar `<capture>.json`."""
+
+    source: str = ""  #: e.g. "simulator:workday seed=1", "serial:/dev/ttyACM0", "mqtt:posture/abc"
+    device_id: str = ""  #: 16 hex digits, when known
+    device_info_hex: str = ""  #: the DEVICE_INFO message (type + body), hex, when known
+    created_utc: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        d = {"format": CAPTURE_FORMAT, "version": CAPTURE_VERSION, "created_utc": self.created_utc,
+             "source": self.source, "device_id": self.device_id, "device_info_hex": self.device_info_hex}
+        d.update(self.extra)
+        return json.dumps(d, indent=2) + "\n"
+
+    @property
+    def device_info(self) -> DeviceInfo | None:
+        if not self.device_info_hex:
+            return None
+        msg = decode_message(bytes.fromhex(self.device_info_hex))
+        return msg if isinstance(msg, DeviceInfo) else None
+
+    @classmethod
+    def for_info(cls, info: DeviceInfo, source: str, **extra: Any) -> CaptureMeta:
+        return cls(source=source, device_id=info.device_id_hex, device_info_hex=encode_message(info).hex(),
+                   extra=extra)
+
+
+def write_meta(path: str | Path, meta: CaptureMeta) -> None:
+    tmp = Path(f"{meta_path(path)}.tmp")
+    tmp.write_text(meta.to_json(), encoding="utf-8")
+    os.replace(tmp, meta_path(path))
+
+
+def read_meta(path: str | Path) -> CaptureMeta | None:
+    """The sidecar of a capture, None if there is none; RecordingError if it is damaged."""
+    p = meta_path(path)
+    if not p.exists():
+        return None
+    try:
+        d = json.loads(p.read_text(encoding="utf-8"))
+        if d.get("format") != CAPTURE_FORMAT:
+            raise RecordingError(f"{p}: not a {CAPTURE_FORMAT} sidecar")
+        known = {"format", "version", "created_utc", "source", "device_id", "device_info_hex"}
+        return CaptureMeta(source=d.get("source", ""), device_id=d.get("device_id", ""),
+                           device_info_hex=d.get("device_info_hex", ""), created_utc=d.get("created_utc", ""),
+                           extra={k: v for k, v in d.items() if k not in known})
+    except (OSError, ValueError, AttributeError) as err:
+        raise RecordingError(f"{p}: unreadable sidecar ({err})") from err
+
+
+class CaptureWriter:
+    """Append raw received bytes to a capture file, crash-safely (see the module docstring)."""
+
+    def __init__(self, path: str | Path, fsync_interval_s: float = 1.0,
+                 clock: Callable[[], float] | None = None) -> None:
+        import time
+
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._f = open(self.path, "ab", buffering=0)
+        self._clock = clock or time.monotonic
+        self._interval = fsync_interval_s
+        self._last_sync = self._clock()
+        self.bytes_written = 0
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        self._f.write(data)  # unbuffered: in the OS at once
+        self.bytes_written += len(data)
+        now = self._clock()
+        if now - self._last_sync >= self._interval:
+            os.fsync(self._f.fileno())
+            self._last_sync = now
+
+    def close(self) -> None:
+        if not self._f.closed:
+            os.fsync(self._f.fileno())
+            self._f.close()
+
+    def __enter__(self) -> CaptureWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass
+class Recording:
+    """A recording loaded into SI arrays."""
+
+    samples: ImuSamples
+    kind: str  #: "capture" or "csv"
+    bytes: int = 0
+    info: DeviceInfo | None = None
+    stats: DecodeStats | None = None  #: captures only
+    reboots: list[Reboot] = field(default_factory=list)
+    csv_report: CsvReport | None = None  #: csv only
+    meta: CaptureMeta | None = None
+
+
+def is_csv(path: str | Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(4) == b"t_s,"
+
+
+def iter_capture(path: str | Path, on_progress: Callable[[int], None] | None = None,
+                 decoder: Decoder | None = None) -> Iterator[DeviceInfo | ImuBatch | Reboot | object]:
+    """Decode a capture file chunk by chunk, yielding every event (messages and Reboot)."""
+    dec = decoder or Decoder()
+    with open(path, "rb") as f:
+        while chunk := f.read(READ_CHUNK):
+            dec.receive_data(chunk)
+            yield from dec.events()
+            if on_progress:
+                on_progress(len(chunk))
+
+
+def load_recording(path: str | Path, on_progress: Callable[[int], None] | None = None,
+                   lenient_csv: bool = True) -> Recording:
+    """Load a raw capture or a CSV interchange file into SI arrays (sensor frame).
+
+    Captures are scaled with the latest DEVICE_INFO in the stream, or the sidecar's before the first one.
+    CSV rows that are bad are skipped and counted (`csv_report`) when `lenient_csv`, else CsvError.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise RecordingError(f"{path}: no such file")
+    size = path.stat().st_size
+    if size == 0:
+        raise RecordingError(f"{path}: empty file")
+    if is_csv(path):
+        report = CsvReport() if lenient_csv else None
+        parts = []
+        for part in iter_csv_chunks(path, report=report):
+            parts.append(part)
+            if on_progress:
+                on_progress(len(part) * 60)  # about 60 bytes a row
+        return Recording(ImuSamples.concatenate(parts), "csv", size, csv_report=report)
+    meta = read_meta(path)
+    info = meta.device_info if meta else None
+    dec = Decoder()
+    if info is not None:
+        dec.tracker.on_info(info)
+    t_parts: list[np.ndarray] = []
+    a_parts: list[np.ndarray] = []
+    g_parts: list[np.ndarray] = []
+    unscaled: list[ImuBatch] = []
+    reboots: list[Reboot] = []
+    for ev in iter_capture(path, on_progress, dec):
+        if isinstance(ev, DeviceInfo):
+            info = ev
+            for b in unscaled:
+                _append(b, info, t_parts, a_parts, g_parts)
+            unscaled.clear()
+        elif isinstance(ev, ImuBatch):
+            if info is None:
+                unscaled.append(ev)
+            else:
+                _append(ev, info, t_parts, a_parts, g_parts)
+        elif isinstance(ev, Reboot):
+            reboots.append(ev)
+    if unscaled:
+        raise RecordingError(f"{path}: {len(unscaled)} IMU batches but no DEVICE_INFO in the capture or its "
+                             f"sidecar {meta_path(path).name}, so the raw counts can not be scaled")
+    if not t_parts:
+        samples = ImuSamples.empty()
+    else:
+        samples = ImuSamples(np.concatenate(t_parts), np.concatenate(a_parts), np.concatenate(g_parts))
+    return Recording(samples, "capture", size, info, dec.stats, reboots, meta=meta)
+
+
+def _append(b: ImuBatch, info: DeviceInfo, t: list[np.ndarray], a: list[np.ndarray], g: list[np.ndarray]) -> None:
+    acc, gyr = counts_to_si(b, info)
+    t.append(b.times_us() / 1e6)
+    a.append(acc)
+    g.append(gyr)
+
+
+__all__ = ["CaptureMeta", "CaptureWriter", "CsvError", "Recording", "RecordingError", "iter_capture",
+           "labels_path", "load_recording", "meta_path", "read_meta", "write_meta"]
