@@ -1,0 +1,104 @@
+"""Random plausible workdays: `random_day(seed, hours)` builds a Scenario nobody tuned against.
+
+A day is: calibration, a morning stretch, then alternating seated work blocks (15-60 min of sitting with
+leans to either side, slouches and reaches sprinkled in, each short or long) and breaks (walks of
+0.5-10 min, a third of them under 2 min, standing, active tidying), a lunch break around the middle, and
+an evening stretch. All choices come from `seed`; the same seed gives the same scenario.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from monitor.sim.scenario import Scenario, scenario_from_dict
+
+
+def _r(rng: np.random.Generator, lo: float, hi: float, nd: int = 1) -> float:
+    return round(float(rng.uniform(lo, hi)), nd)
+
+
+def _work_block(rng: np.random.Generator, minutes: float) -> list[dict[str, Any]]:
+    """`minutes` of seated work with posture episodes in between."""
+    out: list[dict[str, Any]] = []
+    left = minutes * 60.0
+    while left > 60.0:
+        sit_s = min(left, _r(rng, 120, 900, 0))
+        out.append({"do": "sit", "seconds": sit_s})
+        left -= sit_s
+        kind = rng.choice(["lean", "lean", "slouch", "reach", "none"])
+        if kind == "lean" and left > 30:
+            long = rng.random() < 0.5
+            secs = min(left, _r(rng, 70, 420, 0) if long else _r(rng, 15, 50, 0))
+            side = "left" if rng.random() < 0.45 else "right"
+            out.append({"do": "lean", "side": side, "deg": _r(rng, 11, 22) if long else _r(rng, 5, 20),
+                        "seconds": secs})
+            left -= secs
+        elif kind == "slouch" and left > 30:
+            secs = min(left, _r(rng, 30, 300, 0))
+            out.append({"do": "slouch", "deg": _r(rng, 18, 35), "seconds": secs})
+            left -= secs
+        elif kind == "reach":
+            n = int(rng.integers(1, 5))
+            out.append({"do": "reach", "count": n, "hold_s": [2.0, 12.0], "gap_s": [3.0, 20.0]})
+            left -= n * 20.0
+    if left > 1.0:
+        out.append({"do": "sit", "seconds": round(left, 1)})
+    return out
+
+
+def _break(rng: np.random.Generator) -> tuple[list[dict[str, Any]], float]:
+    """A break and its approximate length in seconds."""
+    u = rng.random()
+    cadence = _r(rng, 1.65, 2.05, 2)
+    if u < 0.35:
+        secs = _r(rng, 30, 115, 0)  # a short walk, under 2 min: not a credited break
+        return [{"do": "walk", "seconds": secs, "cadence_hz": cadence}], secs
+    if u < 0.7:
+        secs = _r(rng, 120, 600, 0)
+        return [{"do": "walk", "seconds": secs, "cadence_hz": cadence}], secs
+    if u < 0.85:
+        secs = _r(rng, 60, 300, 0)
+        return [{"do": "stand", "seconds": secs}], secs
+    secs = _r(rng, 120, 360, 0)
+    return [{"do": "active", "seconds": secs, "intensity": _r(rng, 0.6, 1.4)}], secs
+
+
+def random_day(seed: int, hours: float = 8.0, part: str = "MPU-6050") -> Scenario:
+    """A plausible random workday of about `hours` (within a few minutes), reproducible from `seed`."""
+    if not 0.5 <= hours <= 24:
+        raise ValueError(f"hours must be within [0.5, 24], got {hours}")
+    rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(99,)))
+    segs: list[dict[str, Any]] = [{"do": "calibrate"}, {"do": "stretch", "rounds": 3}]
+    budget = hours * 3600.0 - 2 * 240.0 - 30.0
+    lunch_at = budget * _r(rng, 0.4, 0.6, 2)
+    lunch_done = hours < 5
+    elapsed = 0.0
+    while elapsed < budget - 120.0:
+        if not lunch_done and elapsed >= lunch_at:
+            walk1, eat, walk2 = _r(rng, 180, 600, 0), _r(rng, 1200, 2400, 0), _r(rng, 180, 600, 0)
+            segs += [{"do": "walk", "seconds": walk1}, {"do": "sit", "seconds": eat},
+                     {"do": "walk", "seconds": walk2}]
+            elapsed += walk1 + eat + walk2
+            lunch_done = True
+            continue
+        minutes = min(_r(rng, 15, 60), max(1.5, (budget - elapsed) / 60.0 - 1.0))
+        segs += _work_block(rng, minutes)
+        elapsed += minutes * 60.0
+        if elapsed < budget - 120.0:
+            brk, secs = _break(rng)
+            segs += brk
+            elapsed += secs
+    segs += [{"do": "stretch", "rounds": 3}, {"do": "stand", "seconds": 20}]
+    return scenario_from_dict(
+        {
+            "name": f"random-day-{seed}",
+            "description": f"random plausible {hours:g} h workday from seed {seed}",
+            "seed": int(seed),
+            "start_clock": f"{int(rng.integers(7, 10)):02d}:{int(rng.integers(0, 4)) * 15:02d}",
+            "sensor": {"part": part, "mounting_deg": "random"},
+            "segment": segs,
+        },
+        source=f"random_day({seed})",
+    )

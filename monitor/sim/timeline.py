@@ -1,0 +1,383 @@
+"""Choreography: compile a Scenario's segments into kinematic events, activity codes and labels.
+
+Each segment kind becomes ramps and waves on the channels of `motion.Ch` (all smooth, see `motion`):
+
+- sit / stand: the posture baseline (lean_deg, flexion_deg), sway on, and every 1-5 min a small posture
+  shift (lean +-2.5 deg, flexion -2..+4 deg, a chair swivel of up to +-20 deg heading when seated).
+- still: sway off, nothing moves. calibrate: sway off, neutral (0, 0) held `hold_s`, forward bend to
+  `bend_deg` held `bend_s`, back to neutral.
+- lean / slouch: ramp to the target lean (right +) or flexion, hold with a slow wobble, ramp back.
+- reach: `count` quick lean/flexion excursions with a trunk twist, each followed by a seated gap.
+- walk: speed ramps (gait initiation/termination), vertical bounce at the cadence, mediolateral sway and
+  trunk roll/yaw at half the cadence, forward-back motion at the cadence, turns along the way.
+- stretch: rounds of reach up (extension), bend over, side bends left and right.
+- active: several slow trunk sinusoids, turns and body accelerations (0.5-2 Hz) at `intensity`.
+- stand_up / sit_down (inserted automatically when a segment needs the other posture): a flexion bump of
+  `deg` over the transition, the pelvis rising or sinking 0.45 m.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from monitor.sim.errors import ScenarioError
+from monitor.sim.labels import Activity, Label
+from monitor.sim.motion import N_CH, Ch, Events
+from monitor.sim.scenario import _DEFAULT_TRANSITION_S, Scenario, Segment, Value
+
+_D = math.pi / 180
+_GAIN = {"sit": 1.0, "stand": 1.4}  #: sway gain by posture
+_SEAT_DROP_M = 0.45  #: pelvis height change between sitting and standing
+_SWAY_RMS_DEG = {Ch.LEAN: 0.35, Ch.FLEX: 0.35, Ch.TWIST: 0.6}
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """A compiled scenario."""
+
+    events: Events
+    activity_t0: np.ndarray  #: (A,) start of each activity interval, s (sorted, first is 0)
+    activity_code: np.ndarray  #: (A,) Activity code of each interval
+    labels: tuple[Label, ...]  #: sorted by start
+    duration_s: float
+
+    def activity_at(self, t: np.ndarray) -> np.ndarray:
+        i = np.searchsorted(self.activity_t0, t, side="right") - 1
+        return self.activity_code[np.clip(i, 0, None)].astype(np.int8)
+
+
+class _Builder:
+    def __init__(self, scenario: Scenario, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.t = 0.0
+        self.posture = scenario.start_posture
+        self.cur = np.zeros(N_CH)
+        self.ramps: list[tuple[int, float, float, float]] = []
+        self.waves: list[tuple[int, float, float, float, float, float, float]] = []
+        self.walks: list[tuple[float, float, int]] = []
+        self.activity: list[tuple[float, int]] = []
+        self.labels: list[Label] = []
+        self.where = ""
+
+    # -- primitives -------------------------------------------------------------------------------
+    def draw(self, v: Value) -> float:
+        if isinstance(v, str):
+            raise ScenarioError(f"expected a number, got {v!r}", self.where)
+        if isinstance(v, tuple):
+            lo, hi = v
+            if isinstance(lo, int) and isinstance(hi, int):
+                return float(self.rng.integers(lo, hi + 1))
+            return float(self.rng.uniform(lo, hi))
+        return float(v)
+
+    def ramp(self, ch: Ch, target: float, t0: float, dur: float) -> None:
+        delta = target - self.cur[ch]
+        if delta != 0.0:
+            self.ramps.append((int(ch), t0, max(dur, 1e-3), delta))
+            self.cur[ch] = target
+
+    def wave(self, ch: Ch, t0: float, t1: float, ramp: float, amp: float, freq: float, phase: float = 0.0) -> None:
+        if t1 > t0 and amp != 0.0:
+            self.waves.append((int(ch), t0, t1, min(ramp, (t1 - t0) / 2), amp, freq, phase))
+
+    def act(self, code: Activity, t0: float | None = None) -> None:
+        self.activity.append((self.t if t0 is None else t0, int(code)))
+
+    def sway_on(self) -> None:
+        """Back to the posture's natural sway (after a still hold, a walk or a transition)."""
+        self.ramp(Ch.SWAY, _GAIN[self.posture], self.t, 1.0)
+
+    def posture_code(self) -> Activity:
+        return Activity.SIT if self.posture == "sit" else Activity.STAND
+
+    def duration(self, seg: Segment, minimum: float) -> float:
+        d = self.draw(seg.params["seconds"])
+        if d < minimum:
+            raise ScenarioError(f"'{seg.do}' needs at least {minimum:.1f} s here, got {d:.1f} s", self.where)
+        return d
+
+    # -- segments ---------------------------------------------------------------------------------
+    def run(self, seg: Segment) -> None:
+        self.where = seg.where
+        if seg.do == "repeat":
+            for _ in range(int(self.draw(seg.params["times"]))):
+                for child in seg.children:
+                    self.run(child)
+            return
+        getattr(self, "do_" + seg.do)(seg, seg.params)
+
+    def ensure(self, posture: str) -> None:
+        if self.posture != posture:
+            self.transition(posture, self.draw(_DEFAULT_TRANSITION_S), self.draw((30.0, 40.0)))
+
+    def transition(self, to: str, dur: float, deg: float) -> None:
+        t0 = self.t
+        self.act(Activity.TRANSITION)
+        flex0 = self.cur[Ch.FLEX]
+        self.ramp(Ch.FLEX, flex0 + deg * _D, t0, dur / 2)
+        self.ramp(Ch.FLEX, 0.0, t0 + dur / 2, dur / 2)
+        self.ramp(Ch.LEAN, 0.0, t0, dur)
+        self.ramp(Ch.TWIST, 0.0, t0, dur)
+        self.ramp(Ch.SWAY, 0.3, t0, min(1.0, dur / 2))
+        if to == "stand":
+            self.ramp(Ch.PZ, self.cur[Ch.PZ] + _SEAT_DROP_M, t0 + 0.35 * dur, 0.65 * dur)
+        else:
+            self.ramp(Ch.PZ, self.cur[Ch.PZ] - _SEAT_DROP_M, t0 + 0.1 * dur, 0.7 * dur)
+        kind = "sit_to_stand" if to == "stand" else "stand_to_sit"
+        self.labels.append(Label(kind, t0, t0 + dur, peak_deg=deg))
+        self.posture = to
+        self.t = t0 + dur
+
+    def do_stand_up(self, seg: Segment, p: dict[str, Value]) -> None:
+        if self.posture == "sit":
+            self.transition("stand", self.duration(seg, 0.5), self.draw(p["deg"]))
+
+    def do_sit_down(self, seg: Segment, p: dict[str, Value]) -> None:
+        if self.posture == "stand":
+            self.transition("sit", self.duration(seg, 0.5), self.draw(p["deg"]))
+
+    def _posture(self, seg: Segment, p: dict[str, Value], posture: str) -> None:
+        self.ensure(posture)
+        t0, dur = self.t, self.duration(seg, 1.0)
+        self.act(self.posture_code())
+        lean, flex = self.draw(p["lean_deg"]) * _D, self.draw(p["flexion_deg"]) * _D
+        ramp = min(2.0, dur / 2)
+        self.ramp(Ch.LEAN, lean, t0, ramp)
+        self.ramp(Ch.FLEX, flex, t0, ramp)
+        self.ramp(Ch.SWAY, _GAIN[posture], t0, min(1.0, dur / 2))
+        if p["shifts"]:
+            t = t0 + self.draw((30.0, 180.0))
+            while t + 4.0 < t0 + dur:
+                shift = self.draw((1.5, 3.0))
+                self.ramp(Ch.LEAN, lean + self.draw((-2.5, 2.5)) * _D, t, shift)
+                self.ramp(Ch.FLEX, flex + self.draw((-2.0, 4.0)) * _D, t, shift)
+                swivel = self.draw((-20.0, 20.0)) if posture == "sit" else self.draw((-5.0, 5.0))
+                self.ramp(Ch.HEAD, self.cur[Ch.HEAD] + swivel * _D, t, shift)
+                t += shift + self.draw((60.0, 300.0))
+        self.t = t0 + dur
+
+    def do_sit(self, seg: Segment, p: dict[str, Value]) -> None:
+        self._posture(seg, p, "sit")
+
+    def do_stand(self, seg: Segment, p: dict[str, Value]) -> None:
+        self._posture(seg, p, "stand")
+
+    def do_still(self, seg: Segment, p: dict[str, Value]) -> None:
+        dur = self.duration(seg, 0.1)
+        self.act(self.posture_code())
+        self.ramp(Ch.SWAY, 0.0, self.t, min(1.0, dur / 2))
+        self.t += dur
+
+    def _excursion(self, ch: Ch, target: float, ramp: float, dur: float) -> float:
+        """Ramp `ch` to `target`, hold, ramp back to where it was; returns the old value."""
+        old = self.cur[ch]
+        self.ramp(ch, target, self.t, ramp)
+        self.ramp(ch, old, self.t + dur - ramp, ramp)
+        return float(old)
+
+    def do_lean(self, seg: Segment, p: dict[str, Value]) -> None:
+        dur = self.duration(seg, 1.0)
+        ramp = min(self.draw(p["ramp_s"]), dur / 3)
+        side = str(p["side"]) if p["side"] != "random" else ("left", "right")[int(self.rng.integers(2))]
+        deg = self.draw(p["deg"])
+        self.act(self.posture_code())
+        self.sway_on()
+        self.labels.append(Label("lean", self.t, self.t + dur, side=side, peak_deg=deg))
+        self._excursion(Ch.LEAN, (deg if side == "right" else -deg) * _D, ramp, dur)
+        wob = self.draw(p["wobble_deg"]) * _D
+        self.wave(Ch.LEAN, self.t + ramp, self.t + dur - ramp, 2.0, wob, self.draw((0.05, 0.15)), self.draw((0, 6.28)))
+        self.t += dur
+
+    def do_slouch(self, seg: Segment, p: dict[str, Value]) -> None:
+        dur = self.duration(seg, 1.0)
+        ramp = min(self.draw(p["ramp_s"]), dur / 3)
+        deg = self.draw(p["deg"])
+        self.act(self.posture_code())
+        self.sway_on()
+        self.labels.append(Label("slouch", self.t, self.t + dur, peak_deg=deg))
+        self._excursion(Ch.FLEX, deg * _D, ramp, dur)
+        self.t += dur
+
+    def do_reach(self, seg: Segment, p: dict[str, Value]) -> None:
+        for _ in range(int(self.draw(p["count"]))):
+            direction = str(p["direction"])
+            if direction == "random":
+                direction = ("left", "right", "forward")[int(self.rng.integers(3))]
+            deg, hold, ramp = self.draw(p["deg"]), self.draw(p["hold_s"]), self.draw(p["ramp_s"])
+            dur = hold + 2 * ramp
+            self.act(self.posture_code())
+            self.sway_on()
+            side = None if direction == "forward" else direction
+            self.labels.append(Label("reach", self.t, self.t + dur, side=side, peak_deg=deg))
+            sign = {"left": -1.0, "right": 1.0, "forward": 0.0}[direction]
+            self._excursion(Ch.LEAN, sign * deg * _D, ramp, dur)
+            self._excursion(Ch.FLEX, self.cur[Ch.FLEX] + (0.3 if sign else 1.0) * deg * _D, ramp, dur)
+            self._excursion(Ch.TWIST, -sign * self.draw((5.0, 20.0)) * _D, ramp, dur)
+            self.t += dur + self.draw(p["gap_s"])
+
+    def do_walk(self, seg: Segment, p: dict[str, Value]) -> None:
+        self.ensure("stand")
+        t0, dur = self.t, self.duration(seg, 3.0)
+        t1 = t0 + dur
+        self.act(Activity.WALK)
+        f, length = self.draw(p["cadence_hz"]), self.draw(p["step_length_m"])
+        ramp = min(1.5, dur / 4)
+        speed = length * f
+        self.ramp(Ch.SPEED, speed, t0, ramp)
+        self.ramp(Ch.SPEED, 0.0, t1 - ramp, ramp)
+        self.ramp(Ch.SWAY, 0.5, t0, ramp)
+        self.ramp(Ch.LEAN, 0.0, t0, ramp)
+        self.ramp(Ch.TWIST, 0.0, t0, ramp)
+        self._excursion(Ch.FLEX, self.draw((2.0, 5.0)) * _D, ramp, dur)
+        w2, w1 = (2 * math.pi * f) ** 2, (math.pi * f) ** 2
+        self.wave(Ch.PZ, t0, t1, ramp, self.draw(p["bounce_ms2"]) / w2, f, -math.pi / 2)
+        self.wave(Ch.PY, t0, t1, ramp, self.draw((0.5, 1.0)) / w1, f / 2, 0.0)
+        self.wave(Ch.PX, t0, t1, ramp, self.draw((0.5, 1.2)) / w2, f, -math.pi / 2 + 0.6)
+        self.wave(Ch.LEAN, t0, t1, ramp, self.draw((1.5, 3.0)) * _D, f / 2, 0.0)
+        self.wave(Ch.TWIST, t0, t1, ramp, self.draw((2.0, 4.0)) * _D, f / 2, math.pi / 2)
+        self.wave(Ch.FLEX, t0, t1, ramp, self.draw((0.5, 1.5)) * _D, f, 0.3)
+        steps = max(0, math.ceil(f * dur) - 1)
+        self.walks.append((t0, f, steps))
+        self.labels.append(Label("walk", t0, t1, steps=steps))
+        t = t0 + self.draw((2.0, 10.0))
+        while True:
+            deg = self.draw(p["turn_deg"]) * (1 if self.rng.random() < 0.5 else -1)
+            turn_s = 1.0 + 2.0 * abs(deg) / 180
+            if t + turn_s > t1 - ramp - 0.5:
+                break
+            self.ramp(Ch.HEAD, self.cur[Ch.HEAD] + deg * _D, t, turn_s)
+            t += turn_s + self.draw(p["turn_every_s"])
+        self.t = t1
+
+    def do_active(self, seg: Segment, p: dict[str, Value]) -> None:
+        self.ensure("stand")
+        t0, dur = self.t, self.duration(seg, 4.0)
+        t1, k = t0 + dur, self.draw(p["intensity"])
+        ramp = min(2.0, dur / 4)
+        self.act(Activity.ACTIVE)
+        self.labels.append(Label("active", t0, t1))
+        self.ramp(Ch.SWAY, 1.0, t0, ramp)
+        self._excursion(Ch.FLEX, k * self.draw((5.0, 15.0)) * _D, ramp, dur)
+        for ch, lo, hi in ((Ch.LEAN, 3.0, 8.0), (Ch.LEAN, 1.0, 4.0), (Ch.FLEX, 5.0, 15.0), (Ch.TWIST, 5.0, 15.0)):
+            self.wave(ch, t0, t1, ramp, k * self.draw((lo, hi)) * _D, self.draw((0.1, 0.5)), self.draw((0, 6.28)))
+        for ch in (Ch.PX, Ch.PY, Ch.PZ):
+            f = self.draw((0.5, 2.0))
+            self.wave(ch, t0, t1, ramp, k * self.draw((0.3, 1.5)) / (2 * math.pi * f) ** 2, f, self.draw((0, 6.28)))
+        t = t0 + self.draw((3.0, 15.0))
+        while t + 3.0 < t1 - ramp:
+            self.ramp(Ch.HEAD, self.cur[Ch.HEAD] + self.draw((-120.0, 120.0)) * _D, t, 2.0)
+            t += 2.0 + self.draw((5.0, 20.0))
+        self.t = t1
+
+    def do_stretch(self, seg: Segment, p: dict[str, Value]) -> None:
+        self.ensure("stand")
+        t0 = self.t
+        self.act(Activity.ACTIVE)
+        self.ramp(Ch.SWAY, 0.5, t0, 1.0)
+        self.ramp(Ch.LEAN, 0.0, t0, 1.0)
+        self.ramp(Ch.FLEX, 0.0, t0, 1.0)
+        self.t += 1.0
+        for _ in range(int(self.draw(p["rounds"]))):
+            for ch, lo, hi, hold in ((Ch.FLEX, -20, -10, (8, 12)), (Ch.FLEX, 60, 85, (10, 20)),
+                                     (Ch.LEAN, -35, -20, (8, 12)), (Ch.LEAN, 20, 35, (8, 12))):
+                ramp = self.draw((2.0, 3.5))
+                dur = 2 * ramp + self.draw((float(hold[0]), float(hold[1])))
+                self._excursion(ch, self.draw((float(lo), float(hi))) * _D, ramp, dur)
+                self.t += dur + self.draw((2.0, 4.0))
+        self.labels.append(Label("stretch", t0, self.t))
+
+    def do_calibrate(self, seg: Segment, p: dict[str, Value]) -> None:
+        t0 = self.t
+        self.act(self.posture_code())
+        for ch in (Ch.LEAN, Ch.FLEX, Ch.TWIST, Ch.SWAY):
+            self.ramp(ch, 0.0, t0, 1.5)
+        hold, ramp, bend_s = self.draw(p["hold_s"]), self.draw(p["ramp_s"]), self.draw(p["bend_s"])
+        t = t0 + 2.0
+        self.labels.append(Label("calibration_neutral", t, t + hold))
+        t += hold
+        self.ramp(Ch.FLEX, self.draw(p["bend_deg"]) * _D, t, ramp)
+        self.labels.append(Label("calibration_bend", t + ramp, t + ramp + bend_s))
+        t += ramp + bend_s
+        self.ramp(Ch.FLEX, 0.0, t, ramp)
+        t += ramp
+        self.ramp(Ch.SWAY, _GAIN[self.posture], t, 1.0)
+        self.t = t + 1.0
+
+    # -- result -----------------------------------------------------------------------------------
+    def bouts(self) -> list[Label]:
+        """Merged runs of SIT (STAND) activity as sit (stand) labels."""
+        out: list[Label] = []
+        marks = self.activity + [(self.t, -1)]
+        run_code, run_t0 = -1, 0.0
+        for t, code in marks:
+            if code != run_code:
+                if run_code in (Activity.SIT, Activity.STAND) and t > run_t0:
+                    out.append(Label("sit" if run_code == Activity.SIT else "stand", run_t0, t))
+                run_code, run_t0 = code, t
+        return out
+
+
+def _sway(scenario: Scenario, rng: np.random.Generator) -> tuple[list[int], list[float], list[float], list[float]]:
+    chs: list[int] = []
+    amps: list[float] = []
+    freqs: list[float] = []
+    phases: list[float] = []
+    if scenario.body.sway:
+        for ch, rms_deg in _SWAY_RMS_DEG.items():
+            f = np.exp(rng.uniform(np.log(0.02), np.log(0.5), 6))
+            a = rng.uniform(0.5, 1.0, 6)
+            a *= rms_deg * _D / math.sqrt(float(np.sum(a**2)) / 2)
+            chs += [int(ch)] * 6
+            amps += list(a)
+            freqs += list(f)
+            phases += list(rng.uniform(0, 2 * math.pi, 6))
+    if scenario.body.breathing:
+        bhz = scenario.body.breathing_hz
+        chs.append(int(Ch.FLEX))
+        amps.append(0.25 * _D)
+        freqs.append(float(rng.uniform(*bhz)) if isinstance(bhz, tuple) else float(bhz))
+        phases.append(float(rng.uniform(0, 2 * math.pi)))
+    return chs, amps, freqs, phases
+
+
+def compile_timeline(scenario: Scenario, rng: np.random.Generator) -> Timeline:
+    """Expand the scenario's segments (drawing every range from `rng`) into a Timeline."""
+    b = _Builder(scenario, rng)
+    sway = _sway(scenario, rng)
+    first = scenario.segments[0]
+    still_start = first.do in ("calibrate", "still")
+    b.cur[Ch.SWAY] = 0.0 if still_start else _GAIN[scenario.start_posture]
+    b.cur[Ch.PZ] = _SEAT_DROP_M if scenario.start_posture == "stand" else 0.0
+    initial = b.cur.copy()
+    for seg in scenario.segments:
+        b.run(seg)
+        if b.t > 7 * 86400.0:
+            raise ScenarioError("the scenario lasts more than 7 days", seg.where)
+    if b.t <= 0.0:
+        raise ScenarioError("the scenario has zero duration")
+    r = np.array(b.ramps, dtype=np.float64).reshape(-1, 4)
+    w = np.array(b.waves, dtype=np.float64).reshape(-1, 7)
+    k = np.array(b.walks, dtype=np.float64).reshape(-1, 3)
+    done_t, done_cum = Events.cumulate(r[:, 0].astype(np.intp), r[:, 1], r[:, 2], r[:, 3])
+    events = Events(
+        initial=initial,
+        ramp_ch=r[:, 0].astype(np.intp), ramp_t0=r[:, 1], ramp_dur=r[:, 2], ramp_delta=r[:, 3],
+        wave_ch=w[:, 0].astype(np.intp), wave_t0=w[:, 1], wave_t1=w[:, 2], wave_ramp=w[:, 3],
+        wave_amp=w[:, 4], wave_freq=w[:, 5], wave_phase=w[:, 6],
+        sway_ch=np.array(sway[0], dtype=np.intp), sway_amp=np.array(sway[1]), sway_freq=np.array(sway[2]),
+        sway_phase=np.array(sway[3]),
+        walk_t0=k[:, 0], walk_freq=k[:, 1], walk_steps=k[:, 2].astype(np.int64),
+        done_t=done_t, done_cum=done_cum,
+    )
+    acts = b.activity or [(0.0, int(b.posture_code()))]
+    labels = sorted(b.labels + b.bouts(), key=lambda lab: (lab.start_s, lab.end_s))
+    return Timeline(
+        events=events,
+        activity_t0=np.array([a[0] for a in acts]),
+        activity_code=np.array([a[1] for a in acts], dtype=np.int8),
+        labels=tuple(labels),
+        duration_s=b.t,
+    )
