@@ -1,0 +1,172 @@
+"""What the monitor's pipeline emits: the contract between detection, alerts, storage, sinks and summaries.
+
+All times are seconds on the recording's (device's) `t_s` timeline; `wall_time` converts for display.
+Angles are degrees relative to the calibrated neutral posture (lean positive = to the wearer's right,
+flexion positive = forward; ../shared/guides/DOMAIN.md). Every event is a frozen, slotted dataclass; the
+`kind` class attribute names it in JSON, MQTT payloads and the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import IntEnum
+from typing import Any, ClassVar
+
+
+class Activity(IntEnum):
+    """Activity class of a stretch of time (stored as its int in the database)."""
+
+    UNKNOWN = 0
+    SEDENTARY = 1  #: sitting or standing still
+    WALKING = 2
+    ACTIVE = 3  #: other active movement (not walking)
+    TRANSITION = 4  #: sit-to-stand / stand-to-sit
+    NOT_WORN = 5
+
+
+class AlertResponse(IntEnum):
+    PENDING = 0
+    ACKNOWLEDGED = 1
+    SNOOZED = 2
+    SKIPPED = 3
+    IGNORED = 4
+
+
+@dataclass(frozen=True, slots=True)
+class LeanEpisode:
+    """A sustained lateral lean (default: |lean| >= 10 deg for 60 s, ended below 7 deg for 5 s)."""
+
+    kind: ClassVar[str] = "lean_episode"
+    start_s: float
+    end_s: float
+    side: str  #: "left" or "right"
+    peak_deg: float  #: largest |lean| in the episode (positive)
+    mean_deg: float  #: mean |lean| over the episode (positive)
+
+
+@dataclass(frozen=True, slots=True)
+class FlexionEpisode:
+    """A sustained forward flexion (slouch; default >= 20 deg for 60 s)."""
+
+    kind: ClassVar[str] = "flexion_episode"
+    start_s: float
+    end_s: float
+    peak_deg: float
+    mean_deg: float
+
+
+@dataclass(frozen=True, slots=True)
+class Walk:
+    kind: ClassVar[str] = "walk"
+    start_s: float
+    end_s: float
+    steps: int
+    cadence_hz: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Break:
+    """A credited break from sitting (default >= 120 s of walking or active movement)."""
+
+    kind: ClassVar[str] = "break"
+    start_s: float
+    end_s: float
+    activity: str  #: "walking" or "active"
+    prompted: bool  #: True if it followed a sedentary alert that was still open
+
+
+@dataclass(frozen=True, slots=True)
+class PostureShift:
+    """A change of posture while seated (counted as a good thing)."""
+
+    kind: ClassVar[str] = "posture_shift"
+    t_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    kind: ClassVar[str] = "transition"
+    t_s: float
+    direction: str  #: "sit_to_stand" or "stand_to_sit"
+
+
+@dataclass(frozen=True, slots=True)
+class StretchRoutine:
+    """A morning/evening stretch routine that was detected (reach up, bend over, side bends)."""
+
+    kind: ClassVar[str] = "stretch"
+    start_s: float
+    end_s: float
+    part_of_day: str  #: "morning" or "evening" (or "other")
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A nudge to the wearer. `alert_kind` is "lean", "sedentary", "flexion" or "stretch_reminder"."""
+
+    kind: ClassVar[str] = "alert"
+    t_s: float
+    alert_kind: str
+    text: str
+    alert_id: int = 0  #: unique per device and day, to attach the response to
+    side: str | None = None  #: for lean alerts
+
+
+@dataclass(frozen=True, slots=True)
+class AlertResponseEvent:
+    kind: ClassVar[str] = "alert_response"
+    t_s: float
+    alert_id: int
+    response: AlertResponse
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregate:
+    """Summary of one fixed window (default 10 s) for storage and day reports."""
+
+    kind: ClassVar[str] = "aggregate"
+    start_s: float
+    duration_s: float
+    lean_mean_deg: float
+    lean_min_deg: float
+    lean_max_deg: float
+    flexion_mean_deg: float
+    flexion_min_deg: float
+    flexion_max_deg: float
+    activity: Activity
+    steps: int
+    worn_fraction: float = 1.0  #: share of the window with samples (gaps lower it)
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """The live state, published about once a second (MQTT state topic, the status line)."""
+
+    kind: ClassVar[str] = "state"
+    t_s: float
+    lean_deg: float
+    flexion_deg: float
+    activity: Activity
+    since_break_s: float  #: seconds of sitting since the last credited break (or start of wear)
+    alerts_today: int = 0
+
+
+Event = (LeanEpisode | FlexionEpisode | Walk | Break | PostureShift | Transition | StretchRoutine | Alert
+         | AlertResponseEvent | Aggregate | State)
+
+
+def event_to_dict(ev: Event) -> dict[str, Any]:
+    """A JSON-ready dict: the fields plus "kind"; enums as their lowercase names."""
+    d = asdict(ev)
+    for k, v in d.items():
+        if isinstance(v, IntEnum):
+            d[k] = v.name.lower()
+        elif isinstance(v, float):
+            d[k] = round(v, 3)
+    d["kind"] = ev.kind
+    return d
+
+
+__all__ = ["Activity", "Aggregate", "Alert", "AlertResponse", "AlertResponseEvent", "Break", "Event",
+           "FlexionEpisode", "LeanEpisode", "PostureShift", "State", "StretchRoutine", "Transition", "Walk",
+           "event_to_dict"]
