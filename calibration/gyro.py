@@ -2,17 +2,20 @@
 
 Model (sensor frame, rad/s):
 
-    gyr_u = w + b(t) + n,      n ~ N(0, R) white,  R = noise_density^2 * fs / 2 per sample
+    gyr_u = w + b(t) + n,      n white, density noise_density: a sample over dt carries information
+                               dt / (noise_density^2 / 2)  (= 1/R with R = noise_density^2 * fs / 2)
     b(t)  = random walk:       Var[b(t + T) - b(t)] = bias_walk^2 * T
     gyr_c = gyr_u - b          the calibrated rate
 
 At rest w = 0, so every rest sample measures b. The tracker is a Kalman filter per axis: between rest
 periods the variance grows by bias_walk^2 * T (old rest periods count less), during rest each sample
-adds information 1/R. Within a rest stretch of at most `segment_s` seconds the update is done in
+adds information w_j = 2 dt_j / noise_density^2. Within one rest stretch and one `segment_s` slot of
+device time (slots at multiples of segment_s, so batch boundaries change nothing) the update is done in
 information form without a Python loop:
 
-    info_k = 1 / (P0 + bias_walk^2 * (t_first - t_update)) + k / R
-    b_k    = (b0 * info_0 + sum_{j<=k} gyr_j / R) / info_k,        P_k = 1 / info_k
+    info_0 = 1 / (P + bias_walk^2 * (t_first - t_update))
+    info_k = info_0 + sum_{j<=k} w_j
+    b_k    = (b0 * info_0 + sum_{j<=k} w_j gyr_j) / info_k,        P_k = 1 / info_k
 
 `GyroBiasTracker.update` is causal: the estimate at sample i uses samples <= i only, and feeding batches
 of any size gives the same result as one call. `GyroBiasTracker.track` also returns the estimate at every
@@ -78,6 +81,8 @@ class GyroBiasTracker:
         self._t_update = float(initial.t_s)  # NaN: never updated from data
         self._t_last = math.nan  # last timestamp seen
         self._rest_mask = np.zeros(0, dtype=bool)
+        # the open rest segment: (key, b0, info0, sum of weights, weighted sum of gyr)
+        self._seg: tuple[int, np.ndarray, np.ndarray, float, np.ndarray] | None = None
 
     @property
     def estimate(self) -> BiasEstimate:
@@ -104,50 +109,53 @@ class GyroBiasTracker:
         out = np.empty((n, 3))
         if n == 0:
             return out
+        p = self.params
         rest = self._rest.update(t_s, gyr, acc)
         self._rest_mask = rest
-        p = self.params
+        # weight of a sample = its share of time: information dt / (noise_density^2 / 2)
+        prev = self._t_last if math.isfinite(self._t_last) else t_s[0]
+        dt = np.clip(np.diff(t_s, prepend=prev), 0.0, p.rest.max_gap_s)
+        key = np.floor(t_s / p.segment_s).astype(np.int64)
         pos = 0
-        for s, e in _segments(t_s, rest, p.segment_s):
+        for s, e in _segments(rest, key):
             out[pos:s] = self._b  # moving: hold
-            out[s:e] = self._fold(t_s[s:e], gyr[s:e])
+            cont = s == 0 and self._seg is not None and self._seg[0] == key[0]
+            out[s:e] = self._fold(t_s[s:e], gyr[s:e], dt[s:e], int(key[s]), cont)
             pos = e
         out[pos:] = self._b
+        if not rest[-1]:
+            self._seg = None
         self._t_last = float(t_s[-1])
         return out
 
-    def _fold(self, t_s: np.ndarray, g: np.ndarray) -> np.ndarray:
+    def _fold(self, t_s: np.ndarray, g: np.ndarray, dt: np.ndarray, key: int, cont: bool) -> np.ndarray:
         """Information-form update over one rest stretch; returns the per-sample estimates."""
         p = self.params
-        m = len(t_s)
-        dt = float(np.median(np.diff(t_s))) if m > 1 else 0.01
-        r = p.noise_density_rad_s_rthz**2 / (2.0 * max(dt, 1e-6))  # per-sample variance
-        var0 = self._var.copy()
-        if math.isfinite(self._t_update):
-            var0 += p.bias_walk_rad_s_rts**2 * max(float(t_s[0]) - self._t_update, 0.0)
-        info0 = 1.0 / var0
-        k = np.arange(1, m + 1, dtype=np.float64)[:, None]
-        info = info0 + k / r
-        est = (self._b * info0 + np.cumsum(g, axis=0) / r) / info
+        if cont and self._seg is not None:
+            _, b0, info0, sw0, swg0 = self._seg
+        else:
+            var0 = self._var.copy()
+            if math.isfinite(self._t_update):
+                var0 += p.bias_walk_rad_s_rts**2 * max(float(t_s[0]) - self._t_update, 0.0)
+            b0, info0, sw0, swg0 = self._b.copy(), 1.0 / var0, 0.0, np.zeros(3)
+        w = 2.0 * dt / p.noise_density_rad_s_rthz**2  # information per sample, 1/(rad/s)^2
+        sw = sw0 + np.cumsum(w)[:, None]
+        swg = swg0 + np.cumsum(w[:, None] * g, axis=0)
+        info = info0 + sw
+        est = (b0 * info0 + swg) / info
+        self._seg = (key, b0, info0, float(sw[-1, 0]), swg[-1].copy())
         self._b = est[-1].copy()
         self._var = 1.0 / info[-1]
-        self._n += m
+        self._n += len(t_s)
         self._t_update = float(t_s[-1])
         return est
 
 
-def _segments(t_s: np.ndarray, rest: np.ndarray, segment_s: float) -> list[tuple[int, int]]:
-    """[start, end) index pairs of the rest runs, each cut into pieces of at most segment_s seconds."""
+def _segments(rest: np.ndarray, key: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) index pairs of the rest runs, cut where the segment key (time // segment_s) changes."""
     if not rest.any():
         return []
-    edges = np.diff(np.concatenate(([False], rest, [False])).astype(np.int8))
-    starts = np.flatnonzero(edges == 1)
-    ends = np.flatnonzero(edges == -1)
-    out: list[tuple[int, int]] = []
-    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-        while s < e:
-            cut = int(np.searchsorted(t_s[s:e], t_s[s] + segment_s, side="left")) + s
-            cut = min(max(cut, s + 1), e)
-            out.append((s, cut))
-            s = cut
-    return out
+    cut = np.concatenate(([True], key[1:] != key[:-1]))
+    start = rest & (cut | ~np.concatenate(([False], rest[:-1])))
+    end = rest & (np.concatenate((cut[1:], [True])) | ~np.concatenate((rest[1:], [False])))
+    return list(zip(np.flatnonzero(start).tolist(), (np.flatnonzero(end) + 1).tolist(), strict=True))

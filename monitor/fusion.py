@@ -12,11 +12,18 @@ Theory of operation. The recursive core is a filter of the `ahrs` library (0.4.0
    back: a_f,i = q_g,i^* (LP q_g acc q_g^*) q_g,i. Linear accelerations average out while gravity, constant
    in that frame, is kept without lag. The filter corrects towards a_f instead of the raw acc.
 4. dt comes from the device timestamps. A gap longer than `gap_s` (or time going backwards) restarts: the
-   orientation is re-initialised from the accelerometer inclination and `startup_k_P` applies for
-   `startup_s` seconds so it settles fast.
-5. ahrs pitfalls handled: Madgwick/Mahony `updateIMU` skip the whole update when the gyro sample is exactly
+   orientation is re-initialised from the accelerometer inclination, and for `startup_s` seconds
+   `startup_gain` applies to the raw (not low-passed) accelerometer so that it settles fast.
+5. ahrs's Mahony and Madgwick compare acc_i with the orientation q_{i-1} before the gyro step, so while
+   turning the estimate trails by about one sample of rotation (|w| dt: 0.4 deg at 40 deg/s and 100 Hz,
+   0 at rest). `align_acc_step` hands the accelerometer over rotated back by that step,
+   q_g,i-1^* (q_g,i a_i q_g,i^*) q_g,i-1, which removes the lag. It is off by default because it measured
+   worse on BROAD (0.63 vs 0.55 deg): BROAD's optical reference itself trails the IMU by about a sample
+   (shifting it by one sample improves VQF as much); bench/broad_accuracy.py --ref-shift shows this.
+6. ahrs pitfalls handled: Madgwick/Mahony `updateIMU` skip the whole update when the gyro sample is exactly
    zero, so an exactly-zero corrected sample is nudged to 1e-12 rad/s; `frequency` defaults to 100 Hz, so
-   dt is always passed; AQUA returns the conjugate and is conjugated back; EKF is built with frame="ENU".
+   dt is always passed; AQUA returns the conjugate and is conjugated back; EKF is built with frame="ENU"
+   and, because its ENU model expects the gravity vector rather than the specific force, gets -acc.
 
 Per sample only the ahrs update runs in Python; the gain schedule is applied per run of equal gains.
 """
@@ -55,6 +62,7 @@ class FusionParams:
     startup_gain: float = 5.0  #: gain for the first `startup_s` after (re)initialisation
     startup_s: float = 1.0  #: duration of the start-up gain, s
     gap_s: float = 0.25  #: a timestamp step longer than this re-initialises, s
+    align_acc_step: bool = False  #: hand ahrs the accelerometer rotated back by the gyro step (see 5.)
     rest_bias: bool = True  #: subtract the rest-period bias estimate of calibration.gyro
     bias: GyroBiasParams = field(default_factory=GyroBiasParams)  #: its settings
 
@@ -148,10 +156,12 @@ def make_filter(name: str, gain: float, k_I: float) -> tuple[Any, Step]:
         f = Madgwick(gain=max(gain, 1e-9))
         return f, f.updateIMU
     if name == "ekf":
-        f = EKF(frame="ENU")  # the default NED frame would put earth z down
+        # ENU (earth z up) instead of the default NED; in ENU ahrs's EKF models the accelerometer as the
+        # gravity vector (0, 0, -g at rest), so our specific force (0, 0, +g) is handed over negated
+        f = EKF(frame="ENU")
 
         def ekf_step(q: np.ndarray, gyr: np.ndarray, acc: np.ndarray, dt: float) -> np.ndarray:
-            return f.update(q, gyr, acc, dt=dt)
+            return f.update(q, gyr, -acc, dt=dt)
 
         return f, ekf_step
     if name == "aqua":
@@ -235,15 +245,19 @@ class Fusion:
         self, t_s: np.ndarray, acc: np.ndarray, g: np.ndarray, dt: np.ndarray, rest: np.ndarray, out: np.ndarray
     ) -> None:
         p = self.params
-        if p.acc_tau_s > 0:
-            q_g = strapdown(self._q_g, g, dt)
-            acc_i = quat_rotate(q_g, acc)
-            acc_i = lowpass_first_order(acc_i, dt / (p.acc_tau_s + dt), self._acc_lp)
-            self._q_g = q_g[-1].copy()
-            self._acc_lp = acc_i[-1].copy()
-            acc = quat_rotate(quat_conj(q_g), acc_i)
+        startup = t_s - self._t_init < p.startup_s
+        q_g = strapdown(self._q_g, g, dt)
+        q_g_prev = np.vstack([self._q_g[None, :], q_g[:-1]])
+        acc_i = quat_rotate(q_g, acc)
+        if p.acc_tau_s > 0:  # raw acc while starting up
+            alpha = np.where(startup, 1.0, dt / (p.acc_tau_s + dt))
+            acc_i = lowpass_first_order(acc_i, alpha, self._acc_lp)
+        self._acc_lp = acc_i[-1].copy()
+        self._q_g = q_g[-1].copy()
+        # ahrs compares acc_i with the orientation *before* its gyro step: optionally give it acc_i seen from there
+        acc = quat_rotate(quat_conj(q_g_prev if p.align_acc_step else q_g), acc_i)
         # gain schedule: 0 start-up, 1 moving, 2 rest; one run per constant mode
-        mode = np.where(t_s - self._t_init < p.startup_s, 0, np.where(rest, 2, 1))
+        mode = np.where(startup, 0, np.where(rest, 2, 1))
         bounds = np.concatenate(([0], np.flatnonzero(np.diff(mode)) + 1, [len(mode)])).tolist()
         f = self._filter
         step = self._step
