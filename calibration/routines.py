@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -74,6 +75,16 @@ class Failed:
 
 
 Event = Prompt | Countdown | Progress | PoseAccepted | PoseRejected | Done | Failed
+
+
+class Routine(Protocol):
+    """What AccelRoutine and MountingRoutine have in common, for the code that drives them."""
+
+    finished: bool  #: True after Done or Failed
+
+    def start(self) -> list[Event]: ...
+    def feed(self, t_s: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> list[Event]: ...
+    def finish(self) -> list[Event]: ...
 
 
 def _batch(t_s: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -326,7 +337,7 @@ class MountingRoutine:
                     if run.duration_s >= p.bend_hold_s:
                         self._end_bend(events)
                         return n
-                elif run.duration_s >= p.bend_hold_s and self._max_tilt_deg >= 5.0 and not self._told_further:
+                elif run.duration_s >= p.bend_hold_s and run_tilt >= 5.0 and not self._told_further:
                     self._told_further = True
                     events.append(Prompt(f"Bend further: {run_tilt:.0f} deg so far, about 30 deg is needed."))
         if n < len(t):

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 #: subcommand name -> module in monitor.commands. Keep sorted; one line per command.
 _COMMANDS: dict[str, str] = {
+    "calibrate": "calibrate",
     "fuse": "fuse",
     "inspect": "inspect",
 }
