@@ -14,7 +14,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 
@@ -122,16 +122,13 @@ class DeviceInfo:
                    gyro_lsb_rad_s=_f32(gyro_fs_dps * DEG / 32768.0), **kw)  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class ImuBatch:
+class _ImuBatchFields(NamedTuple):
     """N consecutive samples of raw counts, the first taken at device time `t0_us`.
 
     The last three fields are not on the wire: the streaming Decoder fills them in from its view of the
-    stream (a 64-bit unwrapped timeline and the samples missing just before this batch).
+    stream (a 64-bit unwrapped timeline and the samples missing just before this batch). A NamedTuple
+    rather than a frozen dataclass because the decoder builds one per frame: construction is 4x cheaper.
     """
-
-    TYPE: ClassVar[MsgType] = MsgType.IMU_BATCH
-    HEADER: ClassVar[struct.Struct] = struct.Struct("<HIIB")  # seq, t0_us, period_ns, n
 
     seq: int  #: u16 batch sequence number, +1 per batch, wraps; restarts at 0 after a reset
     t0_us: int  #: u32 device clock (microseconds since boot, wraps every 71.6 min) at the first sample
@@ -142,6 +139,14 @@ class ImuBatch:
     lost_before: int = 0  #: samples missing between the previous batch and this one
     boot_id: int | None = None  #: the boot this batch belongs to, when DEVICE_INFO told it
 
+
+class ImuBatch(_ImuBatchFields):
+    """An IMU_BATCH message (fields in _ImuBatchFields; constants and methods here)."""
+
+    __slots__ = ()
+    TYPE: ClassVar[MsgType] = MsgType.IMU_BATCH
+    HEADER: ClassVar[struct.Struct] = struct.Struct("<HIIB")  # seq, t0_us, period_ns, n
+
     def __len__(self) -> int:
         return len(self.acc)
 
@@ -150,6 +155,10 @@ class ImuBatch:
             return NotImplemented
         return (self.seq, self.t0_us, self.period_ns) == (other.seq, other.t0_us, other.period_ns) and bool(
             np.array_equal(self.acc, other.acc) and np.array_equal(self.gyr, other.gyr))
+
+    def __ne__(self, other: object) -> bool:
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -264,6 +273,8 @@ Command = RequestInfo | SetRate | Start | Stop | Haptic | TimeSync
 Message = DeviceInfo | ImuBatch | Status | Log | Ack | Command
 
 _U16 = struct.Struct("<H")
+_I16 = np.dtype("<i2")
+_BATCH_START = 1 + ImuBatch.HEADER.size
 _TS_REPLY = struct.Struct("<QI")
 
 
@@ -381,7 +392,7 @@ def decode_imu_batch(payload: bytes | bytearray | memoryview, t_us: int = -1, lo
                            MsgType.IMU_BATCH)
     if period_ns == 0:
         raise MessageError("IMU_BATCH with a zero sample period", MsgType.IMU_BATCH)
-    samples = np.frombuffer(payload, dtype="<i2", count=6 * n, offset=1 + head.size).reshape(n, 6)
+    samples = np.frombuffer(payload, dtype=_I16, count=6 * n, offset=_BATCH_START).reshape(n, 6)
     return ImuBatch(seq, t0_us, period_ns, samples[:, :3], samples[:, 3:], t_us, lost_before, boot_id)
 
 

@@ -21,6 +21,7 @@ _COMMANDS: dict[str, str] = {
     "calibrate": "calibrate",
     "fuse": "fuse",
     "inspect": "inspect",
+    "simulate": "simulate",
 }
 
 

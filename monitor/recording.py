@@ -194,9 +194,7 @@ def load_recording(path: str | Path, on_progress: Callable[[int], None] | None =
         return Recording(ImuSamples.concatenate(parts), "csv", size, csv_report=report)
     meta = read_meta(path)
     info = meta.device_info if meta else None
-    dec = Decoder()
-    if info is not None:
-        dec.tracker.on_info(info)
+    dec = Decoder()  # the sidecar's info only scales counts; the stream alone tells boots apart
     t_parts: list[np.ndarray] = []
     a_parts: list[np.ndarray] = []
     g_parts: list[np.ndarray] = []

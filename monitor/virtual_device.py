@@ -31,9 +31,12 @@ DEFAULT_DEVICE_ID = bytes.fromhex("5e11501234567890")
 
 
 class CountsChunk(Protocol):
-    t_s: np.ndarray
-    acc_counts: np.ndarray
-    gyr_counts: np.ndarray
+    @property
+    def t_s(self) -> np.ndarray: ...  # (N,) s
+    @property
+    def acc_counts(self) -> np.ndarray: ...  # (N, 3) int16
+    @property
+    def gyr_counts(self) -> np.ndarray: ...  # (N, 3) int16
 
 
 @dataclass(frozen=True, slots=True)
