@@ -12,8 +12,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test,bench]'
 	touch $(STAMP)
 
+# Until `posture demo` lands (issue 3), the demo is the virtual device streaming into `posture inspect`.
 demo: $(STAMP)
-	$(VENV)/bin/posture demo
+	@mkdir -p out
+	$(VENV)/bin/posture simulate --scenario lean --seconds 300 --out out/demo.cap
+	$(VENV)/bin/posture inspect out/demo.cap
 
 test: $(STAMP)
 	$(PY) -m pytest -q
