@@ -232,7 +232,7 @@ def _calibrated(batches: Iterator[Batch], accel: AccelCalibration | None) -> Ite
 
 
 def run(args: argparse.Namespace) -> int:
-    from calibration import CalibrationError, ProfileError
+    from calibration import CalibrationError, ProfileError, WindowError
     from monitor.imu import CsvError
     from monitor.recording import RecordingError
     from monitor.sim import ScenarioError
@@ -244,7 +244,7 @@ def run(args: argparse.Namespace) -> int:
             _say("error: no live device transport yet: give --simulate SCENARIO or --recording FILE", err=True)
             return 2
         return {"accel": _accel, "mounting": _mounting, "rebaseline": _rebaseline}[args.what](args)
-    except ProfileError as err:
+    except (ProfileError, WindowError) as err:
         _say(f"error: {err}", err=True)
         return 2
     except CalibrationError as err:
