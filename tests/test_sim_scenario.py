@@ -230,3 +230,15 @@ def test_labels_json_round_trip() -> None:
         labels_from_json("{")
     with pytest.raises(SimError):
         Label("lean", 0.0, 1.0, side="up")
+
+
+def test_module_entry_point_reports(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from monitor.sim.__main__ import main
+
+    assert main(["calibration", "--odr", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "calibration_neutral 1" in out and "generated in" in out
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "b"\n[[segment]]\ndo = "sit"\n')
+    assert main([str(bad)]) == 2
+    assert "segment[1]" in capsys.readouterr().err

@@ -163,6 +163,19 @@ def step_count(ev: Events, t: np.ndarray) -> np.ndarray:
     return out
 
 
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise a x b for (N, 3) a and (N, 3) or (3,) b (np.cross costs more than the maths at N ~ 100)."""
+    b = np.broadcast_to(b, a.shape)
+    return np.stack(
+        [
+            a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1],
+            a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2],
+            a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0],
+        ],
+        axis=1,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Kinematics:
     """True motion of the trunk at the sensor location, body frame (x fwd, y left, z up), SI."""
@@ -203,8 +216,7 @@ def kinematics(ev: Events, t: np.ndarray, lever_arm_m: np.ndarray) -> Kinematics
     ax = d2[Ch.PX] - 2 * dh * d1[Ch.PY] - ddh * py - dh**2 * px + d1[Ch.SPEED]
     ay = d2[Ch.PY] + 2 * dh * d1[Ch.PX] + ddh * px - dh**2 * py + v[Ch.SPEED] * dh
     acc = np.stack([ch * ax - sh * ay, sh * ax + ch * ay, d2[Ch.PZ] + G], axis=1)
-    r = np.broadcast_to(lever_arm_m, omega.shape)
-    lever_b = np.cross(alpha, r) + np.cross(omega, np.cross(omega, r))
+    lever_b = _cross(alpha, lever_arm_m) + _cross(omega, _cross(omega, lever_arm_m))
     force_body = apply(np.swapaxes(rot, 1, 2), acc) + lever_b
     lean, flexion = lean_flexion_from_quat(quat)
     return Kinematics(quat, omega, alpha, force_body, lean, flexion)
