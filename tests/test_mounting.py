@@ -357,3 +357,39 @@ def test_simulated_calibration_scenario_through_the_guided_routine() -> None:
     assert len(done) == 1 and isinstance(done[0].result, Mounting)
     # no accelerometer calibration here: the offsets (up to 50 mg) tilt the estimate by a few degrees at most
     assert angle_between_deg(done[0].result.R_bs, sim.truth_params["mounting"]) < 5.0  # type: ignore[arg-type]
+
+
+def _figures(seeds: range = range(1, 11)) -> None:  # pragma: no cover - prints the README's figures
+    """`python -m tests.test_mounting`: accuracy of the accel fit and of R_bs on simulated devices."""
+    from calibration.accel import calibrate_accel_recording
+    from monitor.angles import angles_from_up
+    from tests.test_accel_cal import errors_vs_truth, sim_pose_session
+
+    print("seed  offset_err_mg  scale_err_%  frame_rot_deg  R_bs_err_deg  R_bs_err_raw_acc_deg  lean12  slouch20")
+    for seed in seeds:
+        sim, day = simulated_day(seed)
+        truth = sim.truth_params  # type: ignore[attr-defined]
+        poses, dev = sim_pose_session(seed, offsets_mg=None)
+        accel = calibrate_accel_recording(poses["t"], poses["acc"], poses["gyr"])
+        off_mg, scale = errors_vs_truth(accel, dev)
+        labels = {lab.kind: lab for lab in sim.labels}  # type: ignore[attr-defined]
+        n, b = labels["calibration_neutral"], labels["calibration_bend"]
+        acc = accel.apply(day.acc)  # type: ignore[attr-defined]
+        win = ((n.start_s, n.end_s), (b.start_s, b.end_s))
+        m = mounting_from_recording(day.t_s, acc, day.gyr, *win)  # type: ignore[attr-defined]
+        raw = mounting_from_recording(day.t_s, day.acc, day.gyr, *win)  # type: ignore[attr-defined]
+        A = np.diag(truth["accel_scale"]) @ truth["accel_misalignment"]
+        u, _, vt = np.linalg.svd(accel.misalignment @ np.diag(accel.scale) @ A)
+        Q = u @ vt
+        t = day.t_s  # type: ignore[attr-defined]
+        read = []
+        for kind, which in (("lean", 0), ("slouch", 1)):
+            hold = (t >= labels[kind].start_s + 3) & (t < labels[kind].end_s - 3)
+            read.append(float(angles_from_up(acc[hold].mean(axis=0) @ m.R_bs.T)[which]))
+        print(f"{seed:4d}  {off_mg:13.2f}  {scale * 100:11.3f}  {angle_between_deg(Q, np.eye(3)):13.2f}  "
+              f"{angle_between_deg(m.R_bs, truth['mounting'] @ Q.T):12.3f}  "
+              f"{angle_between_deg(raw.R_bs, truth['mounting']):20.2f}  {read[0]:6.2f}  {read[1]:8.2f}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _figures()
