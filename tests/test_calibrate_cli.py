@@ -11,12 +11,13 @@ from scipy.spatial.transform import Rotation
 from calibration.accel import G
 from calibration.profile import load_device_profile, profile_path
 from monitor.cli import main
-from monitor.commands.calibrate import SIM_DEVICE_ID
+from monitor.commands.calibrate import sim_device_id
 from monitor.imu import ImuSamples, write_csv
 from tests.test_accel_cal import sim_pose_session
 from tests.test_mounting import simulated_day
 
 DEVICE = "0123456789abcdef"
+SIM_DEVICE_ID = sim_device_id(3)
 
 
 @pytest.fixture(autouse=True)
@@ -67,12 +68,12 @@ def test_live_mounting_then_rebaseline_then_show(capsys: pytest.CaptureFixture[s
 
 
 def test_rebaseline_needs_a_mounting_first(capsys: pytest.CaptureFixture[str]) -> None:
-    rc, _, err = run(capsys, "rebaseline", "--simulate", "calibration")
+    rc, _, err = run(capsys, "rebaseline", "--simulate", "calibration", "--seed", "3")
     assert rc == 2 and "run `posture calibrate mounting` first" in err
 
 
 def test_live_accel_on_a_body_worn_scenario_says_which_poses_are_missing(capsys: pytest.CaptureFixture[str]) -> None:
-    rc, out, err = run(capsys, "accel", "--simulate", "calibration")
+    rc, out, err = run(capsys, "accel", "--simulate", "calibration", "--seed", "3")
     assert rc == 1
     assert "Hold the sensor still with its +Z axis pointing up" in out
     assert "still missing:" in err and "-Y axis up" in err
@@ -166,3 +167,19 @@ def test_show_reports_missing_and_corrupt_profiles(capsys: pytest.CaptureFixture
     path.write_text("format_version = 1\ndevice_id = 3\n")
     rc, _, err = run(capsys, "show", "--device", DEVICE)
     assert rc == 2 and str(path) in err and "device_id must be" in err
+
+
+def test_a_capture_names_its_device(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """`posture simulate --out` writes a raw capture whose DEVICE_INFO names the device: no --device-id needed,
+    and it is the same id as the live `--simulate` with the same seed."""
+    import json
+
+    cap = tmp_path / "cal.cap"
+    assert main(["simulate", "--scenario", "calibration", "--seed", "3", "--out", str(cap)]) == 0
+    labels = {row["kind"]: row for row in json.loads(Path(f"{cap}.labels.json").read_text())}
+    n, b = labels["calibration_neutral"], labels["calibration_bend"]
+    capsys.readouterr()
+    rc, out, err = run(capsys, "mounting", "--recording", str(cap), "--neutral", f"{n['start_s']}:{n['end_s']}",
+                       "--forward-bend", f"{b['start_s']}:{b['end_s']}")
+    assert rc == 0, err
+    assert f"saved to {profile_path(SIM_DEVICE_ID)}" in out

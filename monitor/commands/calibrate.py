@@ -15,6 +15,7 @@ mounting maths. Exit status: 0 done, 1 the calibration failed (the message says 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
@@ -26,11 +27,9 @@ import numpy as np
 if TYPE_CHECKING:
     from calibration import AccelCalibration, Mounting, Profile
     from calibration.routines import Event, Routine
+    from monitor.sim import Simulator
 
 HELP = "calibrate the accelerometer or the sensor's mounting on your back, re-baseline, show a profile"
-
-#: the id a simulated device reports in DEVICE_INFO (monitor.virtual_device.DEFAULT_DEVICE_ID)
-SIM_DEVICE_ID = "5e11501234567890"
 
 Batch = tuple[np.ndarray, np.ndarray, np.ndarray]
 
@@ -77,24 +76,35 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 # ----------------------------------------------------------------------------------------- sources
 
 
-def _live_batches(args: argparse.Namespace) -> Iterator[Batch]:
-    """(t_s, acc, gyr) batches from the live source: for now the simulator (--simulate).
-
-    The transports (--serial, --mqtt) will add their branches here.
-    """
-    from monitor.sim import Simulator, builtin_scenario, counts_to_si, list_builtin_scenarios, load_scenario
+def _simulator(args: argparse.Namespace) -> Simulator:
+    from monitor.sim import Simulator, builtin_scenario, list_builtin_scenarios, load_scenario
 
     name = args.simulate
     scenario = builtin_scenario(name) if name in list_builtin_scenarios() else load_scenario(name)
-    sim = Simulator(scenario, seed=args.seed)
+    return Simulator(scenario, seed=args.seed)
+
+
+def sim_device_id(seed: int) -> str:
+    """The id a simulated device with this seed reports in DEVICE_INFO (as `posture simulate` derives it)."""
+    return hashlib.sha256(f"posture-sim-{seed}".encode()).digest()[:8].hex()
+
+
+def _live_batches(args: argparse.Namespace) -> Iterator[Batch]:
+    """(t_s, acc, gyr) batches from the live source: for now the simulator (--simulate), in SI units from
+    its int16 counts, as fast as it computes. The transports (--serial, --mqtt) will add their branches."""
+    from monitor.sim import counts_to_si
+
+    sim = _simulator(args)
     for chunk in sim.chunks(0.25):
         acc, gyr = counts_to_si(chunk.acc_counts, chunk.gyr_counts, sim.accel_fs_g, sim.gyro_fs_dps)
         yield chunk.t_s, acc, gyr
 
 
 def _live_device_id(args: argparse.Namespace) -> str:
-    """The live device's id (its DEVICE_INFO); --device-id wins."""
-    return str(args.device_id or SIM_DEVICE_ID)
+    """The live device's id (from its DEVICE_INFO); --device-id wins."""
+    if args.device_id:
+        return str(args.device_id)
+    return sim_device_id(_simulator(args).seed)
 
 
 def _load(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, str | None]:
