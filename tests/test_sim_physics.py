@@ -74,6 +74,8 @@ def test_signs_and_levels_of_labelled_postures(posture_day: Any) -> None:
     neutral = by_kind["calibration_neutral"]
     still = (c.t_s >= neutral.start_s) & (c.t_s <= neutral.end_s)
     assert np.all(c.lean_deg[still] == 0.0) and np.all(c.flexion_deg[still] == 0.0)
+    assert np.all(c.gyr[still] == 0.0)  # calibration holds are motionless (errors are off here)
+    np.testing.assert_allclose(c.acc[still], np.tile([0.0, 0.0, G], (int(still.sum()), 1)), atol=1e-12)
     bend = by_kind["calibration_bend"]
     held = (c.t_s >= bend.start_s) & (c.t_s <= bend.end_s)
     np.testing.assert_allclose(c.flexion_deg[held], 30.0, atol=1e-9)

@@ -209,6 +209,19 @@ def test_random_day_is_plausible_and_reproducible() -> None:
         random_day(1, hours=100)
 
 
+@pytest.mark.parametrize("seed", range(12))
+def test_random_days_compile_with_sane_labels(seed: int) -> None:
+    hours = 2.0 + seed % 7
+    sim = Simulator(random_day(seed, hours=hours))
+    assert abs(sim.duration_s - hours * 3600) < 20 * 60
+    for lab in sim.labels:
+        assert 0 <= lab.start_s < lab.end_s <= sim.duration_s + 1e-9
+        if lab.kind in ("lean", "reach") and lab.side is not None:
+            assert lab.peak_deg is not None and 0 < lab.peak_deg <= 40
+    bouts = [lab for lab in sim.labels if lab.kind in ("sit", "stand")]
+    assert all(a.end_s <= b.start_s + 1e-9 for a, b in zip(bouts, bouts[1:], strict=False))
+
+
 def test_activity_codes_follow_the_labels() -> None:
     sim = Simulator(builtin_scenario("walk"), odr_hz=20)
     c = sim.run()
