@@ -1,0 +1,357 @@
+"""The monitor as a long-running service: source -> capture -> per-device pipeline -> sinks.
+
+Theory of operation
+-------------------
+`Service.run` pulls items from one Source (serial, MQTT, replay, simulator; monitor/sources) until it is
+told to stop (`stop()`, wired to SIGINT/SIGTERM by `posture run`), the duration is up or a finite source
+is exhausted. For each device it keeps a `DeviceSession`:
+- every raw byte received is appended at once to the device's capture (`CaptureWriter`: unbuffered writes,
+  fsync at most `fsync_interval_s` apart), before anything else is done with it, so a kill loses at most a
+  partial frame; MQTT messages are acknowledged to the broker only after that;
+- IMU batches are scaled with the device's DEVICE_INFO (batches that arrive before it are held, bounded)
+  and consecutive batches of one delivery are merged before they go through the device's Pipeline, so the
+  per-call cost is paid once per delivery, not once per batch;
+- the pipeline's events go to every sink; the latest `State` feeds the status line.
+`finish()` closes open episodes (`Pipeline.finish`), flushes the sinks and closes the captures.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+
+import numpy as np
+
+import firmware_protocol as fp
+from monitor.events import Alert, Event, State
+from monitor.imu import ImuSamples
+from monitor.progress import Progress
+from monitor.recording import CaptureMeta, CaptureWriter, write_meta
+from monitor.sources.base import Connected, Disconnected, Item, Received, Samples, Source
+
+log = logging.getLogger(__name__)
+
+#: batches held per device while its DEVICE_INFO is unknown (older ones are dropped and counted)
+HOLD_BATCHES = 1000
+
+
+class PipelineLike(Protocol):
+    def process(self, samples: ImuSamples, lost_before: int = 0) -> list[Any]: ...
+    def finish(self) -> list[Any]: ...
+    @property
+    def state(self) -> State | None: ...
+
+
+class SinkLike(Protocol):
+    def on_device(self, device_id: str, info: dict[str, Any]) -> None: ...
+    def handle(self, device_id: str, event: Event) -> None: ...
+    def close(self) -> None: ...
+
+
+#: (device_id, t_s of its first sample) -> a pipeline for it
+PipelineFactory = Callable[[str, float], PipelineLike]
+
+
+@dataclass
+class ServiceOptions:
+    captures_dir: Path | None = None  #: None: no capture (replay, demo)
+    fsync_interval_s: float = 1.0
+    duration_s: float | None = None  #: wall seconds, None: until stopped
+    status_interval_s: float = 1.0
+    status_stream: TextIO | None = None  #: where the live status line goes (None: no status line)
+    poll_s: float = 0.2
+
+
+@dataclass
+class DeviceSession:
+    device_id: str
+    info: fp.DeviceInfo | None = None
+    capture: CaptureWriter | None = None
+    capture_path: Path | None = None
+    pipeline: PipelineLike | None = None
+    state: State | None = None
+    held: deque[fp.ImuBatch] = field(default_factory=lambda: deque(maxlen=HOLD_BATCHES))
+    held_dropped: int = 0
+    samples: int = 0
+    lost: int = 0
+    reboots: int = 0
+    alerts: int = 0
+    events: int = 0
+    online: bool = True
+    battery_pct: int | None = None
+    last_t_s: float | None = None
+    _rate_n: int = 0
+    rate_hz: float = 0.0
+
+
+@dataclass
+class ServiceReport:
+    devices: dict[str, dict[str, Any]]
+    wall_s: float
+    reason: str
+
+
+class Service:
+    def __init__(self, source: Source, pipeline_factory: PipelineFactory | None, sinks: list[SinkLike],
+                 options: ServiceOptions | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.source = source
+        self.pipeline_factory = pipeline_factory
+        self.sinks = sinks
+        self.opt = options or ServiceOptions()
+        self._clock = clock
+        self.sessions: dict[str, DeviceSession] = {}
+        self._stop = threading.Event()
+        self._stop_reason = "stopped"
+        self._status: Progress | None = None
+        self._last_status = 0.0
+        self._last_status_log = 0.0
+        self.on_event: Callable[[str, Any], None] | None = None  #: called for every pipeline event
+
+    # ----------------------------------------------------------------------------------------- control
+    def stop(self, reason: str = "stopped") -> None:
+        """Ask `run` to finish (thread- and signal-safe: it only sets a flag)."""
+        self._stop_reason = reason
+        self._stop.set()
+
+    def run(self) -> ServiceReport:
+        t0 = self._clock()
+        self.source.start()
+        if self.opt.status_stream is not None:
+            self._status = Progress("posture", None, stream=self.opt.status_stream, interval_s=0.0)
+        reason = "duration"
+        try:
+            while not self._stop.is_set():
+                if self.opt.duration_s is not None and self._clock() - t0 >= self.opt.duration_s:
+                    break
+                item = self.source.get(self.opt.poll_s)
+                if item is not None:
+                    self.handle(item)
+                elif self.source.exhausted:
+                    reason = "end of input"
+                    break
+                self._tick()
+            else:
+                reason = self._stop_reason
+        finally:
+            self.finish()
+        return ServiceReport({d: self.session_summary(s) for d, s in self.sessions.items()},
+                             self._clock() - t0, reason)
+
+    def finish(self) -> None:
+        """Close open episodes, flush sinks and captures, close the source. Idempotent."""
+        try:
+            self.source.close()
+        finally:
+            for s in self.sessions.values():
+                if s.pipeline is not None:
+                    try:
+                        self._dispatch(s, s.pipeline.finish())
+                    except Exception:  # one device's failure must not lose the others' data
+                        log.exception("pipeline finish failed for %s", s.device_id)
+                    s.pipeline = None
+                if s.capture is not None:
+                    s.capture.close()
+                    s.capture = None
+            for sink in self.sinks:
+                try:
+                    sink.close()
+                except Exception:
+                    log.exception("closing sink %r failed", sink)
+            self.sinks = []
+            if self._status is not None:
+                self._status.close()
+                self._status = None
+
+    # ----------------------------------------------------------------------------------------- items
+    def session(self, device_id: str) -> DeviceSession:
+        s = self.sessions.get(device_id)
+        if s is None:
+            s = self.sessions[device_id] = DeviceSession(device_id)
+        return s
+
+    def handle(self, item: Item) -> None:
+        if isinstance(item, Received):
+            s = self.session(item.device_id)
+            if item.raw and self.opt.captures_dir is not None:
+                self._capture(s).write(item.raw)
+            if item.ack is not None:
+                item.ack()
+            self._on_events(s, item.events)
+        elif isinstance(item, Samples):
+            s = self.session(item.device_id)
+            self._process(s, item.samples, item.lost_before)
+        elif isinstance(item, Connected):
+            s = self.session(item.device_id)
+            s.online = True
+            if item.info is not None:
+                self._on_info(s, item.info)
+            info = {"port": item.port, "odr_hz": item.info.odr_hz if item.info else None,
+                    "device_id": item.device_id}
+            for sink in self.sinks:
+                sink.on_device(item.device_id, info)
+        elif isinstance(item, Disconnected):
+            s = self.session(item.device_id)
+            s.online = False
+            log.warning("device %s offline: %s", item.device_id, item.reason)
+
+    def _capture(self, s: DeviceSession) -> CaptureWriter:
+        if s.capture is None:
+            assert self.opt.captures_dir is not None
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+            path = self.opt.captures_dir / s.device_id / f"{stamp}.cap"
+            n = 1
+            while path.exists():
+                n += 1
+                path = self.opt.captures_dir / s.device_id / f"{stamp}-{n}.cap"
+            s.capture = CaptureWriter(path, self.opt.fsync_interval_s)
+            s.capture_path = path
+            self._write_meta(s)
+            log.info("capturing %s to %s", s.device_id, path)
+        return s.capture
+
+    def _write_meta(self, s: DeviceSession) -> None:
+        if s.capture_path is None:
+            return
+        src = self.source.describe()
+        meta = CaptureMeta.for_info(s.info, src) if s.info else CaptureMeta(source=src, device_id=s.device_id)
+        write_meta(s.capture_path, meta)
+
+    def _on_info(self, s: DeviceSession, info: fp.DeviceInfo) -> None:
+        first = s.info is None
+        changed = s.info != info
+        s.info = info
+        if changed:
+            self._write_meta(s)
+        if first and s.held:
+            held = list(s.held)
+            s.held.clear()
+            self._batches(s, held)
+
+    def _on_events(self, s: DeviceSession, events: list[fp.Message | fp.Reboot]) -> None:
+        batches: list[fp.ImuBatch] = []
+        for ev in events:
+            if isinstance(ev, fp.ImuBatch):
+                batches.append(ev)
+                continue
+            if batches:
+                self._batches(s, batches)
+                batches = []
+            if isinstance(ev, fp.DeviceInfo):
+                self._on_info(s, ev)
+            elif isinstance(ev, fp.Reboot):
+                s.reboots += 1
+                log.warning("device %s rebooted (%s)", s.device_id, ev.reason)
+            elif isinstance(ev, fp.Status):
+                s.battery_pct = ev.battery_pct if ev.battery_pct <= 100 else None
+            elif isinstance(ev, fp.Log):
+                log.info("device %s: %s", s.device_id, ev.text)
+            elif isinstance(ev, fp.Ack) and not ev.ok:
+                log.warning("device %s refused command %d (status %d)", s.device_id, ev.cmd_type, ev.status)
+        if batches:
+            self._batches(s, batches)
+
+    def _batches(self, s: DeviceSession, batches: list[fp.ImuBatch]) -> None:
+        info = s.info
+        if info is None:
+            for b in batches:
+                if len(s.held) == s.held.maxlen:
+                    s.held_dropped += len(s.held[0])
+                s.held.append(b)
+            return
+        # merge runs of contiguous batches into one call
+        run: list[fp.ImuBatch] = []
+        for b in batches:
+            if run and b.lost_before:
+                self._run(s, info, run)
+                run = []
+            run.append(b)
+        if run:
+            self._run(s, info, run)
+
+    def _run(self, s: DeviceSession, info: fp.DeviceInfo, run: list[fp.ImuBatch]) -> None:
+        t = np.concatenate([b.times_us() for b in run]) / 1e6
+        acc_c = np.concatenate([b.acc for b in run])
+        gyr_c = np.concatenate([b.gyr for b in run])
+        acc = acc_c * np.float64(np.float32(info.accel_lsb_m_s2))
+        gyr = gyr_c * np.float64(np.float32(info.gyro_lsb_rad_s))
+        self._process(s, ImuSamples(t, acc, gyr), run[0].lost_before)
+
+    def _process(self, s: DeviceSession, samples: ImuSamples, lost_before: int) -> None:
+        n = len(samples)
+        if n == 0:
+            return
+        s.samples += n
+        s._rate_n += n
+        s.lost += lost_before
+        s.last_t_s = float(samples.t_s[-1])
+        if s.pipeline is None and self.pipeline_factory is not None:
+            s.pipeline = self.pipeline_factory(s.device_id, float(samples.t_s[0]))
+        if s.pipeline is not None:
+            self._dispatch(s, s.pipeline.process(samples, lost_before))
+
+    def _dispatch(self, s: DeviceSession, events: list[Any]) -> None:
+        for ev in events:
+            s.events += 1
+            if isinstance(ev, State):
+                s.state = ev
+            elif isinstance(ev, Alert):
+                s.alerts += 1
+            if self.on_event is not None:
+                self.on_event(s.device_id, ev)
+            for sink in self.sinks:
+                try:
+                    sink.handle(s.device_id, ev)
+                except Exception:  # a broken sink must not stop the monitoring
+                    log.exception("sink %r failed on %s", sink, type(ev).__name__)
+
+    # ----------------------------------------------------------------------------------------- status
+    def _tick(self) -> None:
+        now = self._clock()
+        dt = now - self._last_status
+        if dt < self.opt.status_interval_s:
+            return
+        self._last_status = now
+        for s in self.sessions.values():
+            s.rate_hz = s._rate_n / dt if dt > 0 else 0.0
+            s._rate_n = 0
+        line = self.status_line()
+        if self._status is not None:
+            self._status.update(0, line)
+        if now - self._last_status_log >= 60.0:
+            self._last_status_log = now
+            log.info("status: %s", line)
+
+    def status_line(self) -> str:
+        """One line: device, rate, current lean and flexion, time since the last break, alerts today."""
+        if not self.sessions:
+            return "waiting for a device"
+        parts = []
+        for s in list(self.sessions.values())[:4]:
+            st = s.state
+            if st is not None:
+                angles = (f"lean {st.lean_deg:+5.1f}° flex {st.flexion_deg:+5.1f}° "
+                          f"sitting {st.since_break_s / 60:4.0f} min alerts {max(st.alerts_today, s.alerts)}")
+            else:
+                angles = f"alerts {s.alerts}"
+            on = "" if s.online else " OFFLINE"
+            parts.append(f"{s.device_id[-6:]}{on} {s.rate_hz:5.1f} Hz {angles}")
+        more = f" (+{len(self.sessions) - 4} devices)" if len(self.sessions) > 4 else ""
+        return " | ".join(parts) + more
+
+    def session_summary(self, s: DeviceSession) -> dict[str, Any]:
+        st = self.source.stats(s.device_id)
+        return {"samples": s.samples, "lost_samples": s.lost, "reboots": s.reboots, "alerts": s.alerts,
+                "events": s.events, "held_dropped": s.held_dropped,
+                "capture": str(s.capture_path) if s.capture_path else None,
+                "decoder": st.as_dict() if st is not None else None}
+
+
+__all__ = ["DeviceSession", "HOLD_BATCHES", "PipelineFactory", "PipelineLike", "Service", "ServiceOptions",
+           "ServiceReport", "SinkLike"]

@@ -1,0 +1,167 @@
+"""The serial source against a real pseudo-terminal: handshake, streaming, unplug/replug, commands."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import firmware_protocol as fp
+from monitor.sources.base import Connected, Disconnected, Item, Received
+from monitor.sources.serial import SerialSource, port_finder
+from monitor.sources.simulated import PtyLink
+from monitor.virtual_device import VirtualDevice, frame_all
+from tests.fake_chunks import ramp_chunks
+
+WAIT_S = 10.0  # bound on every wait for real I/O
+
+
+class Harness:
+    """The device side of the test: moves the virtual device's bytes over the pty, and collects what the
+    source delivers."""
+
+    def __init__(self, seconds: float = 60.0) -> None:
+        self.dev = VirtualDevice(ramp_chunks(seconds), 100.0, batch_size=10)
+        self.link = PtyLink()
+        self.t_s = 0.0
+        self.items: list[Item] = []
+        self.port = self.link.path
+
+    def find(self) -> str | None:
+        return None if self.link.closed else self.port
+
+    def serve(self, dt_s: float = 0.0) -> None:
+        """Answer commands, then stream dt_s more of device time."""
+        out: list[bytes] = []
+        while cmd := self.link.read(0.0):
+            out += self.dev.receive(cmd)
+        if dt_s:
+            self.t_s += dt_s
+            out += self.dev.advance(self.t_s)
+        if out and not self.link.closed:
+            self.link.write(frame_all(out))
+            self.link.flush(1.0)
+
+    def pump(self, src: SerialSource, until: Callable[[], bool], dt_s: float = 0.1) -> None:
+        deadline = time.monotonic() + WAIT_S
+        while not until():
+            assert time.monotonic() < deadline, "timed out waiting for the serial source"
+            self.serve(dt_s)
+            while (item := src.get(0.02)) is not None:
+                self.items.append(item)
+
+    def indexes(self) -> np.ndarray:
+        idx = [b.acc[:, 0] for it in self.items if isinstance(it, Received) for b in it.events
+               if isinstance(b, fp.ImuBatch)]
+        return np.concatenate(idx) if idx else np.zeros(0)
+
+    def replug(self, link: PtyLink) -> None:
+        self.link = link
+        self.port = link.path
+
+
+@pytest.fixture
+def harness() -> Iterator[Harness]:
+    h = Harness()
+    yield h
+    h.link.close()
+
+
+def test_handshake_holds_samples_until_device_info(harness: Harness) -> None:
+    src = SerialSource(harness.find, handshake_timeout_s=0.2)
+    src.start()
+    try:
+        # the device streams without announcing itself: the source must ask with REQUEST_INFO
+        harness.pump(src, lambda: len(harness.indexes()) >= 300)
+    finally:
+        src.close()
+    conn = [it for it in harness.items if isinstance(it, Connected)]
+    assert len(conn) == 1 and conn[0].device_id == harness.dev.device_id.hex()
+    assert conn[0].info is not None and conn[0].info.odr_hz == 100.0
+    first = next(it for it in harness.items if isinstance(it, Received))
+    assert isinstance(first.events[0], fp.DeviceInfo), "DEVICE_INFO must come before any sample"
+    idx = harness.indexes()
+    assert np.all(np.diff(idx) == 1), "samples in order, none missing once streaming"
+    assert src.link.connects == 1
+
+
+def test_unplug_replug_new_port_counts_gap_and_keeps_running(harness: Harness) -> None:
+    src = SerialSource(harness.find, handshake_timeout_s=0.2, backoff_s=(0.02, 0.1))
+    src.start()
+    try:
+        harness.pump(src, lambda: len(harness.indexes()) >= 200)
+        old_port = harness.port
+        spare = PtyLink()  # opened first so that the replugged device gets another name
+        harness.link.close()  # unplug: the host's read fails with SerialException / EIO
+        harness.pump(src, lambda: any(isinstance(it, Disconnected) for it in harness.items), dt_s=0.0)
+        before = harness.indexes()
+        # the device keeps sampling while unplugged; those samples are lost with the link
+        harness.dev.advance(harness.t_s + 1.5)
+        harness.t_s += 1.5
+        harness.replug(spare)
+        assert harness.port != old_port
+        harness.pump(src, lambda: len(harness.indexes()) >= len(before) + 200)
+    finally:
+        src.close()
+    idx = harness.indexes()
+    resumed = idx[len(before):]
+    assert np.all(np.diff(resumed) == 1)
+    gap = int(resumed[0] - before[-1] - 1)
+    assert gap >= 150  # 1.5 s at 100 Hz, plus whatever was in flight at the unplug
+    assert src.decoder.stats.lost_samples == gap, "the gap is counted from the sequence numbers"
+    assert src.link.outages == 1 and src.link.connects == 2
+    assert src.decoder.stats.reboots == 0
+    kinds = [type(it).__name__ for it in harness.items if not isinstance(it, Received)]
+    assert kinds == ["Connected", "Disconnected", "Connected"]
+
+
+def test_commands_go_out_on_the_same_port(harness: Harness) -> None:
+    src = SerialSource(harness.find, handshake_timeout_s=0.2)
+    src.start()
+    try:
+        harness.pump(src, lambda: src.device_id is not None)
+        assert src.send(src.device_id or "", fp.Haptic(7, ((200, 100), (200, 0)), 180, 2))
+        assert src.send(src.device_id or "", fp.SetRate(8, 50_000, 5))
+        acks: list[fp.Ack] = []
+
+        def got_acks() -> bool:
+            acks[:] = [e for it in harness.items if isinstance(it, Received) for e in it.events
+                       if isinstance(e, fp.Ack) and e.cmd_id in (7, 8)]
+            return len(acks) == 2
+
+        harness.pump(src, got_acks)
+    finally:
+        src.close()
+    assert [h.pattern.pulses for h in harness.dev.haptics] == [((200, 100), (200, 0))]
+    assert all(a.ok for a in acks)
+    assert harness.dev.odr_hz == 50.0
+    assert not src.send("someone-else", fp.Stop(9))
+
+
+def test_port_finder_prefers_the_given_port_then_usb_ids(tmp_path: Path) -> None:
+    p = tmp_path / "ttyFAKE"
+    p.write_bytes(b"")
+    assert port_finder(str(p))() == str(p)
+    # a gone port and no USB ids: nothing to find (pty paths are never listed by list_ports)
+    assert port_finder(str(tmp_path / "gone"))() is None
+    assert port_finder(None, vid=0xFFFE, pid=0xFFFE, serial_number="no-such")() is None
+
+
+def test_no_port_keeps_retrying_without_error() -> None:
+    calls = []
+
+    def find() -> str | None:
+        calls.append(1)
+        return None
+
+    src = SerialSource(find, backoff_s=(0.01, 0.02))
+    src.start()
+    deadline = time.monotonic() + WAIT_S
+    while len(calls) < 5:
+        assert time.monotonic() < deadline
+        assert src.get(0.02) is None
+    src.close()
+    assert src._thread is not None and not src._thread.is_alive()
