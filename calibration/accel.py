@@ -164,14 +164,14 @@ def fit_accel(
     poses as parameters. Raises NotEnoughPosesError (too few or badly spread poses) and PoorFitError.
     """
     poses = np.asarray(poses, dtype=np.float64).reshape(-1, 3)
+    if not np.all(np.isfinite(poses)):
+        raise ValueError("poses contain non-finite values")
     with_m = params.fit_misalignment if params.fit_misalignment is not None else len(poses) >= 9
     n_params = 9 if with_m else 6
     needed = max(params.min_poses, n_params)
     missing = missing_orientations(poses, params.coverage_deg)
     if len(poses) < needed or missing:
         raise NotEnoughPosesError(len(poses), needed, missing)
-    if not np.all(np.isfinite(poses)):
-        raise ValueError("poses contain non-finite values")
 
     p = _initial_guess(poses, params.g)
     if n_params == 9:

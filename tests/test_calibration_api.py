@@ -17,7 +17,9 @@ CALIBRATION_NAMES = {
     "StillnessParams", "WindowError",
     "apply_accel", "calibrate_accel_recording", "config_dir", "find_static_poses", "fit_accel",
     "load_device_profile", "load_profile", "missing_orientations", "mounting_from_recording",
-    "mounting_from_windows", "parse_window", "profile_path", "rebaseline_neutral", "save_profile",
+    "mounting_from_windows", "neutral_up", "parse_window", "profile_path", "rebaseline_neutral", "save_profile",
+    "AccelRoutine", "AccelRoutineParams", "Countdown", "Done", "Event", "Failed", "MountingRoutine",
+    "MountingRoutineParams", "PoseAccepted", "PoseRejected", "Progress", "Prompt", "Routine",
 }
 
 
