@@ -13,7 +13,7 @@ Theory of operation. Gravity gives two directions, which fix a rotation:
    clipped on.
 
 Checks and their limits (each failure raises a MountingError subclass that says what to redo):
-- neutral motion: the gravity direction of 0.25 s block means may wander at most `max_neutral_motion_deg`
+- neutral motion: the gravity direction of `n_blocks` block means may wander at most `max_neutral_motion_deg`
   from its mean, and the gyro's spread around its own mean (so its bias does not matter) at most
   `max_neutral_gyr_std_rad_s`.
 - bend size: the held bend must be at least `min_bend_deg` (15) from neutral, or the forward direction is
@@ -54,7 +54,7 @@ from calibration.errors import (
 class MountingParams:
     """Settings of the mounting calibration and its checks."""
 
-    block: int = 25  #: samples per block for the neutral wander check (0.25 s at 100 Hz)
+    n_blocks: int = 20  #: the neutral window is cut into this many blocks for the wander check
     max_neutral_motion_deg: float = 3.0  #: allowed wander of the gravity direction while upright, deg
     max_neutral_gyr_std_rad_s: float = 0.1  #: allowed gyro spread while upright, rad/s
     min_bend_deg: float = 15.0  #: smallest accepted forward bend, deg
@@ -99,7 +99,7 @@ def neutral_up(
     """(u_n, wander deg): u_n = normalize(mean(acc_neutral)); NeutralMotionError when the wearer moved."""
     acc, gyr, p = _as_acc(acc_neutral, "neutral"), gyr_neutral, params
     u_n = _unit(acc.mean(axis=0))
-    nb = max(1, len(acc) // max(p.block, 1))
+    nb = max(1, min(p.n_blocks, len(acc) // 2))
     blocks = np.array([b.mean(axis=0) for b in np.array_split(acc, nb)])
     cos = np.clip((blocks @ u_n) / np.linalg.norm(blocks, axis=1), -1.0, 1.0)
     motion_deg = float(np.degrees(np.max(np.arccos(cos))))
