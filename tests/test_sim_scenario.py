@@ -145,6 +145,14 @@ times = 3
     assert exc.value.where == "segment[1].segment[2].speed"
 
 
+def test_impossible_trunk_angles_are_refused_at_compile_time() -> None:
+    scn = scenario_from_dict({"name": "x", "segment": [{"do": "sit", "minutes": 1, "flexion_deg": 50, "shifts": False},
+                                                       {"do": "reach", "direction": "forward", "deg": 45}]})
+    with pytest.raises(ScenarioError) as exc:
+        Simulator(scn)
+    assert exc.value.where == "segment[2]" and "flexion would reach 95 deg" in exc.value.message
+
+
 def test_scenario_size_is_bounded() -> None:
     d: dict[str, Any] = {"name": "big", "segment": [{"do": "repeat", "times": 100_000, "segment": [
         {"do": "repeat", "times": 100, "segment": [{"do": "sit", "seconds": 1}]}]}]}

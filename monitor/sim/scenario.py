@@ -90,7 +90,7 @@ SEGMENT_KINDS: dict[str, tuple[str, dict[str, _Param]]] = {
     "walk": ("required", {"cadence_hz": _Num(1.0, 3.0, (1.7, 2.0)), "bounce_ms2": _Num(0, 6, (1.5, 3.0)),
                           "step_length_m": _Num(0.2, 1.2, (0.6, 0.8)), "turn_every_s": _Num(3, 3600, (15.0, 60.0)),
                           "turn_deg": _Num(0, 360, (45.0, 180.0))}),
-    "active": ("required", {"intensity": _Num(0.1, 3, 1.0)}),
+    "active": ("required", {"intensity": _Num(0.1, 2, 1.0)}),
     "stretch": ("none", {"rounds": _Num(1, 20, 3, integer=True)}),
     "calibrate": ("none", {"hold_s": _Num(2, 120, 8.0), "bend_deg": _Num(5, 80, 30.0),
                            "bend_s": _Num(1, 120, 4.0), "ramp_s": _Num(0.5, 5, 1.5)}),

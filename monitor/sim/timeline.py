@@ -31,6 +31,7 @@ from monitor.sim.scenario import _DEFAULT_TRANSITION_S, Scenario, Segment, Value
 _D = math.pi / 180
 _GAIN = {"sit": 1.0, "stand": 1.4}  #: sway gain by posture
 _SEAT_DROP_M = 0.45  #: pelvis height change between sitting and standing
+_MAX_TILT = 86 * _D  #: largest lean or flexion target (the stretch bends to 85 deg at most)
 _SWAY_RMS_DEG = {Ch.LEAN: 0.35, Ch.FLEX: 0.35, Ch.TWIST: 0.6}
 
 
@@ -74,6 +75,11 @@ class _Builder:
         return float(v)
 
     def ramp(self, ch: Ch, target: float, t0: float, dur: float) -> None:
+        if ch in (Ch.LEAN, Ch.FLEX) and abs(target) > _MAX_TILT:
+            name = "lean" if ch == Ch.LEAN else "flexion"
+            raise ScenarioError(
+                f"{name} would reach {math.degrees(target):.0f} deg here; the simulator keeps trunk angles "
+                f"within +-{math.degrees(_MAX_TILT):.0f} deg (lean/flexion are ill-defined near 90)", self.where)
         delta = target - self.cur[ch]
         if delta != 0.0:
             self.ramps.append((int(ch), t0, max(dur, 1e-3), delta))
