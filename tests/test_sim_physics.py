@@ -179,6 +179,13 @@ def test_walk_cadence_steps_and_return_to_rest() -> None:
     assert walk.steps is not None and walk.steps == c.steps[-1]
     assert abs(len(peaks) - walk.steps) <= 3
     assert abs(walk.steps - cadence * 60) <= 2
+    # each counted step falls on a peak of the vertical acceleration (the pace wanders, the steps follow)
+    step_t = c.t_s[1:][np.diff(c.steps) > 0]
+    strong = peaks[(c.t_s[peaks] > walk.start_s + 3) & (c.t_s[peaks] < walk.end_s - 3)]
+    gaps = np.abs(c.t_s[strong][:, None] - step_t[None, :]).min(axis=1)
+    assert len(strong) > 80 and np.max(gaps) < 0.03
+    intervals = np.diff(step_t[5:-5])
+    assert 0.002 < np.std(intervals) / np.mean(intervals) < 0.05  # step-to-step variability, not a metronome
     # steps only rise while walking, activity says WALK
     assert np.all(np.diff(c.steps) >= 0)
     assert np.all(c.activity[inside] == Activity.WALK)

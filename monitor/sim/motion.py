@@ -4,7 +4,9 @@ Theory of operation. The wearer is described by nine scalar channels (`Ch`), eac
 
 - ramps: minimum-jerk changes s(tau) = 10 tau^3 - 15 tau^4 + 6 tau^5 of a level over [t0, t0 + dur]
   (posture changes, turns, sit/stand height changes, walking speed);
-- waves: A sin(2 pi f (t - t0) + phase) under a minimum-jerk on/off envelope (gait, wobble, activity);
+- waves: A sin(arg) under a minimum-jerk on/off envelope (gait, wobble, activity), with
+  arg = 2 pi f (t - t0) + phase + m (sin(2 pi f_m (t - t0) + phase_m) - sin(phase_m)): a slow phase
+  modulation m (the pace of a walk wanders by a few percent);
 - sway: a stationary sum of sinusoids (postural sway, breathing) times the SWAY gain channel;
 
 all with analytic first and second time derivatives, so nothing is differentiated numerically.
@@ -67,13 +69,20 @@ class Events:
     wave_amp: np.ndarray  #: (W,) amplitude
     wave_freq: np.ndarray  #: (W,) Hz
     wave_phase: np.ndarray  #: (W,) rad, at t0
+    wave_pm_amp: np.ndarray  #: (W,) phase modulation depth m, rad
+    wave_pm_freq: np.ndarray  #: (W,) phase modulation frequency f_m, Hz
+    wave_pm_phase: np.ndarray  #: (W,) phase modulation phase_m, rad
     sway_ch: np.ndarray  #: (S,) channel index (LEAN, FLEX or TWIST)
     sway_amp: np.ndarray  #: (S,) rad
     sway_freq: np.ndarray  #: (S,) Hz
     sway_phase: np.ndarray  #: (S,) rad
-    walk_t0: np.ndarray  #: (K,) walk start, s; steps fall at walk_t0 + k / walk_freq, k = 1..walk_steps
-    walk_freq: np.ndarray  #: (K,) cadence, steps/s
+    walk_t0: np.ndarray  #: (K,) walk start, s; step k falls where cycles(t) = k (see step_count)
+    walk_t1: np.ndarray  #: (K,) walk end, s
+    walk_freq: np.ndarray  #: (K,) mean cadence, steps/s
     walk_steps: np.ndarray  #: (K,) steps in the walk
+    walk_pm_cycles: np.ndarray  #: (K,) pace modulation depth, in step cycles (m / 2 pi)
+    walk_pm_freq: np.ndarray  #: (K,) pace modulation frequency, Hz
+    walk_pm_phase: np.ndarray  #: (K,) pace modulation phase, rad
     done_t: np.ndarray  #: (R,) ramp end times, sorted
     done_cum: np.ndarray  #: (R + 1, N_CH) sum of the deltas of the ramps ended by done_t[k - 1], per channel
 
@@ -129,11 +138,15 @@ def channels(ev: Events, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
         dn, dn1, dn2 = min_jerk((t[None, :] - (t1 - r)) / r)
         e, e1, e2 = up - dn, (up1 - dn1) / r, (up2 - dn2) / r**2
         amp, om = ev.wave_amp[idx, None], 2 * np.pi * ev.wave_freq[idx, None]
-        arg = om * (t[None, :] - t0) + ev.wave_phase[idx, None]
+        m, om_m, ph_m = ev.wave_pm_amp[idx, None], 2 * np.pi * ev.wave_pm_freq[idx, None], ev.wave_pm_phase[idx, None]
+        pm = om_m * (t[None, :] - t0) + ph_m
+        arg = om * (t[None, :] - t0) + ev.wave_phase[idx, None] + m * (np.sin(pm) - np.sin(ph_m))
+        arg1 = om + m * om_m * np.cos(pm)  # d arg / dt
+        arg2 = -m * om_m**2 * np.sin(pm)
         sn, cs = amp * np.sin(arg), amp * np.cos(arg)
         np.add.at(val, ev.wave_ch[idx], e * sn)
-        np.add.at(d1, ev.wave_ch[idx], e1 * sn + e * om * cs)
-        np.add.at(d2, ev.wave_ch[idx], e2 * sn + 2 * e1 * om * cs - e * om**2 * sn)
+        np.add.at(d1, ev.wave_ch[idx], e1 * sn + e * arg1 * cs)
+        np.add.at(d2, ev.wave_ch[idx], e2 * sn + 2 * e1 * arg1 * cs + e * (arg2 * cs - arg1**2 * sn))
     if len(ev.sway_ch):
         om = 2 * np.pi * ev.sway_freq[:, None]
         arg = om * t[None, :] + ev.sway_phase[:, None]
@@ -150,16 +163,25 @@ def channels(ev: Events, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     return val, d1, d2
 
 
+def walk_cycles(t: np.ndarray, t0: float, freq: float, pm_cycles: float, pm_freq: float, pm_phase: float
+                ) -> np.ndarray:
+    """Step cycles since the walk started: freq (t - t0) + pm_cycles (sin(2 pi pm_freq (t - t0) + pm_phase)
+    - sin(pm_phase)). Step k falls where this equals k (the peak of the vertical acceleration)."""
+    dt = t - t0
+    return freq * dt + pm_cycles * (np.sin(2 * np.pi * pm_freq * dt + pm_phase) - np.sin(pm_phase))
+
+
 def step_count(ev: Events, t: np.ndarray) -> np.ndarray:
-    """Cumulative steps at times t: each walk adds clip(floor((t - t0) * cadence), 0, steps)."""
+    """Cumulative steps at times t: each walk adds clip(floor(walk_cycles(t)), 0, steps)."""
     out = np.zeros(len(t), dtype=np.int64)
     if len(t) == 0:
         return out
     ta, tb = float(t[0]), float(t[-1])
-    walk_end = ev.walk_t0 + ev.walk_steps / ev.walk_freq
-    out += int(ev.walk_steps[walk_end <= ta].sum())
-    for k in np.nonzero((walk_end > ta) & (ev.walk_t0 < tb))[0]:
-        out += np.clip(np.floor((t - ev.walk_t0[k]) * ev.walk_freq[k]), 0, ev.walk_steps[k]).astype(np.int64)
+    out += int(ev.walk_steps[ev.walk_t1 <= ta].sum())
+    for k in np.nonzero((ev.walk_t1 > ta) & (ev.walk_t0 < tb))[0]:
+        cyc = walk_cycles(t, ev.walk_t0[k], ev.walk_freq[k], ev.walk_pm_cycles[k], ev.walk_pm_freq[k],
+                          ev.walk_pm_phase[k])
+        out += np.clip(np.floor(cyc), 0, ev.walk_steps[k]).astype(np.int64)
     return out
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from monitor.sim.errors import ScenarioError
 from monitor.sim.labels import Activity, Label
-from monitor.sim.motion import N_CH, Ch, Events
+from monitor.sim.motion import N_CH, Ch, Events, walk_cycles
 from monitor.sim.scenario import _DEFAULT_TRANSITION_S, Scenario, Segment, Value
 
 _D = math.pi / 180
@@ -57,8 +57,8 @@ class _Builder:
         self.posture = scenario.start_posture
         self.cur = np.zeros(N_CH)
         self.ramps: list[tuple[int, float, float, float]] = []
-        self.waves: list[tuple[int, float, float, float, float, float, float]] = []
-        self.walks: list[tuple[float, float, int]] = []
+        self.waves: list[tuple[float, ...]] = []
+        self.walks: list[tuple[float, ...]] = []
         self.activity: list[tuple[float, int]] = []
         self.labels: list[Label] = []
         self.where = ""
@@ -85,9 +85,11 @@ class _Builder:
             self.ramps.append((int(ch), t0, max(dur, 1e-3), delta))
             self.cur[ch] = target
 
-    def wave(self, ch: Ch, t0: float, t1: float, ramp: float, amp: float, freq: float, phase: float = 0.0) -> None:
+    def wave(self, ch: Ch, t0: float, t1: float, ramp: float, amp: float, freq: float, phase: float = 0.0,
+             pm: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> None:
+        """A sinusoid on [t0, t1]; pm = (depth rad, frequency Hz, phase rad) of its phase modulation."""
         if t1 > t0 and amp != 0.0:
-            self.waves.append((int(ch), t0, t1, min(ramp, (t1 - t0) / 2), amp, freq, phase))
+            self.waves.append((int(ch), t0, t1, min(ramp, (t1 - t0) / 2), amp, freq, phase, *pm))
 
     def act(self, code: Activity, t0: float | None = None) -> None:
         self.activity.append((self.t if t0 is None else t0, int(code)))
@@ -239,14 +241,21 @@ class _Builder:
         self.ramp(Ch.TWIST, 0.0, t0, ramp)
         self._excursion(Ch.FLEX, self.draw((2.0, 5.0)) * _D, ramp, dur)
         w2, w1 = (2 * math.pi * f) ** 2, (math.pi * f) ** 2
-        self.wave(Ch.PZ, t0, t1, ramp, self.draw(p["bounce_ms2"]) / w2, f, -math.pi / 2)
-        self.wave(Ch.PY, t0, t1, ramp, self.draw((0.5, 1.0)) / w1, f / 2, 0.0)
-        self.wave(Ch.PX, t0, t1, ramp, self.draw((0.5, 1.2)) / w2, f, -math.pi / 2 + 0.6)
-        self.wave(Ch.LEAN, t0, t1, ramp, self.draw((1.5, 3.0)) * _D, f / 2, 0.0)
-        self.wave(Ch.TWIST, t0, t1, ramp, self.draw((2.0, 4.0)) * _D, f / 2, math.pi / 2)
-        self.wave(Ch.FLEX, t0, t1, ramp, self.draw((0.5, 1.5)) * _D, f, 0.3)
-        steps = max(0, math.ceil(f * dur) - 1)
-        self.walks.append((t0, f, steps))
+        # the pace wanders by 1-3 % over 12-30 s: phase modulation of every gait wave, in step cycles
+        pm_f, pm_ph = self.draw((0.033, 0.083)), self.draw((0.0, 2 * math.pi))
+        pm_cyc = self.draw((0.01, 0.03)) * f / (2 * math.pi * pm_f)
+        step, stride = (2 * math.pi * pm_cyc, pm_f, pm_ph), (math.pi * pm_cyc, pm_f, pm_ph)
+        bounce = self.draw(p["bounce_ms2"])
+        self.wave(Ch.PZ, t0, t1, ramp, bounce / w2, f, -math.pi / 2, step)
+        self.wave(Ch.PZ, t0, t1, ramp, self.draw((0.05, 0.15)) * bounce / w1, f / 2, 0.0, stride)  # limp
+        self.wave(Ch.PY, t0, t1, ramp, self.draw((0.5, 1.0)) / w1, f / 2, 0.0, stride)
+        self.wave(Ch.PX, t0, t1, ramp, self.draw((0.5, 1.2)) / w2, f, -math.pi / 2 + 0.6, step)
+        self.wave(Ch.LEAN, t0, t1, ramp, self.draw((1.5, 3.0)) * _D, f / 2, 0.0, stride)
+        self.wave(Ch.TWIST, t0, t1, ramp, self.draw((2.0, 4.0)) * _D, f / 2, math.pi / 2, stride)
+        self.wave(Ch.FLEX, t0, t1, ramp, self.draw((0.5, 1.5)) * _D, f, 0.3, step)
+        cycles_at_end = float(walk_cycles(np.array(t1), t0, f, pm_cyc, pm_f, pm_ph))
+        steps = max(0, math.ceil(cycles_at_end) - 1)
+        self.walks.append((t0, t1, f, steps, pm_cyc, pm_f, pm_ph))
         self.labels.append(Label("walk", t0, t1, steps=steps))
         t = t0 + self.draw((2.0, 10.0))
         while True:
@@ -365,17 +374,19 @@ def compile_timeline(scenario: Scenario, rng: np.random.Generator) -> Timeline:
     if b.t <= 0.0:
         raise ScenarioError("the scenario has zero duration")
     r = np.array(b.ramps, dtype=np.float64).reshape(-1, 4)
-    w = np.array(b.waves, dtype=np.float64).reshape(-1, 7)
-    k = np.array(b.walks, dtype=np.float64).reshape(-1, 3)
+    w = np.array(b.waves, dtype=np.float64).reshape(-1, 10)
+    k = np.array(b.walks, dtype=np.float64).reshape(-1, 7)
     done_t, done_cum = Events.cumulate(r[:, 0].astype(np.intp), r[:, 1], r[:, 2], r[:, 3])
     events = Events(
         initial=initial,
         ramp_ch=r[:, 0].astype(np.intp), ramp_t0=r[:, 1], ramp_dur=r[:, 2], ramp_delta=r[:, 3],
         wave_ch=w[:, 0].astype(np.intp), wave_t0=w[:, 1], wave_t1=w[:, 2], wave_ramp=w[:, 3],
         wave_amp=w[:, 4], wave_freq=w[:, 5], wave_phase=w[:, 6],
+        wave_pm_amp=w[:, 7], wave_pm_freq=w[:, 8], wave_pm_phase=w[:, 9],
         sway_ch=np.array(sway[0], dtype=np.intp), sway_amp=np.array(sway[1]), sway_freq=np.array(sway[2]),
         sway_phase=np.array(sway[3]),
-        walk_t0=k[:, 0], walk_freq=k[:, 1], walk_steps=k[:, 2].astype(np.int64),
+        walk_t0=k[:, 0], walk_t1=k[:, 1], walk_freq=k[:, 2], walk_steps=k[:, 3].astype(np.int64),
+        walk_pm_cycles=k[:, 4], walk_pm_freq=k[:, 5], walk_pm_phase=k[:, 6],
         done_t=done_t, done_cum=done_cum,
     )
     acts = b.activity or [(0.0, int(b.posture_code()))]
