@@ -18,10 +18,13 @@ from collections.abc import Sequence
 
 #: subcommand name -> module in monitor.commands. Keep sorted; one line per command.
 _COMMANDS: dict[str, str] = {
+    "analyze": "analyze",
     "calibrate": "calibrate",
     "fuse": "fuse",
+    "history": "history",
     "inspect": "inspect",
     "simulate": "simulate",
+    "summary": "summary",
 }
 
 

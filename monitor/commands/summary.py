@@ -1,0 +1,204 @@
+"""`posture summary [--date D] [--device ID] [--db PATH] [--json | --html FILE | --csv FILE]`: the day in numbers."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+HELP = "the day's posture summary from the database: terminal, --json, --html report or --csv"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--date", default=None, metavar="D",
+                   help="YYYY-MM-DD, 'today' or 'yesterday' (default: the latest day with data)")
+    p.add_argument("--device", default=None, metavar="ID",
+                   help="device id (default: the one with most data that day)")
+    p.add_argument("--db", type=Path, default=None, metavar="PATH",
+                   help="database file (default: posture.db in the data directory, README)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print one JSON object (stable keys, README)")
+    out.add_argument("--html", type=Path, metavar="FILE", help="write a self-contained HTML day report")
+    out.add_argument("--csv", type=Path, metavar="FILE",
+                     help="write the summary as CSV: a header of flattened JSON keys and one row for the day")
+
+
+def parse_day(text: str | None, today: date | None = None) -> date | None:
+    """None for "latest", else the date; ValueError with a readable message."""
+    today = today or date.today()
+    if text is None:
+        return None
+    t = text.strip().lower()
+    if t == "today":
+        return today
+    if t == "yesterday":
+        return today - timedelta(days=1)
+    try:
+        return date.fromisoformat(t)
+    except ValueError:
+        raise ValueError(f"--date: expected YYYY-MM-DD, 'today' or 'yesterday', got {text!r}") from None
+
+
+def fmt_duration(s: float | None) -> str:
+    """"7 h 05 min", "12 min", "45 s"."""
+    if s is None:
+        return "–"
+    s = max(0.0, float(s))
+    if s < 60:
+        return f"{s:.0f} s"
+    m = int(round(s / 60.0))
+    return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
+
+
+#: objects in the summary JSON that may be null, with their keys, so CSV columns stay the same every day
+_NULLABLE = {"longest_lean": ("start_s", "clock", "duration_s", "side", "peak_deg", "mean_deg"),
+             "stretch.morning_routine": ("start_s", "clock", "duration_s"),
+             "stretch.evening_routine": ("start_s", "clock", "duration_s")}
+
+
+def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested JSON as dotted keys for the CSV; lists (hourly) and the 7-day comparison are left out."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if key == "vs_7day" or isinstance(v, list):
+            continue
+        if v is None and key in _NULLABLE:
+            v = dict.fromkeys(_NULLABLE[key])
+        if isinstance(v, dict):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def _signed(x: float | None, unit: str = "", nd: int = 0) -> str:
+    return "–" if x is None else f"{x:+.{nd}f}{unit}"
+
+
+def text_report(d: dict[str, Any]) -> str:
+    """The compact terminal version of the summary JSON."""
+    if not d["wear_s"]:
+        return f"posture summary {d['date']}: no wear recorded"
+    day = datetime.fromisoformat(d["date"]).strftime("%a %d %b %Y")
+    b = d["lean_bands_s"]
+    posture = max(d["posture_s"], 1e-9)
+    a = d["asymmetry"]
+    idx = a["index"]
+    side = {"right": "more to the right", "left": "more to the left", "balanced": "balanced",
+            None: "too little leaning to tell"}[a["dominant_side"]]
+    lines = [f"posture summary — {day}, device {d['device_id']} ({d['first_seen']}–{d['last_seen']})",
+             f"  worn          {fmt_duration(d['wear_s'])}   steps {d['steps']:,}   walks {d['walks']['count']} "
+             f"({fmt_duration(d['walks']['total_s'])})",
+             f"  lean          neutral {100 * b['neutral'] / posture:.0f} % of still time;  "
+             f"left {fmt_duration(b['left_mild'] + b['left_strong'])} ({fmt_duration(b['left_strong'])} ≥ 10°);  "
+             f"right {fmt_duration(b['right_mild'] + b['right_strong'])} ({fmt_duration(b['right_strong'])} ≥ 10°)",
+             f"  asymmetry     {_signed(idx, nd=2)}  {side}   ((R−L)/(R+L) of still time beyond 5°)"]
+    lo = d["longest_lean"]
+    sl = d["sustained_lean"]
+    lines.append("  longest lean  none held 60 s" if lo is None else
+                 f"  longest lean  {fmt_duration(lo['duration_s'])} to the {lo['side']} at {lo['clock']}, up to "
+                 f"{lo['peak_deg']:.0f}°   ({sl['episodes']} sustained, {fmt_duration(sl['total_s'])} in all)")
+    f = d["flexion"]
+    if f["median_deg"] is not None:
+        fb = f["bands_s"]
+        lines.append(f"  flexion       median {f['median_deg']:.0f}°, 10–90 % {f['p10_deg']:.0f}..{f['p90_deg']:.0f}°;"
+                     f"  20–60°: {fmt_duration(fb['20_to_60'])}, over 60°: {fmt_duration(fb['over_60'])};"
+                     f"  {f['slouch_episodes']} slouches ({fmt_duration(f['slouch_s'])})")
+    s = d["sedentary"]
+    lines.append(f"  sitting       {fmt_duration(s['total_s'])};  {s['prolonged_bouts']} bouts over 30 min, longest "
+                 f"{fmt_duration(s['longest_bout_s'])}")
+    br = d["breaks"]
+    lines.append(f"  breaks        {br['taken']} taken ({br['prompted']} after a reminder, {br['self_started']} on your"
+                 f" own);  {br['reminders']} reminders")
+    shown = {k: c for k, c in d["alerts"].items() if c["count"]}
+    if shown:
+        parts = []
+        for kind, c in shown.items():
+            resp = ", ".join(f"{v} {k}" for k, v in c.items() if k != "count" and v)
+            parts.append(f"{kind.replace('_', ' ')} {c['count']}" + (f" ({resp})" if resp else ""))
+        lines.append("  alerts        " + ";  ".join(parts))
+    else:
+        lines.append("  alerts        none")
+    ps = d["posture_shifts"]
+    if ps["per_sitting_hour"] is not None:
+        lines.append(f"  shifts        {ps['per_sitting_hour']:.0f} per sitting hour ({ps['count']} in all; "
+                     "moving is good)")
+    st = d["stretch"]
+
+    def done(key: str) -> str:
+        r = st[f"{key}_routine"]
+        return f"{key} ✓ {r['clock']}" if r else f"{key} ✗"
+
+    lines.append(f"  stretch       {done('morning')},  {done('evening')}")
+    c = d["vs_7day"]
+    if c:
+        lines.append(f"  vs {c['days']['count']:.0f}-day avg  "
+                     f"sitting {_signed(_min(c['sedentary_s']['delta']), ' min')},"
+                     f"  breaks {_signed(c['breaks_taken']['delta'], nd=1)},"
+                     f"  sustained lean {_signed(_min(c['sustained_lean_s']['delta']), ' min')},"
+                     f"  asymmetry {_signed(c['asymmetry_index']['delta'], nd=2)},"
+                     f"  steps {_signed(c['steps']['delta'])}")
+    return "\n".join(lines)
+
+
+def _min(s: float | None) -> float | None:
+    return None if s is None else s / 60.0
+
+
+def run(args: argparse.Namespace) -> int:
+    from monitor.storage import Database, StorageError, default_db_path
+
+    try:
+        day = parse_day(args.date)
+    except ValueError as err:
+        print(f"posture summary: {err}", file=sys.stderr)
+        return 2
+    path = args.db or default_db_path()
+    try:
+        with Database(path, create=False) as db:
+            if day is None:
+                days = db.days_with_data(args.device)
+                if not days:
+                    print(f"posture summary: no data in {path}" + (f" for device {args.device}" if args.device else ""),
+                          file=sys.stderr)
+                    return 1
+                day = days[-1]
+            device, found = db.pick_device(day, args.device)
+            if device is None or (args.device and args.device not in found):
+                print(f"posture summary: no data for {day.isoformat()}"
+                      + (f" from device {args.device}" if args.device else "") + f" in {path}", file=sys.stderr)
+                return 1
+            if len(found) > 1 and not args.device:
+                print(f"posture summary: {len(found)} devices recorded on {day}; showing {device} "
+                      f"(others: {', '.join(found[1:])}; choose with --device)", file=sys.stderr)
+            summary, events = db.day_summary(device, day)
+    except StorageError as err:
+        print(f"posture summary: {err}", file=sys.stderr)
+        return 2
+    d = summary.to_dict()
+    try:
+        if args.json:
+            print(json.dumps(d, indent=2, ensure_ascii=False))
+        elif args.html:
+            from monitor.report_html import render_day
+
+            args.html.write_text(render_day(summary, events), encoding="utf-8")
+            print(f"wrote {args.html}")
+        elif args.csv:
+            flat = flatten(d)
+            with open(args.csv, "w", newline="", encoding="utf-8") as fh:
+                w = csv.writer(fh)
+                w.writerow(list(flat))
+                w.writerow(["" if v is None else v for v in flat.values()])
+            print(f"wrote {args.csv}")
+        else:
+            print(text_report(d))
+    except OSError as err:
+        print(f"posture summary: {err}", file=sys.stderr)
+        return 2
+    return 0
