@@ -5,7 +5,7 @@ Orientation Estimation", Data 2021, 6(7), 72; CC BY 4.0), twelve trials as .npz 
 Metric (BROAD's): e = q_est * conj(q_ref); inclination = 2 acos(sqrt(e_w^2 + e_z^2)); RMSE over the
 `movement` samples, NaN skipped; the mean over trials. A constant heading offset does not count.
 
-    .venv/bin/python bench/broad_accuracy.py [--data DIR] [--jobs 2] [--only ours]
+    .venv/bin/python bench/broad_accuracy.py [--data DIR] [--jobs 2] [--only ours] [--ref-shift K]
 """
 
 from __future__ import annotations
@@ -83,20 +83,23 @@ LABELS = {
 }
 
 
-def _job(args: tuple[str, str, FusionParams | None]) -> tuple[str, str, float, float]:
-    path, name, params = args
+def _job(args: tuple[str, str, FusionParams | None, int]) -> tuple[str, str, float, float]:
+    path, name, params, shift = args
     d = load_trial(Path(path))
     t0 = time.perf_counter()
     q = est_ours(d, params) if (name == "ours" and params is not None) else ESTIMATORS[name](d)
     elapsed = time.perf_counter() - t0
-    return Path(path).stem, name, inclination_rmse_deg(q, d["opt_quat"], d["movement"]), elapsed
+    ref, mov = d["opt_quat"], d["movement"]
+    if shift > 0:  # compare est[i + shift] with ref[i]
+        q, ref, mov = q[shift:], ref[:-shift], mov[:-shift]
+    return Path(path).stem, name, inclination_rmse_deg(q, ref, mov), elapsed
 
 
 def evaluate(
-    files: list[Path], names: list[str], jobs: int = 2, params: FusionParams | None = None
+    files: list[Path], names: list[str], jobs: int = 2, params: FusionParams | None = None, ref_shift: int = 0
 ) -> dict[str, dict[str, float]]:
-    """{trial: {estimator: rmse_deg}} for every file and estimator."""
-    work = [(str(f), n, params) for f in files for n in names]
+    """{trial: {estimator: rmse_deg}} for every file and estimator (ref_shift: est[i+k] vs ref[i])."""
+    work = [(str(f), n, params, ref_shift) for f in files for n in names]
     results: dict[str, dict[str, float]] = {f.stem: {} for f in files}
     if jobs > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
@@ -113,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="directory of BROAD .npz trials")
     ap.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     ap.add_argument("--only", nargs="*", choices=list(ESTIMATORS), help="estimators to run (default all)")
+    ap.add_argument("--ref-shift", type=int, default=0, metavar="K",
+                    help="diagnostic: compare est[i+K] with ref[i] (BROAD's metric is K=0)")
     args = ap.parse_args(argv)
     files = sorted(args.data.glob("*.npz"))
     if not files:
@@ -120,8 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     names = args.only or list(ESTIMATORS)
     t0 = time.perf_counter()
-    res = evaluate(files, names, args.jobs)
-    print("BROAD inclination RMSE, deg (movement samples; 6-axis, no magnetometer)")
+    res = evaluate(files, names, args.jobs, ref_shift=args.ref_shift)
+    shifted = f", est[i+{args.ref_shift}] vs ref[i]" if args.ref_shift else ""
+    print(f"BROAD inclination RMSE, deg (movement samples; 6-axis, no magnetometer{shifted})")
     print(f"{'trial':<46}" + "".join(f"{n:>12}" for n in names))
     for trial, row in res.items():
         print(f"{trial:<46}" + "".join(f"{row[n]:12.2f}" for n in names))

@@ -15,11 +15,13 @@ Theory of operation. The recursive core is a filter of the `ahrs` library (0.4.0
    orientation is re-initialised from the accelerometer inclination, and for `startup_s` seconds
    `startup_gain` applies to the raw (not low-passed) accelerometer so that it settles fast.
 5. ahrs's Mahony and Madgwick compare acc_i with the orientation q_{i-1} before the gyro step, so while
-   turning the estimate trails by about one sample of rotation (|w| dt: 0.4 deg at 40 deg/s and 100 Hz,
-   0 at rest). `align_acc_step` hands the accelerometer over rotated back by that step,
-   q_g,i-1^* (q_g,i a_i q_g,i^*) q_g,i-1, which removes the lag. It is off by default because it measured
-   worse on BROAD (0.63 vs 0.55 deg): BROAD's optical reference itself trails the IMU by about a sample
-   (shifting it by one sample improves VQF as much); bench/broad_accuracy.py --ref-shift shows this.
+   turning the correction pulls q_{i-1} toward the attitude of sample i: the estimate runs ahead by about
+   one sample of rotation (|w| dt: 0.4 deg at 40 deg/s and 100 Hz; nothing at rest). `align_acc_step`
+   hands the accelerometer over rotated back by that step, q_g,i-1^* (q_g,i a_i q_g,i^*) q_g,i-1, which
+   removes the lead. It is off by default because it measured worse on BROAD (0.63 vs 0.55 deg): BROAD's
+   IMU signals trail its optical reference by about one sample (comparing est[i+1] with ref[i] improves
+   VQF by as much; `bench/broad_accuracy.py --ref-shift 1`), and MEMS gyros with a digital low-pass trail
+   the motion in the same way, so the lead is the better default for a real device too.
 6. ahrs pitfalls handled: Madgwick/Mahony `updateIMU` skip the whole update when the gyro sample is exactly
    zero, so an exactly-zero corrected sample is nudged to 1e-12 rad/s; `frequency` defaults to 100 Hz, so
    dt is always passed; AQUA returns the conjugate and is conjugated back; EKF is built with frame="ENU"
@@ -62,7 +64,7 @@ class FusionParams:
     startup_gain: float = 5.0  #: gain for the first `startup_s` after (re)initialisation
     startup_s: float = 1.0  #: duration of the start-up gain, s
     gap_s: float = 0.25  #: a timestamp step longer than this re-initialises, s
-    align_acc_step: bool = False  #: hand ahrs the accelerometer rotated back by the gyro step (see 5.)
+    align_acc_step: bool = False  #: hand ahrs the accelerometer rotated back by the gyro step (note 5)
     rest_bias: bool = True  #: subtract the rest-period bias estimate of calibration.gyro
     bias: GyroBiasParams = field(default_factory=GyroBiasParams)  #: its settings
 

@@ -120,7 +120,7 @@ def test_variable_sample_rate_uses_the_timestamps() -> None:
     true_up = rot.inv().apply([0.0, 0.0, 1.0])
     q = Fusion(FusionParams(acc_tau_s=0.0, gain=0.01, align_acc_step=True)).update(t, acc, gyr)
     assert _incl_err_deg(q, true_up).max() < 0.05
-    # ahrs's own step lags by about |w| dt while turning (the default, see monitor.fusion note 5)
+    # ahrs's own step runs ahead by about |w| dt while turning (the default, see monitor.fusion note 5)
     q = Fusion(FusionParams(acc_tau_s=0.0, gain=0.01)).update(t, acc, gyr)
     assert _incl_err_deg(q, true_up).max() < math.degrees(math.radians(40.0) * 0.016)
 
