@@ -153,3 +153,14 @@ def store_day(path: Path, sd: SimDay, device_id: str = "00c0ffee00000001") -> No
         sink.handle_all(device_id, sd.events)
     finally:
         sink.close()
+
+
+#: the week `store_week` writes: date -> (scenario, seed); 2026-11-21 has no wear
+WEEK = {date(2026, 11, 19): ("random:2", 101), date(2026, 11, 20): ("random:2", 102),
+        date(2026, 11, 22): ("random:2", 104), date(2026, 11, 23): ("random:2", 105),
+        date(2026, 11, 24): ("workday", 3)}
+
+
+def store_week(path: Path, device_id: str = "00c0ffee00000001") -> None:
+    for day, (scenario, seed) in WEEK.items():
+        store_day(path, cached_day(scenario, seed, day), device_id)

@@ -1,0 +1,134 @@
+"""`posture summary` on a real database: JSON keys, CSV, terminal text, device choice, errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+from monitor.storage import SqliteSink
+from tests.sim_day_events import WEEK, cached_day, store_day, store_week
+
+DEV = "00c0ffee00000001"
+
+#: the documented, stable top-level keys of `posture summary --json` (README)
+JSON_KEYS = {"schema", "date", "device_id", "first_seen", "last_seen", "wear_s", "posture_s", "lean_bands_s",
+             "asymmetry", "longest_lean", "sustained_lean", "flexion", "sedentary", "breaks", "alerts",
+             "alerts_total", "steps", "walks", "posture_shifts", "stretch", "hourly", "vs_7day"}
+
+
+@pytest.fixture(autouse=True)
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture(scope="module")
+def week_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("week") / "posture.db"
+    store_week(path, DEV)
+    return path
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
+    assert main(["summary", *argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_json_keys_are_the_documented_ones(week_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = run_json(capsys, "--db", str(week_db), "--date", "2026-11-24")
+    assert set(d) == JSON_KEYS
+    assert d["date"] == "2026-11-24" and d["device_id"] == DEV and d["first_seen"] == "08:30"
+    assert set(d["lean_bands_s"]) == {"neutral", "left_mild", "left_strong", "right_mild", "right_strong"}
+    assert set(d["asymmetry"]) == {"index", "dominant_side", "left_s", "right_s"}
+    assert set(d["flexion"]) == {"bands_s", "p10_deg", "median_deg", "p90_deg", "slouch_episodes", "slouch_s"}
+    assert set(d["sedentary"]) == {"total_s", "prolonged_bouts", "longest_bout_s", "prolonged_min_s"}
+    assert set(d["breaks"]) == {"taken", "prompted", "self_started", "reminders"}
+    assert set(d["stretch"]) == {"morning", "evening", "morning_routine", "evening_routine"}
+    assert d["stretch"]["morning"] and d["stretch"]["evening"]
+    assert d["breaks"]["taken"] >= 5 and d["steps"] > 2000
+
+
+def test_seven_day_comparison_uses_the_days_before(week_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = run_json(capsys, "--db", str(week_db), "--date", "2026-11-24")
+    c = d["vs_7day"]
+    assert c["days"]["count"] == 4  # four worn days before, one without wear
+    before = [run_json(capsys, "--db", str(week_db), "--date", day.isoformat())
+              for day in WEEK if day.isoformat() < "2026-11-24"]
+    avg_steps = sum(b["steps"] for b in before) / len(before)
+    assert c["steps"]["average"] == pytest.approx(avg_steps, abs=1e-3)
+    assert c["steps"]["delta"] == pytest.approx(d["steps"] - avg_steps, abs=1e-3)
+    first = run_json(capsys, "--db", str(week_db), "--date", "2026-11-19")
+    assert first["vs_7day"] is None
+
+
+def test_default_date_is_the_latest_with_data(week_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_json(capsys, "--db", str(week_db))["date"] == "2026-11-24"
+
+
+def test_terminal_text(week_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["summary", "--db", str(week_db), "--date", "2026-11-24"]) == 0
+    out = capsys.readouterr().out
+    for word in ("worn", "asymmetry", "longest lean", "flexion", "sitting", "breaks", "alerts", "shifts",
+                 "stretch", "morning ✓", "vs 4-day avg"):
+        assert word in out
+    assert len(out.splitlines()) <= 16
+
+
+def test_csv_has_one_row_with_flattened_keys_and_stable_columns(week_db: Path, tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    rows = []
+    for day in ("2026-11-24", "2026-11-19"):
+        out = tmp_path / f"{day}.csv"
+        assert main(["summary", "--db", str(week_db), "--date", day, "--csv", str(out)]) == 0
+        with open(out, newline="") as fh:
+            rows.append(list(csv.reader(fh)))
+    (h1, v1), (h2, v2) = rows
+    assert h1 == h2  # same columns every day, so days can be stacked
+    row = dict(zip(h1, v1, strict=True))
+    assert row["date"] == "2026-11-24" and row["device_id"] == DEV
+    assert "lean_bands_s.right_strong" in row and "alerts.sedentary.acknowledged" in row
+    assert "longest_lean.side" in row and not any(k.startswith(("hourly", "vs_7day")) for k in h1)
+    capsys.readouterr()
+
+
+def test_two_devices_pick_the_one_with_most_data_or_the_asked_one(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "two.db"
+    store_day(path, cached_day(), DEV)
+    store_day(path, cached_day("random:2", 104, date(2026, 11, 24)), "00c0ffee000000ff")
+    d = run_json(capsys, "--db", str(path), "--date", "2026-11-24")
+    assert d["device_id"] == DEV
+    assert main(["summary", "--db", str(path), "--date", "2026-11-24", "--device", "00c0ffee000000ff",
+                 "--json"]) == 0
+    cap = capsys.readouterr()
+    assert json.loads(cap.out)["device_id"] == "00c0ffee000000ff"
+    assert main(["summary", "--db", str(path), "--date", "2026-11-24", "--json"]) == 0
+    assert "2 devices recorded" in capsys.readouterr().err
+
+
+def test_errors_are_clear(tmp_path: Path, week_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["summary", "--db", str(tmp_path / "none.db")]) == 2
+    assert "no database at" in capsys.readouterr().err
+    assert not (tmp_path / "none.db").exists()
+    assert main(["summary", "--db", str(week_db), "--date", "24.11.2026"]) == 2
+    assert "expected YYYY-MM-DD" in capsys.readouterr().err
+    assert main(["summary", "--db", str(week_db), "--date", "2026-11-21"]) == 1
+    assert "no data for 2026-11-21" in capsys.readouterr().err
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"\x00garbage" * 1000)
+    assert main(["summary", "--db", str(bad)]) == 2
+    assert "file is not a database" in capsys.readouterr().err
+    empty = tmp_path / "empty.db"
+    SqliteSink(empty, background=False).close()
+    assert main(["summary", "--db", str(empty)]) == 1
+    assert "no data in" in capsys.readouterr().err
