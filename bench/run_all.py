@@ -14,6 +14,7 @@ BENCHES = [
     "decode_speed.py",
     "broad_accuracy.py",
     "fuse_speed.py",
+    "storage_bench.py",
 ]
 
 
