@@ -13,6 +13,7 @@ import select
 import threading
 import time
 import tty
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -200,25 +201,34 @@ def play_pty(device: VirtualDevice, link: PtyLink, speed: float = 1.0, tick_s: f
 class MqttDevice:
     """The virtual device as an MQTT client, publishing as the firmware would (topics: monitor.mqtt_common):
     DEVICE_INFO retained on /info, "online" retained on /status (Last Will: "offline"), IMU_BATCH on /imu and
-    other messages on /msg with QoS 1; commands from /cmd are answered. Its client id is fixed and its session
-    persistent, so batches published while the broker is away are queued (up to `max_queued`) and sent on
-    reconnect."""
+    other messages on /msg with QoS 1; commands from /cmd are answered.
+
+    Like firmware with a RAM ring buffer, it keeps what it could not send yet in a bounded backlog
+    (`max_queued` messages; the oldest are dropped and counted when it overflows) and hands paho at most
+    `max_inflight` unacknowledged messages at a time, only while connected. (Giving paho more while the
+    broker is away would make it resend them all at once on reconnect, beyond the broker's receive maximum,
+    and in an order that looks like a device reset.)"""
 
     def __init__(self, device: VirtualDevice, settings: MqttSettings, device_id: str | None = None,
-                 max_queued: int = 200_000) -> None:
+                 max_queued: int = 200_000, max_inflight: int = 10) -> None:
         self.device = device
         self.s = settings
         self.device_id = device_id or device.device_id.hex()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # the device and the backlog
+        self._pump_lock = threading.Lock()
+        self._backlog: deque[tuple[str, bytes, bool]] = deque()
+        self.max_queued = max_queued
+        self.max_inflight = max_inflight
+        self.dropped = 0  #: messages dropped from a full backlog
         self.connected = threading.Event()
         self.published = 0
         self.commands = 0
         self.client = make_client(settings, client_id=f"posture-device-{self.device_id}",
                                   will=(settings.topic(self.device_id, "status"), b"offline"))
-        self.client.max_queued_messages_set(max_queued)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_disconnect = self._on_disconnect
+        self.client.on_publish = self._on_publish
 
     def start(self) -> None:
         connect_persistent(self.client, self.s)
@@ -236,10 +246,14 @@ class MqttDevice:
         client.publish(self.s.topic(self.device_id, "info"), info, qos=1, retain=True)
         client.publish(self.s.topic(self.device_id, "status"), b"online", qos=1, retain=True)
         self.connected.set()
+        # paho resends what was in flight right after this callback; new messages follow from on_publish
 
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason_code: Any,
                        properties: Any) -> None:
         self.connected.clear()
+
+    def _on_publish(self, client: Any, userdata: Any, mid: Any, reason_code: Any, properties: Any) -> None:
+        self._pump()
 
     def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
         parsed = parse_topic(self.s, msg.topic)
@@ -251,19 +265,42 @@ class MqttDevice:
         self.publish_messages(answers)
 
     def publish_messages(self, msgs: list[bytes]) -> None:
-        for m in msgs:
-            mtype = m[0] if m else -1
-            if mtype == fp.MsgType.IMU_BATCH:
-                topic, retain = self.s.topic(self.device_id, "imu"), False
-            elif mtype == fp.MsgType.DEVICE_INFO:
-                topic, retain = self.s.topic(self.device_id, "info"), True
-            else:
-                topic, retain = self.s.topic(self.device_id, "msg"), False
-            self.client.publish(topic, m, qos=1, retain=retain)
-            self.published += 1
+        with self._lock:
+            for m in msgs:
+                mtype = m[0] if m else -1
+                if mtype == fp.MsgType.IMU_BATCH:
+                    item = (self.s.topic(self.device_id, "imu"), m, False)
+                elif mtype == fp.MsgType.DEVICE_INFO:
+                    item = (self.s.topic(self.device_id, "info"), m, True)
+                else:
+                    item = (self.s.topic(self.device_id, "msg"), m, False)
+                if len(self._backlog) >= self.max_queued:
+                    self._backlog.popleft()
+                    self.dropped += 1
+                self._backlog.append(item)
+        self._pump()
+
+    def _pump(self) -> None:
+        # Never wait for this lock: paho calls on_publish (-> _pump) holding its own message lock, which
+        # publish() in another thread's _pump needs. Whoever holds the lock pumps; later acks pump again.
+        if not self._pump_lock.acquire(blocking=False):
+            return
+        try:
+            while self._backlog and self.connected.is_set() and self._unacked() < self.max_inflight:
+                with self._lock:
+                    if not self._backlog:
+                        break
+                    topic, payload, retain = self._backlog.popleft()
+                self.client.publish(topic, payload, qos=1, retain=retain)
+                self.published += 1
+        finally:
+            self._pump_lock.release()
+
+    def _unacked(self) -> int:
+        return len(self.client._out_messages)  # paho has no public accessor
 
     def advance(self, t_s: float) -> int:
-        """Publish everything the device sends up to device time t_s; returns the messages published."""
+        """Publish everything the device sends up to device time t_s; returns the messages produced."""
         with self._lock:
             msgs = self.device.advance(t_s)
         self.publish_messages(msgs)
@@ -275,14 +312,22 @@ class MqttDevice:
         self.publish_messages(msgs)
 
     def pending(self) -> int:
-        """QoS 1 messages not yet acknowledged by the broker."""
-        return len(self.client._out_messages)  # paho has no public accessor
+        """Messages not yet acknowledged by the broker (backlog + in flight)."""
+        return len(self._backlog) + self._unacked()
+
+    def flush(self, timeout_s: float) -> bool:
+        """Wait until the broker has acknowledged everything (bounded); True if it has."""
+        deadline = time.monotonic() + timeout_s
+        while self.pending():
+            if time.monotonic() > deadline:
+                return False
+            self._pump()
+            time.sleep(0.005)
+        return True
 
     def stop(self, graceful: bool = True, timeout_s: float = 10.0) -> None:
         if graceful:
-            deadline = time.monotonic() + timeout_s
-            while self.pending() and time.monotonic() < deadline:
-                time.sleep(0.01)
+            self.flush(timeout_s)
             info = self.client.publish(self.s.topic(self.device_id, "status"), b"offline", qos=1, retain=True)
             try:
                 info.wait_for_publish(2.0)

@@ -1,0 +1,99 @@
+"""Shared fixtures. The MQTT tests talk to a real mosquitto that the suite starts itself on a free loopback
+port with a generated config; they skip (saying why) only if the mosquitto binary is missing."""
+
+from __future__ import annotations
+
+import getpass
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+def _mosquitto_binary() -> str | None:
+    found = shutil.which("mosquitto")
+    if found:
+        return found
+    return "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Broker:
+    """A mosquitto process on 127.0.0.1:port; `restart()` keeps the port (and the persistence file)."""
+
+    def __init__(self, binary: str, workdir: Path, persistence: bool = False) -> None:
+        self.binary = binary
+        self.workdir = workdir
+        self.port = free_port()
+        self.persistence = persistence
+        self.conf = workdir / "mosquitto.conf"
+        lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true", "max_queued_messages 100000"]
+        # started as root, mosquitto drops to the "mosquitto" user, which could not write its persistence file
+        # in our temporary directory: stay who we are
+        lines.append(f"user {getpass.getuser()}")
+        if persistence:
+            lines += ["persistence true", f"persistence_location {workdir}/", "autosave_interval 1"]
+        self.conf.write_text("\n".join(lines) + "\n")
+        self.log = open(workdir / "mosquitto.log", "ab")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}/test"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen([self.binary, "-c", str(self.conf)], stdout=self.log, stderr=self.log)
+        deadline = time.monotonic() + 10.0
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"mosquitto did not start; see {self.workdir}/mosquitto.log") from None
+                time.sleep(0.02)  # a bounded wait on a real process
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()  # SIGTERM: mosquitto saves its persistence file on the way out
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def close(self) -> None:
+        self.stop()
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    binary = _mosquitto_binary()
+    if binary is None:
+        pytest.skip("mosquitto is not installed (.ci/run installs it); the MQTT tests need a real broker")
+    b = Broker(binary, tmp_path_factory.mktemp("mosquitto"))
+    b.start()
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def persistent_mosquitto(tmp_path: Path) -> Iterator[Broker]:
+    binary = _mosquitto_binary()
+    if binary is None:
+        pytest.skip("mosquitto is not installed (.ci/run installs it); the MQTT tests need a real broker")
+    b = Broker(binary, tmp_path, persistence=True)
+    b.start()
+    yield b
+    b.close()
