@@ -204,10 +204,10 @@ class Database:
 
     def days_with_data(self, device_id: str | None = None, tz: tzinfo | None = None) -> list[date]:
         """The local dates that have aggregates (of one device, or any)."""
-        q = "SELECT DISTINCT CAST(start / 3600 AS INTEGER) FROM aggregates"
+        q = "SELECT DISTINCT CAST(start / 900 AS INTEGER) FROM aggregates"  # any UTC offset is a multiple of 15 min
         rows = (self.conn.execute(q + " WHERE device_id = ?", (device_id,)) if device_id
                 else self.conn.execute(q))
-        return sorted({datetime.fromtimestamp(h * 3600 + 1800, tz).date() for (h,) in rows})
+        return sorted({datetime.fromtimestamp(q * 900 + 450, tz).date() for (q,) in rows})
 
     def day_events(self, device_id: str, t0: float, t1: float) -> DayEvents:
         """The device's events that start in [t0, t1) (Unix s), with t_s / start_s in Unix seconds."""

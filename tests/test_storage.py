@@ -254,3 +254,20 @@ def test_lean_episode_fields_survive(tmp_path: Path) -> None:
     with Database(path) as db:
         got = db.day_events(DEV, 0.0, 1000.0).lean_episodes
     assert got == (LeanEpisode(101.0, 191.0, "left", 14.5, 12.25),)
+
+
+def test_days_with_data_in_a_half_hour_time_zone(tmp_path: Path) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    ist = timezone(timedelta(hours=5, minutes=30))
+    t_before = datetime(2026, 11, 24, 23, 40, tzinfo=ist).timestamp()  # 18:10 UTC
+    path = tmp_path / "p.db"
+    sink = SqliteSink(path, background=False)
+    sink.on_device(DEV, {"wall_offset_s": t_before})
+    sink.handle(DEV, agg(0.0))
+    sink.handle(DEV, agg(1800.0))  # 00:10 the next day, local
+    sink.close()
+    with Database(path) as db:
+        assert db.days_with_data(DEV, ist) == [date(2026, 11, 24), date(2026, 11, 25)]
+        assert db.days_with_data(None, UTC) == [date(2026, 11, 24)]
+        assert [len(db.day_events(DEV, *day_bounds(d, ist)).aggregates) for d in (DAY, date(2026, 11, 25))] == [1, 1]
