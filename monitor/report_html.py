@@ -159,7 +159,8 @@ def _timeline(aggs: Sequence[Aggregate], ev: DayEvents, s: DaySummary, tz: tzinf
     lean_pts, flex_pts = [], []
     prev_end: float | None = None
     for a in aggs:
-        if a.activity not in (Activity.SEDENTARY, Activity.UNKNOWN):  # moving: see the activity strip
+        if (a.activity not in (Activity.SEDENTARY, Activity.UNKNOWN)  # moving: see the activity strip
+                or not (math.isfinite(a.lean_mean_deg) and math.isfinite(a.flexion_mean_deg))):
             prev_end = None
             continue
         cmd = "M" if prev_end is None or a.start_s - prev_end > 30.0 else "L"

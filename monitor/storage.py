@@ -20,6 +20,7 @@ SchemaTooNew (written by a newer version of this program).
 from __future__ import annotations
 
 import json
+import math
 import os
 import sqlite3
 import threading
@@ -213,7 +214,8 @@ class Database:
         """The device's events that start in [t0, t1) (Unix s), with t_s / start_s in Unix seconds."""
         c = self.conn
         arg = (device_id, t0, t1)
-        aggs = tuple(Aggregate(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], Activity(r[8]), r[9], r[10])
+        nan = math.nan  # SQLite stores NaN (angles not known yet) as NULL
+        aggs = tuple(Aggregate(r[0], r[1], *(nan if v is None else v for v in r[2:8]), Activity(r[8]), r[9], r[10])
                      for r in c.execute("SELECT start, duration_s, lean_mean_deg, lean_min_deg, lean_max_deg, "
                                         "flexion_mean_deg, flexion_min_deg, flexion_max_deg, activity, steps, "
                                         "worn_fraction FROM aggregates WHERE device_id = ? AND start >= ? AND "

@@ -258,7 +258,7 @@ def summarize_day(aggregates: Sequence[Aggregate], episodes: Sequence[LeanEpisod
     flex = np.fromiter((a.flexion_mean_deg for a in aggs), float, n)
     steps = np.fromiter((a.steps for a in aggs), int, n)
     worn = act != int(Activity.NOT_WORN)
-    posture = worn & np.isin(act, _POSTURE_ACTIVITIES) & np.isfinite(lean)
+    posture = worn & np.isin(act, _POSTURE_ACTIVITIES) & np.isfinite(lean) & np.isfinite(flex)
     pl, pd = lean[posture], dur[posture]
     absl = np.abs(pl)
     mild = (absl >= p.neutral_deg) & (absl < p.strong_deg)

@@ -4,6 +4,7 @@ commit policy, retention."""
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from datetime import UTC, date
 from pathlib import Path
@@ -271,3 +272,24 @@ def test_days_with_data_in_a_half_hour_time_zone(tmp_path: Path) -> None:
         assert db.days_with_data(DEV, ist) == [date(2026, 11, 24), date(2026, 11, 25)]
         assert db.days_with_data(None, UTC) == [date(2026, 11, 24)]
         assert [len(db.day_events(DEV, *day_bounds(d, ist)).aggregates) for d in (DAY, date(2026, 11, 25))] == [1, 1]
+
+
+def test_unknown_angles_survive_as_nan_and_do_not_count_as_posture(tmp_path: Path) -> None:
+    import math
+
+    from monitor.report_html import render_day
+
+    nan = math.nan
+    path = tmp_path / "p.db"
+    sink = SqliteSink(path, background=False)
+    sink.on_device(DEV, {"wall_offset_s": 1.0e9})
+    sink.handle(DEV, Aggregate(0.0, 10.0, nan, nan, nan, nan, nan, nan, Activity.SEDENTARY, 0))  # before baseline
+    sink.handle(DEV, agg(10.0, 12.0))
+    sink.close()
+    with Database(path) as db:
+        ev = db.day_events(DEV, 0.0, 2.0e9)
+    assert math.isnan(ev.aggregates[0].lean_mean_deg) and math.isnan(ev.aggregates[0].flexion_max_deg)
+    s = summarize_events(ev, tz=UTC)
+    assert (s.wear_s, s.posture_s, s.lean_bands_s["right_strong"]) == (20.0, 10.0, 10.0)
+    html = render_day(s, ev, tz=UTC)
+    assert not re.search(r"\bnan\b", html, re.IGNORECASE)
