@@ -428,14 +428,15 @@ class SqliteSink:
 
 
 def prune_captures(captures_dir: str | Path, retention_days: float, now: float | None = None) -> list[Path]:
-    """Delete raw captures (`*.cap` with their `.json` / `.labels.json` sidecars) last written more than
-    `retention_days` ago; returns what was deleted. `retention_days <= 0` keeps everything."""
+    """Delete raw captures (`*.cap` with their `.json` / `.labels.json` sidecars, in `captures_dir` and its
+    subdirectories) last written more than `retention_days` ago; returns what was deleted.
+    `retention_days <= 0` keeps everything."""
     d = Path(captures_dir)
     if retention_days <= 0 or not d.is_dir():
         return []
     limit = (time.time() if now is None else now) - retention_days * 86400.0
     gone: list[Path] = []
-    for cap in sorted(d.glob("*.cap")):
+    for cap in sorted(d.rglob("*.cap")):  # the service keeps them per device: <dir>/<device_id>/*.cap
         try:
             if cap.stat().st_mtime >= limit:
                 continue

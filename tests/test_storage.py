@@ -230,7 +230,8 @@ def test_retention_deletes_old_captures_and_their_sidecars(tmp_path: Path) -> No
     now = 1_800_000_000.0
     caps = tmp_path / "captures"
     caps.mkdir()
-    for name, age_days in (("old", 40), ("recent", 3)):
+    (caps / DEV).mkdir()
+    for name, age_days in (("old", 40), ("recent", 3), (f"{DEV}/older", 31)):
         for suffix in (".cap", ".cap.json", ".cap.labels.json"):
             p = caps / f"{name}{suffix}"
             p.write_text("x")
@@ -238,9 +239,10 @@ def test_retention_deletes_old_captures_and_their_sidecars(tmp_path: Path) -> No
     (caps / "notes.txt").write_text("keep")
     os.utime(caps / "notes.txt", (now - 90 * 86400, now - 90 * 86400))
     gone = prune_captures(caps, retention_days=30, now=now)
-    assert sorted(p.name for p in gone) == ["old.cap", "old.cap.json", "old.cap.labels.json"]
-    assert sorted(p.name for p in caps.iterdir()) == ["notes.txt", "recent.cap", "recent.cap.json",
-                                                       "recent.cap.labels.json"]
+    assert sorted(p.name for p in gone) == ["old.cap", "old.cap.json", "old.cap.labels.json", "older.cap",
+                                            "older.cap.json", "older.cap.labels.json"]
+    assert sorted(p.name for p in caps.rglob("*") if p.is_file()) == ["notes.txt", "recent.cap", "recent.cap.json",
+                                                                       "recent.cap.labels.json"]
     assert prune_captures(caps, retention_days=0, now=now) == []
     assert prune_captures(tmp_path / "missing", retention_days=1, now=now) == []
 
