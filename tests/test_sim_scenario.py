@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import monitor.sim
 from monitor.sim import (
@@ -26,6 +28,7 @@ from monitor.sim import (
     scenario_from_dict,
     scenario_from_toml,
 )
+from monitor.sim.scenario import SEGMENT_KINDS
 
 GOOD = """
 name = "lean-demo"
@@ -153,7 +156,34 @@ def test_impossible_trunk_angles_are_refused_at_compile_time() -> None:
     assert exc.value.where == "segment[2]" and "flexion would reach 95 deg" in exc.value.message
 
 
+_ANY = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True), st.text(max_size=8),
+              st.sampled_from(["left", "right", "random", "forward", "sit", "walk", "lean", "repeat"])),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(["do", "seconds", "x"]), inner,
+                                                                max_size=3),
+    max_leaves=8,
+)
+_KEYS = sorted({k for _, schema in SEGMENT_KINDS.values() for k in schema} | {"seconds", "minutes", "hours", "x"})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(sorted(SEGMENT_KINDS)), st.dictionaries(st.sampled_from(_KEYS), _ANY, max_size=4))
+def test_any_segment_either_validates_or_raises_scenario_error(do: str, extra: dict[str, Any]) -> None:
+    seg = {"do": do, **extra}
+    try:
+        scn = scenario_from_dict({"name": "fuzz", "segment": [seg]})
+        sim = Simulator(scn, odr_hz=1)
+    except ScenarioError:
+        return
+    assert sim.duration_s > 0
+    assert all(lab.end_s <= sim.duration_s + 1e-9 for lab in sim.labels)
+
+
 def test_scenario_size_is_bounded() -> None:
+    huge_reach = {"name": "r", "segment": [{"do": "repeat", "times": 1000, "segment": [
+        {"do": "reach", "count": 10_000, "gap_s": 60}]}]}
+    with pytest.raises(ScenarioError, match="more than 7 days"):
+        Simulator(scenario_from_dict(huge_reach))
     d: dict[str, Any] = {"name": "big", "segment": [{"do": "repeat", "times": 100_000, "segment": [
         {"do": "repeat", "times": 100, "segment": [{"do": "sit", "seconds": 1}]}]}]}
     with pytest.raises(ScenarioError, match="more than"):

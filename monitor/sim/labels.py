@@ -56,7 +56,8 @@ class Label:
     start_s: float  #: seconds from the start of the simulation
     end_s: float  #: seconds, > start_s
     side: str | None = None  #: "left" / "right" for leans and side reaches, else None
-    peak_deg: float | None = None  #: target angle in degrees (lean: |lean|; slouch, reach: the angle)
+    peak_deg: float | None = None  #: target angle, degrees (lean: |lean|; slouch, reach: the angle;
+    #: sit_to_stand / stand_to_sit: the forward flexion bump)
     steps: int | None = None  #: step count of a walk
 
     def __post_init__(self) -> None:

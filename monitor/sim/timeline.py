@@ -26,7 +26,7 @@ import numpy as np
 from monitor.sim.errors import ScenarioError
 from monitor.sim.labels import Activity, Label
 from monitor.sim.motion import N_CH, Ch, Events, walk_cycles
-from monitor.sim.scenario import _DEFAULT_TRANSITION_S, Scenario, Segment, Value
+from monitor.sim.scenario import _DEFAULT_TRANSITION_S, MAX_DURATION_S, Scenario, Segment, Value
 
 _D = math.pi / 180
 _GAIN = {"sit": 1.0, "stand": 1.4}  #: sway gain by posture
@@ -116,6 +116,11 @@ class _Builder:
                     self.run(child)
             return
         getattr(self, "do_" + seg.do)(seg, seg.params)
+        self.check_length()
+
+    def check_length(self) -> None:
+        if self.t > MAX_DURATION_S:
+            raise ScenarioError(f"the scenario lasts more than {MAX_DURATION_S / 86400:g} days", self.where)
 
     def ensure(self, posture: str) -> None:
         if self.posture != posture:
@@ -225,6 +230,7 @@ class _Builder:
             self._excursion(Ch.FLEX, self.cur[Ch.FLEX] + (0.3 if sign else 1.0) * deg * _D, ramp, dur)
             self._excursion(Ch.TWIST, -sign * self.draw((5.0, 20.0)) * _D, ramp, dur)
             self.t += dur + self.draw(p["gap_s"])
+            self.check_length()
 
     def do_walk(self, seg: Segment, p: dict[str, Value]) -> None:
         self.ensure("stand")
@@ -369,8 +375,6 @@ def compile_timeline(scenario: Scenario, rng: np.random.Generator) -> Timeline:
     initial = b.cur.copy()
     for seg in scenario.segments:
         b.run(seg)
-        if b.t > 7 * 86400.0:
-            raise ScenarioError("the scenario lasts more than 7 days", seg.where)
     if b.t <= 0.0:
         raise ScenarioError("the scenario has zero duration")
     r = np.array(b.ramps, dtype=np.float64).reshape(-1, 4)
