@@ -18,10 +18,11 @@ Theory of operation. The recursive core is a filter of the `ahrs` library (0.4.0
    turning the correction pulls q_{i-1} toward the attitude of sample i: the estimate runs ahead by about
    one sample of rotation (|w| dt: 0.4 deg at 40 deg/s and 100 Hz; nothing at rest). `align_acc_step`
    hands the accelerometer over rotated back by that step, q_g,i-1^* (q_g,i a_i q_g,i^*) q_g,i-1, which
-   removes the lead. It is off by default because it measured worse on BROAD (0.63 vs 0.55 deg): BROAD's
-   IMU signals trail its optical reference by about one sample (comparing est[i+1] with ref[i] improves
-   VQF by as much; `bench/broad_accuracy.py --ref-shift 1`), and MEMS gyros with a digital low-pass trail
-   the motion in the same way, so the lead is the better default for a real device too.
+   removes the lead. It is off by default because it measured worse on BROAD: 0.63 vs 0.55 deg with
+   BROAD's metric, and 0.54 vs 0.52 deg when est[i+1] is compared with ref[i] (BROAD's IMU signals trail
+   its optical reference by about a sample: VQF improves from 0.61 to 0.51 deg with that shift;
+   `bench/broad_accuracy.py --ref-shift 1`). MEMS gyros with a digital low-pass trail the motion in the
+   same way, so the lead is a sensible default for a real device too; it is nil at rest.
 6. ahrs pitfalls handled: Madgwick/Mahony `updateIMU` skip the whole update when the gyro sample is exactly
    zero, so an exactly-zero corrected sample is nudged to 1e-12 rad/s; `frequency` defaults to 100 Hz, so
    dt is always passed; AQUA returns the conjugate and is conjugated back; EKF is built with frame="ENU"
