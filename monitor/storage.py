@@ -47,7 +47,14 @@ from monitor.events import (
     Transition,
     Walk,
 )
-from monitor.summary import DEFAULT_PARAMS, DayEvents, DaySummary, SummaryParams, compare_days, summarize_events
+from monitor.summary import (
+    DEFAULT_PARAMS,
+    DayEvents,
+    DaySummary,
+    SummaryParams,
+    compare_days,
+    summarize_events,
+)
 
 DB_NAME = "posture.db"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -79,12 +86,14 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE episodes (device_id TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('lean', 'flexion')),
         start REAL NOT NULL, end REAL NOT NULL, side TEXT, peak_deg REAL, mean_deg REAL, session_id INTEGER,
         PRIMARY KEY (device_id, kind, start)) WITHOUT ROWID;
-    CREATE TABLE walks (device_id TEXT NOT NULL, start REAL NOT NULL, end REAL NOT NULL, steps INTEGER NOT NULL,
-        cadence_hz REAL, session_id INTEGER, PRIMARY KEY (device_id, start)) WITHOUT ROWID;
+    CREATE TABLE walks (device_id TEXT NOT NULL, start REAL NOT NULL, end REAL NOT NULL,
+        steps INTEGER NOT NULL, cadence_hz REAL, session_id INTEGER,
+        PRIMARY KEY (device_id, start)) WITHOUT ROWID;
     CREATE TABLE breaks (device_id TEXT NOT NULL, start REAL NOT NULL, end REAL NOT NULL, activity TEXT,
         prompted INTEGER NOT NULL, session_id INTEGER, PRIMARY KEY (device_id, start)) WITHOUT ROWID;
-    CREATE TABLE alerts (device_id TEXT NOT NULL, t REAL NOT NULL, alert_id INTEGER NOT NULL, alert_kind TEXT NOT NULL,
-        text TEXT NOT NULL, side TEXT, response INTEGER NOT NULL DEFAULT 0, response_t REAL, session_id INTEGER,
+    CREATE TABLE alerts (device_id TEXT NOT NULL, t REAL NOT NULL, alert_id INTEGER NOT NULL,
+        alert_kind TEXT NOT NULL, text TEXT NOT NULL, side TEXT, response INTEGER NOT NULL DEFAULT 0,
+        response_t REAL, session_id INTEGER,
         PRIMARY KEY (device_id, t, alert_id)) WITHOUT ROWID;
     CREATE TABLE marks (device_id TEXT NOT NULL, kind TEXT NOT NULL, t REAL NOT NULL, end REAL, detail TEXT,
         session_id INTEGER, PRIMARY KEY (device_id, kind, t)) WITHOUT ROWID;
@@ -99,6 +108,9 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+_AGG_INSERT = "INSERT OR REPLACE INTO aggregates VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+_AGG_COLS = ("start, duration_s, lean_mean_deg, lean_min_deg, lean_max_deg, flexion_mean_deg, "
+             "flexion_min_deg, flexion_max_deg, activity, steps, worn_fraction")
 
 
 def default_db_path(env: Mapping[str, str] | None = None) -> Path:
@@ -126,7 +138,8 @@ class Database:
     `integrity_check`. Use one Database per thread; SqliteSink guards its own with a lock.
     """
 
-    def __init__(self, path: str | Path, create: bool = True, check: bool = True, timeout_s: float = 10.0) -> None:
+    def __init__(self, path: str | Path, create: bool = True, check: bool = True,
+                 timeout_s: float = 10.0) -> None:
         self.path = Path(path)
         if not self.path.exists():
             if not create:
@@ -136,8 +149,8 @@ class Database:
             with open(self.path, "rb") as f:
                 head = f.read(16)
             if head != _SQLITE_MAGIC:
-                raise DatabaseDamaged(f"{self.path}: file is not a database (it does not start with the SQLite "
-                                      "header); move it aside and the monitor starts a new one")
+                raise DatabaseDamaged(f"{self.path}: file is not a database (it does not start with the "
+                                      "SQLite header); move it aside and the monitor starts a new one")
         try:
             self.conn = sqlite3.connect(str(self.path), timeout=timeout_s, check_same_thread=False,
                                         isolation_level=None)
@@ -175,8 +188,8 @@ class Database:
     def _migrate(self) -> None:
         v = self.schema_version
         if v > SCHEMA_VERSION:
-            raise SchemaTooNew(f"{self.path}: schema version {v} is newer than this program's ({SCHEMA_VERSION});"
-                               " update posture-monitor")
+            raise SchemaTooNew(f"{self.path}: schema version {v} is newer than this program's "
+                               f"({SCHEMA_VERSION}); update posture-monitor")
         for i in range(v, SCHEMA_VERSION):
             self.conn.execute("BEGIN IMMEDIATE")
             try:
@@ -194,52 +207,52 @@ class Database:
 
     # ---- reading ----
     def devices(self) -> list[dict[str, Any]]:
-        rows = self.conn.execute("SELECT device_id, first_seen, last_seen, info FROM devices ORDER BY device_id")
-        return [{"device_id": r[0], "first_seen": r[1], "last_seen": r[2], "info": json.loads(r[3])} for r in rows]
+        rows = self.conn.execute("SELECT device_id, first_seen, last_seen, info FROM devices ORDER BY 1")
+        return [{"device_id": r[0], "first_seen": r[1], "last_seen": r[2], "info": json.loads(r[3])}
+                for r in rows]
 
     def devices_between(self, t0: float, t1: float) -> list[tuple[str, int]]:
         """(device_id, number of aggregates) of the devices with aggregates in [t0, t1), most first."""
-        rows = self.conn.execute("SELECT device_id, count(*) AS n FROM aggregates WHERE start >= ? AND start < ? "
-                                 "GROUP BY device_id ORDER BY n DESC, device_id", (t0, t1))
+        rows = self.conn.execute("SELECT device_id, count(*) AS n FROM aggregates WHERE start >= ? AND "
+                                 "start < ? GROUP BY device_id ORDER BY n DESC, device_id", (t0, t1))
         return [(str(r[0]), int(r[1])) for r in rows]
 
     def days_with_data(self, device_id: str | None = None, tz: tzinfo | None = None) -> list[date]:
         """The local dates that have aggregates (of one device, or any)."""
-        q = "SELECT DISTINCT CAST(start / 900 AS INTEGER) FROM aggregates"  # any UTC offset is a multiple of 15 min
+        q = "SELECT DISTINCT CAST(start / 900 AS INTEGER) FROM aggregates"  # UTC offsets: multiples of 15 min
         rows = (self.conn.execute(q + " WHERE device_id = ?", (device_id,)) if device_id
                 else self.conn.execute(q))
         return sorted({datetime.fromtimestamp(q * 900 + 450, tz).date() for (q,) in rows})
 
+    def _span(self, table: str, cols: str, device_id: str, t0: float, t1: float) -> list[Any]:
+        """Rows of `table` for the device whose time (`t`, else `start`) is in [t0, t1), in time order."""
+        t = "t" if table in ("alerts", "marks") else "start"
+        sql = f"SELECT {cols} FROM {table} WHERE device_id = ? AND {t} >= ? AND {t} < ? ORDER BY {t}"
+        return self.conn.execute(sql, (device_id, t0, t1)).fetchall()
+
     def day_events(self, device_id: str, t0: float, t1: float) -> DayEvents:
         """The device's events that start in [t0, t1) (Unix s), with t_s / start_s in Unix seconds."""
-        c = self.conn
-        arg = (device_id, t0, t1)
-        nan = math.nan  # SQLite stores NaN (angles not known yet) as NULL
-        aggs = tuple(Aggregate(r[0], r[1], *(nan if v is None else v for v in r[2:8]), Activity(r[8]), r[9], r[10])
-                     for r in c.execute("SELECT start, duration_s, lean_mean_deg, lean_min_deg, lean_max_deg, "
-                                        "flexion_mean_deg, flexion_min_deg, flexion_max_deg, activity, steps, "
-                                        "worn_fraction FROM aggregates WHERE device_id = ? AND start >= ? AND "
-                                        "start < ? ORDER BY start", arg))
-        ep = c.execute("SELECT kind, start, end, side, peak_deg, mean_deg FROM episodes WHERE device_id = ? AND "
-                       "start >= ? AND start < ? ORDER BY start", arg).fetchall()
-        leans = tuple(LeanEpisode(r[1], r[2], r[3], r[4], r[5]) for r in ep if r[0] == "lean")
-        flexes = tuple(FlexionEpisode(r[1], r[2], r[4], r[5]) for r in ep if r[0] == "flexion")
-        walks = tuple(Walk(r[0], r[1], r[2], r[3] or 0.0) for r in c.execute(
-            "SELECT start, end, steps, cadence_hz FROM walks WHERE device_id = ? AND start >= ? AND start < ? "
-            "ORDER BY start", arg))
-        breaks = tuple(Break(r[0], r[1], r[2], bool(r[3])) for r in c.execute(
-            "SELECT start, end, activity, prompted FROM breaks WHERE device_id = ? AND start >= ? AND start < ? "
-            "ORDER BY start", arg))
-        al = c.execute("SELECT t, alert_kind, text, alert_id, side, response, response_t FROM alerts WHERE "
-                       "device_id = ? AND t >= ? AND t < ? ORDER BY t", arg).fetchall()
-        alerts = tuple(Alert(r[0], r[1], r[2], r[3], r[4]) for r in al)
-        responses = tuple(AlertResponseEvent(r[6] if r[6] is not None else r[0], r[3], AlertResponse(r[5]))
-                          for r in al if r[5] != AlertResponse.PENDING)
-        marks = c.execute("SELECT kind, t, end, detail FROM marks WHERE device_id = ? AND t >= ? AND t < ? "
-                          "ORDER BY t", arg).fetchall()
+        def f(v: float | None) -> float:  # SQLite stores NaN (angles not known yet) as NULL
+            return math.nan if v is None else v
+
+        aggs = tuple(Aggregate(r[0], r[1], f(r[2]), f(r[3]), f(r[4]), f(r[5]), f(r[6]), f(r[7]),
+                               Activity(r[8]), r[9], r[10])
+                     for r in self._span("aggregates", _AGG_COLS, device_id, t0, t1))
+        ep = self._span("episodes", "kind, start, end, side, peak_deg, mean_deg", device_id, t0, t1)
+        walks = self._span("walks", "start, end, steps, cadence_hz", device_id, t0, t1)
+        breaks = self._span("breaks", "start, end, activity, prompted", device_id, t0, t1)
+        al = self._span("alerts", "t, alert_kind, text, alert_id, side, response, response_t",
+                        device_id, t0, t1)
+        marks = self._span("marks", "kind, t, end, detail", device_id, t0, t1)
         return DayEvents(
-            aggregates=aggs, lean_episodes=leans, flexion_episodes=flexes, walks=walks, breaks=breaks,
-            alerts=alerts, responses=responses,
+            aggregates=aggs,
+            lean_episodes=tuple(LeanEpisode(r[1], r[2], r[3], r[4], r[5]) for r in ep if r[0] == "lean"),
+            flexion_episodes=tuple(FlexionEpisode(r[1], r[2], r[4], r[5]) for r in ep if r[0] == "flexion"),
+            walks=tuple(Walk(r[0], r[1], r[2], r[3] or 0.0) for r in walks),
+            breaks=tuple(Break(r[0], r[1], r[2], bool(r[3])) for r in breaks),
+            alerts=tuple(Alert(r[0], r[1], r[2], r[3], r[4]) for r in al),
+            responses=tuple(AlertResponseEvent(r[6] if r[6] is not None else r[0], r[3], AlertResponse(r[5]))
+                            for r in al if r[5] != AlertResponse.PENDING),
             shifts=tuple(PostureShift(r[1]) for r in marks if r[0] == "posture_shift"),
             transitions=tuple(Transition(r[1], r[3]) for r in marks if r[0] == "transition"),
             stretches=tuple(StretchRoutine(r[1], r[2], r[3]) for r in marks if r[0] == "stretch"))
@@ -275,10 +288,12 @@ class Database:
         return [{"t": r[0], "kind": r[1], "data": json.loads(r[2])} for r in rows]
 
     # ---- writing (used by SqliteSink; any writer may use them inside its own transaction) ----
-    def record_calibration(self, device_id: str, kind: str, data: Mapping[str, Any], t: float | None = None) -> None:
+    def record_calibration(self, device_id: str, kind: str, data: Mapping[str, Any],
+                           t: float | None = None) -> None:
         """Append a calibration (e.g. a saved profile as a dict) to the device's history."""
+        blob = json.dumps(dict(data), default=str)
         self.conn.execute("INSERT INTO calibrations (device_id, t, kind, data) VALUES (?, ?, ?, ?)",
-                          (device_id, time.time() if t is None else t, kind, json.dumps(dict(data), default=str)))
+                          (device_id, time.time() if t is None else t, kind, blob))
 
 
 def event_rows(device_id: str, ev: Event, offset_s: float, session_id: int | None) -> list[tuple[str, tuple]]:
@@ -286,10 +301,10 @@ def event_rows(device_id: str, ev: Event, offset_s: float, session_id: int | Non
     Re-storing the same event replaces it, so replaying a recording twice does not double a day."""
     o, d, s = offset_s, device_id, session_id
     if isinstance(ev, Aggregate):
-        return [("INSERT OR REPLACE INTO aggregates VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        return [(_AGG_INSERT,
                  (d, ev.start_s + o, ev.duration_s, ev.lean_mean_deg, ev.lean_min_deg, ev.lean_max_deg,
-                  ev.flexion_mean_deg, ev.flexion_min_deg, ev.flexion_max_deg, int(ev.activity), int(ev.steps),
-                  ev.worn_fraction, s))]
+                  ev.flexion_mean_deg, ev.flexion_min_deg, ev.flexion_max_deg, int(ev.activity),
+                  int(ev.steps), ev.worn_fraction, s))]
     if isinstance(ev, LeanEpisode):
         return [("INSERT OR REPLACE INTO episodes VALUES (?,?,?,?,?,?,?,?)",
                  (d, "lean", ev.start_s + o, ev.end_s + o, ev.side, ev.peak_deg, ev.mean_deg, s))]
@@ -306,11 +321,12 @@ def event_rows(device_id: str, ev: Event, offset_s: float, session_id: int | Non
         return [("INSERT OR REPLACE INTO alerts (device_id, t, alert_id, alert_kind, text, side, session_id) "
                  "VALUES (?,?,?,?,?,?,?)", (d, ev.t_s + o, ev.alert_id, ev.alert_kind, ev.text, ev.side, s))]
     if isinstance(ev, AlertResponseEvent):  # the latest alert with this id
-        return [("UPDATE alerts SET response = ?, response_t = ? WHERE device_id = ? AND alert_id = ? AND t = "
-                 "(SELECT max(t) FROM alerts WHERE device_id = ? AND alert_id = ? AND t <= ?)",
+        return [("UPDATE alerts SET response = ?, response_t = ? WHERE device_id = ? AND alert_id = ? AND "
+                 "t = (SELECT max(t) FROM alerts WHERE device_id = ? AND alert_id = ? AND t <= ?)",
                  (int(ev.response), ev.t_s + o, d, ev.alert_id, d, ev.alert_id, ev.t_s + o))]
     if isinstance(ev, PostureShift):
-        return [("INSERT OR REPLACE INTO marks VALUES (?,?,?,?,?,?)", (d, "posture_shift", ev.t_s + o, None, None, s))]
+        return [("INSERT OR REPLACE INTO marks VALUES (?,?,?,?,?,?)",
+                 (d, "posture_shift", ev.t_s + o, None, None, s))]
     if isinstance(ev, Transition):
         return [("INSERT OR REPLACE INTO marks VALUES (?,?,?,?,?,?)",
                  (d, "transition", ev.t_s + o, None, ev.direction, s))]
@@ -369,9 +385,11 @@ class SqliteSink:
         info = json.dumps(self._infos.get(device_id, {}), default=str)
         c = self.db.conn
         c.execute("INSERT INTO devices VALUES (?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET "
-                  "last_seen = max(last_seen, excluded.last_seen), info = excluded.info", (device_id, now, now, info))
-        sid = int(c.execute("INSERT INTO sessions (device_id, started, wall_offset_s, info) VALUES (?, ?, ?, ?) "
-                            "RETURNING session_id", (device_id, now, off, info)).fetchone()[0])
+                  "last_seen = max(last_seen, excluded.last_seen), info = excluded.info",
+                  (device_id, now, now, info))
+        row = c.execute("INSERT INTO sessions (device_id, started, wall_offset_s, info) VALUES (?, ?, ?, ?) "
+                        "RETURNING session_id", (device_id, now, off, info)).fetchone()
+        sid = int(row[0])
         self._sessions[device_id] = (sid, off)
         return sid, off
 
@@ -383,7 +401,8 @@ class SqliteSink:
                 self.db.conn.execute("BEGIN IMMEDIATE")
             sid, off = self._session(device_id, float(getattr(event, "start_s", getattr(event, "t_s", 0.0))))
             self._pending.extend(event_rows(device_id, event, off, sid))
-            if len(self._pending) >= self.max_batch or self._clock() - self._last_commit >= self.commit_interval_s:
+            due = self._clock() - self._last_commit >= self.commit_interval_s
+            if due or len(self._pending) >= self.max_batch:
                 self._commit()
 
     def handle_all(self, device_id: str, events: Iterable[Event]) -> None:
@@ -398,7 +417,7 @@ class SqliteSink:
             for sql, params in self._pending:
                 c.execute(sql, params)
             if c.in_transaction:
-                ends = [p[1] for sql, p in self._pending if sql.startswith("INSERT OR REPLACE INTO aggregates")]
+                ends = [p[1] for sql, p in self._pending if sql.startswith(_AGG_INSERT)]
                 for dev in {p[0] for sql, p in self._pending if sql.startswith("INSERT")}:
                     c.execute("UPDATE devices SET last_seen = max(last_seen, ?) WHERE device_id = ?",
                               (max(ends, default=0.0), dev))
@@ -449,5 +468,5 @@ def prune_captures(captures_dir: str | Path, retention_days: float, now: float |
     return gone
 
 
-__all__ = ["DB_NAME", "MIGRATIONS", "SCHEMA_VERSION", "Database", "DatabaseDamaged", "SchemaTooNew", "SqliteSink",
-           "StorageError", "day_bounds", "default_db_path", "event_rows", "prune_captures"]
+__all__ = ["DB_NAME", "MIGRATIONS", "SCHEMA_VERSION", "Database", "DatabaseDamaged", "SchemaTooNew",
+           "SqliteSink", "StorageError", "day_bounds", "default_db_path", "event_rows", "prune_captures"]
