@@ -68,11 +68,13 @@ def main() -> int:
         size = path.stat().st_size
         per_day = size / args.days
         per_worn_hour = size / (wear_s / 3600.0)
-        print(f"stored {args.days} simulated workdays ({wear_s / 3600 / args.days:.1f} h worn each): {n_events:,} "
-              f"events, {n_aggs:,} aggregates; simulated in {t_sim:.1f} s, written in {t_write:.2f} s "
+        print(f"stored {args.days} simulated workdays ({wear_s / 3600 / args.days:.1f} h worn each): "
+              f"{n_events:,} events, {n_aggs:,} aggregates; simulated in {t_sim:.1f} s, "
+              f"written in {t_write:.2f} s "
               f"({1e6 * t_write / n_events:.0f} us/event, a commit per aggregate)")
-        print(f"database: {size:,} bytes = {per_day / 1e6:.2f} MB per wear-day ({per_worn_hour / 1e3:.0f} kB per "
-              f"worn hour; a 24 h day would be {24 * per_worn_hour / 1e6:.2f} MB)  bar <= 5 MB: "
+        print(f"database: {size:,} bytes = {per_day / 1e6:.2f} MB per wear-day "
+              f"({per_worn_hour / 1e3:.0f} kB per worn hour; a 24 h day would be "
+              f"{24 * per_worn_hour / 1e6:.2f} MB)  bar <= 5 MB: "
               f"{'PASS' if per_day <= GROWTH_BAR_BYTES else 'FAIL'}")
 
         assert last is not None
@@ -94,7 +96,8 @@ def main() -> int:
         print(f"day summary from the database (open + quick_check + load + summarise + 7-day comparison): "
               f"{1e3 * t_db:.0f} ms (best of 5; worst {1e3 * max(times):.0f} ms)  bar < 1 s: "
               f"{'PASS' if t_db < SUMMARY_BAR_S else 'FAIL'}")
-        print(f"summarize_day alone on the in-memory events of a workday ({len(mem.aggregates):,} aggregates): "
+        print(f"summarize_day alone on the in-memory events of a workday ({len(mem.aggregates):,} "
+              "aggregates): "
               f"{1e3 * t_mem:.1f} ms; HTML report: {1e3 * t_html:.0f} ms, {len(html.encode()):,} bytes")
         print(f"the day: wear {s.wear_s / 3600:.2f} h, asymmetry {s.asymmetry_index}, sitting "
               f"{s.sedentary_s / 3600:.2f} h, breaks {s.breaks_taken}, steps {s.steps}")

@@ -51,6 +51,7 @@ SUMMARY_SCHEMA = 1
 ALERT_KINDS = ("lean", "sedentary", "flexion", "stretch_reminder")
 RESPONSES = ("acknowledged", "snoozed", "skipped", "ignored", "pending")
 _POSTURE_ACTIVITIES = (int(Activity.SEDENTARY), int(Activity.UNKNOWN))
+_MOVING = (int(Activity.ACTIVE), int(Activity.TRANSITION))
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,15 +186,17 @@ class DaySummary:
                           "left_s": _r(self.lean_bands_s["left_mild"] + self.lean_bands_s["left_strong"]),
                           "right_s": _r(self.lean_bands_s["right_mild"] + self.lean_bands_s["right_strong"])},
             "longest_lean": None if lo is None else {
-                "start_s": _r(lo.start_s), "clock": self.clock(lo.start_s, tz), "duration_s": _r(lo.end_s - lo.start_s),
-                "side": lo.side, "peak_deg": _r(lo.peak_deg), "mean_deg": _r(lo.mean_deg)},
+                "start_s": _r(lo.start_s), "clock": self.clock(lo.start_s, tz),
+                "duration_s": _r(lo.end_s - lo.start_s), "side": lo.side, "peak_deg": _r(lo.peak_deg),
+                "mean_deg": _r(lo.mean_deg)},
             "sustained_lean": {"episodes": self.sustained_lean_count, "total_s": _r(self.sustained_lean_s)},
             "flexion": {"bands_s": {k: _r(v) for k, v in self.flexion_bands_s.items()},
                         "p10_deg": _r(p[0]) if p else None, "median_deg": _r(p[1]) if p else None,
                         "p90_deg": _r(p[2]) if p else None,
                         "slouch_episodes": self.slouch_count, "slouch_s": _r(self.slouch_s)},
             "sedentary": {"total_s": _r(self.sedentary_s), "prolonged_bouts": self.prolonged_bouts,
-                          "longest_bout_s": _r(self.longest_bout_s), "prolonged_min_s": self.params.bout_min_s},
+                          "longest_bout_s": _r(self.longest_bout_s),
+                          "prolonged_min_s": self.params.bout_min_s},
             "breaks": {"taken": self.breaks_taken, "prompted": self.breaks_prompted,
                        "self_started": self.breaks_taken - self.breaks_prompted,
                        "reminders": self.sedentary_reminders},
@@ -202,7 +205,8 @@ class DaySummary:
             "alerts_total": self.alerts_total,
             "steps": self.steps, "walks": {"count": self.walks, "total_s": _r(self.walking_s)},
             "posture_shifts": {"count": self.shifts, "per_sitting_hour": _r(self.shifts_per_sitting_hour)},
-            "stretch": {"morning": self.stretch_morning is not None, "evening": self.stretch_evening is not None,
+            "stretch": {"morning": self.stretch_morning is not None,
+                        "evening": self.stretch_evening is not None,
                         "morning_routine": stretch(self.stretch_morning),
                         "evening_routine": stretch(self.stretch_evening)},
             "hourly": [{"hour": h.hour, "worn_s": _r(h.worn_s), "sedentary_s": _r(h.sedentary_s),
@@ -244,8 +248,9 @@ def sedentary_bouts(aggregates: Sequence[Aggregate], bout_gap_s: float) -> list[
 def summarize_day(aggregates: Sequence[Aggregate], episodes: Sequence[LeanEpisode | FlexionEpisode] = (),
                   walks: Sequence[Walk] = (), breaks: Sequence[Break] = (), alerts: Sequence[Alert] = (),
                   responses: Sequence[AlertResponseEvent] = (), shifts: Sequence[PostureShift] = (),
-                  stretches: Sequence[StretchRoutine] = (), *, device_id: str = "", wall_offset_s: float = 0.0,
-                  tz: tzinfo | None = None, params: SummaryParams = DEFAULT_PARAMS) -> DaySummary:
+                  stretches: Sequence[StretchRoutine] = (), *, device_id: str = "",
+                  wall_offset_s: float = 0.0, tz: tzinfo | None = None,
+                  params: SummaryParams = DEFAULT_PARAMS) -> DaySummary:
     """The day's numbers from its events (definitions in the module docstring). `tz` is the time zone of
     the date and hours (None: the local one). Pure: the same events give the same summary."""
     p = params
@@ -265,7 +270,8 @@ def summarize_day(aggregates: Sequence[Aggregate], episodes: Sequence[LeanEpisod
     strong = absl >= p.strong_deg
     bands = {"neutral": float(pd[absl < p.neutral_deg].sum()),
              "left_mild": float(pd[mild & (pl < 0)].sum()), "left_strong": float(pd[strong & (pl < 0)].sum()),
-             "right_mild": float(pd[mild & (pl > 0)].sum()), "right_strong": float(pd[strong & (pl > 0)].sum())}
+             "right_mild": float(pd[mild & (pl > 0)].sum()),
+             "right_strong": float(pd[strong & (pl > 0)].sum())}
     left = bands["left_mild"] + bands["left_strong"]
     right = bands["right_mild"] + bands["right_strong"]
     index = dominant = None
@@ -308,7 +314,7 @@ def summarize_day(aggregates: Sequence[Aggregate], episodes: Sequence[LeanEpisod
             m = worn & (hour_of == h)
             hours[int(h)] = [float(dur[m].sum()), float(dur[m & (act == int(Activity.SEDENTARY))].sum()),
                              float(dur[m & (act == int(Activity.WALKING))].sum()),
-                             float(dur[m & np.isin(act, (int(Activity.ACTIVE), int(Activity.TRANSITION)))].sum()),
+                             float(dur[m & np.isin(act, _MOVING)].sum()),
                              float(steps[m].sum())]
     hourly = tuple(HourActivity(h, v[0], v[1], v[2], v[3], int(v[4])) for h, v in sorted(hours.items()))
 
@@ -353,7 +359,8 @@ def trend_metrics(s: DaySummary) -> dict[str, float | None]:
             "shifts_per_sitting_hour": s.shifts_per_sitting_hour, "alerts_total": float(s.alerts_total)}
 
 
-def compare_days(today: DaySummary, previous: Sequence[DaySummary]) -> dict[str, dict[str, float | None]] | None:
+def compare_days(today: DaySummary,
+                 previous: Sequence[DaySummary]) -> dict[str, dict[str, float | None]] | None:
     """Each trend metric today against its mean over `previous` (the days before, usually up to 7, with
     some wear): {"days": {"count": n}, metric: {"today", "average", "delta"}}; None without previous days.
     Metrics undefined on a day (e.g. asymmetry) are averaged over the days that have them."""

@@ -24,9 +24,11 @@ METRICS: tuple[tuple[str, str, float, str], ...] = (
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--days", type=int, default=14, metavar="N", help="how many days back, today included (14)")
+    p.add_argument("--days", type=int, default=14, metavar="N",
+                   help="how many days back, the last included (14)")
     p.add_argument("--device", default=None, metavar="ID", help="device id (default: the one with most data)")
-    p.add_argument("--db", type=Path, default=None, metavar="PATH", help="database file (default: the data directory's)")
+    p.add_argument("--db", type=Path, default=None, metavar="PATH",
+                   help="database file (default: posture.db in the data directory, README)")
     p.add_argument("--end", default=None, metavar="D", help="last day, YYYY-MM-DD (default: today)")
     p.add_argument("--json", action="store_true", help="print the per-day numbers as JSON")
 
@@ -52,8 +54,8 @@ def sparkline(values: Sequence[float | None], lo: float | None = None, hi: float
 
 def history_rows(db: Any, device: str, days: list[date]) -> list[dict[str, Any]]:
     """Per day: date, wear_s and the trend metrics (None where there was no wear)."""
-    from monitor.summary import summarize_events, trend_metrics
     from monitor.storage import day_bounds
+    from monitor.summary import summarize_events, trend_metrics
 
     rows = []
     for d in days:
@@ -64,7 +66,7 @@ def history_rows(db: Any, device: str, days: list[date]) -> list[dict[str, Any]]
         s = summarize_events(ev, device_id=device)
         tm = trend_metrics(s)
         rows.append({"date": d.isoformat(), "wear_s": round(s.wear_s, 1),
-                     **{m[0]: (None if tm[m[0]] is None else round(float(tm[m[0]] or 0.0), 3)) for m in METRICS},
+                     **{k: (None if tm[k] is None else round(float(tm[k] or 0.0), 3)) for k, *_ in METRICS},
                      "steps": s.steps, "alerts_total": s.alerts_total})
     return rows
 
@@ -90,14 +92,16 @@ def text_table(rows: list[dict[str, Any]], device: str) -> str:
         stats = (f(last), f(sum(have) / len(have) if have else None), f(min(have, default=None)),
                  f(max(have, default=None)))
         lines.append(f"  {label:{w}}  {sparkline(vals, lo, hi)}  " + "  ".join(f"{s:>6}" for s in stats))
-    lines += ["", f"  {'date':10}  {'worn':>12}  {'asym':>6}  {'sitting':>12}  {'breaks':>6}  {'lean min':>8}"]
+    lines += ["", f"  {'date':10}  {'worn':>12}  {'asym':>6}  {'sitting':>12}  {'breaks':>6}  "
+                  f"{'lean min':>8}"]
     for r in rows:
         if not r["wear_s"]:
             lines.append(f"  {r['date']:10}  {'–':>12}")
             continue
         a = "–" if r["asymmetry_index"] is None else f"{r['asymmetry_index']:+.2f}"
-        lines.append(f"  {r['date']:10}  {fmt_duration(r['wear_s']):>12}  {a:>6}  {fmt_duration(r['sedentary_s']):>12}"
-                     f"  {r['breaks_taken']:>6.0f}  {r['sustained_lean_s'] / 60:>8.0f}")
+        lines.append(f"  {r['date']:10}  {fmt_duration(r['wear_s']):>12}  {a:>6}  "
+                     f"{fmt_duration(r['sedentary_s']):>12}  {r['breaks_taken']:>6.0f}  "
+                     f"{r['sustained_lean_s'] / 60:>8.0f}")
     return "\n".join(lines)
 
 
@@ -136,5 +140,8 @@ def run(args: argparse.Namespace) -> int:
     if not any(r["wear_s"] for r in rows):
         print(f"posture history: no data from device {device} from {days[0]} to {days[-1]}", file=sys.stderr)
         return 1
-    print(json.dumps({"device_id": device, "days": rows}, indent=2) if args.json else text_table(rows, device))
+    if args.json:
+        print(json.dumps({"device_id": device, "days": rows}, indent=2))
+    else:
+        print(text_table(rows, device))
     return 0

@@ -1,4 +1,4 @@
-"""`posture summary [--date D] [--device ID] [--db PATH] [--json | --html FILE | --csv FILE]`: the day in numbers."""
+"""`posture summary [--date D] [--device ID] [--db PATH] [--json | --html FILE | --csv FILE]`: the day."""
 
 from __future__ import annotations
 
@@ -92,29 +92,33 @@ def text_report(d: dict[str, Any]) -> str:
     side = {"right": "more to the right", "left": "more to the left", "balanced": "balanced",
             None: "too little leaning to tell"}[a["dominant_side"]]
     lines = [f"posture summary — {day}, device {d['device_id']} ({d['first_seen']}–{d['last_seen']})",
-             f"  worn          {fmt_duration(d['wear_s'])}   steps {d['steps']:,}   walks {d['walks']['count']} "
-             f"({fmt_duration(d['walks']['total_s'])})",
+             f"  worn          {fmt_duration(d['wear_s'])}   steps {d['steps']:,}   "
+             f"walks {d['walks']['count']} ({fmt_duration(d['walks']['total_s'])})",
              f"  lean          neutral {100 * b['neutral'] / posture:.0f} % of still time;  "
-             f"left {fmt_duration(b['left_mild'] + b['left_strong'])} ({fmt_duration(b['left_strong'])} ≥ 10°);  "
-             f"right {fmt_duration(b['right_mild'] + b['right_strong'])} ({fmt_duration(b['right_strong'])} ≥ 10°)",
+             f"left {fmt_duration(b['left_mild'] + b['left_strong'])} "
+             f"({fmt_duration(b['left_strong'])} ≥ 10°);  "
+             f"right {fmt_duration(b['right_mild'] + b['right_strong'])} "
+             f"({fmt_duration(b['right_strong'])} ≥ 10°)",
              f"  asymmetry     {_signed(idx, nd=2)}  {side}   ((R−L)/(R+L) of still time beyond 5°)"]
     lo = d["longest_lean"]
     sl = d["sustained_lean"]
     lines.append("  longest lean  none held 60 s" if lo is None else
-                 f"  longest lean  {fmt_duration(lo['duration_s'])} to the {lo['side']} at {lo['clock']}, up to "
-                 f"{lo['peak_deg']:.0f}°   ({sl['episodes']} sustained, {fmt_duration(sl['total_s'])} in all)")
+                 f"  longest lean  {fmt_duration(lo['duration_s'])} to the {lo['side']} at {lo['clock']}, "
+                 f"up to {lo['peak_deg']:.0f}°   ({sl['episodes']} sustained, "
+                 f"{fmt_duration(sl['total_s'])} in all)")
     f = d["flexion"]
     if f["median_deg"] is not None:
         fb = f["bands_s"]
-        lines.append(f"  flexion       median {f['median_deg']:.0f}°, 10–90 % {f['p10_deg']:.0f}..{f['p90_deg']:.0f}°;"
+        lines.append(f"  flexion       median {f['median_deg']:.0f}°, "
+                     f"10–90 % {f['p10_deg']:.0f}..{f['p90_deg']:.0f}°;"
                      f"  20–60°: {fmt_duration(fb['20_to_60'])}, over 60°: {fmt_duration(fb['over_60'])};"
                      f"  {f['slouch_episodes']} slouches ({fmt_duration(f['slouch_s'])})")
     s = d["sedentary"]
-    lines.append(f"  sitting       {fmt_duration(s['total_s'])};  {s['prolonged_bouts']} bouts over 30 min, longest "
-                 f"{fmt_duration(s['longest_bout_s'])}")
+    lines.append(f"  sitting       {fmt_duration(s['total_s'])};  {s['prolonged_bouts']} bouts over 30 min, "
+                 f"longest {fmt_duration(s['longest_bout_s'])}")
     br = d["breaks"]
-    lines.append(f"  breaks        {br['taken']} taken ({br['prompted']} after a reminder, {br['self_started']} on your"
-                 f" own);  {br['reminders']} reminders")
+    lines.append(f"  breaks        {br['taken']} taken ({br['prompted']} after a reminder, "
+                 f"{br['self_started']} on your own);  {br['reminders']} reminders")
     shown = {k: c for k, c in d["alerts"].items() if c["count"]}
     if shown:
         parts = []
@@ -164,14 +168,14 @@ def run(args: argparse.Namespace) -> int:
             if day is None:
                 days = db.days_with_data(args.device)
                 if not days:
-                    print(f"posture summary: no data in {path}" + (f" for device {args.device}" if args.device else ""),
-                          file=sys.stderr)
+                    dev = f" for device {args.device}" if args.device else ""
+                    print(f"posture summary: no data in {path}{dev}", file=sys.stderr)
                     return 1
                 day = days[-1]
             device, found = db.pick_device(day, args.device)
             if device is None or (args.device and args.device not in found):
-                print(f"posture summary: no data for {day.isoformat()}"
-                      + (f" from device {args.device}" if args.device else "") + f" in {path}", file=sys.stderr)
+                dev = f" from device {args.device}" if args.device else ""
+                print(f"posture summary: no data for {day.isoformat()}{dev} in {path}", file=sys.stderr)
                 return 1
             if len(found) > 1 and not args.device:
                 print(f"posture summary: {len(found)} devices recorded on {day}; showing {device} "
