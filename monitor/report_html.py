@@ -21,6 +21,7 @@ from monitor.summary import DayEvents, DaySummary
 
 LEFT, RIGHT, NEUTRAL = "#2f6fde", "#e8702a", "#9aa7b8"
 SIT, WALK, ACTIVE, ALERT, BREAK = "#cfd8e3", "#2fa866", "#17a2a2", "#d62f3a", "#2f54c9"
+SLOUCH, LEAN_LINE, FLEX_LINE = "#8a5cd1", "#33475b", "#6b4fa3"
 _ACT_COLOR = {Activity.SEDENTARY: SIT, Activity.WALKING: WALK, Activity.ACTIVE: ACTIVE,
               Activity.TRANSITION: ACTIVE, Activity.UNKNOWN: "#e6e9ee"}
 
@@ -32,7 +33,8 @@ h1{font-size:26px;margin:0 0 2px} h2{font-size:18px;margin:0 0 10px} .sub{color:
 .card{background:#fff;border-radius:12px;padding:14px 16px;box-shadow:0 1px 3px rgba(20,40,70,.08)}
 .card .k{color:#5b6b7d;font-size:12px;text-transform:uppercase;letter-spacing:.04em}
 .card .v{font-size:22px;font-weight:650;margin:2px 0} .card .d{font-size:12px;color:#5b6b7d}
-.panel{background:#fff;border-radius:12px;padding:18px 20px;margin-bottom:18px;box-shadow:0 1px 3px rgba(20,40,70,.08)}
+.panel{background:#fff;border-radius:12px;padding:18px 20px;margin-bottom:18px;
+box-shadow:0 1px 3px rgba(20,40,70,.08)}
 .row{display:grid;grid-template-columns:1fr 1fr;gap:18px} .row .panel{margin-bottom:0}
 ul.words{margin:0;padding-left:20px} ul.words li{margin:4px 0}
 .legend{display:flex;flex-wrap:wrap;gap:14px;font-size:12.5px;color:#40505f;margin-top:6px}
@@ -43,13 +45,14 @@ svg{display:block;width:100%;height:auto} svg text{font:11px system-ui,sans-seri
 
 
 def _dur(s: float | None) -> str:
+    """"7 h 05 min", "12 min", "45 s", "0 min"."""
     if s is None:
         return "–"
-    m = int(round(max(0.0, s) / 60.0))
     if s <= 0:
         return "0 min"
     if s < 60:
         return f"{s:.0f} s"
+    m = int(round(s / 60.0))
     return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
 
 
@@ -57,13 +60,51 @@ def _clock(t: float, tz: tzinfo | None) -> str:
     return datetime.fromtimestamp(t, tz).strftime("%H:%M")
 
 
-def _delta_text(c: dict | None, key: str, unit: str, scale: float = 1.0, nd: int = 0, better: str = "") -> str:
+def _rect(x: float, y: float, w: float, h: float, fill: str, title: str = "", extra: str = "") -> str:
+    t = f"<title>{escape(title)}</title></rect>" if title else "</rect>"
+    return f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" fill="{fill}"{extra}>{t}'
+
+
+def _text(x: float, y: float, text: str, anchor: str = "start", extra: str = "") -> str:
+    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{extra}>{escape(text)}</text>'
+
+
+def _hline(x1: float, x2: float, y: float, stroke: str = "#eef1f5", dash: str = "") -> str:
+    d = f' stroke-dasharray="{dash}"' if dash else ""
+    return f'<line x1="{x1:.1f}" x2="{x2:.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="{stroke}"{d}/>'
+
+
+def _svg(w: float, h: float, cls: str, label: str) -> str:
+    return (f'<svg viewBox="0 0 {w:.0f} {h:.0f}" width="{w:.0f}" height="{h:.0f}" role="img" '
+            f'aria-label="{escape(label)}" class="{cls}">')
+
+
+def _legend(items: Sequence[tuple[str, str]]) -> str:
+    """(colours separated by spaces, label) pairs; a colour "x/0.4" has that opacity."""
+    out = []
+    for colours, label in items:
+        sw = ""
+        for c in colours.split():
+            colour, _, alpha = c.partition("/")
+            sw += f'<i style="background:{colour}' + (f";opacity:{alpha}" if alpha else "") + '"></i>'
+
+        out.append(f"<span>{sw}{escape(label)}</span>")
+    return f'<div class="legend">{"".join(out)}</div>'
+
+
+def _delta_text(c: dict | None, key: str, unit: str, scale: float = 1.0, nd: int = 0) -> str:
     if not c or c.get(key, {}).get("delta") is None:
         return "no earlier days to compare"
     d = c[key]["delta"] * scale
+    n = f"{c['days']['count']:.0f}-day"
     if abs(d) < 10 ** -nd / 2:
-        return f"same as your {c['days']['count']:.0f}-day average"
-    return f"{'▲' if d > 0 else '▼'} {abs(d):.{nd}f}{unit} vs {c['days']['count']:.0f}-day avg{better}"
+        return f"same as your {n} average"
+    return f"{'▲' if d > 0 else '▼'} {abs(d):.{nd}f}{unit} vs {n} avg"
+
+
+_SIDE_WORDS = {"right": "your right side dominated", "left": "your left side dominated",
+               "balanced": "your leaning was balanced between the sides",
+               None: "there was too little leaning to compare the sides"}
 
 
 def plain_words(s: DaySummary, tz: tzinfo | None = None) -> list[str]:
@@ -72,27 +113,27 @@ def plain_words(s: DaySummary, tz: tzinfo | None = None) -> list[str]:
         return ["No wear was recorded on this day."]
     b = s.lean_bands_s
     left, right = b["left_mild"] + b["left_strong"], b["right_mild"] + b["right_strong"]
-    out = [f"You wore the sensor for {_dur(s.wear_s)}, from {s.clock(s.first_s, tz)} to {s.clock(s.last_s, tz)}."]
+    out = [f"You wore the sensor for {_dur(s.wear_s)}, from {s.clock(s.first_s, tz)} to "
+           f"{s.clock(s.last_s, tz)}."]
     upright = 100 * b["neutral"] / s.posture_s if s.posture_s else 0.0
-    side = {"right": "your right side dominated", "left": "your left side dominated",
-            "balanced": "your leaning was balanced between the sides", None: "there was too little leaning to "
-            "compare the sides"}[s.dominant_side]
     idx = "" if s.asymmetry_index is None else f" (asymmetry {s.asymmetry_index:+.2f})"
-    out.append(f"While sitting or standing still you were upright, within 5° of neutral, {upright:.0f} % of the time. "
-               f"You leaned to the right for {_dur(right)} and to the left for {_dur(left)}: {side}{idx}.")
+    out.append(f"While sitting or standing still you were upright, within 5° of neutral, {upright:.0f} % of "
+               f"the time. You leaned to the right for {_dur(right)} and to the left for {_dur(left)}: "
+               f"{_SIDE_WORDS[s.dominant_side]}{idx}.")
     lo = s.longest_lean
     if lo is None:
         out.append("You never held a lean of 10° or more for a minute.")
     else:
         out.append(f"Your longest sustained lean was {_dur(lo.end_s - lo.start_s)} to the {lo.side} at "
-                   f"{s.clock(lo.start_s, tz)}, up to {lo.peak_deg:.0f}°; {s.sustained_lean_count} sustained leans "
-                   f"took {_dur(s.sustained_lean_s)} in all.")
+                   f"{s.clock(lo.start_s, tz)}, up to {lo.peak_deg:.0f}°; {s.sustained_lean_count} sustained "
+                   f"leans took {_dur(s.sustained_lean_s)} in all.")
     if s.flexion_percentiles_deg:
         fb = list(s.flexion_bands_s.values())
-        out.append(f"Your trunk was bent forward by {s.flexion_percentiles_deg[1]:.0f}° at the median; {_dur(fb[1])} "
-                   f"at 20–60° and {_dur(fb[2])} beyond 60°, with {s.slouch_count} slouches ({_dur(s.slouch_s)}).")
-    out.append(f"You sat for {_dur(s.sedentary_s)}, with {s.prolonged_bouts} stretches of more than 30 minutes; "
-               f"the longest lasted {_dur(s.longest_bout_s)}.")
+        out.append(f"Your trunk was bent forward by {s.flexion_percentiles_deg[1]:.0f}° at the median; "
+                   f"{_dur(fb[1])} at 20–60° and {_dur(fb[2])} beyond 60°, with {s.slouch_count} slouches "
+                   f"({_dur(s.slouch_s)}).")
+    out.append(f"You sat for {_dur(s.sedentary_s)}, with {s.prolonged_bouts} stretches of more than 30 "
+               f"minutes; the longest lasted {_dur(s.longest_bout_s)}.")
     out.append(f"You took {s.breaks_taken} breaks: {s.breaks_taken - s.breaks_prompted} on your own and "
                f"{s.breaks_prompted} after one of {s.sedentary_reminders} sitting reminders.")
     if s.alerts:
@@ -103,25 +144,31 @@ def plain_words(s: DaySummary, tz: tzinfo | None = None) -> list[str]:
         out.append("Nudges: " + "; ".join(parts) + ".")
     out.append(f"You walked {s.steps:,} steps in {s.walks} walks ({_dur(s.walking_s)}).")
     if s.shifts_per_sitting_hour is not None:
-        out.append(f"You shifted your posture {s.shifts_per_sitting_hour:.0f} times per sitting hour — moving "
-                   "while you sit is good.")
+        out.append(f"You shifted your posture {s.shifts_per_sitting_hour:.0f} times per sitting hour — "
+                   "moving while you sit is good.")
     m, e = s.stretch_morning, s.stretch_evening
     out.append(f"Morning stretch: {'done at ' + str(s.clock(m.start_s, tz)) if m else 'not done'}. "
                f"Evening stretch: {'done at ' + str(s.clock(e.start_s, tz)) if e else 'not done'}.")
     return out
 
 
+def _still(a: Aggregate) -> bool:
+    return (a.activity in (Activity.SEDENTARY, Activity.UNKNOWN) and math.isfinite(a.lean_mean_deg)
+            and math.isfinite(a.flexion_mean_deg))
+
+
 def _timeline(aggs: Sequence[Aggregate], ev: DayEvents, s: DaySummary, tz: tzinfo | None) -> str:
     off = s.wall_offset_s
-    t = np.array([a.start_s + off for a in aggs])
-    h0 = math.floor(t[0] / 3600.0) * 3600.0
-    h1 = max(math.ceil((t[-1] + aggs[-1].duration_s) / 3600.0) * 3600.0, h0 + 3600.0)
-    W, L, R = 1060.0, 58.0, 22.0
+    h0 = math.floor((aggs[0].start_s + off) / 3600.0) * 3600.0
+    h1 = max(math.ceil((aggs[-1].start_s + aggs[-1].duration_s + off) / 3600.0) * 3600.0, h0 + 3600.0)
+    W, L, R, H = 1060.0, 58.0, 22.0, 418.0
     lean_y, lean_h, flex_y, flex_h, strip_y, mark_y = 18.0, 170.0, 214.0, 120.0, 350.0, 376.0
-    H = 418.0
 
     def x(tt: float) -> float:
         return L + (tt + off - h0) / (h1 - h0) * (W - L - R)
+
+    def span(t0: float, t1: float, least: float = 1.0) -> tuple[float, float]:
+        return x(t0), max(least, x(t1) - x(t0))
 
     def ly(v: float) -> float:
         return lean_y + lean_h / 2 - max(-20.0, min(20.0, v)) / 20.0 * (lean_h / 2)
@@ -129,38 +176,33 @@ def _timeline(aggs: Sequence[Aggregate], ev: DayEvents, s: DaySummary, tz: tzinf
     def fy(v: float) -> float:
         return flex_y + flex_h - (max(-10.0, min(70.0, v)) + 10.0) / 80.0 * flex_h
 
-    o: list[str] = [f'<svg viewBox="0 0 {W:.0f} {H:.0f}" width="{W:.0f}" height="{H:.0f}" role="img" '
-                    f'aria-label="lean and flexion through the day" class="timeline">']
+    o = [_svg(W, H, "timeline", "lean and flexion through the day")]
     for w in ev.walks:  # walks: green spans behind both panels
-        o.append(f'<rect x="{x(w.start_s):.1f}" y="{lean_y}" width="{max(1.0, x(w.end_s) - x(w.start_s)):.1f}" '
-                 f'height="{flex_y + flex_h - lean_y}" fill="{WALK}" opacity=".12"/>')
-    o.append(f'<rect x="{L}" y="{ly(5):.1f}" width="{W - L - R}" height="{ly(-5) - ly(5):.1f}" fill="#eaf5ee"/>')
-    for v in (-10, 10):
-        o.append(f'<line x1="{L}" x2="{W - R}" y1="{ly(v):.1f}" y2="{ly(v):.1f}" stroke="#c3ccd6" stroke-dasharray="4 4"/>')
-    for v in (-20, -10, 0, 10, 20):
-        o.append(f'<text x="{L - 6}" y="{ly(v) + 4:.1f}" text-anchor="end">{v:+d}°</text>' if v else
-                 f'<text x="{L - 6}" y="{ly(v) + 4:.1f}" text-anchor="end">0°</text>')
-    o.append(f'<text x="{L + 4}" y="{lean_y + 11}" fill="{RIGHT}">right ↑</text>'
-             f'<text x="{L + 4}" y="{lean_y + lean_h - 4}" fill="{LEFT}">left ↓</text>')
+        x0, w_ = span(w.start_s, w.end_s)
+        o.append(_rect(x0, lean_y, w_, flex_y + flex_h - lean_y, WALK, f"walk, {w.steps} steps",
+                       ' opacity=".12"'))
+    o.append(_rect(L, ly(5), W - L - R, ly(-5) - ly(5), "#eaf5ee"))
+    o += [_hline(L, W - R, ly(v), "#c3ccd6", "4 4") for v in (-10, 10)]
+    o += [_text(L - 6, ly(v) + 4, f"{v:+d}°" if v else "0°", "end") for v in (-20, -10, 0, 10, 20)]
+    o.append(_text(L + 4, lean_y + 11, "right ↑", extra=f' fill="{RIGHT}"'))
+    o.append(_text(L + 4, lean_y + lean_h - 4, "left ↓", extra=f' fill="{LEFT}"'))
     for e in ev.lean_episodes:
-        c = RIGHT if e.side == "right" else LEFT
-        o.append(f'<rect x="{x(e.start_s):.1f}" y="{lean_y}" width="{max(2.0, x(e.end_s) - x(e.start_s)):.1f}" '
-                 f'height="{lean_h}" fill="{c}" opacity=".22" class="lean-episode"><title>lean {e.side} '
-                 f'{_dur(e.end_s - e.start_s)}, up to {e.peak_deg:.0f}°</title></rect>')
+        x0, w_ = span(e.start_s, e.end_s, 2.0)
+        o.append(_rect(x0, lean_y, w_, lean_h, RIGHT if e.side == "right" else LEFT,
+                       f"lean {e.side} {_dur(e.end_s - e.start_s)}, up to {e.peak_deg:.0f}°",
+                       ' opacity=".22" class="lean-episode"'))
     for v in (0, 20, 60):
-        o.append(f'<line x1="{L}" x2="{W - R}" y1="{fy(v):.1f}" y2="{fy(v):.1f}" stroke="#c3ccd6" '
-                 f'stroke-dasharray="{"0" if v == 0 else "4 4"}"/><text x="{L - 6}" y="{fy(v) + 4:.1f}" '
-                 f'text-anchor="end">{v}°</text>')
-    o.append(f'<text x="{L + 4}" y="{flex_y + 11}">forward bend</text>')
+        o.append(_hline(L, W - R, fy(v), "#c3ccd6", "" if v == 0 else "4 4"))
+        o.append(_text(L - 6, fy(v) + 4, f"{v}°", "end"))
+    o.append(_text(L + 4, flex_y + 11, "forward bend"))
     for fe in ev.flexion_episodes:
-        o.append(f'<rect x="{x(fe.start_s):.1f}" y="{flex_y}" width="{max(2.0, x(fe.end_s) - x(fe.start_s)):.1f}" '
-                 f'height="{flex_h}" fill="#8a5cd1" opacity=".2"><title>slouch {_dur(fe.end_s - fe.start_s)}</title>'
-                 '</rect>')
+        x0, w_ = span(fe.start_s, fe.end_s, 2.0)
+        o.append(_rect(x0, flex_y, w_, flex_h, SLOUCH, f"slouch {_dur(fe.end_s - fe.start_s)}",
+                       ' opacity=".2"'))
     lean_pts, flex_pts = [], []
     prev_end: float | None = None
-    for a in aggs:
-        if (a.activity not in (Activity.SEDENTARY, Activity.UNKNOWN)  # moving: see the activity strip
-                or not (math.isfinite(a.lean_mean_deg) and math.isfinite(a.flexion_mean_deg))):
+    for a in aggs:  # the still windows only; moving shows in the activity strip
+        if not _still(a):
             prev_end = None
             continue
         cmd = "M" if prev_end is None or a.start_s - prev_end > 30.0 else "L"
@@ -168,8 +210,8 @@ def _timeline(aggs: Sequence[Aggregate], ev: DayEvents, s: DaySummary, tz: tzinf
         lean_pts.append(f"{cmd}{xm:.1f} {ly(a.lean_mean_deg):.1f}")
         flex_pts.append(f"{cmd}{xm:.1f} {fy(a.flexion_mean_deg):.1f}")
         prev_end = a.start_s + a.duration_s
-    o.append(f'<path d="{"".join(lean_pts)}" fill="none" stroke="#33475b" stroke-width="1.2" class="lean-line"/>')
-    o.append(f'<path d="{"".join(flex_pts)}" fill="none" stroke="#6b4fa3" stroke-width="1.2" class="flexion-line"/>')
+    for pts, colour, cls in ((lean_pts, LEAN_LINE, "lean-line"), (flex_pts, FLEX_LINE, "flexion-line")):
+        o.append(f'<path d="{"".join(pts)}" fill="none" stroke="{colour}" stroke-width="1.2" class="{cls}"/>')
     runs: list[list] = []  # activity strip: [activity, start_s, end_s] runs of adjacent windows
     for a in aggs:
         if runs and runs[-1][0] == a.activity and a.start_s - runs[-1][2] < 1.0:
@@ -177,73 +219,67 @@ def _timeline(aggs: Sequence[Aggregate], ev: DayEvents, s: DaySummary, tz: tzinf
         else:
             runs.append([a.activity, a.start_s, a.start_s + a.duration_s])
     for act, r0, r1 in runs:
-        colour = _ACT_COLOR.get(act)
-        if colour:
-            o.append(f'<rect x="{x(r0):.2f}" y="{strip_y}" width="{max(0.6, x(r1) - x(r0)):.2f}" height="14" '
-                     f'fill="{colour}"/>')
-    o.append(f'<text x="{L - 6}" y="{strip_y + 11}" text-anchor="end">activity</text>')
-    o.append(f'<text x="{L - 6}" y="{mark_y + 11}" text-anchor="end">events</text>')
+        if act in _ACT_COLOR:
+            x0, w_ = span(r0, r1, 0.6)
+            o.append(_rect(x0, strip_y, w_, 14, _ACT_COLOR[act]))
+    o.append(_text(L - 6, strip_y + 11, "activity", "end") + _text(L - 6, mark_y + 11, "events", "end"))
     for b in ev.breaks:
-        o.append(f'<rect x="{x(b.start_s):.1f}" y="{mark_y}" width="{max(3.0, x(b.end_s) - x(b.start_s)):.1f}" height="7" '
-                 f'rx="3" fill="{BREAK}"><title>break {_dur(b.end_s - b.start_s)}'
-                 f'{" after a reminder" if b.prompted else ""}</title></rect>')
+        x0, w_ = span(b.start_s, b.end_s, 3.0)
+        o.append(_rect(x0, mark_y, w_, 7, BREAK, f"break {_dur(b.end_s - b.start_s)}"
+                       + (" after a reminder" if b.prompted else ""), ' rx="3"'))
     for al in ev.alerts:
-        xa = x(al.t_s)
-        col = {"lean": RIGHT if al.side == "right" else LEFT, "flexion": "#8a5cd1"}.get(al.alert_kind, ALERT)
-        o.append(f'<path d="M{xa:.1f} {mark_y + 10}l-4.5 8h9z" fill="{col}"><title>{escape(al.alert_kind)} alert '
-                 f'{_clock(al.t_s + off, tz)}: {escape(al.text)}</title></path>')
+        col = {"lean": RIGHT if al.side == "right" else LEFT, "flexion": SLOUCH}.get(al.alert_kind, ALERT)
+        tip = escape(f"{al.alert_kind} alert {_clock(al.t_s + off, tz)}: {al.text}")
+        o.append(f'<path d="M{x(al.t_s):.1f} {mark_y + 10}l-4.5 8h9z" fill="{col}">'
+                 f"<title>{tip}</title></path>")
     hh = h0
     step = 3600.0 if h1 - h0 <= 14 * 3600 else 7200.0
     while hh <= h1 + 1:
         xx = L + (hh - h0) / (h1 - h0) * (W - L - R)
         o.append(f'<line x1="{xx:.1f}" x2="{xx:.1f}" y1="{lean_y}" y2="{strip_y + 14}" stroke="#eef1f5"/>'
-                 f'<text x="{xx:.1f}" y="{H - 4}" text-anchor="middle">{_clock(hh, tz)}</text>')
+                 + _text(xx, H - 4, _clock(hh, tz), "middle"))
         hh += step
     o.append("</svg>")
     return "".join(o)
 
 
 def _histogram(aggs: Sequence[Aggregate]) -> str:
-    """Minutes of still time per 1° of mean lean, -20..+20 (beyond goes to the end bins)."""
-    posture = [a for a in aggs if a.activity in (Activity.SEDENTARY, Activity.UNKNOWN) and math.isfinite(a.lean_mean_deg)]
+    """Minutes of still time per 1° of mean lean, -20..+20 (beyond goes to the end bins); the neutral bars
+    are cut when they would dwarf the lateral ones."""
+    posture = [a for a in aggs if _still(a)]
     lean = np.array([a.lean_mean_deg for a in posture])
     w = np.array([a.duration_s * a.worn_fraction for a in posture]) / 60.0
     edges = np.arange(-20.0, 21.0, 1.0)
-    minutes, _ = np.histogram(np.clip(lean, -19.999, 19.999), bins=edges, weights=w) if len(lean) else (
-        np.zeros(40), edges)
+    minutes = (np.histogram(np.clip(lean, -19.999, 19.999), bins=edges, weights=w)[0] if len(lean)
+               else np.zeros(40))
     side = np.abs(edges[:-1] + 0.5) >= 5
-    cap = max(float(minutes[side].max()) * 1.3 if side.any() else 0.0, 5.0)
+    cap = max(float(minutes[side].max()) * 1.3, 5.0)
     W, H, L, B = 520.0, 250.0, 40.0, 30.0
     bw = (W - L - 10) / 40
-    o = [f'<svg viewBox="0 0 {W:.0f} {H:.0f}" width="{W:.0f}" height="{H:.0f}" role="img" '
-         f'aria-label="lean histogram" class="histogram">']
+    ph = H - B - 20
+    o = [_svg(W, H, "histogram", "lean histogram")]
     for k in range(5):
-        v = cap * k / 4
-        yy = H - B - (H - B - 20) * k / 4
-        o.append(f'<line x1="{L}" x2="{W - 10}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="#eef1f5"/>'
-                 f'<text x="{L - 5}" y="{yy + 4:.1f}" text-anchor="end">{v:.0f}</text>')
+        yy = H - B - ph * k / 4
+        o.append(_hline(L, W - 10, yy) + _text(L - 5, yy + 4, f"{cap * k / 4:.0f}", "end"))
     clipped = []
     for i, m in enumerate(minutes):
         c = edges[i] + 0.5
-        col = NEUTRAL if abs(c) < 5 else (RIGHT if c > 0 else LEFT)
-        h = min(m, cap) / cap * (H - B - 20)
+        h = min(m, cap) / cap * ph
         xx = L + i * bw
-        o.append(f'<rect x="{xx + 1:.1f}" y="{H - B - h:.1f}" width="{bw - 2:.1f}" height="{max(h, 0.0):.1f}" '
-                 f'fill="{col}" rx="2"><title>{edges[i]:+.0f}° to {edges[i + 1]:+.0f}°: {_dur(m * 60)}</title></rect>')
+        o.append(_rect(xx + 1, H - B - h, bw - 2, h, NEUTRAL if abs(c) < 5 else (RIGHT if c > 0 else LEFT),
+                       f"{edges[i]:+.0f}° to {edges[i + 1]:+.0f}°: {_dur(m * 60)}", ' rx="2"'))
         if m > cap:  # cut: a white notch across the bar
             clipped.append(xx + bw / 2)
             o.append(f'<path d="M{xx:.1f} {H - B - h + 12:.1f}l{bw:.1f} -5v4l-{bw:.1f} 5z" fill="#fff"/>')
     if clipped:
-        within = float(minutes[~side].sum()) * 60
-        o.append(f'<text x="{sum(clipped) / len(clipped):.1f}" y="16" text-anchor="middle" fill="#40505f">'
-                 f'{_dur(within)} within ±5° (bars cut)</text>')
-    for v in (-20, -10, -5, 0, 5, 10, 20):
-        xx = L + (v + 20) * bw
-        o.append(f'<text x="{xx:.1f}" y="{H - B + 14}" text-anchor="middle">{v:+d}°</text>' if v else
-                 f'<text x="{xx:.1f}" y="{H - B + 14}" text-anchor="middle">0°</text>')
-    o.append(f'<text x="{L}" y="{H - 2}" fill="{LEFT}">◀ left</text>'
-             f'<text x="{W - 10}" y="{H - 2}" text-anchor="end" fill="{RIGHT}">right ▶</text>'
-             f'<text x="{L - 30}" y="12">minutes</text></svg>')
+        within = _dur(float(minutes[~side].sum()) * 60)
+        o.append(_text(sum(clipped) / len(clipped), 16, f"{within} within ±5° (bars cut)", "middle",
+                       ' fill="#40505f"'))
+    o += [_text(L + (v + 20) * bw, H - B + 14, f"{v:+d}°" if v else "0°", "middle")
+          for v in (-20, -10, -5, 0, 5, 10, 20)]
+    o.append(_text(L, H - 2, "◀ left", extra=f' fill="{LEFT}"')
+             + _text(W - 10, H - 2, "right ▶", "end", f' fill="{RIGHT}"') + _text(L - 30, 12, "minutes"))
+    o.append("</svg>")
     return "".join(o)
 
 
@@ -251,18 +287,16 @@ def _hourly(s: DaySummary) -> str:
     W, H, L, B = 520.0, 250.0, 40.0, 30.0
     hours = list(s.hourly)
     if not hours:
-        return f'<svg viewBox="0 0 {W:.0f} {H:.0f}" width="{W:.0f}" height="{H:.0f}" class="hourly"></svg>'
+        return _svg(W, H, "hourly", "activity per hour") + "</svg>"
     lo, hi = hours[0].hour, hours[-1].hour
     n = hi - lo + 1
     bw = (W - L - 10) / n
     by = {h.hour: h for h in hours}
-    o = [f'<svg viewBox="0 0 {W:.0f} {H:.0f}" width="{W:.0f}" height="{H:.0f}" role="img" '
-         f'aria-label="activity per hour" class="hourly">']
     ph = H - B - 40
+    o = [_svg(W, H, "hourly", "activity per hour")]
     for v in (0, 15, 30, 45, 60):
         yy = H - B - ph * v / 60
-        o.append(f'<line x1="{L}" x2="{W - 10}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="#eef1f5"/>'
-                 f'<text x="{L - 5}" y="{yy + 4:.1f}" text-anchor="end">{v}</text>')
+        o.append(_hline(L, W - 10, yy) + _text(L - 5, yy + 4, str(v), "end"))
     for k in range(n):
         h = by.get(lo + k)
         xx = L + k * bw
@@ -272,20 +306,27 @@ def _hourly(s: DaySummary) -> str:
                                    (h.active_s, ACTIVE, "active")):
                 hh = min(val / 3600.0, 1.0) * ph
                 if hh > 0:
-                    o.append(f'<rect x="{xx + 3:.1f}" y="{y - hh:.1f}" width="{bw - 6:.1f}" height="{hh:.1f}" '
-                             f'fill="{col}"><title>{lo + k:02d}:00 {name} {_dur(val)}</title></rect>')
+                    o.append(_rect(xx + 3, y - hh, bw - 6, hh, col, f"{lo + k:02d}:00 {name} {_dur(val)}"))
                     y -= hh
             if h.steps:
-                o.append(f'<text x="{xx + bw / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle" font-size="9">'
-                         f'{h.steps:,}</text>')
-        o.append(f'<text x="{xx + bw / 2:.1f}" y="{H - B + 14}" text-anchor="middle">{lo + k:02d}</text>')
-    o.append(f'<text x="{L - 30}" y="12">minutes per hour; the numbers are steps</text></svg>')
+                o.append(_text(xx + bw / 2, y - 4, f"{h.steps:,}", "middle", ' font-size="9"'))
+        o.append(_text(xx + bw / 2, H - B + 14, f"{lo + k:02d}", "middle"))
+    o.append(_text(L - 30, 12, "minutes per hour; the numbers are steps") + "</svg>")
     return "".join(o)
 
 
 def _card(k: str, v: str, d: str) -> str:
-    return f'<div class="card"><div class="k">{escape(k)}</div><div class="v">{escape(v)}</div>' \
-           f'<div class="d">{escape(d)}</div></div>'
+    return (f'<div class="card"><div class="k">{escape(k)}</div><div class="v">{escape(v)}</div>'
+            f'<div class="d">{escape(d)}</div></div>')
+
+
+_CARD_SIDE = {"right": "leaning right", "left": "leaning left", "balanced": "balanced",
+              None: "not enough leaning"}
+_TIMELINE_LEGEND = [(LEAN_LINE, "lean (mean of 10 s)"), (FLEX_LINE, "forward bend"),
+                    ("#eaf5ee", "neutral ±5°"),
+                    (f"{RIGHT}/0.4 {LEFT}/0.4", "sustained lean"), (f"{SLOUCH}/0.4", "slouch"),
+                    (f"{WALK}/0.3", "walk"), (SIT, "still"), (ACTIVE, "active"), (BREAK, "break"),
+                    (ALERT, "sitting reminder ▲"), (f"{RIGHT} {LEFT}", "lean nudge ▲")]
 
 
 def render_day(s: DaySummary, ev: DayEvents, tz: tzinfo | None = None, title: str | None = None) -> str:
@@ -293,11 +334,10 @@ def render_day(s: DaySummary, ev: DayEvents, tz: tzinfo | None = None, title: st
     day = datetime.fromisoformat(s.date).strftime("%A, %d %B %Y") if s.date else "no date"
     title = title or f"Posture on {day}"
     c = s.comparison
-    side = {"right": "leaning right", "left": "leaning left", "balanced": "balanced", None: "not enough leaning"}
     cards = "".join([
         _card("worn", _dur(s.wear_s), _delta_text(c, "wear_s", " min", 1 / 60)),
         _card("asymmetry", "–" if s.asymmetry_index is None else f"{s.asymmetry_index:+.2f}",
-              side[s.dominant_side]),
+              _CARD_SIDE[s.dominant_side]),
         _card("sitting", _dur(s.sedentary_s), _delta_text(c, "sedentary_s", " min", 1 / 60)),
         _card("breaks", f"{s.breaks_taken}", _delta_text(c, "breaks_taken", "", 1.0, 1)),
         _card("sustained lean", _dur(s.sustained_lean_s), _delta_text(c, "sustained_lean_s", " min", 1 / 60)),
@@ -305,37 +345,27 @@ def render_day(s: DaySummary, ev: DayEvents, tz: tzinfo | None = None, title: st
     ])
     words = "".join(f"<li>{escape(w)}</li>" for w in plain_words(s, tz))
     aggs = ev.aggregates
-    legend = (f'<div class="legend"><span><i style="background:#33475b"></i>lean (mean of 10 s)</span>'
-              f'<span><i style="background:#6b4fa3"></i>forward bend</span>'
-              f'<span><i style="background:#eaf5ee"></i>neutral ±5°</span>'
-              f'<span><i style="background:{RIGHT}"></i><i style="background:{LEFT}"></i>sustained lean</span>'
-              f'<span><i style="background:#8a5cd1"></i>slouch</span>'
-              f'<span><i style="background:{WALK};opacity:.4"></i>walk</span>'
-              f'<span><i style="background:{SIT}"></i>still</span><span><i style="background:{ACTIVE}"></i>active</span>'
-              f'<span><i style="background:{BREAK}"></i>break</span><span><i style="background:{ALERT}"></i>sitting '
-              f'reminder ▲</span><span><i style="background:{RIGHT}"></i><i style="background:{LEFT}"></i>lean '
-              'nudge ▲</span></div>')
+    worn = f"{s.clock(s.first_s, tz) or '–'}–{s.clock(s.last_s, tz) or '–'}"
     body = [f"<main><h1>{escape(title)}</h1>",
-            f'<p class="sub">device {escape(s.device_id or "–")} · worn {escape(s.clock(s.first_s, tz) or "–")}–'
-            f'{escape(s.clock(s.last_s, tz) or "–")}</p>',
+            f'<p class="sub">device {escape(s.device_id or "–")} · worn {escape(worn)}</p>',
             f'<div class="cards">{cards}</div>',
             f'<section class="panel"><h2>The day in plain words</h2><ul class="words">{words}</ul></section>']
     if aggs:
-        body.append(f'<section class="panel"><h2>Lean and forward bend through the day</h2>{_timeline(aggs, ev, s, tz)}'
-                    f"{legend}</section>")
-        body.append(f'<div class="row"><section class="panel"><h2>Left or right?</h2>{_histogram(aggs)}'
-                    f'<div class="legend"><span><i style="background:{LEFT}"></i>left ≥ 5°</span>'
-                    f'<span><i style="background:{NEUTRAL}"></i>neutral</span>'
-                    f'<span><i style="background:{RIGHT}"></i>right ≥ 5°</span></div></section>'
-                    f'<section class="panel"><h2>Activity per hour</h2>{_hourly(s)}'
-                    f'<div class="legend"><span><i style="background:{SIT}"></i>sitting or still</span>'
-                    f'<span><i style="background:{WALK}"></i>walking</span>'
-                    f'<span><i style="background:{ACTIVE}"></i>active</span></div></section></div>')
-    body.append('<p class="foot">Asymmetry index = (R − L) / (R + L), where R and L are the still time spent leaning '
-                "5° or more to the right and to the left: −1 all left, 0 balanced, +1 all right. Angles are relative "
-                "to your calibrated neutral posture. Generated by posture-monitor.</p></main>")
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
-            f'content="width=device-width,initial-scale=1"><title>{escape(title)}</title><style>{_CSS}</style>'
+        body.append('<section class="panel"><h2>Lean and forward bend through the day</h2>'
+                    f"{_timeline(aggs, ev, s, tz)}{_legend(_TIMELINE_LEGEND)}</section>")
+        body.append('<div class="row"><section class="panel"><h2>Left or right?</h2>'
+                    + _histogram(aggs)
+                    + _legend([(LEFT, "left ≥ 5°"), (NEUTRAL, "neutral"), (RIGHT, "right ≥ 5°")])
+                    + '</section><section class="panel"><h2>Activity per hour</h2>' + _hourly(s)
+                    + _legend([(SIT, "sitting or still"), (WALK, "walking"), (ACTIVE, "active")])
+                    + "</section></div>")
+    body.append('<p class="foot">Asymmetry index = (R − L) / (R + L), where R and L are the still time spent '
+                "leaning 5° or more to the right and to the left: −1 all left, 0 balanced, +1 all right. "
+                "Angles are relative to your calibrated neutral posture. Generated by posture-monitor."
+                "</p></main>")
+    return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
+            f'content="width=device-width,initial-scale=1"><title>{escape(title)}</title>'
+            f"<style>{_CSS}</style>"
             f"</head><body>{''.join(body)}</body></html>\n")
 
 

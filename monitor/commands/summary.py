@@ -48,6 +48,8 @@ def fmt_duration(s: float | None) -> str:
     if s is None:
         return "–"
     s = max(0.0, float(s))
+    if s == 0:
+        return "0 min"
     if s < 60:
         return f"{s:.0f} s"
     m = int(round(s / 60.0))
@@ -123,7 +125,8 @@ def text_report(d: dict[str, Any]) -> str:
     if shown:
         parts = []
         for kind, c in shown.items():
-            resp = ", ".join(f"{v} {k}" for k, v in c.items() if k != "count" and v)
+            resp = ", ".join(f"{v} {'ack' if k == 'acknowledged' else k}" for k, v in c.items()
+                             if k != "count" and v)
             parts.append(f"{kind.replace('_', ' ')} {c['count']}" + (f" ({resp})" if resp else ""))
         lines.append("  alerts        " + ";  ".join(parts))
     else:
