@@ -47,6 +47,7 @@ from monitor.imu import ImuSamples
 #: filters `Fusion` can drive, each through its per-sample IMU update
 FILTERS = ("mahony", "madgwick", "ekf", "aqua")
 
+_BLOCK = 65536  #: samples processed at once inside `Fusion.update`
 _TINY_RATE_RAD_S = 1e-12  #: replaces an exactly-zero gyro sample (the ahrs zero-gyro pitfall)
 
 
@@ -210,8 +211,13 @@ class Fusion:
         t_s, acc, gyr = _check(t_s, acc, gyr)
         n = len(t_s)
         out = np.empty((n, 4))
-        if n == 0:
-            return out
+        for s in range(0, n, _BLOCK):  # bounded temporaries however long the batch
+            e = min(s + _BLOCK, n)
+            self._update_block(t_s[s:e], acc[s:e], gyr[s:e], out[s:e])
+        return out
+
+    def _update_block(self, t_s: np.ndarray, acc: np.ndarray, gyr: np.ndarray, out: np.ndarray) -> None:
+        n = len(t_s)
         p = self.params
         if self._tracker is not None:
             g = gyr - self._tracker.track(t_s, gyr, acc)
@@ -232,7 +238,6 @@ class Fusion:
                 self._reinit(float(t_s[s]), acc[s])
             self._segment(t_s[s:e], acc[s:e], g[s:e], dt[s:e], rest[s:e], out[s:e])
         self._t_prev = float(t_s[-1])
-        return out
 
     def _reinit(self, t_s: float, acc: np.ndarray) -> None:
         self._q = tilt_quaternion(acc)

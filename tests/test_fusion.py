@@ -167,6 +167,17 @@ def test_batches_of_any_size_give_the_same_result() -> None:
     np.testing.assert_allclose(fuse(ImuSamples(t, acc, gyr)), whole, atol=0)
 
 
+def test_long_batches_are_processed_in_bounded_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    import monitor.fusion as fusion_mod
+
+    d = np.load(BROAD / "15_undisturbed_fast_translation_A.npz")
+    n = 5000
+    t = np.arange(n) / float(d["fs"])
+    whole = Fusion().update(t, d["acc"][:n], d["gyr"][:n])
+    monkeypatch.setattr(fusion_mod, "_BLOCK", 700)
+    np.testing.assert_allclose(Fusion().update(t, d["acc"][:n], d["gyr"][:n]), whole, atol=1e-9)
+
+
 @pytest.mark.parametrize("name", ["ekf", "aqua", "madgwick", "mahony"])
 def test_every_filter_uses_our_convention(name: str) -> None:
     rot = Rotation.from_euler("xy", [25, -15], degrees=True)
