@@ -37,8 +37,8 @@ from monitor.sim import labels as simlabels
 _ACT = {int(simlabels.Activity.SIT): Activity.SEDENTARY, int(simlabels.Activity.STAND): Activity.SEDENTARY,
         int(simlabels.Activity.WALK): Activity.WALKING, int(simlabels.Activity.ACTIVE): Activity.ACTIVE,
         int(simlabels.Activity.TRANSITION): Activity.TRANSITION}
-_ROTATION = (AlertResponse.ACKNOWLEDGED, AlertResponse.SNOOZED, AlertResponse.ACKNOWLEDGED, AlertResponse.IGNORED,
-             AlertResponse.SKIPPED)
+_ROTATION = (AlertResponse.ACKNOWLEDGED, AlertResponse.SNOOZED, AlertResponse.ACKNOWLEDGED,
+             AlertResponse.IGNORED, AlertResponse.SKIPPED)
 
 
 @dataclass
@@ -59,9 +59,10 @@ def aggregates_from_truth(sim: Simulator, window_s: float = 10.0) -> list[Aggreg
         act = _ACT[int(codes[np.argmax(counts)])]
         steps = int(c.steps[-1]) - last_steps
         last_steps = int(c.steps[-1])
-        out.append(Aggregate(float(c.t_s[0]), len(c) / sim.odr_hz, float(c.lean_deg.mean()), float(c.lean_deg.min()),
-                             float(c.lean_deg.max()), float(c.flexion_deg.mean()), float(c.flexion_deg.min()),
-                             float(c.flexion_deg.max()), act, steps))
+        lean, flex = c.lean_deg, c.flexion_deg
+        out.append(Aggregate(float(c.t_s[0]), len(c) / sim.odr_hz, float(lean.mean()), float(lean.min()),
+                             float(lean.max()), float(flex.mean()), float(flex.min()), float(flex.max()), act,
+                             steps))
     return out
 
 
@@ -71,7 +72,8 @@ def _shifts(aggs: list[Aggregate], threshold_deg: float = 2.5) -> list[PostureSh
     prev: Aggregate | None = None
     for a in aggs:
         if a.activity == Activity.SEDENTARY and prev is not None and prev.activity == Activity.SEDENTARY:
-            moved = abs(a.lean_mean_deg - prev.lean_mean_deg) + abs(a.flexion_mean_deg - prev.flexion_mean_deg)
+            moved = (abs(a.lean_mean_deg - prev.lean_mean_deg)
+                     + abs(a.flexion_mean_deg - prev.flexion_mean_deg))
             if moved > threshold_deg:
                 out.append(PostureShift(a.start_s))
         prev = a
@@ -82,7 +84,8 @@ def simulated_day(scenario: Scenario | str = "workday", seed: int = 3, day: date
                   odr_hz: float = 5.0, tz: tzinfo = UTC) -> SimDay:
     """`scenario` is a Scenario, a built-in name, or "random:HOURS" for `random_day(seed, HOURS)`."""
     if isinstance(scenario, str):
-        sc = random_day(seed, float(scenario[7:])) if scenario.startswith("random:") else builtin_scenario(scenario)
+        rnd = scenario.startswith("random:")
+        sc = random_day(seed, float(scenario[7:])) if rnd else builtin_scenario(scenario)
     else:
         sc = scenario
     sim = Simulator(sc, odr_hz=odr_hz, seed=seed, sensor_errors=False)

@@ -18,7 +18,8 @@ from monitor.summary import split_events, summarize_day, summarize_events
 from tests.sim_day_events import cached_day
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None,
+                                    reason="Debian's chromium is not installed (.ci/run installs it)")
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +33,8 @@ def report() -> str:
 def chromium(args: list[str], tmp: Path) -> subprocess.CompletedProcess[str]:
     assert CHROMIUM is not None
     cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp / 'profile'}",
-           "--window-size=1200,2000", *args]
+           "--disable-component-update", "--disable-sync", "--no-first-run",
+           f"--user-data-dir={tmp / 'profile'}", "--window-size=1200,2000", *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
 
 
@@ -121,7 +122,8 @@ def test_chromium_renders_the_charts(report: str, tmp_path: Path) -> None:
     probe.write_text(report.replace("</body>", "<script>for (const s of document.querySelectorAll('svg')) {"
                                     "const r = s.getBoundingClientRect(); s.setAttribute('data-size', "
                                     "Math.round(r.width) + 'x' + Math.round(r.height) + 'x' + "
-                                    "s.querySelectorAll('rect,path').length);}</script></body>"), encoding="utf-8")
+                                    "s.querySelectorAll('rect,path').length);}</script></body>"),
+                     encoding="utf-8")
     dom = chromium(["--dump-dom", probe.as_uri()], tmp_path)
     assert dom.returncode == 0, dom.stderr[-2000:]
     sizes = re.findall(r'class="(timeline|histogram|hourly)"[^>]*data-size="(\d+)x(\d+)x(\d+)"', dom.stdout)

@@ -129,7 +129,8 @@ def test_commit_policy_holds_rows_until_the_interval_then_commits(tmp_path: Path
     clock.t = 1.0
     sink.handle(DEV, agg(10.0))
     reader = Database(path)
-    assert reader.conn.execute("SELECT count(*) FROM aggregates").fetchone()[0] == 0  # writer's open transaction
+    # still in the writer's open transaction
+    assert reader.conn.execute("SELECT count(*) FROM aggregates").fetchone()[0] == 0
     clock.t = 2.5
     sink.flush(only_if_due=True)
     assert reader.conn.execute("SELECT count(*) FROM aggregates").fetchone()[0] == 2
@@ -241,8 +242,8 @@ def test_retention_deletes_old_captures_and_their_sidecars(tmp_path: Path) -> No
     gone = prune_captures(caps, retention_days=30, now=now)
     assert sorted(p.name for p in gone) == ["old.cap", "old.cap.json", "old.cap.labels.json", "older.cap",
                                             "older.cap.json", "older.cap.labels.json"]
-    assert sorted(p.name for p in caps.rglob("*") if p.is_file()) == ["notes.txt", "recent.cap", "recent.cap.json",
-                                                                       "recent.cap.labels.json"]
+    left = sorted(p.name for p in caps.rglob("*") if p.is_file())
+    assert left == ["notes.txt", "recent.cap", "recent.cap.json", "recent.cap.labels.json"]
     assert prune_captures(caps, retention_days=0, now=now) == []
     assert prune_captures(tmp_path / "missing", retention_days=1, now=now) == []
 
@@ -273,7 +274,8 @@ def test_days_with_data_in_a_half_hour_time_zone(tmp_path: Path) -> None:
     with Database(path) as db:
         assert db.days_with_data(DEV, ist) == [date(2026, 11, 24), date(2026, 11, 25)]
         assert db.days_with_data(None, UTC) == [date(2026, 11, 24)]
-        assert [len(db.day_events(DEV, *day_bounds(d, ist)).aggregates) for d in (DAY, date(2026, 11, 25))] == [1, 1]
+        counts = [len(db.day_events(DEV, *day_bounds(d, ist)).aggregates) for d in (DAY, date(2026, 11, 25))]
+        assert counts == [1, 1]
 
 
 def test_unknown_angles_survive_as_nan_and_do_not_count_as_posture(tmp_path: Path) -> None:
@@ -285,7 +287,8 @@ def test_unknown_angles_survive_as_nan_and_do_not_count_as_posture(tmp_path: Pat
     path = tmp_path / "p.db"
     sink = SqliteSink(path, background=False)
     sink.on_device(DEV, {"wall_offset_s": 1.0e9})
-    sink.handle(DEV, Aggregate(0.0, 10.0, nan, nan, nan, nan, nan, nan, Activity.SEDENTARY, 0))  # before baseline
+    # angles not known yet (before the pipeline's baseline)
+    sink.handle(DEV, Aggregate(0.0, 10.0, nan, nan, nan, nan, nan, nan, Activity.SEDENTARY, 0))
     sink.handle(DEV, agg(10.0, 12.0))
     sink.close()
     with Database(path) as db:

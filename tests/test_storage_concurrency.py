@@ -42,7 +42,7 @@ def test_reader_sees_a_growing_consistent_day_while_a_thread_writes(tmp_path: Pa
     w = threading.Thread(target=write)
     reader = Database(path)
     w.start()
-    seen = []
+    seen: list[int] = []
     while w.is_alive() or len(seen) < 3:
         ev = reader.day_events(DEV, 0.0, 1.0e9)
         s = summarize_events(ev)
@@ -80,7 +80,8 @@ def test_sigkill_mid_write_loses_at_most_the_last_commit_interval(tmp_path: Path
     for target in (40, 157):
         path = tmp_path / f"crash{target}.db"
         env = dict(os.environ, PYTHONPATH=str(ROOT))
-        p = subprocess.Popen([sys.executable, "-c", _WRITER, str(path)], stdout=subprocess.PIPE, env=env, text=True)
+        p = subprocess.Popen([sys.executable, "-c", _WRITER, str(path)], stdout=subprocess.PIPE, env=env,
+                             text=True)
         assert p.stdout is not None
         handled = 0
         for line in p.stdout:

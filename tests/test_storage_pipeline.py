@@ -61,7 +61,8 @@ def test_pipeline_events_stored_and_summarised(tmp_path: Path) -> None:
     assert [lb.side for lb in truth] == ["right", "left"]
     assert stored.sustained_lean_count == 2
     assert stored.longest_lean is not None and stored.longest_lean.side == "right"
-    assert stored.longest_lean.end_s - stored.longest_lean.start_s == pytest.approx(truth[0].duration_s, abs=15.0)
+    longest_s = stored.longest_lean.end_s - stored.longest_lean.start_s
+    assert longest_s == pytest.approx(truth[0].duration_s, abs=15.0)
     assert stored.dominant_side == "right" and stored.asymmetry_index is not None
     assert stored.asymmetry_index == pytest.approx((180 - 90) / (180 + 90), abs=0.12)
     assert stored.wear_s == pytest.approx(sim.duration_s, abs=20.0)

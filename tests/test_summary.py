@@ -43,7 +43,8 @@ def agg(i: int, lean: float = 0.0, flex: float = 0.0, act: Activity = Activity.S
 
 def test_lean_bands_asymmetry_and_wear_exact() -> None:
     aggs = ([agg(i, 1.0) for i in range(60)] + [agg(60 + i, -6.0) for i in range(6)]  # 60 s mild left
-            + [agg(66 + i, 12.0) for i in range(18)] + [agg(84 + i, 7.0) for i in range(6)]  # 180 s strong, 60 mild R
+            + [agg(66 + i, 12.0) for i in range(18)]  # 180 s strong right
+            + [agg(84 + i, 7.0) for i in range(6)]  # 60 s mild right
             + [agg(90 + i, 25.0, act=Activity.WALKING, steps=18) for i in range(6)]  # walking: not posture
             + [agg(96 + i, 30.0, act=Activity.NOT_WORN) for i in range(6)]  # not worn: nothing
             + [agg(102, -20.0, worn=0.5)])  # half a window with samples: 5 s strong left
@@ -80,7 +81,8 @@ def test_bands_partition_posture_time_and_mirroring_flips_the_index(rows: list) 
     assert sum(s.lean_bands_s.values()) == pytest.approx(s.posture_s)
     assert sum(s.flexion_bands_s.values()) == pytest.approx(s.posture_s)
     assert s.posture_s <= s.wear_s + 1e-9
-    mirrored = summarize_day([agg(i, -lean, act=act, worn=w) for i, (lean, act, w) in enumerate(rows)], tz=UTC)
+    flipped = [agg(i, -lean, act=act, worn=w) for i, (lean, act, w) in enumerate(rows)]
+    mirrored = summarize_day(flipped, tz=UTC)
     if s.asymmetry_index is None:
         assert mirrored.asymmetry_index is None
     else:
@@ -121,7 +123,8 @@ def test_alerts_by_kind_with_their_latest_response_and_breaks() -> None:
     by = {a.alert_kind: a for a in s.alerts}
     assert [a.alert_kind for a in s.alerts] == ["lean", "sedentary", "flexion"]
     assert by["sedentary"].responses["acknowledged"] == 1 and by["sedentary"].responses["snoozed"] == 0
-    assert by["lean"].count == 2 and by["lean"].responses["skipped"] == 1 and by["lean"].responses["pending"] == 1
+    assert by["lean"].count == 2
+    assert by["lean"].responses["skipped"] == 1 and by["lean"].responses["pending"] == 1
     assert (s.breaks_taken, s.breaks_prompted, s.sedentary_reminders, s.alerts_total) == (2, 1, 1, 4)
     d = s.to_dict()
     assert set(d["alerts"]) == set(ALERT_KINDS)  # every kind, so the JSON keys do not come and go
@@ -130,8 +133,9 @@ def test_alerts_by_kind_with_their_latest_response_and_breaks() -> None:
 
 
 def test_episodes_shifts_stretches_and_walks() -> None:
-    eps = [LeanEpisode(T0 + 100, T0 + 190, "left", 13.0, 11.0), LeanEpisode(T0 + 500, T0 + 800, "right", 16.0, 12.0),
-           FlexionEpisode(T0 + 900, T0 + 1000, 30.0, 25.0)]
+    eps: list[LeanEpisode | FlexionEpisode] = [LeanEpisode(T0 + 100, T0 + 190, "left", 13.0, 11.0),
+                                               LeanEpisode(T0 + 500, T0 + 800, "right", 16.0, 12.0),
+                                               FlexionEpisode(T0 + 900, T0 + 1000, 30.0, 25.0)]
     s = summarize_day([agg(i) for i in range(360)], eps, walks=[Walk(T0, T0 + 120, 200, 1.8)],
                       shifts=[PostureShift(T0 + 60 * k) for k in range(30)],
                       stretches=[StretchRoutine(T0 + 5, T0 + 200, "morning")])
@@ -152,8 +156,8 @@ def test_no_events_gives_an_empty_summary() -> None:
 
 def test_compare_days_averages_over_days_that_have_the_metric() -> None:
     def day(k: int, lean: float, n: int) -> list[Aggregate]:
-        return [Aggregate(T0 + 86400 * k + 10.0 * i, 10.0, lean, lean, lean, 0.0, 0.0, 0.0, Activity.SEDENTARY, 0)
-                for i in range(n)]
+        return [Aggregate(T0 + 86400 * k + 10.0 * i, 10.0, lean, lean, lean, 0.0, 0.0, 0.0,
+                          Activity.SEDENTARY, 0) for i in range(n)]
 
     prev = [summarize_day(day(1, 8.0, 100)), summarize_day(day(2, 0.0, 200)), summarize_day([])]
     today = summarize_day(day(3, -8.0, 300))

@@ -101,8 +101,8 @@ def test_csv_has_one_row_with_flattened_keys_and_stable_columns(week_db: Path, t
     capsys.readouterr()
 
 
-def test_two_devices_pick_the_one_with_most_data_or_the_asked_one(tmp_path: Path,
-                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_two_devices_pick_the_one_with_most_data_or_the_asked_one(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "two.db"
     store_day(path, cached_day(), DEV)
     store_day(path, cached_day("random:2", 104, date(2026, 11, 24)), "00c0ffee000000ff")
