@@ -20,9 +20,13 @@ from collections.abc import Sequence
 _COMMANDS: dict[str, str] = {
     "analyze": "analyze",
     "calibrate": "calibrate",
+    "demo": "demo",
     "fuse": "fuse",
     "history": "history",
     "inspect": "inspect",
+    "record": "record",
+    "replay": "replay",
+    "run": "run",
     "simulate": "simulate",
     "summary": "summary",
 }

@@ -67,6 +67,7 @@ class ServiceOptions:
     status_interval_s: float = 1.0
     status_stream: TextIO | None = None  #: where the live status line goes (None: no status line)
     poll_s: float = 0.2
+    device_info: dict[str, Any] = field(default_factory=dict)  #: added to every sink's on_device info
 
 
 @dataclass
@@ -193,7 +194,7 @@ class Service:
             if item.info is not None:
                 self._on_info(s, item.info)
             info = {"port": item.port, "odr_hz": item.info.odr_hz if item.info else None,
-                    "device_id": item.device_id}
+                    "device_id": item.device_id, **self.opt.device_info}
             for sink in self.sinks:
                 sink.on_device(item.device_id, info)
         elif isinstance(item, Disconnected):

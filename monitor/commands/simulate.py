@@ -41,6 +41,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     out.add_argument("--corrupt", type=float, default=0.0, metavar="P",
                      help="with --out: damage about P of the frames (flips, drops, duplicates, garbage)")
     out.add_argument("--reboot-at", type=float, metavar="S", help="with --out: the device resets at S seconds")
+    live = p.add_argument_group("live: play the device in real time (answers commands)")
+    live.add_argument("--serial", action="store_true",
+                      help="on a new pseudo-terminal; its path is the first line of stdout")
+    live.add_argument("--mqtt", metavar="URL", help="as an MQTT device: mqtt[s]://[user@]host[:port][/prefix]")
+    live.add_argument("--speed", type=float, default=1.0, metavar="X", help="X times real time (default 1)")
 
 
 def make_simulator(args: argparse.Namespace) -> Simulator:
@@ -184,8 +189,11 @@ def run(args: argparse.Namespace) -> int:
         for name in list_builtin_scenarios():
             print(name)
         return 0
+    if args.serial or args.mqtt:
+        return play_live(args)
     if args.out is None and args.csv is None:
-        print("posture simulate: say where to: --out FILE and/or --csv FILE", file=sys.stderr)
+        print("posture simulate: say where to: --out FILE and/or --csv FILE (or --serial, --mqtt URL)",
+              file=sys.stderr)
         return 2
     try:
         if args.out is not None:
@@ -200,4 +208,48 @@ def run(args: argparse.Namespace) -> int:
     except (ScenarioError, ValueError, OSError) as err:
         print(f"posture simulate: {err}", file=sys.stderr)
         return 2
+    return 0
+
+
+def play_live(args: argparse.Namespace) -> int:
+    """--serial / --mqtt: play the virtual device in real time (x --speed) until the scenario ends or a signal."""
+    import signal
+    import threading
+
+    from monitor.mqtt_common import MqttConfigError, parse_url
+    from monitor.sim import ScenarioError
+    from monitor.sources.simulated import MqttDevice, PtyLink, play_mqtt, play_pty
+
+    if args.serial and args.mqtt:
+        print("posture simulate: --serial or --mqtt, not both", file=sys.stderr)
+        return 2
+    if not args.speed > 0:
+        print("posture simulate: --speed must be > 0", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        sim, dev = build_device(args)
+        if args.serial:
+            link = PtyLink()
+            print(link.path, flush=True)
+            try:
+                st = play_pty(dev, link, speed=args.speed, stop=stop)
+            finally:
+                link.close()
+        else:
+            settings = parse_url(args.mqtt)
+            device_id = dev.device_id.hex()
+            mdev = MqttDevice(dev, settings, device_id)
+            mdev.start()
+            print(f"{settings.topic(device_id, 'imu')}", flush=True)
+            try:
+                st = play_mqtt(mdev, speed=args.speed, stop=stop)
+            finally:
+                mdev.stop(graceful=not stop.is_set())
+    except (ScenarioError, MqttConfigError, ValueError, OSError) as err:
+        print(f"posture simulate: {err}", file=sys.stderr)
+        return 2
+    print(f"played {st.seconds:.1f} s of device time, {st.commands} commands received", file=sys.stderr)
     return 0

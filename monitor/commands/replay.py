@@ -1,0 +1,73 @@
+"""`posture replay FILE [--speed X | --fast]`: push a raw capture or a CSV through the same pipeline and
+sinks as `posture run` (the console always; the database only with --db)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+HELP = "replay a raw capture or CSV through the monitor's pipeline (as fast as possible or paced)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", type=Path, help="a raw capture (.cap) or a CSV interchange file")
+    pace = p.add_mutually_exclusive_group()
+    pace.add_argument("--speed", type=float, metavar="X", help="play at X times real time")
+    pace.add_argument("--fast", action="store_true", help="as fast as possible (the default)")
+    p.add_argument("--config", type=Path, help="TOML config file (detection parameters)")
+    p.add_argument("--db", type=Path, help="also store the events in this SQLite database")
+    p.add_argument("--wall-start", type=float, metavar="UNIX_S",
+                   help="Unix time of the recording's t_s = 0 (for work hours); default: unknown")
+    p.add_argument("--quiet", action="store_true", help="print alerts only, not every episode")
+    p.add_argument("--log-level", default="WARNING")
+
+
+def run(args: argparse.Namespace) -> int:
+    from monitor.commands.run import pipeline_factory, print_report, setup_logging
+    from monitor.config import ConfigError, load_config
+    from monitor.events import Alert
+    from monitor.service import Service, ServiceOptions, SinkLike
+    from monitor.sinks import ConsoleSink
+    from monitor.sources.base import SourceError
+    from monitor.sources.replay import ReplaySource
+
+    if args.speed is not None and not args.speed > 0:
+        print("posture replay: --speed must be > 0", file=sys.stderr)
+        return 2
+    try:
+        cfg = load_config(args.config)
+        factory = pipeline_factory(cfg, live=False, wall_offset_s=args.wall_start)
+    except ConfigError as err:
+        print(f"posture replay: {err}", file=sys.stderr)
+        return 2
+    setup_logging(args.log_level)
+    console = ConsoleSink(sys.stdout)
+    sinks: list[SinkLike] = []
+    if args.quiet:
+        class AlertsOnly:
+            def on_device(self, device_id: str, info: dict[str, object]) -> None:
+                pass
+
+            def handle(self, device_id: str, event: object) -> None:
+                if isinstance(event, Alert):
+                    console.handle(device_id, event)
+
+            def close(self) -> None:
+                pass
+
+        sinks.append(AlertsOnly())
+    else:
+        sinks.append(console)
+    if args.db is not None:
+        from monitor.storage import SqliteSink
+
+        sinks.append(SqliteSink(args.db))
+    service = Service(ReplaySource(args.file, speed=args.speed), factory, sinks, ServiceOptions(poll_s=0.0))
+    try:
+        report = service.run()
+    except SourceError as err:
+        print(f"posture replay: {err}", file=sys.stderr)
+        return 2
+    print_report(report)
+    return 0

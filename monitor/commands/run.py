@@ -1,0 +1,246 @@
+"""`posture run (--serial [PORT] | --mqtt URL) [--config FILE] [--db PATH] [--duration S]`: the monitor.
+
+It reads one device over USB serial (auto-detected by [device] vid/pid/serial_number unless PORT is given)
+or many over MQTT, keeps every raw byte in a capture per device, runs each device's pipeline, and sends the
+events to the sinks: the database (--db, default the storage module's path), the console, the wearable's
+haptic motor, desktop notifications and MQTT (alerts, state, Home Assistant discovery). SIGINT and SIGTERM
+flush everything and exit 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from monitor.config import Config
+    from monitor.service import PipelineFactory, Service, SinkLike
+    from monitor.sources.base import Source
+
+HELP = "run the monitor on a device over USB serial or MQTT (capture, detect, alert, store)"
+
+log = logging.getLogger("posture")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--serial", nargs="?", const="", metavar="PORT",
+                     help="read a device over USB serial; PORT overrides auto-detection by [device] vid/pid")
+    src.add_argument("--mqtt", metavar="URL", help="read devices over MQTT: mqtt[s]://[user@]host[:port][/prefix]")
+    add_common_arguments(p)
+    p.add_argument("--devices", help="MQTT: comma-separated device ids or glob patterns this monitor handles")
+    p.add_argument("--client-id", help="MQTT client id (default: [mqtt] client_id or posture-monitor-HOST)")
+    p.add_argument("--captures", type=Path, help="raw captures directory (default: [storage] captures_dir)")
+    p.add_argument("--no-capture", action="store_true", help="do not keep the raw bytes")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: never)")
+
+
+def add_common_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="TOML config (default: ~/.config/posture/config.toml if any)")
+    p.add_argument("--db", type=Path, help="SQLite database for events (default: the storage default path)")
+    p.add_argument("--no-db", action="store_true", help="do not store events")
+    p.add_argument("--no-status", action="store_true", help="no live status line")
+    p.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default: [service] log_level)")
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+
+
+def pipeline_factory(cfg: Config, live: bool, wall_offset_s: float | None = None) -> PipelineFactory | None:
+    """Pipelines with the config's parameters and each device's calibration profile (if saved).
+    `live`: the wall offset is now minus the first sample's time; else `wall_offset_s` (None: offline)."""
+    try:
+        from monitor.pipeline import Pipeline, PipelineConfig
+    except ImportError as err:  # pragma: no cover - the pipeline is part of the package
+        log.warning("no detection pipeline (%s): capturing only", err)
+        return None
+    from monitor.config import pipeline_config
+
+    pcfg = pipeline_config(cfg.pipeline) or PipelineConfig()
+
+    def make(device_id: str, t0_s: float) -> Any:
+        profile = None
+        try:
+            from calibration.profile import ProfileError, load_device_profile
+
+            try:
+                profile = load_device_profile(device_id)
+            except ProfileError as err:
+                log.warning("device %s: ignoring its calibration profile: %s", device_id, err)
+        except ImportError:  # pragma: no cover
+            pass
+        if profile is None:
+            log.info("device %s: no calibration profile; neutral posture will be learned from the first "
+                     "still minute", device_id)
+        offset = time.time() - t0_s if live else wall_offset_s
+        return Pipeline(pcfg, profile, offset)
+
+    return make
+
+
+def storage_sink(args: argparse.Namespace, cfg: Config) -> SinkLike | None:
+    if getattr(args, "no_db", False):
+        return None
+    from monitor.storage import SqliteSink, default_db_path
+
+    path = args.db or (Path(cfg.storage.db).expanduser() if cfg.storage.db else default_db_path())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    log.info("storing events in %s", path)
+    return SqliteSink(path)
+
+
+def build_source(args: argparse.Namespace, cfg: Config) -> Source:
+    if args.mqtt is not None:
+        return MqttSourceBuilder(args, cfg).source()
+    from monitor.sources.serial import SerialSource, port_finder
+
+    d = cfg.device
+    port = args.serial or d.port
+    if not port and d.vid is None and d.pid is None and not d.serial_number:
+        raise ValueError("--serial needs a PORT, or [device] vid/pid (and serial_number) in the config "
+                         "to find it")
+    return SerialSource(port_finder(port, d.vid, d.pid, d.serial_number), baudrate=d.baudrate,
+                        handshake_timeout_s=d.handshake_timeout_s)
+
+
+class MqttSourceBuilder:
+    def __init__(self, args: argparse.Namespace, cfg: Config) -> None:
+        from monitor.mqtt_common import MqttSettings, parse_url
+
+        m = cfg.mqtt
+        base = MqttSettings(prefix=m.prefix, client_id=m.client_id, username=m.username, password=m.password,
+                            ca_file=m.ca_file, cert_file=m.cert_file, key_file=m.key_file,
+                            session_expiry_s=m.session_expiry_s, devices=m.devices)
+        s = parse_url(args.mqtt or m.url or "mqtt://localhost", base)
+        if getattr(args, "devices", None):
+            s = replace(s, devices=tuple(x.strip() for x in args.devices.split(",") if x.strip()))
+        if getattr(args, "client_id", None):
+            s = replace(s, client_id=args.client_id)
+        self.settings = s
+
+    def source(self) -> Source:
+        from monitor.sources.mqtt import MqttSource
+
+        return MqttSource(self.settings)
+
+
+def build_sinks(args: argparse.Namespace, cfg: Config, source: Source) -> list[SinkLike]:
+    from monitor.sinks import ConsoleSink
+
+    sinks: list[SinkLike] = [ConsoleSink(sys.stdout)]
+    db = storage_sink(args, cfg)
+    if db is not None:
+        sinks.append(db)
+    if cfg.sinks.haptic:
+        from monitor.sinks_haptic import HapticPattern, HapticSink
+
+        pattern = HapticPattern(cfg.sinks.haptic_pulses_ms, cfg.sinks.haptic_intensity)
+        sinks.append(HapticSink(source, pattern))
+    if cfg.sinks.desktop:
+        from monitor.sinks import DesktopSink
+
+        sinks.append(DesktopSink())
+    if cfg.sinks.mqtt:
+        from monitor.sinks_mqtt import MqttSink
+        from monitor.sources.mqtt import MqttSource
+
+        if isinstance(source, MqttSource):
+            sinks.append(MqttSink(source.s, source.publish, home_assistant=cfg.mqtt.home_assistant,
+                                  discovery_prefix=cfg.mqtt.discovery_prefix))
+        elif cfg.mqtt.url:
+            sinks.append(standalone_mqtt_sink(args, cfg))
+    return sinks
+
+
+def standalone_mqtt_sink(args: argparse.Namespace, cfg: Config) -> SinkLike:
+    """An MQTT sink with its own connection (a serial device whose events also go to MQTT)."""
+    from monitor.mqtt_common import connect_persistent, make_client
+    from monitor.sinks_mqtt import MqttSink
+
+    ns = argparse.Namespace(mqtt=cfg.mqtt.url, devices=None, client_id=None)
+    s = MqttSourceBuilder(ns, cfg).settings
+    client = make_client(s, "monitor-out")
+    client.max_queued_messages_set(10_000)
+    connect_persistent(client, s)
+    client.loop_start()
+
+    class _Sink(MqttSink):
+        def close(self) -> None:
+            super().close()
+            client.disconnect()
+            client.loop_stop()
+
+    def publish(topic: str, payload: bytes | str, qos: int, retain: bool) -> None:
+        client.publish(topic, payload, qos=qos, retain=retain)
+
+    return _Sink(s, publish, home_assistant=cfg.mqtt.home_assistant,
+                 discovery_prefix=cfg.mqtt.discovery_prefix, publish_availability=True)
+
+
+def install_signal_handlers(service: Service) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        service.stop(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def print_report(report: Any) -> None:
+    for dev, r in report.devices.items():
+        d = r.get("decoder") or {}
+        print(f"[{dev}] {r['samples']:,} samples, {r['lost_samples']} lost, {r['reboots']} reboots, "
+              f"{r['alerts']} alerts, crc errors {d.get('crc_errors', 0)}"
+              + (f"; capture {r['capture']}" if r["capture"] else ""), file=sys.stderr)
+    print(f"posture: stopped ({report.reason}) after {report.wall_s:.1f} s", file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    from monitor.config import ConfigError, load_config
+    from monitor.mqtt_common import MqttConfigError
+    from monitor.service import Service, ServiceOptions
+    from monitor.sources.base import SourceError
+
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as err:
+        print(f"posture run: {err}", file=sys.stderr)
+        return 2
+    setup_logging(args.log_level or cfg.service.log_level)
+    try:
+        source = build_source(args, cfg)
+        sinks = build_sinks(args, cfg, source)
+    except (ConfigError, MqttConfigError, ValueError, OSError) as err:
+        print(f"posture run: {err}", file=sys.stderr)
+        return 2
+    captures: Path | None = None
+    if not args.no_capture and cfg.storage.capture:
+        captures = (args.captures or Path(cfg.storage.captures_dir)).expanduser()
+        if cfg.storage.retention_days > 0:
+            from monitor.storage import prune_captures
+
+            for dev_dir in [captures, *[p for p in captures.glob("*") if p.is_dir()]]:
+                for gone in prune_captures(dev_dir, cfg.storage.retention_days):
+                    log.info("deleted old capture %s", gone)
+    status = sys.stderr if cfg.service.status_line and not args.no_status else None
+    opts = ServiceOptions(captures_dir=captures, fsync_interval_s=cfg.storage.fsync_interval_s,
+                          duration_s=args.duration, status_interval_s=cfg.service.status_interval_s,
+                          status_stream=status)
+    service = Service(source, pipeline_factory(cfg, live=True), sinks, opts)
+    install_signal_handlers(service)
+    log.info("posture run: %s", source.describe())
+    try:
+        report = service.run()
+    except SourceError as err:
+        print(f"posture run: {err}", file=sys.stderr)
+        return 1
+    print_report(report)
+    return 0

@@ -1,0 +1,205 @@
+"""The service end to end: capture exactness, the real pipeline with the haptic sink, and `posture run` as a
+subprocess on a pty device (SIGTERM flushes and exits 0; SIGKILL loses at most the last partial frame)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import firmware_protocol as fp
+from monitor.cli import main
+from monitor.events import Alert, State
+from monitor.imu import ImuSamples
+from monitor.recording import load_recording, read_meta
+from monitor.service import Service, ServiceOptions
+from monitor.sinks_haptic import HapticSink
+from monitor.sources.base import Item, Received
+from monitor.sources.simulated import SimulatedSource
+from monitor.virtual_device import VirtualDevice
+from tests.fake_chunks import ramp_chunks
+
+WAIT_S = 30.0
+POSTURE = [sys.executable, "-m", "monitor"]
+
+
+class RecordingPipeline:
+    """Stands in for the detection pipeline at the service's boundary: keeps what it was given."""
+
+    def __init__(self) -> None:
+        self.t: list[np.ndarray] = []
+        self.acc: list[np.ndarray] = []
+        self.lost = 0
+        self.finished = False
+
+    def process(self, samples: ImuSamples, lost_before: int = 0) -> list[Any]:
+        self.t.append(samples.t_s)
+        self.acc.append(samples.acc)
+        self.lost += lost_before
+        return [State(float(samples.t_s[-1]), 0.0, 0.0, 0, 0.0)]  # type: ignore[arg-type]
+
+    def finish(self) -> list[Any]:
+        self.finished = True
+        return []
+
+    @property
+    def state(self) -> State | None:
+        return None
+
+
+class Tap(SimulatedSource):
+    """The simulated source, keeping a copy of every byte it delivered."""
+
+    def __init__(self, *a: Any, **kw: Any) -> None:
+        super().__init__(*a, **kw)
+        self.delivered = bytearray()
+
+    def get(self, timeout_s: float) -> Item | None:
+        item = super().get(timeout_s)
+        if isinstance(item, Received):
+            self.delivered += item.raw
+        return item
+
+
+def test_capture_is_exactly_the_bytes_received_and_samples_reach_the_pipeline(tmp_path: Path) -> None:
+    dev = VirtualDevice(ramp_chunks(30.0), 100.0, batch_size=10)
+    src = Tap(dev, step_s=0.7)
+    pipes: list[RecordingPipeline] = []
+
+    def factory(device_id: str, t0: float) -> RecordingPipeline:
+        pipes.append(RecordingPipeline())
+        return pipes[-1]
+
+    svc = Service(src, factory, [], ServiceOptions(captures_dir=tmp_path, poll_s=0.0))
+    report = svc.run()
+    assert report.reason == "end of input"
+    (r,) = report.devices.values()
+    cap = Path(r["capture"])
+    assert cap.read_bytes() == bytes(src.delivered)
+    meta = read_meta(cap)
+    assert meta is not None and meta.device_id == dev.device_id.hex() and meta.device_info is not None
+    (pipe,) = pipes
+    assert pipe.finished
+    t = np.concatenate(pipe.t)
+    assert len(t) == 3000 and np.allclose(np.diff(t), 0.01)
+    acc = np.concatenate(pipe.acc)
+    info = meta.device_info
+    assert np.allclose(acc[:, 0] / np.float32(info.accel_lsb_m_s2), np.arange(3000))
+    # the capture loads back to the same samples
+    rec = load_recording(cap)
+    assert np.allclose(rec.samples.acc, acc)
+
+
+def test_real_pipeline_alerts_and_the_wearable_buzzes() -> None:
+    from monitor.commands.run import pipeline_factory
+    from monitor.config import Config
+    from monitor.sim import Simulator, builtin_scenario
+
+    sim = Simulator(builtin_scenario("lean"), odr_hz=25.0)
+    dev = VirtualDevice(sim.chunks(10.0), sim.odr_hz, batch_size=25, seed=1)
+    src = SimulatedSource(dev, step_s=30.0)
+    alerts: list[Alert] = []
+    svc = Service(src, pipeline_factory(Config(), live=False), [HapticSink(src)], ServiceOptions(poll_s=0.0))
+    svc.on_event = lambda d, ev: alerts.append(ev) if isinstance(ev, Alert) else None
+    svc.run()
+    lean = [a for a in alerts if a.alert_kind == "lean"]
+    assert lean and lean[0].side == "right", f"alerts: {alerts}"
+    assert 2 * 60 + 18 + 60 <= lean[0].t_s <= 2 * 60 + 18 + 180, "after the 60 s hold, during the right lean"
+    assert len(dev.haptics) == len(alerts), "every alert went to the wearable as a HAPTIC command"
+
+
+def _start_device(scenario: str = "lean", speed: float = 20.0) -> tuple[subprocess.Popen[str], str]:
+    sim = subprocess.Popen([*POSTURE, "simulate", "--serial", "--scenario", scenario, "--odr", "50",
+                            "--speed", str(speed)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert sim.stdout is not None
+    path = sim.stdout.readline().strip()
+    assert path.startswith("/dev/"), f"first line of simulate --serial: {path!r}"
+    return sim, path
+
+
+def _wait_capture(captures: Path, min_bytes: int) -> Path:
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        caps = list(captures.glob("*/*.cap"))
+        if caps and caps[0].stat().st_size >= min_bytes:
+            return caps[0]
+        assert time.monotonic() < deadline, "no capture grew"
+        time.sleep(0.05)  # bounded wait on a real subprocess
+
+
+def _stop(p: subprocess.Popen[Any]) -> str:
+    if p.poll() is None:
+        p.terminate()
+    _, err = p.communicate(timeout=10)  # also closes the pipes
+    return err if isinstance(err, str) else ""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_posture_run_stops_cleanly_on_signal(tmp_path: Path, sig: signal.Signals) -> None:
+    sim, port = _start_device()
+    run = subprocess.Popen([*POSTURE, "run", "--serial", port, "--captures", str(tmp_path / "caps"),
+                            "--db", str(tmp_path / "p.db"), "--no-status", "--duration", "120"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env={**os.environ, "POSTURE_DATA_DIR": str(tmp_path)})
+    try:
+        cap = _wait_capture(tmp_path / "caps", 20_000)
+        run.send_signal(sig)
+        out, err = run.communicate(timeout=WAIT_S)
+    finally:
+        _stop(run)
+        _stop(sim)
+    assert run.returncode == 0, err
+    assert f"stopped ({sig.name})" in err and "Traceback" not in err
+    rec = load_recording(cap)
+    assert len(rec.samples) > 500 and rec.stats is not None and rec.stats.crc_errors == 0
+    with sqlite3.connect(tmp_path / "p.db") as db:
+        assert db.execute("SELECT count(*) FROM sessions").fetchone()[0] >= 1
+
+
+def test_kill_9_loses_at_most_the_last_partial_frame(tmp_path: Path) -> None:
+    sim, port = _start_device()
+    run = subprocess.Popen([*POSTURE, "run", "--serial", port, "--captures", str(tmp_path / "caps"),
+                            "--no-db", "--no-status", "--duration", "120"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        cap = _wait_capture(tmp_path / "caps", 30_000)
+        run.kill()
+        run.communicate(timeout=10)
+    finally:
+        _stop(sim)
+    data = cap.read_bytes()
+    dec = fp.Decoder()
+    events = dec.feed(data)
+    assert dec.stats.crc_errors == 0 and dec.stats.framing_errors == 0
+    assert dec.pending_bytes < fp.MAX_FRAME, "at most one partial frame at the end"
+    assert data[: len(data) - dec.pending_bytes].endswith(b"\x00")
+    batches = [e for e in events if isinstance(e, fp.ImuBatch)]
+    assert sum(len(b) for b in batches) > 500 and dec.stats.lost_samples == 0
+    assert read_meta(cap) is not None
+
+
+def test_replay_and_record_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cap = tmp_path / "lean.cap"
+    assert main(["simulate", "--scenario", "lean", "--odr", "25", "--out", str(cap)]) == 0
+    capsys.readouterr()
+    assert main(["replay", str(cap), "--fast", "--quiet"]) == 0
+    out, err = capsys.readouterr()
+    assert "ALERT lean" in out
+    assert "14,700 samples, 0 lost" in err
+    assert main(["replay", str(tmp_path / "missing.cap")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_bad_config_names_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "c.toml"
+    f.write_text("[device]\nbaudrate = 'fast'\n")
+    assert main(["run", "--serial", "/dev/null", "--config", str(f)]) == 2
+    assert "[device] baudrate: expected an integer, got 'fast'" in capsys.readouterr().err
