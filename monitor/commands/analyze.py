@@ -1,0 +1,231 @@
+"""`posture analyze RECORDING [--neutral A:B --forward-bend C:D | --profile FILE] [--json]`.
+
+Runs the whole offline pipeline (accelerometer calibration and gyro bias from a profile, fusion, angles,
+detectors, the alert policy without work-hours or quiet-hours limits) over a raw capture or a CSV, and
+reports lean and slouch episodes, walks, the alerts the wearer would have had, and a summary.
+
+The mounting, in order of preference: the --neutral/--forward-bend windows of the same recording (e.g.
+the simulator's `calibrate` segment); --profile FILE; the stored profile of the recording's device (from
+its DEVICE_INFO); otherwise the automatic baseline of monitor.detect.baseline (neutral from the first
+still period, forward from the large bends), which the report names.
+
+--json prints one object; these keys are stable (JSON_KEYS, extra keys may be added):
+
+    {"lean_episodes":    [{"start_s", "end_s", "side": "left"|"right", "peak_deg", "mean_deg"}],
+     "flexion_episodes": [{"start_s", "end_s", "peak_deg", "mean_deg"}],
+     "walks":            [{"start_s", "end_s", "steps"}],
+     "alerts":           [{"t_s", "kind": "lean"|"sedentary"|"flexion", "text", "alert_id", ...}],
+     "summary":          {...}}
+
+Times are seconds on the recording's own t_s timeline. Exit status: 0 done, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HELP = "run the detectors over a recording: lean/slouch episodes, walks, alerts and a summary"
+
+JSON_KEYS = ("lean_episodes", "flexion_episodes", "walks", "alerts", "summary")  #: stable top-level keys
+BATCH_S = 60.0  #: the pipeline is fed this much at a time, s
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("recording", type=Path, metavar="RECORDING", help="a raw capture (.cap) or a CSV file")
+    p.add_argument("--neutral", metavar="A:B", help="seconds of upright, still posture (with --forward-bend)")
+    p.add_argument("--forward-bend", metavar="C:D", help="seconds of a held forward bend (with --neutral)")
+    p.add_argument("--profile", type=Path, metavar="FILE", help="device profile (TOML) with the mounting")
+    p.add_argument("--json", action="store_true", help="print one JSON object (stable keys)")
+    p.add_argument("--no-progress", action="store_true", help="no progress on stderr")
+
+
+def _fail(msg: str) -> int:
+    print(f"posture analyze: {msg}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    from calibration.errors import CalibrationError
+    from monitor.imu import CsvError
+    from monitor.recording import RecordingError
+
+    if (args.neutral is None) != (args.forward_bend is None):
+        return _fail("--neutral and --forward-bend go together (both windows are needed for the mounting)")
+    if args.profile is not None and args.neutral is not None:
+        return _fail("give either --profile or --neutral/--forward-bend, not both")
+    try:
+        result = analyze_file(args.recording, args.neutral, args.forward_bend, args.profile,
+                              show_progress=not args.no_progress)
+    except (RecordingError, CsvError, CalibrationError) as err:
+        return _fail(str(err))
+    except OSError as err:
+        return _fail(f"{err.filename or args.recording}: {err.strerror or err}")
+    print(json.dumps(result, indent=1) if args.json else report_text(result))
+    return 0
+
+
+def _mounting(args_neutral: str | None, args_bend: str | None, profile_path: Path | None, rec: Any
+              ) -> tuple[Any, dict[str, Any]]:
+    """(profile or None, description) from the options (see the module docstring for the order)."""
+    from calibration.errors import MountingError
+    from calibration.profile import Profile, load_device_profile, load_profile
+
+    s = rec.samples
+    if args_neutral is not None:
+        from calibration.mounting import mounting_from_recording, parse_window
+
+        neutral, bend = parse_window(args_neutral), parse_window(args_bend or "")
+        m = mounting_from_recording(s.t_s, s.acc, s.gyr, neutral, bend)
+        return Profile(device_id="analyze", mounting=m), {"source": "windows", "neutral_s": list(neutral),
+                                                           "forward_bend_s": list(bend),
+                                                           "bend_deg": round(m.bend_deg, 2)}
+    if profile_path is not None:
+        profile = load_profile(profile_path)
+        if profile.mounting is None:
+            raise MountingError(f"profile {profile_path} has no mounting yet; run `posture calibrate mounting`, "
+                                "or give --neutral and --forward-bend windows")
+        return profile, {"source": "profile", "file": str(profile_path)}
+    if rec.info is not None:
+        stored = load_device_profile(rec.info.device_id_hex)
+        if stored is not None and stored.mounting is not None:
+            return stored, {"source": "device profile", "device_id": rec.info.device_id_hex}
+    return None, {"source": "auto"}
+
+
+def analyze_file(path: Path, neutral: str | None = None, forward_bend: str | None = None,
+                 profile_path: Path | None = None, show_progress: bool = False) -> dict[str, Any]:
+    """The analysis of one recording as the --json dict."""
+    import numpy as np
+
+    from monitor.alerts import OFFLINE
+    from monitor.events import (
+        Activity,
+        Aggregate,
+        Alert,
+        Break,
+        FlexionEpisode,
+        LeanEpisode,
+        StretchRoutine,
+        Transition,
+        Walk,
+        event_to_dict,
+    )
+    from monitor.imu import ImuSamples
+    from monitor.pipeline import Pipeline, PipelineConfig
+    from monitor.progress import Progress
+    from monitor.recording import RecordingError, load_recording
+
+    t_start = time.monotonic()
+    size = path.stat().st_size if path.exists() else 0
+    with Progress(f"reading {path.name}", total=size, enabled=show_progress) as prog:
+        rec = load_recording(path, on_progress=prog.advance)
+    s = rec.samples
+    n = len(s.t_s)
+    if n < 2:
+        raise RecordingError(f"{path}: {n} sample(s): nothing to analyse")
+    profile, mounting = _mounting(neutral, forward_bend, profile_path, rec)
+    pipe = Pipeline(PipelineConfig(alerts=OFFLINE, state_interval_s=0.0), profile=profile)
+    events: list[Any] = []
+    t = s.t_s
+    edges = np.searchsorted(t, np.arange(t[0], t[-1] + BATCH_S, BATCH_S), side="left").tolist() + [n]
+    with Progress(f"analysing {path.name}", total=n, enabled=show_progress) as prog:
+        for i0, i1 in zip(edges[:-1], edges[1:], strict=True):
+            if i1 > i0:
+                events += pipe.process(ImuSamples(t[i0:i1], s.acc[i0:i1], s.gyr[i0:i1]))
+                prog.update(i1, extra=f"{len(events):,} events")
+        events += pipe.finish()
+
+    def pick(cls: Any, keys: tuple[str, ...]) -> list[dict[str, Any]]:
+        return [{k: event_to_dict(e)[k] for k in keys} for e in events if isinstance(e, cls)]
+
+    lean = pick(LeanEpisode, ("start_s", "end_s", "side", "peak_deg", "mean_deg"))
+    flex = pick(FlexionEpisode, ("start_s", "end_s", "peak_deg", "mean_deg"))
+    walks = pick(Walk, ("start_s", "end_s", "steps", "cadence_hz"))
+    alerts: list[dict[str, Any]] = []
+    for e in events:
+        if isinstance(e, Alert):
+            alerts.append({"t_s": round(e.t_s, 3), "kind": e.alert_kind, "text": e.text, "alert_id": e.alert_id,
+                           "side": e.side})
+    for group in (lean, flex, walks):
+        group.sort(key=lambda d: d["start_s"])
+    alerts.sort(key=lambda d: d["t_s"])
+    activity_s: dict[str, float] = {}
+    for e in events:
+        if isinstance(e, Aggregate):
+            name = Activity(e.activity).name.lower()
+            activity_s[name] = activity_s.get(name, 0.0) + e.duration_s * e.worn_fraction
+    if pipe.baseline is not None:
+        b = pipe.baseline
+        mounting["neutral_s"] = None if b.neutral_span_s is None else [round(x, 2) for x in b.neutral_span_s]
+        mounting["forward_found_s"] = None if b.R_bs is None else round(b.forward_at_s, 2)
+        mounting["note"] = ("no calibration: neutral taken from the first still period, forward from the "
+                            "large forward bends; give --neutral/--forward-bend for exact sides and angles")
+        if b.R_bs is None:
+            mounting["note"] = ("no calibration and no usable still period plus forward bends were found: "
+                                "no angles, so no posture episodes; give --neutral/--forward-bend")
+    left = sum(d["end_s"] - d["start_s"] for d in lean if d["side"] == "left")
+    right = sum(d["end_s"] - d["start_s"] for d in lean if d["side"] == "right")
+    duration = float(t[-1] - t[0])
+    summary: dict[str, Any] = {
+        "file": str(path), "samples": n, "duration_s": round(duration, 3),
+        "t_start_s": round(float(t[0]), 3), "t_end_s": round(float(t[-1]), 3),
+        "mounting": mounting,
+        "lean_left_s": round(left, 1), "lean_right_s": round(right, 1),
+        "flexion_s": round(sum(d["end_s"] - d["start_s"] for d in flex), 1),
+        "walking_s": round(sum(d["end_s"] - d["start_s"] for d in walks), 1),
+        "steps": int(sum(d["steps"] for d in walks)),
+        "activity_s": {k: round(v, 1) for k, v in sorted(activity_s.items())},
+        "breaks": [event_to_dict(e) for e in events if isinstance(e, Break)],
+        "transitions": [event_to_dict(e) for e in events if isinstance(e, Transition)],
+        "stretch_routines": [event_to_dict(e) for e in events if isinstance(e, StretchRoutine)],
+        "alerts_by_kind": {k: sum(a["kind"] == k for a in alerts) for k in sorted({a["kind"] for a in alerts})},
+        "lost_samples": rec.stats.lost_samples if rec.stats else 0,
+        "analysis_s": round(time.monotonic() - t_start, 2),
+    }
+    return {"lean_episodes": lean, "flexion_episodes": flex, "walks": walks, "alerts": alerts, "summary": summary}
+
+
+def _clock(t: float) -> str:
+    t = max(0.0, t)
+    return f"{int(t // 3600)}:{int(t % 3600 // 60):02d}:{t % 60:04.1f}"
+
+
+def report_text(r: dict[str, Any]) -> str:
+    s = r["summary"]
+    m = s["mounting"]
+    lines = [f"{s['file']}: {s['samples']:,} samples, {_clock(s['duration_s'])} "
+             f"({s['t_start_s']:.1f} .. {s['t_end_s']:.1f} s), analysed in {s['analysis_s']:.1f} s"]
+    src = {"windows": f"windows neutral {m.get('neutral_s')} s, forward bend {m.get('forward_bend_s')} s",
+           "profile": f"profile {m.get('file')}", "device profile": f"stored profile of device {m.get('device_id')}",
+           "auto": "automatic"}[m["source"]]
+    lines.append(f"mounting: {src}")
+    if "note" in m:
+        lines.append(f"  note: {m['note']}")
+    lines.append("")
+    lines.append(f"lean episodes: {len(r['lean_episodes'])}  (left {s['lean_left_s'] / 60:.1f} min, "
+                 f"right {s['lean_right_s'] / 60:.1f} min)")
+    for e in r["lean_episodes"]:
+        lines.append(f"  {_clock(e['start_s'])} - {_clock(e['end_s'])}  {e['side']:5s}  peak {e['peak_deg']:5.1f}°  "
+                     f"mean {e['mean_deg']:5.1f}°")
+    lines.append(f"slouch episodes: {len(r['flexion_episodes'])}  ({s['flexion_s'] / 60:.1f} min)")
+    for e in r["flexion_episodes"]:
+        lines.append(f"  {_clock(e['start_s'])} - {_clock(e['end_s'])}  peak {e['peak_deg']:5.1f}°  "
+                     f"mean {e['mean_deg']:5.1f}°")
+    lines.append(f"walks: {len(r['walks'])}  ({s['walking_s'] / 60:.1f} min, {s['steps']:,} steps)")
+    for e in r["walks"]:
+        lines.append(f"  {_clock(e['start_s'])} - {_clock(e['end_s'])}  {e['steps']:5d} steps  "
+                     f"{e['cadence_hz']:.2f} Hz")
+    lines.append(f"credited breaks: {len(s['breaks'])}   stretch routines: {len(s['stretch_routines'])}   "
+                 f"sit/stand transitions: {len(s['transitions'])}")
+    act = ", ".join(f"{k} {v / 60:.1f} min" for k, v in s["activity_s"].items())
+    lines.append(f"activity: {act}")
+    lines.append(f"alerts: {len(r['alerts'])}" + (f"  ({', '.join(f'{k} {v}' for k, v in s['alerts_by_kind'].items())})"
+                                                 if r["alerts"] else ""))
+    for a in r["alerts"]:
+        lines.append(f"  {_clock(a['t_s'])}  {a['kind']:9s}  {a['text']}")
+    return "\n".join(lines)

@@ -1,0 +1,34 @@
+"""Posture and activity detectors: pure streaming algorithms on the device timeline (no I/O, no wall clock).
+
+    activity   ActivityClassifier (walking by step rhythm, active, sedentary), WalkTracker, TransitionDetector
+    episodes   HysteresisDetector with LeanParams / FlexionParams (sustained lean, slouch)
+    sedentary  SedentaryTracker (credited breaks, when a sedentary alert is due)
+    stretch    StretchDetector (morning/evening routine), StretchReminder
+    aggregate  Aggregator (10 s windows)
+    baseline   AutoBaseline (mounting without a calibration)
+
+monitor.pipeline wires them together; monitor.alerts decides what reaches the wearer. Errors: DetectError.
+"""
+
+from monitor.detect.activity import (
+    ActivityClassifier,
+    ActivityParams,
+    Hop,
+    TransitionDetector,
+    TransitionParams,
+    WalkParams,
+    WalkTracker,
+)
+from monitor.detect.aggregate import AggregateParams, Aggregator
+from monitor.detect.baseline import AutoBaseline, BaselineParams
+from monitor.detect.episodes import Confirmed, Episode, FlexionParams, HysteresisDetector, HysteresisParams, LeanParams
+from monitor.detect.errors import DetectError
+from monitor.detect.sedentary import SedentaryDue, SedentaryParams, SedentaryTracker
+from monitor.detect.stretch import StretchDetector, StretchParams, StretchReminder
+
+__all__ = [
+    "ActivityClassifier", "ActivityParams", "AggregateParams", "Aggregator", "AutoBaseline", "BaselineParams",
+    "Confirmed", "DetectError", "Episode", "FlexionParams", "Hop", "HysteresisDetector", "HysteresisParams",
+    "LeanParams", "SedentaryDue", "SedentaryParams", "SedentaryTracker", "StretchDetector", "StretchParams",
+    "StretchReminder", "TransitionDetector", "TransitionParams", "WalkParams", "WalkTracker",
+]

@@ -1,0 +1,152 @@
+"""Sitting time and credited breaks: when a sedentary alert is due.
+
+Rules (DOMAIN.md, issue 6), all on the device timeline:
+
+- Movement is walking or other active movement. A movement run is a stretch of movement hops in which
+  no pause is longer than `bridge_s` (a stretch routine holds still for a few seconds between moves).
+- A run lasting at least `credit_s` (120 s) is a credited break. A prompted break is one that started
+  while a sedentary alert was open; an unprompted break counts just the same (credit for breaks taken
+  without a prompt: Stretchly #177, Workrave #374). Shorter runs credit nothing: their time counts as sitting.
+- The sitting clock starts at the start of wear or at the end of the last credited break:
+      since_break_s = t - ref_s,     ref_s = end of last credited break (or the first sample)
+  and while a run that already qualifies is going on, since_break_s = 0.
+- An alert is due when since_break_s >= `alert_after_s` (30 min) and the wearer is not moving (no alert
+  while walking); after an alert (delivered, or skipped by the user) the next one is due `repeat_s`
+  (15 min) later, unless a break comes first. An alert held back by the policy (quiet hours, snooze) stays
+  due and is offered again at the next hop.
+
+The tracker is fed hop decisions (monitor.detect.activity.Hop: start_s, end_s, activity) and is
+deterministic, so the benchmark computes "when was it due" by feeding it the ground-truth activity.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from monitor.detect.activity import Hop
+from monitor.detect.errors import DetectError
+from monitor.events import Activity, Break
+
+MOVING = (Activity.WALKING, Activity.ACTIVE)
+
+
+@dataclass(frozen=True, slots=True)
+class SedentaryParams:
+    """Settings of the sedentary rules."""
+
+    alert_after_s: float = 1800.0  #: sitting time before the first alert, s
+    repeat_s: float = 900.0  #: repeat while sitting goes on, s
+    credit_s: float = 120.0  #: movement needed for a credited break, s
+    bridge_s: float = 15.0  #: pauses up to this long do not end a movement run, s
+
+    def __post_init__(self) -> None:
+        for name in ("alert_after_s", "repeat_s", "credit_s"):
+            if not getattr(self, name) > 0:
+                raise DetectError(f"[sedentary] {name} must be > 0, got {getattr(self, name)}")
+        if not self.bridge_s >= 0:
+            raise DetectError(f"[sedentary] bridge_s must be >= 0, got {self.bridge_s}")
+
+
+@dataclass(frozen=True, slots=True)
+class SedentaryDue:
+    """A sedentary alert is due now."""
+
+    t_s: float  #: s
+    since_break_s: float  #: sitting time so far, s
+
+
+class SedentaryTracker:
+    """Feed hops in time order; `feed` returns credited breaks and due alerts."""
+
+    def __init__(self, params: SedentaryParams = SedentaryParams()) -> None:
+        self.params = params
+        self._ref = math.nan  # end of the last credited break, or start of wear
+        self._next_due = math.nan
+        self._run_start = math.nan  # current movement run
+        self._run_end = math.nan  # end of its last movement hop
+        self._run_kind: dict[Activity, float] = {}
+        self._alert_open = False  # a sedentary alert was given since the last break
+        self._run_prompted = False
+        self._t = math.nan
+        self._moving = False
+
+    @property
+    def since_break_s(self) -> float:
+        """Sitting time at the last hop fed, s (0 during a qualifying break)."""
+        if not math.isfinite(self._t):
+            return 0.0
+        if self._run_qualifies():
+            return 0.0
+        return max(0.0, self._t - self._ref)
+
+    @property
+    def moving(self) -> bool:
+        return self._moving
+
+    def alerted(self, t_s: float) -> None:
+        """An alert was delivered (or skipped) at t_s: the next is due repeat_s later."""
+        self._next_due = t_s + self.params.repeat_s
+        self._alert_open = True
+
+    def postpone(self, until_s: float) -> None:
+        """Nothing is due before until_s (a snooze)."""
+        self._next_due = max(self._next_due, until_s)
+
+    def feed(self, hops: list[Hop], on_due: Callable[[SedentaryDue], bool] | None = None
+             ) -> tuple[list[Break], list[SedentaryDue]]:
+        """Hops in time order -> (credited breaks, dues that were delivered).
+
+        `on_due(due)` is asked at once (per hop) and returns True when the alert was delivered (or skipped
+        by the wearer); then the next one is due repeat_s later. Without it every due counts as delivered.
+        """
+        p = self.params
+        breaks: list[Break] = []
+        due: list[SedentaryDue] = []
+        for hop in hops:
+            start, end, act = hop.start_s, hop.end_s, hop.activity
+            if not math.isfinite(self._ref):
+                self._ref = start
+                self._next_due = start + p.alert_after_s
+            moving = act in MOVING
+            if moving:
+                if math.isfinite(self._run_start) and start - self._run_end > p.bridge_s:
+                    breaks += self._close_run()
+                if not math.isfinite(self._run_start):
+                    self._run_start = start
+                    self._run_kind = {}
+                    self._run_prompted = self._alert_open
+                self._run_end = end
+                self._run_kind[act] = self._run_kind.get(act, 0.0) + (end - start)
+            elif math.isfinite(self._run_start) and end - self._run_end > p.bridge_s:
+                breaks += self._close_run()
+            self._t = end
+            self._moving = moving
+            if not moving and self._next_due <= end and not self._run_qualifies():
+                d = SedentaryDue(max(start, self._next_due), max(start, self._next_due) - self._ref)
+                if on_due is None or on_due(d):
+                    self.alerted(d.t_s)
+                    due.append(d)
+        return breaks, due
+
+    def finish(self) -> list[Break]:
+        return self._close_run() if math.isfinite(self._run_start) else []
+
+    def _run_qualifies(self) -> bool:
+        return math.isfinite(self._run_start) and self._run_end - self._run_start >= self.params.credit_s
+
+    def _close_run(self) -> list[Break]:
+        out: list[Break] = []
+        if self._run_qualifies():
+            kind = max(self._run_kind, key=lambda k: self._run_kind[k]) if self._run_kind else Activity.WALKING
+            out.append(Break(self._run_start, self._run_end, "walking" if kind == Activity.WALKING else "active",
+                             self._run_prompted))
+            self._ref = self._run_end
+            self._next_due = self._ref + self.params.alert_after_s
+            self._alert_open = False
+        self._run_start = self._run_end = math.nan
+        return out
+
+
+__all__ = ["SedentaryDue", "SedentaryParams", "SedentaryTracker"]

@@ -1,0 +1,341 @@
+"""The per-device pipeline: raw IMU batches in, monitor.events out.
+
+    samples --accel calibration--> --Fusion (rest gyro bias)--> q --R_bs--> lean, flexion (low-passed)
+        \--ActivityClassifier--> hops --WalkTracker, SedentaryTracker, TransitionDetector, StretchDetector
+    angles + hops --HysteresisDetectors (lean right, lean left, flexion)--> episodes, confirmations
+    confirmations, sedentary dues, stretch reminders --AlertPolicy--> Alerts;  --Aggregator--> 10 s Aggregates
+
+Everything runs on the device timeline `t_s`; wall time (`t_s + wall_offset_s`) is used only by the alert
+policy and the stretch reminders, and is None offline. `process` is causal and gives the same events for
+any batch size (up to the activity classifier's 1 s hops). The mounting comes from the profile; without one
+the AutoBaseline (monitor.detect.baseline) finds neutral and forward from the data, and until it has them
+the angles are unknown (NaN) and no posture episode can start.
+
+Lean is judged only while not walking: samples the classifier has labelled walking (or, for the newest
+samples not yet labelled, while the last decision was walking) are invalid for the episode detectors. A hop
+whose trunk flexion passes `big_bend_deg` (a stretch, picking something up) counts as active movement even
+when it is held still, because the trunk far from upright is not sitting.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from typing import Any
+
+import numpy as np
+
+from calibration.gyro import BiasEstimate, GyroBiasTracker
+from calibration.rest import lowpass_first_order
+from monitor.alerts import AlertPolicy, AlertPolicyParams
+from monitor.angles import angles_from_up, up_in_sensor
+from monitor.detect.activity import (
+    ActivityClassifier,
+    ActivityParams,
+    Hop,
+    TransitionDetector,
+    TransitionParams,
+    WalkParams,
+    WalkTracker,
+)
+from monitor.detect.aggregate import AggregateParams, Aggregator
+from monitor.detect.baseline import AutoBaseline, BaselineParams
+from monitor.detect.episodes import FlexionParams, HysteresisDetector, LeanParams
+from monitor.detect.sedentary import SedentaryDue, SedentaryParams, SedentaryTracker
+from monitor.detect.stretch import StretchDetector, StretchParams, StretchReminder
+from monitor.events import (
+    Activity,
+    AlertResponse,
+    Event,
+    FlexionEpisode,
+    LeanEpisode,
+    State,
+)
+from monitor.fusion import Fusion, FusionParams
+from monitor.imu import ImuSamples
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    """All settings of the pipeline, grouped by concern (the config file's sections fill them)."""
+
+    fusion: FusionParams = field(default_factory=FusionParams)
+    activity: ActivityParams = field(default_factory=ActivityParams)
+    walk: WalkParams = field(default_factory=WalkParams)
+    transition: TransitionParams = field(default_factory=TransitionParams)
+    lean: LeanParams = field(default_factory=LeanParams)
+    flexion: FlexionParams = field(default_factory=FlexionParams)
+    sedentary: SedentaryParams = field(default_factory=SedentaryParams)
+    alerts: AlertPolicyParams = field(default_factory=AlertPolicyParams)
+    stretch: StretchParams = field(default_factory=StretchParams)
+    aggregate: AggregateParams = field(default_factory=AggregateParams)
+    baseline: BaselineParams = field(default_factory=BaselineParams)
+    smooth_tau_s: float = 1.0  #: low-pass of the angles before the episode detectors, s (0: off)
+    big_bend_deg: float = 45.0  #: a hop with flexion past this is active movement, deg
+    state_interval_s: float = 1.0  #: emit a State this often, s (0: never; `Pipeline.state` always works)
+
+
+_BUF_S = 12.0  # seconds of recent angles kept for the hop-based checks
+
+
+class Pipeline:
+    """One device's detectors and alert policy. See the module docstring."""
+
+    def __init__(self, config: PipelineConfig = PipelineConfig(), profile: Any = None,
+                 wall_offset_s: float | None = None, tz: tzinfo | None = None) -> None:
+        self.config = c = config
+        self.profile = profile
+        self.wall_offset_s = wall_offset_s
+        initial: BiasEstimate | None = None
+        gyro = getattr(profile, "gyro", None)
+        if gyro is not None:
+            sigma = np.broadcast_to(np.asarray(gyro.sigma_rad_s, dtype=np.float64), (3,)).copy()
+            initial = BiasEstimate(np.asarray(gyro.gyro_bias_rad_s, dtype=np.float64), sigma, 1)
+        self._tracker = GyroBiasTracker(c.fusion.bias, initial)
+        self._fusion = Fusion(c.fusion, self._tracker)
+        self._accel = getattr(profile, "accel", None)
+        mounting = getattr(profile, "mounting", None)
+        self._R_bs: np.ndarray | None = None if mounting is None else np.asarray(mounting.R_bs, dtype=np.float64)
+        self.baseline: AutoBaseline | None = None if self._R_bs is not None else AutoBaseline(c.baseline)
+        self._activity = ActivityClassifier(c.activity)
+        self._walks = WalkTracker(c.walk)
+        self._transitions = TransitionDetector(c.transition)
+        self._lean_r = HysteresisDetector(c.lean)
+        self._lean_l = HysteresisDetector(c.lean)
+        self._flex = HysteresisDetector(c.flexion)
+        self._sedentary = SedentaryTracker(c.sedentary)
+        self.policy = AlertPolicy(c.alerts, tz)
+        self._stretch = StretchDetector(c.stretch, tz)
+        self._reminder = StretchReminder(c.stretch, tz)
+        self._agg = Aggregator(c.aggregate)
+        self._lp = np.full(2, np.nan)
+        self._t_prev = math.nan
+        self._buf_t = np.zeros(0)
+        self._buf_a = np.zeros((0, 2))
+        self._last_act = Activity.UNKNOWN
+        self._walk_prev = False
+        self._waiting: dict[str, tuple[str | None, HysteresisDetector]] = {}  # alert kind -> (side, detector)
+        self._next_state = -math.inf
+        self._state: State | None = None
+        self.lost_samples = 0  #: samples the link lost, as reported to `process`
+        self.n_samples = 0  #: samples processed
+
+    # ---- public --------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> State | None:
+        """The latest live state (None before the first sample)."""
+        return self._state
+
+    @property
+    def R_bs(self) -> np.ndarray | None:
+        """The mounting in use (from the profile or the auto-baseline), None while unknown."""
+        return self._R_bs if self._R_bs is not None else (self.baseline.R_bs if self.baseline else None)
+
+    def process(self, samples: ImuSamples, lost_before: int = 0) -> list[Event]:
+        """Feed a batch of raw samples (SI, sensor frame); returns the events it completes."""
+        self.lost_samples += int(lost_before)
+        t = np.asarray(samples.t_s, dtype=np.float64)
+        if len(t) == 0:
+            return []
+        self.n_samples += len(t)
+        acc = np.asarray(samples.acc, dtype=np.float64)
+        gyr = np.asarray(samples.gyr, dtype=np.float64)
+        if self._accel is not None:
+            acc = self._accel.apply(acc)
+        q = self._fusion.update(t, acc, gyr)
+        lean, flex = self._angles(t, q)
+        events: list[Event] = []
+        hops = self._activity.feed(t, acc, gyr)
+        self._buffer(t, lean, flex)
+        hops = [self._big_bend(h) for h in hops]
+        events += self._hops(hops)
+        self._trim(hops)
+        valid = ~self._walking_mask(t, hops)
+        events += self._episodes(t, lean, flex, valid)
+        events += self._agg.feed(t, lean, flex, hops)
+        events += self._reminders(float(t[-1]))
+        events += self.policy.expire(float(t[-1]))
+        self._update_state(float(t[-1]), lean, flex, events)
+        return events
+
+    def respond(self, alert_id: int, response: AlertResponse, t_s: float, snooze_s: float | None = None) -> list[Event]:
+        """Record the wearer's answer to an alert; returns the AlertResponseEvent (as a one-element list)."""
+        return [self.policy.respond(alert_id, response, t_s, snooze_s)]
+
+    def finish(self) -> list[Event]:
+        """End of data: decide the last samples, close open episodes, walks, breaks and windows."""
+        events: list[Event] = []
+        hops = [self._big_bend(h) for h in self._activity.finish()]
+        events += self._hops(hops)
+        events += self._walks.finish()
+        events += self._sedentary.finish()
+        for ep in self._lean_r.finish():
+            events.append(LeanEpisode(ep.start_s, ep.end_s, "right", ep.peak_deg, ep.mean_deg))
+        for ep in self._lean_l.finish():
+            events.append(LeanEpisode(ep.start_s, ep.end_s, "left", ep.peak_deg, ep.mean_deg))
+        for ep in self._flex.finish():
+            events.append(FlexionEpisode(ep.start_s, ep.end_s, ep.peak_deg, ep.mean_deg))
+        events += self._agg.finish()
+        events += self._stretch.finish(self.wall_offset_s)
+        if math.isfinite(self._t_prev):
+            events += self.policy.flush(self._t_prev)
+        return events
+
+    # ---- steps ---------------------------------------------------------------------------------
+
+    def _angles(self, t: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        up_s = up_in_sensor(q)
+        if self._R_bs is None and self.baseline is not None and self.baseline.R_bs is None:
+            self.baseline.feed(t, up_s, self._tracker.last_rest)
+        R = self.R_bs
+        if R is None:
+            self._t_prev = float(t[-1])
+            nan = np.full(len(t), np.nan)
+            return nan, nan.copy()
+        lean, flex = angles_from_up(up_s @ R.T)
+        tau = self.config.smooth_tau_s
+        if tau > 0:
+            dt = np.diff(t, prepend=self._t_prev if math.isfinite(self._t_prev) else t[0])
+            reset = ~(dt <= self.config.fusion.gap_s)
+            if not np.isfinite(self._lp).all():
+                reset[0] = True
+            alpha = np.where(reset, 1.0, np.maximum(dt, 0.0) / (tau + np.maximum(dt, 0.0)))
+            y = lowpass_first_order(np.column_stack([lean, flex]), alpha, np.nan_to_num(self._lp))
+            self._lp = y[-1].copy()
+            lean, flex = y[:, 0], y[:, 1]
+        self._t_prev = float(t[-1])
+        return lean, flex
+
+    def _buffer(self, t: np.ndarray, lean: np.ndarray, flex: np.ndarray) -> None:
+        self._buf_t = np.concatenate((self._buf_t, t))
+        self._buf_a = np.concatenate((self._buf_a, np.column_stack([lean, flex])))
+
+    def _trim(self, hops: list[Hop]) -> None:
+        """Keep the angles the classifier has not decided yet (its window), and _BUF_S at least."""
+        if len(self._buf_t) == 0:
+            return
+        edge = min(self._buf_t[-1] - _BUF_S, hops[-1].end_s - 1.0 if hops else -math.inf)
+        if hops:
+            keep = self._buf_t >= edge
+            self._buf_t, self._buf_a = self._buf_t[keep], self._buf_a[keep]
+
+    def _span(self, h: Hop) -> np.ndarray:
+        i0, i1 = np.searchsorted(self._buf_t, (h.start_s, h.end_s), side="left")
+        return self._buf_a[i0:i1]
+
+    def _big_bend(self, h: Hop) -> Hop:
+        seg = self._span(h)
+        if h.activity == Activity.SEDENTARY and len(seg) and np.nanmax(np.nan_to_num(seg[:, 1], nan=0.0)) >= \
+                self.config.big_bend_deg:
+            return Hop(h.start_s, h.end_s, Activity.ACTIVE, 0.0, h.gyr_spread_rad_s)
+        return h
+
+    def _walking_mask(self, t: np.ndarray, hops: list[Hop]) -> np.ndarray:
+        mask = np.full(len(t), self._last_act == Activity.WALKING)
+        for h in hops:
+            i0, i1 = np.searchsorted(t, (h.start_s, h.end_s), side="left")
+            mask[i0:i1] = h.activity == Activity.WALKING
+        if hops:
+            i = int(np.searchsorted(t, hops[-1].end_s, side="left"))
+            mask[i:] = hops[-1].activity == Activity.WALKING
+        return mask
+
+    def _hops(self, hops: list[Hop]) -> list[Event]:
+        events: list[Event] = []
+        if not hops:
+            return events
+        starts: list[float] = []
+        for h in hops:
+            w = h.activity == Activity.WALKING
+            if w and not self._walk_prev:
+                starts.append(h.start_s)
+            self._walk_prev = w
+            self._last_act = h.activity
+        walks = self._walks.feed(hops)
+        events += walks
+        seg_t = self._buf_t
+        if len(seg_t):
+            self._transitions.feed_angles(seg_t[seg_t >= getattr(self, "_tr_t", -math.inf)],
+                                          self._buf_a[seg_t >= getattr(self, "_tr_t", -math.inf), 1])
+            self._tr_t = float(seg_t[-1]) + 1e-9
+        events += self._transitions.feed_walks(starts, [w.end_s for w in walks], hops[-1].end_s)
+        given: list[Event] = []
+
+        def on_due(d: SedentaryDue) -> bool:
+            alert = self.policy.offer("sedentary", d.t_s, self._wall(d.t_s), minutes=d.since_break_s / 60.0)
+            if alert is not None:
+                given.append(alert)
+            return alert is not None
+
+        breaks, _ = self._sedentary.feed(hops, on_due)
+        if breaks:
+            self.policy.rearm("sedentary")
+        events += breaks + given
+        for h in hops:
+            seg = self._span(h)
+            if len(seg) == 0 or not np.isfinite(seg).any():
+                continue
+            with np.errstate(all="ignore"):
+                lmax, lmin, fmax = np.nanmax(seg[:, 0]), np.nanmin(seg[:, 0]), np.nanmax(seg[:, 1])
+            for r in self._stretch.feed(h.start_s, h.end_s, float(lmax), float(lmin), float(fmax), self.wall_offset_s):
+                self._reminder.routine_done(r, self.wall_offset_s)
+                events.append(r)
+        return events
+
+    def _episodes(self, t: np.ndarray, lean: np.ndarray, flex: np.ndarray, valid: np.ndarray) -> list[Event]:
+        events: list[Event] = []
+        for det, x, kind, side in ((self._lean_r, lean, "lean", "right"), (self._lean_l, -lean, "lean", "left"),
+                                   (self._flex, flex, "flexion", None)):
+            eps, confs = det.update(t, x, valid)
+            for ep in eps:
+                if kind == "lean":
+                    events.append(LeanEpisode(ep.start_s, ep.end_s, side or "", ep.peak_deg, ep.mean_deg))
+                    self.policy.add_lean_time(side or "", ep.end_s - ep.start_s)
+                else:
+                    events.append(FlexionEpisode(ep.start_s, ep.end_s, ep.peak_deg, ep.mean_deg))
+                self.policy.rearm(kind)
+            for cf in confs:
+                self._waiting[kind] = (side, det)
+                events += self._offer_waiting(kind, cf.t_s)
+        for kind in list(self._waiting):
+            if self._waiting[kind][1].active:
+                events += self._offer_waiting(kind, float(t[-1]))
+            else:
+                del self._waiting[kind]
+        return events
+
+    def _offer_waiting(self, kind: str, t_s: float) -> list[Event]:
+        side, det = self._waiting[kind]
+        if not det.active:
+            return []
+        alert = self.policy.offer(kind, t_s, self._wall(t_s), side=side)
+        if alert is None:
+            return []
+        del self._waiting[kind]
+        return [alert]
+
+    def _reminders(self, t_s: float) -> list[Event]:
+        part = self._reminder.due(t_s, self.wall_offset_s)
+        if part is None:
+            return []
+        alert = self.policy.offer("stretch_reminder", t_s, self._wall(t_s))
+        if alert is None:
+            return []
+        self._reminder.given(part, t_s, self.wall_offset_s)
+        return [alert]
+
+    def _wall(self, t_s: float) -> float | None:
+        return None if self.wall_offset_s is None else t_s + self.wall_offset_s
+
+    def _update_state(self, t_s: float, lean: np.ndarray, flex: np.ndarray, events: list[Event]) -> None:
+        self._state = State(t_s, float(lean[-1]), float(flex[-1]), self._last_act, self._sedentary.since_break_s,
+                            self.policy.alerts_today)
+        iv = self.config.state_interval_s
+        if iv > 0 and t_s >= self._next_state:
+            events.append(self._state)
+            self._next_state = t_s + iv
+
+
+__all__ = ["Pipeline", "PipelineConfig"]
