@@ -12,11 +12,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test,bench]'
 	touch $(STAMP)
 
-# Until `posture demo` lands (issue 3), the demo is the virtual device streaming into `posture inspect`.
+# A simulated, time-compressed workday through the whole monitor (about a minute; no hardware, no broker).
 demo: $(STAMP)
-	@mkdir -p out
-	$(VENV)/bin/posture simulate --scenario lean --seconds 300 --out out/demo.cap
-	$(VENV)/bin/posture inspect out/demo.cap
+	$(VENV)/bin/posture demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q
