@@ -58,9 +58,8 @@ def est_vqf_rt(d: dict[str, np.ndarray]) -> np.ndarray:
 def est_vqf_offline(d: dict[str, np.ndarray]) -> np.ndarray:
     from vqf import offlineVQF
 
-    return offlineVQF(np.ascontiguousarray(d["gyr"]), np.ascontiguousarray(d["acc"]), None, 1.0 / float(d["fs"]))[
-        "quat6D"
-    ]
+    gyr, acc = np.ascontiguousarray(d["gyr"]), np.ascontiguousarray(d["acc"])
+    return offlineVQF(gyr, acc, None, 1.0 / float(d["fs"]))["quat6D"]
 
 
 def est_ours(d: dict[str, np.ndarray], params: FusionParams | None = None) -> np.ndarray:

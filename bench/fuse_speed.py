@@ -50,7 +50,7 @@ def _timed(fn: Callable[[], object]) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=1000.0, help="simulated seconds at 100 Hz (default 1000)")
+    ap.add_argument("--seconds", type=float, default=1000.0, help="simulated seconds, 100 Hz (default 1000)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per variant, best taken (default 3)")
     args = ap.parse_args(argv)
 

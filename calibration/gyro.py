@@ -70,7 +70,9 @@ def correct_gyro(gyr_u: np.ndarray, b: np.ndarray) -> np.ndarray:
 class GyroBiasTracker:
     """Online bias estimate: params (frozen), state (private), result (`estimate`) kept apart."""
 
-    def __init__(self, params: GyroBiasParams = GyroBiasParams(), initial: BiasEstimate | None = None) -> None:
+    def __init__(
+        self, params: GyroBiasParams = GyroBiasParams(), initial: BiasEstimate | None = None
+    ) -> None:
         self.params = params
         self._rest = RestDetector(params.rest)
         if initial is None:

@@ -111,7 +111,9 @@ class RestDetector:
         return rest
 
 
-def detect_rest(gyr: np.ndarray, acc: np.ndarray, fs_hz: float, params: RestParams = RestParams()) -> np.ndarray:
+def detect_rest(
+    gyr: np.ndarray, acc: np.ndarray, fs_hz: float, params: RestParams = RestParams()
+) -> np.ndarray:
     """(N,) bool rest mask of a uniformly sampled recording (sample i at t = i / fs_hz); see module doc."""
     if not fs_hz > 0:
         raise ValueError(f"fs_hz must be positive, got {fs_hz}")

@@ -182,7 +182,9 @@ def make_filter(name: str, gain: float, k_I: float) -> tuple[Any, Step]:
 class Fusion:
     """Streaming fusion; `update` on consecutive batches equals one call on their concatenation."""
 
-    def __init__(self, params: FusionParams = FusionParams(), bias_tracker: GyroBiasTracker | None = None) -> None:
+    def __init__(
+        self, params: FusionParams = FusionParams(), bias_tracker: GyroBiasTracker | None = None
+    ) -> None:
         self.params = params
         self._tracker = bias_tracker
         if self._tracker is None and params.rest_bias:
@@ -250,7 +252,13 @@ class Fusion:
         self.n_reinit += 1
 
     def _segment(
-        self, t_s: np.ndarray, acc: np.ndarray, g: np.ndarray, dt: np.ndarray, rest: np.ndarray, out: np.ndarray
+        self,
+        t_s: np.ndarray,
+        acc: np.ndarray,
+        g: np.ndarray,
+        dt: np.ndarray,
+        rest: np.ndarray,
+        out: np.ndarray,
     ) -> None:
         p = self.params
         startup = t_s - self._t_init < p.startup_s
@@ -262,7 +270,8 @@ class Fusion:
             acc_i = lowpass_first_order(acc_i, alpha, self._acc_lp)
         self._acc_lp = acc_i[-1].copy()
         self._q_g = q_g[-1].copy()
-        # ahrs compares acc_i with the orientation *before* its gyro step: optionally give it acc_i seen from there
+        # ahrs compares acc_i with the orientation *before* its gyro step: optionally hand it acc_i as seen
+        # from there (note 5)
         acc = quat_rotate(quat_conj(q_g_prev if p.align_acc_step else q_g), acc_i)
         # gain schedule: 0 start-up, 1 moving, 2 rest; one run per constant mode
         mode = np.where(startup, 0, np.where(rest, 2, 1))
@@ -293,7 +302,9 @@ def _check(t_s: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> tuple[np.ndarra
     gyr = np.asarray(gyr, dtype=np.float64)
     n = len(t_s)
     if acc.shape != (n, 3) or gyr.shape != (n, 3):
-        raise FusionError(f"shape mismatch: t_s {t_s.shape}, acc {acc.shape}, gyr {gyr.shape}; want (N,), (N,3)")
+        raise FusionError(
+            f"shape mismatch: t_s {t_s.shape}, acc {acc.shape}, gyr {gyr.shape}; want (N,), (N,3)"
+        )
     if not (np.isfinite(t_s).all() and np.isfinite(acc).all() and np.isfinite(gyr).all()):
         raise FusionError("non-finite value in t_s, acc or gyr")
     return t_s, acc, gyr

@@ -44,7 +44,9 @@ def test_up_in_sensor_is_third_row_of_the_matrix() -> None:
     st.floats(-170, 170), st.floats(-80, 80), st.floats(-60, 60), st.floats(-180, 180),
     st.integers(0, 2**31 - 1),
 )
-def test_heading_does_not_matter(heading: float, flex_deg: float, lean_deg: float, turn: float, seed: int) -> None:
+def test_heading_does_not_matter(
+    heading: float, flex_deg: float, lean_deg: float, turn: float, seed: int
+) -> None:
     mounting = Rotation.random(random_state=seed)
     R_bs = mounting.as_matrix()
     body = Rotation.from_euler("ZYX", [heading, flex_deg, lean_deg], degrees=True)  # body-to-earth

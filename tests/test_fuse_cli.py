@@ -59,7 +59,9 @@ def _read(path: Path) -> tuple[list[str], np.ndarray]:
     return rows[0], np.array(rows[1:], dtype=np.float64)
 
 
-def test_quaternions_only_without_a_mounting(recording, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_quaternions_only_without_a_mounting(
+    recording, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path, c, _ = recording
     out = tmp_path / "out.csv"
     assert main(["fuse", str(path), "-o", str(out)]) == 0

@@ -31,7 +31,8 @@ def test_lowpass_matches_the_recursion(alpha_hi: float) -> None:
     alpha[[10, 500]] = 1.0  # resets
     alpha[[11, 12]] = 0.0  # holds
     y0 = np.array([1.0, -2.0, 3.0])
-    np.testing.assert_allclose(lowpass_first_order(x, alpha, y0), _loop_lowpass(x, alpha, y0), rtol=1e-9, atol=1e-9)
+    expected = _loop_lowpass(x, alpha, y0)
+    np.testing.assert_allclose(lowpass_first_order(x, alpha, y0), expected, rtol=1e-9, atol=1e-9)
 
 
 def _still_then_moving(n_rest1: int, n_move: int, n_rest2: int, bias: np.ndarray, seed: int = 0):
