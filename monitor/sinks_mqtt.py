@@ -2,7 +2,8 @@
 
     <prefix>/<device_id>/alert   every Alert, JSON (event_to_dict + "clock"), QoS 1, not retained
     <prefix>/<device_id>/state   the live State about once a second, JSON, retained, QoS 0 (only the
-                                 latest matters; a backlog of old states is worth nothing)
+                                 latest matters; a backlog of old states is worth nothing); angles are
+                                 null until the neutral posture is known
 
 Home Assistant discovery (`<discovery_prefix>/<component>/posture_<id>/<object>/config`, retained) announces
 one HA device per wearable with: a lean-angle sensor, a flexion-angle sensor, a "sitting since break"
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -43,7 +45,12 @@ class MqttSink:
         self.published = 0
 
     def _pub(self, topic: str, payload: Any, qos: int, retain: bool) -> None:
-        data = payload if isinstance(payload, str | bytes) else json.dumps(payload, separators=(",", ":"))
+        if isinstance(payload, str | bytes):
+            data = payload
+        else:  # strict JSON: angles not known yet (NaN) are null
+            clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                     for k, v in payload.items()}
+            data = json.dumps(clean, separators=(",", ":"), allow_nan=False)
         try:
             self._publish(topic, data, qos, retain)
             self.published += 1

@@ -1,0 +1,96 @@
+"""The whole monitor over MQTT with a real mosquitto: a simulated device publishes a day with a long right
+lean; the service decodes, detects and publishes the alert, the state and Home Assistant discovery, and the
+alert comes back to the wearable as a HAPTIC command on its /cmd topic."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import replace
+from typing import Any
+
+from monitor.commands.run import pipeline_factory
+from monitor.config import Config
+from monitor.mqtt_common import connect_persistent, make_client, parse_url
+from monitor.service import Service, ServiceOptions
+from monitor.sim import Simulator, builtin_scenario
+from monitor.sinks_haptic import HapticSink
+from monitor.sinks_mqtt import MqttSink
+from monitor.sources.mqtt import MqttSource
+from monitor.sources.simulated import MqttDevice
+from monitor.virtual_device import VirtualDevice
+from tests.conftest import Broker
+
+WAIT_S = 60.0
+
+
+def wait_for(cond: Any, what: str) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not cond():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)  # bounded wait on real I/O in other threads
+
+
+def _strict(name: str) -> None:
+    raise AssertionError(f"{name} is not JSON (Home Assistant would reject the payload)")
+
+
+def test_alerts_state_and_discovery_over_mqtt(mosquitto: Broker) -> None:
+    s = parse_url(mosquitto.url)
+    dev_id = "ee00000000000005"
+    sim = Simulator(builtin_scenario("lean"), odr_hz=25.0)
+    dev = VirtualDevice(sim.chunks(10.0), 25.0, device_id=bytes.fromhex(dev_id), batch_size=25, seed=3)
+    n_total = sim.n_samples
+    got: list[tuple[str, bytes, bool]] = []
+    lock = threading.Lock()
+
+    def on_message(client: Any, userdata: Any, msg: Any) -> None:
+        with lock:
+            got.append((msg.topic, bytes(msg.payload), bool(msg.retain)))
+
+    watcher = make_client(s, client_id="test-watcher")
+    watcher.on_message = on_message
+    watcher.on_connect = lambda c, *a: c.subscribe([("homeassistant/#", 1), (f"{s.prefix}/+/alert", 1),
+                                                     (f"{s.prefix}/+/state", 1)])
+    connect_persistent(watcher, replace(s, session_expiry_s=0))
+    watcher.loop_start()
+    mdev = MqttDevice(dev, s, dev_id)
+    src = MqttSource(replace(s, client_id="mon-e2e"))
+    svc = Service(src, pipeline_factory(Config(), live=False), [MqttSink(s, src.publish), HapticSink(src)],
+                  ServiceOptions(poll_s=0.05))
+    runner = threading.Thread(target=svc.run)
+    try:
+        runner.start()
+        wait_for(src.connected.is_set, "the monitor to connect")
+        mdev.start()
+        assert mdev.wait_connected(WAIT_S)
+        mdev.boot()
+        mdev.advance(sim.duration_s + 1.0)
+        assert mdev.flush(WAIT_S)
+        wait_for(lambda: dev_id in svc.sessions and svc.sessions[dev_id].samples >= n_total, "all samples")
+        alerts = svc.sessions[dev_id].alerts
+        assert alerts >= 1
+        wait_for(lambda: len(dev.haptics) >= alerts, "the HAPTIC commands to reach the device")
+    finally:
+        svc.stop()
+        runner.join(timeout=WAIT_S)
+        mdev.stop()
+        watcher.disconnect()
+        watcher.loop_stop()
+    with lock:
+        msgs = list(got)
+    configs = {t: json.loads(p) for t, p, _ in msgs if t.startswith("homeassistant/")}
+    node = f"posture_{dev_id}"
+    lean_cfg = configs[f"homeassistant/sensor/{node}/lean/config"]
+    assert lean_cfg["state_topic"] == f"{s.prefix}/{dev_id}/state"
+    assert lean_cfg["availability_topic"] == f"{s.prefix}/{dev_id}/status"
+    assert lean_cfg["unit_of_measurement"] == "°" and lean_cfg["unique_id"] == f"{node}_lean"
+    assert f"homeassistant/binary_sensor/{node}/alert/config" in configs
+    alerts_pub = [json.loads(p) for t, p, _ in msgs if t == f"{s.prefix}/{dev_id}/alert"]
+    assert any(a["alert_kind"] == "lean" and a["side"] == "right" for a in alerts_pub), alerts_pub
+    states = [json.loads(p, parse_constant=_strict) for t, p, _ in msgs if t == f"{s.prefix}/{dev_id}/state"]
+    assert states and {"lean_deg", "flexion_deg", "since_break_s", "alert_active"} <= set(states[-1])
+    assert any(st["alert_active"] for st in states)
+    assert max(st["lean_deg"] for st in states if st["lean_deg"] is not None) > 10
+    assert svc.sessions[dev_id].lost == 0
