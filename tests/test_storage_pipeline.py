@@ -10,6 +10,7 @@ import pytest
 
 from monitor.events import AlertResponse, Event, LeanEpisode, State
 from monitor.sim import Simulator, builtin_scenario
+from monitor.sinks import Sink
 from monitor.storage import Database, SqliteSink, day_bounds
 from monitor.summary import split_events, summarize_events
 
@@ -23,16 +24,18 @@ def test_pipeline_events_stored_and_summarised(tmp_path: Path) -> None:
     sim = Simulator(builtin_scenario("lean"), odr_hz=50, seed=2)
     pipe = pipeline.Pipeline(wall_offset_s=OFFSET, tz=UTC)
     path = tmp_path / "posture.db"
-    sink = SqliteSink(path, background=False)
+    sink: Sink = SqliteSink(path, background=False)  # mypy checks it meets the Sink protocol
     sink.on_device(DEV, {"wall_offset_s": OFFSET})
     events: list[Event] = []
     for chunk in sim.chunks(1.0):
         new = pipe.process(chunk.as_samples())
         events += new
-        sink.handle_all(DEV, new)
+        for ev in new:
+            sink.handle(DEV, ev)
     tail = pipe.finish()
     events += tail
-    sink.handle_all(DEV, tail)
+    for ev in tail:
+        sink.handle(DEV, ev)
     sink.close()
 
     mem = summarize_events(split_events(events), device_id=DEV, wall_offset_s=OFFSET, tz=UTC)
