@@ -20,6 +20,7 @@ SchemaTooNew (written by a newer version of this program).
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import sqlite3
@@ -56,6 +57,7 @@ from monitor.summary import (
     summarize_events,
 )
 
+log = logging.getLogger(__name__)
 DB_NAME = "posture.db"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -336,28 +338,46 @@ def event_rows(device_id: str, ev: Event, offset_s: float, session_id: int | Non
     return []  # State (live only) and anything newer
 
 
+class _Session:
+    """One connection of a device: its wall offset, and its row id once written."""
+
+    __slots__ = ("device_id", "info", "offset_s", "sid")
+
+    def __init__(self, device_id: str, info: dict[str, Any], offset_s: float | None) -> None:
+        self.device_id, self.info, self.offset_s = device_id, info, offset_s
+        self.sid: int | None = None
+
+
 class SqliteSink:
     """The Sink that stores events (see the module docstring for the commit policy).
 
     `on_device(device_id, info)` opens a wear session; `info["wall_offset_s"]` (Unix time minus the event
     timeline) should be given when the events are not live (replays, the demo); without it the offset is
-    taken from `wall_clock() - t_s` of the first event of the session. `background=False` leaves commits
-    to `handle`/`flush`/`close` (tests pass a fake `clock`).
+    taken from `wall_clock() - t_s` of the first event of the session. `handle` only queues; the queue is
+    written in one transaction when `commit_interval_s` has passed (or `max_batch` events wait), by
+    `handle`, by the background thread, or by `flush`/`close`. A failed write (disk full, a lock held too
+    long) is logged and counted (`errors`, `last_error`) and retried at the next commit; beyond
+    `max_pending` queued events the oldest are dropped (`events_dropped`). `background=False` leaves
+    commits to the caller (tests pass a fake `clock`).
     """
 
     def __init__(self, path: str | Path, commit_interval_s: float = 2.0, max_batch: int = 2000,
                  background: bool = True, clock: Callable[[], float] = time.monotonic,
-                 wall_clock: Callable[[], float] = time.time) -> None:
-        self.db = Database(path)
+                 wall_clock: Callable[[], float] = time.time, timeout_s: float = 10.0,
+                 max_pending: int = 100_000) -> None:
+        self.db = Database(path, timeout_s=timeout_s)
         self.commit_interval_s = commit_interval_s
-        self.max_batch = max_batch
+        self.max_batch, self.max_pending = max_batch, max_pending
         self._clock, self._wall = clock, wall_clock
         self._lock = threading.Lock()
-        self._pending: list[tuple[str, tuple]] = []
+        self._pending: list[tuple[_Session, Event]] = []
         self._last_commit = clock()
-        self._sessions: dict[str, tuple[int | None, float | None]] = {}  # device -> (session id, offset)
-        self._infos: dict[str, dict[str, Any]] = {}
-        self.rows_written = 0
+        self._sessions: dict[str, _Session] = {}
+        self.events_written = 0
+        self.events_dropped = 0
+        self.errors = 0
+        self.last_error: str | None = None
+        self.last_error_pending = False  #: the latest write failed (batch-size commits wait for the timer)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         if background:
@@ -369,80 +389,104 @@ class SqliteSink:
             self.flush(only_if_due=True)
 
     def on_device(self, device_id: str, info: dict[str, Any]) -> None:
+        off = info.get("wall_offset_s")
         with self._lock:
-            self._commit()  # events of the previous session go with its offset
-            off = info.get("wall_offset_s")
-            self._infos[device_id] = dict(info)
-            self._sessions[device_id] = (None, float(off) if off is not None else None)
-
-    def _session(self, device_id: str, t_s: float) -> tuple[int, float]:
-        sid, off = self._sessions.get(device_id, (None, None))
-        if sid is not None and off is not None:
-            return sid, off
-        if off is None:
-            off = self._wall() - t_s
-        now = off + t_s
-        info = json.dumps(self._infos.get(device_id, {}), default=str)
-        c = self.db.conn
-        c.execute("INSERT INTO devices VALUES (?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET "
-                  "last_seen = max(last_seen, excluded.last_seen), info = excluded.info",
-                  (device_id, now, now, info))
-        row = c.execute("INSERT INTO sessions (device_id, started, wall_offset_s, info) VALUES (?, ?, ?, ?) "
-                        "RETURNING session_id", (device_id, now, off, info)).fetchone()
-        sid = int(row[0])
-        self._sessions[device_id] = (sid, off)
-        return sid, off
+            self._sessions[device_id] = _Session(device_id, dict(info), None if off is None else float(off))
 
     def handle(self, device_id: str, event: Event) -> None:
         if isinstance(event, State):
             return
         with self._lock:
-            if not self.db.conn.in_transaction:
-                self.db.conn.execute("BEGIN IMMEDIATE")
-            sid, off = self._session(device_id, float(getattr(event, "start_s", getattr(event, "t_s", 0.0))))
-            self._pending.extend(event_rows(device_id, event, off, sid))
+            sess = self._sessions.get(device_id)
+            if sess is None:
+                sess = self._sessions[device_id] = _Session(device_id, {}, None)
+            if sess.offset_s is None:
+                sess.offset_s = self._wall() - float(getattr(event, "start_s", getattr(event, "t_s", 0.0)))
+            self._pending.append((sess, event))
+            if len(self._pending) > self.max_pending:
+                drop = len(self._pending) - self.max_pending
+                del self._pending[:drop]
+                self.events_dropped += drop
             due = self._clock() - self._last_commit >= self.commit_interval_s
-            if due or len(self._pending) >= self.max_batch:
+            if due or (len(self._pending) >= self.max_batch and not self.last_error_pending):
                 self._commit()
 
     def handle_all(self, device_id: str, events: Iterable[Event]) -> None:
         for ev in events:
             self.handle(device_id, ev)
 
-    def _commit(self) -> None:
+    def record_calibration(self, device_id: str, kind: str, data: Mapping[str, Any],
+                           t: float | None = None) -> None:
+        """Database.record_calibration, safe from any thread."""
+        with self._lock:
+            self.db.record_calibration(device_id, kind, data, self._wall() if t is None else t)
+
+    def _open_session(self, sess: _Session, t: float) -> int:
+        info = json.dumps(sess.info, default=str)
         c = self.db.conn
+        c.execute("INSERT INTO devices VALUES (?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET "
+                  "info = excluded.info", (sess.device_id, t, t, info))
+        row = c.execute("INSERT INTO sessions (device_id, started, wall_offset_s, info) VALUES (?, ?, ?, ?) "
+                        "RETURNING session_id", (sess.device_id, t, sess.offset_s, info)).fetchone()
+        return int(row[0])
+
+    def _commit(self) -> bool:
+        """Write the queue in one transaction (the lock is held); False if it failed (kept for a retry)."""
+        self._last_commit = self._clock()
+        if not self._pending:
+            return True
+        c = self.db.conn
+        opened: list[_Session] = []
+        last_seen: dict[str, float] = {}
         try:
-            if self._pending and not c.in_transaction:
-                c.execute("BEGIN IMMEDIATE")
-            for sql, params in self._pending:
-                c.execute(sql, params)
-            if c.in_transaction:
-                ends = [p[1] for sql, p in self._pending if sql.startswith(_AGG_INSERT)]
-                for dev in {p[0] for sql, p in self._pending if sql.startswith("INSERT")}:
-                    c.execute("UPDATE devices SET last_seen = max(last_seen, ?) WHERE device_id = ?",
-                              (max(ends, default=0.0), dev))
-                c.execute("COMMIT")
-        except sqlite3.DatabaseError as err:
+            c.execute("BEGIN IMMEDIATE")
+            for sess, ev in self._pending:
+                off = sess.offset_s or 0.0
+                t = off + float(getattr(ev, "start_s", getattr(ev, "t_s", 0.0)))
+                if sess.sid is None:
+                    sess.sid = self._open_session(sess, t)
+                    opened.append(sess)
+                for sql, params in event_rows(sess.device_id, ev, off, sess.sid):
+                    c.execute(sql, params)
+                last_seen[sess.device_id] = max(last_seen.get(sess.device_id, t), t)
+            c.executemany("UPDATE devices SET last_seen = max(last_seen, ?) WHERE device_id = ?",
+                          [(t, d) for d, t in last_seen.items()])
+            c.execute("COMMIT")
+        except sqlite3.Error as err:
             if c.in_transaction:
                 c.execute("ROLLBACK")
-            raise StorageError(f"{self.db.path}: could not write ({err})") from err
-        self.rows_written += len(self._pending)
+            for sess in opened:
+                sess.sid = None
+            self.errors += 1
+            self.last_error = f"{self.db.path}: could not write {len(self._pending)} events ({err})"
+            self.last_error_pending = True
+            log.warning("%s; will retry", self.last_error)
+            return False
+        self.events_written += len(self._pending)
         self._pending.clear()
-        self._last_commit = self._clock()
+        self.last_error_pending = False
+        return True
 
-    def flush(self, only_if_due: bool = False) -> None:
-        """Commit what is queued (with `only_if_due`, only when `commit_interval_s` has passed)."""
+    def flush(self, only_if_due: bool = False) -> bool:
+        """Commit what is queued (with `only_if_due`, only when `commit_interval_s` has passed);
+        False if the write failed."""
         with self._lock:
             if only_if_due and self._clock() - self._last_commit < self.commit_interval_s:
-                return
-            if self._pending or self.db.conn.in_transaction:
-                self._commit()
+                return True
+            return self._commit()
+
+    @property
+    def pending(self) -> int:
+        """Events queued, not yet committed."""
+        return len(self._pending)
 
     def close(self) -> None:
+        """Stop the thread, write what is queued, close the database (logs what could not be written)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        self.flush()
+        if not self.flush():
+            log.error("%s: %d events not stored", self.db.path, len(self._pending))
         self.db.close()
 
 

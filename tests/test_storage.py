@@ -298,3 +298,30 @@ def test_unknown_angles_survive_as_nan_and_do_not_count_as_posture(tmp_path: Pat
     assert (s.wear_s, s.posture_s, s.lean_bands_s["right_strong"]) == (20.0, 10.0, 10.0)
     html = render_day(s, ev, tz=UTC)
     assert not re.search(r"\bnan\b", html, re.IGNORECASE)
+
+
+def test_a_failed_write_is_counted_kept_and_retried(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "p.db"
+    clock = FakeClock()
+    sink = SqliteSink(path, background=False, clock=clock, timeout_s=0.05, max_pending=3)
+    sink.on_device(DEV, {"wall_offset_s": 1000.0})
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # another writer holds the database
+    for i in range(5):
+        clock.t += 3.0
+        sink.handle(DEV, agg(10.0 * i))  # due every time: each commit fails, nothing is raised
+    assert sink.errors == 5 and sink.last_error is not None and "could not write" in sink.last_error
+    assert (sink.pending, sink.events_dropped) == (3, 2)  # bounded: the oldest went
+    assert "will retry" in caplog.text
+    blocker.execute("COMMIT")
+    blocker.close()
+    assert sink.flush()
+    sink.record_calibration(DEV, "gyro", {"bias_dps": [0.0, 0.1, 0.0]}, t=5.0)
+    sink.close()
+    with Database(path) as db:
+        starts = [a.start_s for a in db.day_events(DEV, 0.0, 1.0e9).aggregates]
+        dev = db.devices()[0]
+        assert [c["kind"] for c in db.calibrations(DEV)] == ["gyro"]
+    assert starts == [1020.0, 1030.0, 1040.0]
+    assert dev["first_seen"] == 1020.0 and dev["last_seen"] == 1040.0
+    assert sink.events_written == 3
