@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sqlite3
 import sys
 from collections.abc import Sequence
 from datetime import date, timedelta
@@ -136,6 +137,9 @@ def run(args: argparse.Namespace) -> int:
             rows = history_rows(db, device, days)
     except StorageError as err:
         print(f"posture history: {err}", file=sys.stderr)
+        return 2
+    except sqlite3.DatabaseError as err:  # damage the quick check on open did not see
+        print(f"posture history: {path}: damaged database ({err})", file=sys.stderr)
         return 2
     if not any(r["wear_s"] for r in rows):
         print(f"posture history: no data from device {device} from {days[0]} to {days[-1]}", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import sqlite3
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -186,6 +187,9 @@ def run(args: argparse.Namespace) -> int:
             summary, events = db.day_summary(device, day)
     except StorageError as err:
         print(f"posture summary: {err}", file=sys.stderr)
+        return 2
+    except sqlite3.DatabaseError as err:  # damage the quick check on open did not see
+        print(f"posture summary: {path}: damaged database ({err})", file=sys.stderr)
         return 2
     d = summary.to_dict()
     try:
