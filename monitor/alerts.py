@@ -132,8 +132,8 @@ class AlertPolicy:
 
     def blocked_reason(self, kind: str, t_s: float, wall_s: float | None = None) -> str | None:
         """Why an alert of `kind` would not be given now (None: it would)."""
-        p, s = self.params, self._s
         self._roll_day(t_s, wall_s)
+        p, s = self.params, self._s
         if wall_s is not None:
             now = self._local(wall_s)
             if p.quiet_hours is not None and in_span(now.time(), p.quiet_hours):

@@ -1,7 +1,7 @@
 """The per-device pipeline: raw IMU batches in, monitor.events out.
 
     samples --accel calibration--> --Fusion (rest gyro bias)--> q --R_bs--> lean, flexion (low-passed)
-        \--ActivityClassifier--> hops --WalkTracker, SedentaryTracker, TransitionDetector, StretchDetector
+        `--ActivityClassifier--> hops --WalkTracker, SedentaryTracker, TransitionDetector, StretchDetector
     angles + hops --HysteresisDetectors (lean right, lean left, flexion)--> episodes, confirmations
     confirmations, sedentary dues, stretch reminders --AlertPolicy--> Alerts;  --Aggregator--> 10 s Aggregates
 
@@ -296,25 +296,22 @@ class Pipeline:
                 else:
                     events.append(FlexionEpisode(ep.start_s, ep.end_s, ep.peak_deg, ep.mean_deg))
                 self.policy.rearm(kind)
-            for cf in confs:
-                self._waiting[kind] = (side, det)
-                events += self._offer_waiting(kind, cf.t_s)
-        for kind in list(self._waiting):
-            if self._waiting[kind][1].active:
-                events += self._offer_waiting(kind, float(t[-1]))
-            else:
+            for cf in confs:  # the episode was active at cf.t_s, even if it ended later in this batch
+                alert = self.policy.offer(kind, cf.t_s, self._wall(cf.t_s), side=side)
+                if alert is not None:
+                    events.append(alert)
+                    self._waiting.pop(kind, None)
+                elif det.active:
+                    self._waiting[kind] = (side, det)  # held back (too soon, snoozed): retried while it lasts
+        for kind, (side, det) in list(self._waiting.items()):
+            if not det.active:
+                del self._waiting[kind]
+                continue
+            alert = self.policy.offer(kind, float(t[-1]), self._wall(float(t[-1])), side=side)
+            if alert is not None:
+                events.append(alert)
                 del self._waiting[kind]
         return events
-
-    def _offer_waiting(self, kind: str, t_s: float) -> list[Event]:
-        side, det = self._waiting[kind]
-        if not det.active:
-            return []
-        alert = self.policy.offer(kind, t_s, self._wall(t_s), side=side)
-        if alert is None:
-            return []
-        del self._waiting[kind]
-        return [alert]
 
     def _reminders(self, t_s: float) -> list[Event]:
         part = self._reminder.due(t_s, self.wall_offset_s)
@@ -335,7 +332,7 @@ class Pipeline:
         iv = self.config.state_interval_s
         if iv > 0 and t_s >= self._next_state:
             events.append(self._state)
-            self._next_state = t_s + iv
+            self._next_state = (math.floor(t_s / iv) + 1) * iv
 
 
 __all__ = ["Pipeline", "PipelineConfig"]

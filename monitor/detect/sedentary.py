@@ -124,7 +124,7 @@ class SedentaryTracker:
             self._t = end
             self._moving = moving
             if not moving and self._next_due <= end and not self._run_qualifies():
-                d = SedentaryDue(max(start, self._next_due), max(start, self._next_due) - self._ref)
+                d = SedentaryDue(end, end - self._ref)
                 if on_due is None or on_due(d):
                     self.alerted(d.t_s)
                     due.append(d)

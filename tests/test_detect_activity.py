@@ -1,0 +1,113 @@
+"""Activity classifier, walk tracker and transitions: constructed signals and short simulator runs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from monitor.detect import ActivityClassifier, ActivityParams, DetectError, Hop, WalkParams, WalkTracker
+from monitor.events import Activity
+from monitor.sim import Simulator, builtin_scenario
+
+FS = 50.0
+G = 9.81
+
+
+def signal(kind: str, seconds: float, t0: float = 0.0, cadence_hz: float = 1.8, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    n = int(seconds * FS)
+    t = t0 + np.arange(n) / FS
+    acc = np.tile([0.0, 0.0, G], (n, 1)) + rng.normal(0, 0.02, (n, 3))
+    gyr = np.tile([0.01, -0.02, 0.005], (n, 1)) + rng.normal(0, 0.003, (n, 3))  # a constant bias
+    if kind == "walk":
+        acc[:, 2] += 2.0 * np.sin(2 * math.pi * cadence_hz * t)
+        acc[:, 0] += 0.8 * np.sin(2 * math.pi * cadence_hz * t + 0.6)
+        gyr[:, 2] += 0.3 * np.sin(math.pi * cadence_hz * t)
+    elif kind == "active":
+        gyr += 0.3 * np.sin(2 * math.pi * 0.3 * t)[:, None] * np.array([1.0, 0.5, 0.8])
+        acc[:, 1] += 0.3 * np.sin(2 * math.pi * 0.7 * t)
+    return t, acc, gyr
+
+
+def classify(t, acc, gyr, step: int = 0) -> list[Hop]:
+    c = ActivityClassifier()
+    hops: list[Hop] = []
+    step = step or len(t)
+    for i in range(0, len(t), step):
+        hops += c.feed(t[i:i + step], acc[i:i + step], gyr[i:i + step])
+    return hops + c.finish()
+
+
+@pytest.mark.parametrize("kind,expect", [("still", Activity.SEDENTARY), ("walk", Activity.WALKING),
+                                         ("active", Activity.ACTIVE)])
+def test_classes_on_constructed_signals(kind: str, expect: Activity) -> None:
+    hops = classify(*signal(kind, 30))
+    acts = [h.activity for h in hops]
+    assert acts.count(expect) >= len(acts) - 1, acts
+
+
+@pytest.mark.parametrize("cadence", [1.5, 1.8, 2.3])
+def test_cadence_and_steps(cadence: float) -> None:
+    hops = classify(*signal("walk", 60, cadence_hz=cadence))
+    walking = [h for h in hops if h.activity == Activity.WALKING]
+    assert np.median([h.cadence_hz for h in walking]) == pytest.approx(cadence, rel=0.04)
+    tr = WalkTracker()
+    walks = tr.feed(hops) + tr.finish()
+    assert len(walks) == 1
+    assert walks[0].steps == pytest.approx(60 * cadence, rel=0.05)
+
+
+def test_out_of_band_rhythm_is_not_walking() -> None:
+    hops = classify(*signal("walk", 30, cadence_hz=0.8))  # too slow for steps
+    assert not any(h.activity == Activity.WALKING for h in hops)
+
+
+def test_hops_tile_the_timeline_and_batches_do_not_matter() -> None:
+    t1, a1, g1 = signal("still", 20)
+    t2, a2, g2 = signal("walk", 20, t0=20.0)
+    t, acc, gyr = np.concatenate([t1, t2]), np.concatenate([a1, a2]), np.concatenate([g1, g2])
+    whole = classify(t, acc, gyr)
+    assert whole[0].start_s == 0.0
+    assert all(a.end_s == pytest.approx(b.start_s) for a, b in zip(whole[:-1], whole[1:], strict=True))
+    assert whole[-1].end_s == pytest.approx(40.0)
+    split = classify(t, acc, gyr, step=37)
+    def spans(hs: list[Hop]) -> list[tuple[float, float, Activity]]:
+        return [(round(h.start_s, 6), round(h.end_s, 6), h.activity) for h in hs]
+
+    assert spans(split) == spans(whole)
+    assert [h.cadence_hz for h in split] == pytest.approx([h.cadence_hz for h in whole])
+    # the change is placed where it happened, within a hop
+    first_walk = next(h for h in whole if h.activity == Activity.WALKING)
+    assert abs(first_walk.start_s - 20.0) <= 1.5
+
+
+def test_walk_tracker_bridges_and_drops_short_walks() -> None:
+    W, S = Activity.WALKING, Activity.SEDENTARY
+    hops = [Hop(float(i), float(i + 1), W if (i < 10 or 12 <= i < 30 or i >= 40 and i < 44) else S, 2.0)
+            for i in range(60)]
+    tr = WalkTracker(WalkParams(bridge_s=3.0, min_walk_s=6.0))
+    walks = tr.feed(hops) + tr.finish()
+    assert [(w.start_s, w.end_s) for w in walks] == [(0.0, 30.0)]  # 2 s pause bridged, 4 s walk dropped
+    assert walks[0].steps == 56  # 28 walking seconds at 2 Hz
+
+
+def test_bad_input() -> None:
+    with pytest.raises(DetectError):
+        ActivityParams(hop_s=5, window_s=4)
+    with pytest.raises(DetectError):
+        ActivityClassifier().feed(np.zeros(3), np.zeros((3, 3)), np.zeros((2, 3)))
+
+
+def test_simulated_walk_steps_match_the_label() -> None:
+    sim = Simulator(builtin_scenario("walk"), odr_hz=50, seed=5)
+    chunk = sim.run()
+    hops = classify(chunk.t_s, chunk.acc, chunk.gyr)
+    tr = WalkTracker()
+    walks = tr.feed(hops) + tr.finish()
+    true = [lb for lb in sim.labels if lb.kind == "walk"]
+    assert len(walks) == len(true) >= 1
+    for w, lb in zip(walks, true, strict=True):
+        assert abs(w.start_s - lb.start_s) < 4 and abs(w.end_s - lb.end_s) < 4
+        assert w.steps == pytest.approx(lb.steps, rel=0.05)

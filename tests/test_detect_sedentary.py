@@ -1,0 +1,81 @@
+"""Sedentary rules on constructed activity: exact due times, credit, repeats, no alert while walking."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.detect import DetectError, Hop, SedentaryParams, SedentaryTracker
+from monitor.events import Activity
+
+S, W, A = Activity.SEDENTARY, Activity.WALKING, Activity.ACTIVE
+
+
+def hops(*parts: tuple[Activity, float]) -> list[Hop]:
+    out, t = [], 0.0
+    for act, secs in parts:
+        for _ in range(int(secs)):
+            out.append(Hop(t, t + 1.0, act, 1.8 if act == W else 0.0))
+            t += 1.0
+    return out
+
+
+def run(*parts: tuple[Activity, float], params: SedentaryParams = SedentaryParams()):
+    tr = SedentaryTracker(params)
+    breaks, due = tr.feed(hops(*parts))
+    return breaks + tr.finish(), [d.t_s for d in due], tr
+
+
+def test_first_alert_after_30_min_then_every_15() -> None:
+    _, due, _ = run((S, 3599))
+    assert due == [1800.0, 2700.0]
+    _, due, _ = run((S, 3600))
+    assert due == [1800.0, 2700.0, 3600.0]
+
+
+def test_credited_break_resets_the_clock() -> None:
+    breaks, due, _ = run((S, 1000), (W, 120), (S, 1900))
+    assert [(b.start_s, b.end_s, b.activity, b.prompted) for b in breaks] == [(1000.0, 1120.0, "walking", False)]
+    assert due == [1120.0 + 1800.0]
+
+
+def test_short_walk_credits_nothing() -> None:
+    breaks, due, _ = run((S, 1000), (W, 119), (S, 800))
+    assert breaks == [] and due == [1800.0]
+
+
+def test_no_alert_while_walking() -> None:
+    # due at 1800 while on a short walk (1790..1890): delivered at the first still hop after it
+    breaks, due, _ = run((S, 1790), (W, 100), (S, 100))
+    assert breaks == [] and due == [1891.0]
+
+
+def test_prompted_break_and_active_movement() -> None:
+    breaks, due, _ = run((S, 1850), (A, 200), (S, 10))
+    assert due == [1800.0]
+    assert len(breaks) == 1 and breaks[0].prompted and breaks[0].activity == "active"
+
+
+def test_short_pauses_are_bridged() -> None:
+    breaks, _, _ = run((S, 100), (W, 60), (S, 10), (W, 60), (S, 100))
+    assert [(b.start_s, b.end_s) for b in breaks] == [(100.0, 230.0)]
+    breaks, _, _ = run((S, 100), (W, 60), (S, 20), (W, 60), (S, 100))
+    assert breaks == []
+
+
+def test_since_break_and_held_back_alert_is_retried() -> None:
+    tr = SedentaryTracker()
+    offered: list[float] = []
+
+    def on_due(d) -> bool:
+        offered.append(d.t_s)
+        return d.t_s >= 1805.0  # held back (quiet hours, snooze) for 5 s
+
+    _, due = tr.feed(hops((S, 1810)), on_due)
+    assert offered[:6] == [1800.0, 1801.0, 1802.0, 1803.0, 1804.0, 1805.0]
+    assert [d.t_s for d in due] == [1805.0]
+    assert tr.since_break_s == pytest.approx(1810.0)
+
+
+def test_bad_settings() -> None:
+    with pytest.raises(DetectError, match="alert_after_s"):
+        SedentaryParams(alert_after_s=0)

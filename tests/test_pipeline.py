@@ -1,0 +1,188 @@
+"""The pipeline on short simulator runs: episodes with the right side, nothing from reaches, batch-size
+invariance, responses, states, aggregates, the auto-baseline."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pytest
+
+from calibration.mounting import mounting_from_recording
+from calibration.profile import Profile
+from monitor.alerts import OFFLINE
+from monitor.detect import SedentaryParams
+from monitor.events import (
+    Aggregate,
+    Alert,
+    AlertResponse,
+    AlertResponseEvent,
+    Break,
+    FlexionEpisode,
+    LeanEpisode,
+    State,
+    Walk,
+)
+from monitor.imu import ImuSamples
+from monitor.pipeline import Pipeline, PipelineConfig
+from monitor.sim import Simulator, builtin_scenario, scenario_from_toml
+
+ODR = 25.0
+
+SHORT_DAY = """
+name = "short"
+odr_hz = 25
+seed = 4
+start_posture = "sit"
+[sensor]
+part = "BMI270"
+mounting_deg = "random"
+[[segment]]
+do = "calibrate"
+[[segment]]
+do = "sit"
+seconds = 40
+[[segment]]
+do = "lean"
+side = "right"
+deg = 15
+seconds = 100
+[[segment]]
+do = "sit"
+seconds = 30
+[[segment]]
+do = "walk"
+seconds = 130
+[[segment]]
+do = "sit"
+seconds = 200
+"""
+
+
+@lru_cache(maxsize=None)
+def short_day():
+    from monitor.sim import scenario_from_toml as parse
+
+    sim = Simulator(parse(SHORT_DAY), odr_hz=ODR)
+    return sim, sim.run()
+
+
+def profile_for(sim, chunk) -> Profile:
+    n = next(lb for lb in sim.labels if lb.kind == "calibration_neutral")
+    b = next(lb for lb in sim.labels if lb.kind == "calibration_bend")
+    m = mounting_from_recording(chunk.t_s, chunk.acc, chunk.gyr, (n.start_s, n.end_s), (b.start_s, b.end_s))
+    return Profile(device_id="test", mounting=m)
+
+
+def run(chunk, profile, step_s: float, config: PipelineConfig | None = None, **kw) -> list:
+    pipe = Pipeline(config or PipelineConfig(alerts=OFFLINE, state_interval_s=0.0), profile=profile, **kw)
+    step = max(1, int(step_s * ODR))
+    events: list = []
+    for i in range(0, len(chunk.t_s), step):
+        sl = slice(i, i + step)
+        events += pipe.process(ImuSamples(chunk.t_s[sl], chunk.acc[sl], chunk.gyr[sl]))
+    return events + pipe.finish()
+
+
+def of(events: list, cls: type) -> list:
+    return [e for e in events if isinstance(e, cls)]
+
+
+def test_lean_walk_and_sedentary_on_a_short_day() -> None:
+    sim, chunk = short_day()
+    cfg = PipelineConfig(alerts=OFFLINE, state_interval_s=0.0,
+                         sedentary=SedentaryParams(alert_after_s=150.0, repeat_s=100.0))
+    events = run(chunk, profile_for(sim, chunk), 30.0, cfg)
+    lean_label = next(lb for lb in sim.labels if lb.kind == "lean")
+    leans = of(events, LeanEpisode)
+    assert len(leans) == 1 and leans[0].side == "right"
+    assert abs(leans[0].start_s - lean_label.start_s) < 5 and abs(leans[0].end_s - lean_label.end_s) < 5
+    assert leans[0].peak_deg == pytest.approx(15.0, abs=1.5)
+    assert of(events, FlexionEpisode) == []
+    lean_alerts = [a for a in of(events, Alert) if a.alert_kind == "lean"]
+    assert len(lean_alerts) == 1 and lean_alerts[0].t_s == pytest.approx(leans[0].start_s + 60.0, abs=0.1)
+    walk_label = next(lb for lb in sim.labels if lb.kind == "walk")
+    walks = of(events, Walk)
+    assert len(walks) == 1 and walks[0].steps == pytest.approx(walk_label.steps, rel=0.05)
+    breaks = of(events, Break)
+    assert len(breaks) == 1 and breaks[0].activity == "walking"
+    sed = [a.t_s for a in of(events, Alert) if a.alert_kind == "sedentary"]
+    # 150 s after the start of wear (no break yet), then 150 s after the walk, then every 100 s
+    assert sed[0] == pytest.approx(150.0, abs=2)
+    assert sed[1] == pytest.approx(breaks[0].end_s + 150.0, abs=2)
+    assert np.diff(sed[1:]) == pytest.approx(100.0, abs=1.5)
+    aggs = of(events, Aggregate)
+    assert [a.start_s for a in aggs] == pytest.approx(list(np.arange(len(aggs)) * 10.0))
+    assert sum(a.steps for a in aggs) == pytest.approx(walks[0].steps, abs=3)
+
+
+def test_batch_size_does_not_change_the_episodes() -> None:
+    sim, chunk = short_day()
+    prof = profile_for(sim, chunk)
+
+    def summary(events: list) -> list:
+        return [(type(e).__name__, round(e.start_s), round(e.end_s)) for e in events
+                if isinstance(e, LeanEpisode | Walk | Break)]
+
+    assert summary(run(chunk, prof, 0.4)) == summary(run(chunk, prof, 97.0))
+
+
+def test_reaches_trigger_nothing() -> None:
+    sim = Simulator(builtin_scenario("reaches"), odr_hz=ODR, seed=3, mounting_deg="random")
+    chunk = sim.run()
+    events = run(chunk, None, 20.0)  # no calibration: the auto-baseline
+    assert of(events, LeanEpisode) == [] and of(events, FlexionEpisode) == [] and of(events, Alert) == []
+
+
+def test_auto_baseline_without_calibration_gets_the_side_right() -> None:
+    sim, chunk = short_day()
+    pipe = Pipeline(PipelineConfig(alerts=OFFLINE, state_interval_s=0.0))
+    events = []
+    for i in range(0, len(chunk.t_s), 250):
+        events += pipe.process(ImuSamples(chunk.t_s[i:i + 250], chunk.acc[i:i + 250], chunk.gyr[i:i + 250]))
+    events += pipe.finish()
+    assert pipe.baseline is not None and pipe.baseline.R_bs is not None
+    leans = of(events, LeanEpisode)
+    assert [e.side for e in leans] == ["right"]
+
+
+def test_states_responses_and_ignored() -> None:
+    sim, chunk = short_day()
+    cfg = PipelineConfig(alerts=OFFLINE, state_interval_s=1.0,
+                         sedentary=SedentaryParams(alert_after_s=150.0, repeat_s=100.0))
+    pipe = Pipeline(cfg, profile=profile_for(sim, chunk))
+    events: list = []
+    answered = None
+    for i in range(0, len(chunk.t_s), 12):
+        events += pipe.process(ImuSamples(chunk.t_s[i:i + 12], chunk.acc[i:i + 12], chunk.gyr[i:i + 12]))
+        alerts = of(events, Alert)
+        if alerts and answered is None:
+            answered = alerts[0]
+            events += pipe.respond(answered.alert_id, AlertResponse.ACKNOWLEDGED, float(chunk.t_s[i]))
+    events += pipe.finish()
+    responses = of(events, AlertResponseEvent)
+    assert answered is not None
+    assert responses[0].alert_id == answered.alert_id and responses[0].response == AlertResponse.ACKNOWLEDGED
+    others = {a.alert_id for a in of(events, Alert)} - {answered.alert_id}
+    assert others and {r.alert_id for r in responses[1:]} == others  # nobody answered: ignored
+    assert all(r.response == AlertResponse.IGNORED for r in responses[1:])
+    states = of(events, State)
+    assert len(states) == pytest.approx(chunk.t_s[-1], abs=3)  # about one a second
+    assert pipe.state is not None and pipe.state.t_s == pytest.approx(chunk.t_s[-1])
+    assert max(s.lean_deg for s in states) == pytest.approx(15.0, abs=1.5)
+    assert max(s.since_break_s for s in states) > 150.0
+
+
+def test_wall_clock_quiet_hours_hold_alerts_back() -> None:
+    from datetime import UTC, datetime
+
+    sim, chunk = short_day()
+    night = datetime(2026, 11, 23, 23, 0, tzinfo=UTC).timestamp()
+    pipe = Pipeline(PipelineConfig(state_interval_s=0.0), profile=profile_for(sim, chunk), wall_offset_s=night,
+                    tz=UTC)
+    events = pipe.process(ImuSamples(chunk.t_s, chunk.acc, chunk.gyr)) + pipe.finish()
+    assert of(events, LeanEpisode) and of(events, Alert) == []
+
+
+def test_scenario_parse_is_what_the_tests_use() -> None:
+    assert scenario_from_toml(SHORT_DAY).name == "short"
