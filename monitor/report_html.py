@@ -56,6 +56,11 @@ def _dur(s: float | None) -> str:
     return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
 
 
+def _n(count: int, word: str, plural: str = "") -> str:
+    """"1 walk", "3 walks"."""
+    return f"{count} {word}" if count == 1 else f"{count} {plural or word + 's'}"
+
+
 def _clock(t: float, tz: tzinfo | None) -> str:
     return datetime.fromtimestamp(t, tz).strftime("%H:%M")
 
@@ -124,25 +129,28 @@ def plain_words(s: DaySummary, tz: tzinfo | None = None) -> list[str]:
     if lo is None:
         out.append("You never held a lean of 10° or more for a minute.")
     else:
+        n = _n(s.sustained_lean_count, "sustained lean")
         out.append(f"Your longest sustained lean was {_dur(lo.end_s - lo.start_s)} to the {lo.side} at "
-                   f"{s.clock(lo.start_s, tz)}, up to {lo.peak_deg:.0f}°; {s.sustained_lean_count} sustained "
-                   f"leans took {_dur(s.sustained_lean_s)} in all.")
+                   f"{s.clock(lo.start_s, tz)}, up to {lo.peak_deg:.0f}°; {n} took "
+                   f"{_dur(s.sustained_lean_s)} in all.")
     if s.flexion_percentiles_deg:
         fb = list(s.flexion_bands_s.values())
         out.append(f"Your trunk was bent forward by {s.flexion_percentiles_deg[1]:.0f}° at the median; "
-                   f"{_dur(fb[1])} at 20–60° and {_dur(fb[2])} beyond 60°, with {s.slouch_count} slouches "
-                   f"({_dur(s.slouch_s)}).")
-    out.append(f"You sat for {_dur(s.sedentary_s)}, with {s.prolonged_bouts} stretches of more than 30 "
-               f"minutes; the longest lasted {_dur(s.longest_bout_s)}.")
-    out.append(f"You took {s.breaks_taken} breaks: {s.breaks_taken - s.breaks_prompted} on your own and "
-               f"{s.breaks_prompted} after one of {s.sedentary_reminders} sitting reminders.")
+                   f"{_dur(fb[1])} at 20–60° and {_dur(fb[2])} beyond 60°, with "
+                   f"{_n(s.slouch_count, 'slouch', 'slouches')} ({_dur(s.slouch_s)}).")
+    out.append(f"You sat for {_dur(s.sedentary_s)}, with {s.prolonged_bouts} unbroken "
+               f"{'stretch' if s.prolonged_bouts == 1 else 'stretches'} of more than 30 minutes; the longest "
+               f"lasted {_dur(s.longest_bout_s)}.")
+    out.append(f"You took {_n(s.breaks_taken, 'break')}: {s.breaks_taken - s.breaks_prompted} on your own "
+               f"and {s.breaks_prompted} after a reminder ({_n(s.sedentary_reminders, 'sitting reminder')} "
+               "in all).")
     if s.alerts:
         parts = []
         for a in s.alerts:
             r = ", ".join(f"{v} {k}" for k, v in a.responses.items() if v)
             parts.append(f"{a.count} {a.alert_kind.replace('_', ' ')}" + (f" ({r})" if r else ""))
         out.append("Nudges: " + "; ".join(parts) + ".")
-    out.append(f"You walked {s.steps:,} steps in {s.walks} walks ({_dur(s.walking_s)}).")
+    out.append(f"You walked {s.steps:,} steps in {_n(s.walks, 'walk')} ({_dur(s.walking_s)}).")
     if s.shifts_per_sitting_hour is not None:
         out.append(f"You shifted your posture {s.shifts_per_sitting_hour:.0f} times per sitting hour — "
                    "moving while you sit is good.")

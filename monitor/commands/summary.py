@@ -115,7 +115,8 @@ def text_report(d: dict[str, Any]) -> str:
         lines.append(f"  flexion       median {f['median_deg']:.0f}°, "
                      f"10–90 % {f['p10_deg']:.0f}..{f['p90_deg']:.0f}°;"
                      f"  20–60°: {fmt_duration(fb['20_to_60'])}, over 60°: {fmt_duration(fb['over_60'])};"
-                     f"  {f['slouch_episodes']} slouches ({fmt_duration(f['slouch_s'])})")
+                     f"  {f['slouch_episodes']} slouch{'' if f['slouch_episodes'] == 1 else 'es'} "
+                     f"({fmt_duration(f['slouch_s'])})")
     s = d["sedentary"]
     lines.append(f"  sitting       {fmt_duration(s['total_s'])};  {s['prolonged_bouts']} bouts over 30 min, "
                  f"longest {fmt_duration(s['longest_bout_s'])}")
