@@ -2,9 +2,9 @@
 
 Theory of operation. One database file (default `posture.db` in the user's data directory: see
 `default_db_path`) in WAL mode, so the service writes while `posture summary` reads: readers see the last
-committed transaction and never block the writer. `SqliteSink` is the service's Sink: it queues rows and
-writes them in one transaction at most `commit_interval_s` apart (a background thread commits even when no
-new event arrives), so killing the service loses at most that much. `synchronous=NORMAL` in WAL mode keeps
+committed transaction and never block the writer. `SqliteSink` is the service's Sink: it queues events and
+writes them in one short transaction at most `commit_interval_s` apart (a background thread commits even
+when no new event arrives), so killing the service loses at most that much. `synchronous=NORMAL` in WAL mode keeps
 every committed transaction across a killed process; a power cut may lose the last few commits, never the
 file. All times in the database are Unix seconds (event `t_s` + the session's wall offset).
 

@@ -367,7 +367,7 @@ def compare_days(today: DaySummary,
     prev = [d for d in previous if d.wear_s > 0]
     if not prev:
         return None
-    out: dict[str, dict[str, float | None]] = {"days": {"count": float(len(prev))}}
+    out: dict[str, dict[str, float | None]] = {"days": {"count": len(prev)}}
     now = trend_metrics(today)
     past = [trend_metrics(d) for d in prev]
     for k, v in now.items():
