@@ -15,6 +15,8 @@ BENCHES = [
     "broad_accuracy.py",
     "fuse_speed.py",
     "storage_bench.py",
+    "latency.py",
+    "mqtt_devices.py",
 ]
 
 
