@@ -4,9 +4,9 @@ Theory of operation. One database file (default `posture.db` in the user's data 
 `default_db_path`) in WAL mode, so the service writes while `posture summary` reads: readers see the last
 committed transaction and never block the writer. `SqliteSink` is the service's Sink: it queues events and
 writes them in one short transaction at most `commit_interval_s` apart (a background thread commits even
-when no new event arrives), so killing the service loses at most that much. `synchronous=NORMAL` in WAL mode keeps
-every committed transaction across a killed process; a power cut may lose the last few commits, never the
-file. All times in the database are Unix seconds (event `t_s` + the session's wall offset).
+when no new event arrives), so killing the service loses at most that much. `synchronous=NORMAL` in WAL
+mode keeps every committed transaction across a killed process; a power cut may lose the last few commits,
+never the file. All times in the database are Unix seconds (event `t_s` + the session's wall offset).
 
 Schema (`PRAGMA user_version` is its version; `MIGRATIONS[i]` takes version i to i+1, each in one
 transaction): devices, sessions (one per connection of a device, with its wall offset), aggregates (10 s
