@@ -132,3 +132,14 @@ def test_errors_are_clear(tmp_path: Path, week_db: Path, capsys: pytest.CaptureF
     SqliteSink(empty, background=False).close()
     assert main(["summary", "--db", str(empty)]) == 1
     assert "no data in" in capsys.readouterr().err
+
+
+def test_html_report_file(week_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "day.html"
+    assert main(["summary", "--db", str(week_db), "--date", "2026-11-24", "--html", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == f"wrote {out}"
+    html = out.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and html.count("<svg") == 3
+    assert "Posture on Tuesday, 24 November 2026" in html and "vs 4-day avg" in html
+    assert main(["summary", "--db", str(week_db), "--html", str(tmp_path / "no" / "dir.html")]) == 2
+    assert "posture summary:" in capsys.readouterr().err
