@@ -19,8 +19,8 @@ def hops(*parts: tuple[Activity, float]) -> list[Hop]:
     return out
 
 
-def run(*parts: tuple[Activity, float], params: SedentaryParams = SedentaryParams()):
-    tr = SedentaryTracker(params)
+def run(*parts: tuple[Activity, float], params: SedentaryParams | None = None):
+    tr = SedentaryTracker(params or SedentaryParams())
     breaks, due = tr.feed(hops(*parts))
     return breaks + tr.finish(), [d.t_s for d in due], tr
 
