@@ -17,6 +17,7 @@ BENCHES = [
     "storage_bench.py",
     "latency.py",
     "mqtt_devices.py",
+    "detection_accuracy.py",
 ]
 
 
