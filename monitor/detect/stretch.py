@@ -118,6 +118,7 @@ class StretchReminder:
         p = self.params
         now = self._local(t_s + wall_offset_s)
         day = now.date().isoformat()
+        self._done = {d for d in self._done if d[0] >= day}  # bounded: today's entries only
         if (day, "morning") not in self._done and t_s - self._wear_start >= p.morning_delay_s \
                 and now.time() < parse_hhmm(p.morning_until):
             return "morning"
