@@ -95,8 +95,13 @@ def run(port: int, n_dev: int, seconds: float) -> int:
                     if m[0] == fp.MsgType.IMU_BATCH)
     pub = make_client(s, client_id="bench-publisher")
     pub.max_inflight_messages_set(1000)
+    up = threading.Event()
+    pub.on_connect = lambda *a: up.set()
     connect_persistent(pub, s)
     pub.loop_start()
+    if not up.wait(10):
+        print("publisher could not connect")
+        return 1
     last = None
     for dev_id, msgs in traffic:
         for m in msgs:
