@@ -203,3 +203,103 @@ def test_bad_config_names_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[
     f.write_text("[device]\nbaudrate = 'fast'\n")
     assert main(["run", "--serial", "/dev/null", "--config", str(f)]) == 2
     assert "[device] baudrate: expected an integer, got 'fast'" in capsys.readouterr().err
+
+
+class ListSource:
+    """A finite source of prepared items (the Source interface, no I/O)."""
+
+    kind = "list"
+
+    def __init__(self, items: list[Item]) -> None:
+        self.items = list(items)
+
+    def start(self) -> None:
+        pass
+
+    def get(self, timeout_s: float) -> Item | None:
+        return self.items.pop(0) if self.items else None
+
+    @property
+    def exhausted(self) -> bool:
+        return not self.items
+
+    def send(self, device_id: str, command: Any) -> bool:
+        return False
+
+    def stats(self, device_id: str) -> None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+    def describe(self) -> str:
+        return "list"
+
+
+def test_batches_before_device_info_are_held_then_scaled() -> None:
+    """Over MQTT a resumed session may deliver queued batches before the retained DEVICE_INFO."""
+    dev = VirtualDevice(ramp_chunks(5.0), 100.0, batch_size=10)
+    boot = dev.boot()
+    info_msg = next(m for m in boot if m[0] == fp.MsgType.DEVICE_INFO)
+    batches = [m for m in dev.advance(5.0) if m[0] == fp.MsgType.IMU_BATCH]
+    dec = fp.Decoder()
+    did = dev.device_id.hex()
+    items: list[Item] = []
+    for m in batches[:20] + [info_msg] + batches[20:]:
+        dec.receive_message(m)
+        items.append(Received(did, fp.encode_frame(m), dec.events()))
+    pipes: list[RecordingPipeline] = []
+
+    def factory(device_id: str, t0: float) -> RecordingPipeline:
+        pipes.append(RecordingPipeline())
+        return pipes[-1]
+
+    svc = Service(ListSource(items), factory, [], ServiceOptions(poll_s=0.0))  # type: ignore[arg-type]
+    svc.run()
+    acc = np.concatenate(pipes[0].acc)
+    lsb = np.float32(dev.info.accel_lsb_m_s2)
+    assert np.allclose(acc[:, 0] / lsb, np.arange(500)), "all 500 samples, in order, scaled"
+
+
+def test_status_line_shows_rate_angles_and_alerts() -> None:
+    from monitor.commands.run import pipeline_factory
+    from monitor.config import Config
+    from monitor.sim import Simulator, builtin_scenario
+
+    sim = Simulator(builtin_scenario("lean"), odr_hz=25.0)
+    dev = VirtualDevice(sim.chunks(10.0), sim.odr_hz, batch_size=25, seed=1)
+    svc = Service(SimulatedSource(dev, step_s=30.0), pipeline_factory(Config(), live=False), [],
+                  ServiceOptions(poll_s=0.0))
+    svc.run()
+    line = svc.status_line()
+    assert dev.device_id.hex()[-6:] in line and "Hz" in line
+    n_alerts = svc.sessions[dev.device_id.hex()].alerts
+    assert n_alerts >= 1
+    assert "lean" in line and "flex" in line and "sitting" in line and f"alerts {n_alerts}" in line, line
+
+
+def test_demo_runs_short(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--hours", "0.15"]) == 0
+    out = capsys.readouterr().out
+    assert "13,500 samples (0.1 h of wear)" in out and "0 samples lost" in out
+
+
+def test_record_keeps_the_raw_bytes_only(tmp_path: Path) -> None:
+    sim, port = _start_device()
+    rec = subprocess.Popen([*POSTURE, "record", "--serial", port, "--out", str(tmp_path), "--no-status",
+                            "--duration", "120"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        cap = _wait_capture(tmp_path, 10_000)
+        rec.send_signal(signal.SIGTERM)
+        _, err = rec.communicate(timeout=WAIT_S)
+    finally:
+        _stop(rec)
+        _stop(sim)
+    assert rec.returncode == 0 and "stopped (SIGTERM)" in err, err
+    loaded = load_recording(cap)
+    assert len(loaded.samples) > 200 and loaded.info is not None
+
+
+def test_serial_without_port_or_ids_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--serial", "--config", "/dev/null"]) == 2
+    assert "--serial needs a PORT" in capsys.readouterr().err

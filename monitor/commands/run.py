@@ -227,9 +227,8 @@ def run(args: argparse.Namespace) -> int:
         if cfg.storage.retention_days > 0:
             from monitor.storage import prune_captures
 
-            for dev_dir in [captures, *[p for p in captures.glob("*") if p.is_dir()]]:
-                for gone in prune_captures(dev_dir, cfg.storage.retention_days):
-                    log.info("deleted old capture %s", gone)
+            for gone in prune_captures(captures, cfg.storage.retention_days):  # and its per-device dirs
+                log.info("deleted old capture %s", gone)
     status = sys.stderr if cfg.service.status_line and not args.no_status else None
     opts = ServiceOptions(captures_dir=captures, fsync_interval_s=cfg.storage.fsync_interval_s,
                           duration_s=args.duration, status_interval_s=cfg.service.status_interval_s,
