@@ -1,0 +1,126 @@
+"""`posture run --mqtt` as a subprocess against a real mosquitto: it connects, takes a simulated device's
+stream, stops cleanly on SIGTERM, and never prints the credentials it was given (URL or environment).
+And the TLS option against a mosquitto TLS listener with a CA made here (openssl)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from monitor.mqtt_common import parse_url
+from monitor.sources.mqtt import MqttSource
+from monitor.sources.simulated import MqttDevice
+from monitor.virtual_device import VirtualDevice
+from tests.conftest import Broker, _mosquitto_binary
+from tests.fake_chunks import ramp_chunks
+
+WAIT_S = 30.0
+POSTURE = [sys.executable, "-m", "monitor"]
+
+
+def test_posture_run_mqtt_stops_cleanly_and_hides_credentials(mosquitto: Broker, tmp_path: Path) -> None:
+    url = f"mqtt://watcher@127.0.0.1:{mosquitto.port}/runtest"  # the password comes from the environment
+    env = {**os.environ, "POSTURE_MQTT_PASSWORD": "env-secret-2", "POSTURE_DATA_DIR": str(tmp_path)}
+    run = subprocess.Popen([*POSTURE, "run", "--mqtt", url, "--client-id", "run-test",
+                            "--captures", str(tmp_path / "caps"), "--log-level", "DEBUG", "--no-status",
+                            "--duration", "120"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    dev_id = "f100000000000006"
+    mdev = MqttDevice(VirtualDevice(ramp_chunks(60.0), 100.0, device_id=bytes.fromhex(dev_id)),
+                      parse_url(f"mqtt://127.0.0.1:{mosquitto.port}/runtest"), dev_id)
+    try:
+        mdev.start()
+        assert mdev.wait_connected(WAIT_S)
+        mdev.boot()
+        deadline = time.monotonic() + WAIT_S
+        caps: list[Path] = []
+        t = 0.0
+        # keep streaming until the monitor (subscribing meanwhile) has captured a good part of it
+        while not caps or caps[0].stat().st_size < 10_000:
+            assert time.monotonic() < deadline, "posture run captured nothing"
+            t += 0.5
+            mdev.advance(t)
+            time.sleep(0.05)  # bounded wait on a real subprocess
+            caps = list((tmp_path / "caps").glob("*/*.cap"))
+        run.send_signal(signal.SIGTERM)
+        out, err = run.communicate(timeout=WAIT_S)
+    finally:
+        mdev.stop()
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+    assert run.returncode == 0, err
+    assert f"[{dev_id}] " in err and " samples, 0 lost" in err, err
+    text = out + err
+    for secret in ("env-secret-2", "watcher"):
+        assert secret not in text, f"{secret!r} leaked into the output"
+    assert "mqtt://***@127.0.0.1" in err, "the log says where, with the credentials hidden"
+
+
+def _make_tls(d: Path) -> tuple[Path, Path, Path]:
+    def ossl(*a: str) -> None:
+        subprocess.run(["openssl", *a], cwd=d, check=True, capture_output=True)
+
+    ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=posture test CA",
+         "-keyout", "ca.key", "-out", "ca.pem")
+    ossl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "server.key",
+         "-out", "server.csr")
+    (d / "ext.cnf").write_text("subjectAltName = IP:127.0.0.1\n")
+    ossl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+         "-days", "2", "-extfile", "ext.cnf", "-out", "server.pem")
+    return d / "ca.pem", d / "server.pem", d / "server.key"
+
+
+def _tls_broker(tmp_path: Path) -> tuple[Broker, Path]:
+    binary = _mosquitto_binary()
+    if binary is None:
+        pytest.skip("mosquitto is not installed (.ci/run installs it); the MQTT tests need a real broker")
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make the test CA")
+    ca, cert, key = _make_tls(tmp_path)
+    b = Broker(binary, tmp_path)
+    conf = b.conf.read_text().splitlines()
+    conf[0] += f"\ncafile {ca}\ncertfile {cert}\nkeyfile {key}"
+    b.conf.write_text("\n".join(conf) + "\n")
+    b.start()
+    return b, ca
+
+
+def test_credentials_in_the_url_are_hidden_in_errors(tmp_path: Path) -> None:
+    r = subprocess.run([*POSTURE, "run", "--mqtt", "http://bob:url-secret-1@h/x"], capture_output=True,
+                       text=True, timeout=WAIT_S)
+    assert r.returncode == 2 and "scheme must be" in r.stderr
+    assert "url-secret-1" not in r.stderr + r.stdout and "bob" not in r.stderr
+
+
+def test_tls_with_a_ca_file(tmp_path: Path) -> None:
+    b, ca = _tls_broker(tmp_path)
+    try:
+        s = replace(parse_url(f"mqtts://127.0.0.1:{b.port}/tls"), ca_file=str(ca), client_id="tls-mon")
+        src = MqttSource(s)
+        src.start()
+        assert src.connected.wait(WAIT_S), "TLS connection with the CA file"
+        src.close()
+    finally:
+        b.close()
+
+
+# paho leaves the socket of a failed TLS handshake for the garbage collector
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_tls_refuses_an_untrusted_server(tmp_path: Path) -> None:
+    b, _ = _tls_broker(tmp_path)
+    try:
+        src = MqttSource(replace(parse_url(f"mqtts://127.0.0.1:{b.port}/tls"), client_id="tls-untrusted"))
+        src.start()
+        assert not src.connected.wait(1.5), "the server's certificate is not signed by a trusted CA"
+        src.close()
+    finally:
+        b.close()
