@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,9 +30,13 @@ class Harness:
         self.t_s = 0.0
         self.items: list[Item] = []
         self.port = self.link.path
+        self.misses = 0  # port look-ups while unplugged
 
     def find(self) -> str | None:
-        return None if self.link.closed else self.port
+        if self.link.closed:
+            self.misses += 1
+            return None
+        return self.port
 
     def serve(self, dt_s: float = 0.0) -> None:
         """Answer commands, then stream dt_s more of device time."""
@@ -88,7 +93,9 @@ def test_handshake_holds_samples_until_device_info(harness: Harness) -> None:
     assert src.link.connects == 1
 
 
-def test_unplug_replug_new_port_counts_gap_and_keeps_running(harness: Harness) -> None:
+def test_unplug_replug_new_port_counts_gap_and_keeps_running(harness: Harness,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="monitor.sources.serial")
     src = SerialSource(harness.find, handshake_timeout_s=0.2, backoff_s=(0.02, 0.1))
     src.start()
     try:
@@ -97,6 +104,7 @@ def test_unplug_replug_new_port_counts_gap_and_keeps_running(harness: Harness) -
         spare = PtyLink()  # opened first so that the replugged device gets another name
         harness.link.close()  # unplug: the host's read fails with SerialException / EIO
         harness.pump(src, lambda: any(isinstance(it, Disconnected) for it in harness.items), dt_s=0.0)
+        harness.pump(src, lambda: harness.misses >= 3, dt_s=0.0)  # it keeps looking, with backoff
         before = harness.indexes()
         # the device keeps sampling while unplugged; those samples are lost with the link
         harness.dev.advance(harness.t_s + 1.5)
@@ -116,6 +124,9 @@ def test_unplug_replug_new_port_counts_gap_and_keeps_running(harness: Harness) -
     assert src.decoder.stats.reboots == 0
     kinds = [type(it).__name__ for it in harness.items if not isinstance(it, Received)]
     assert kinds == ["Connected", "Disconnected", "Connected"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 2 and "lost" in warnings[0] and "back on" in warnings[1], warnings
+    assert sum("no device port" in r.getMessage() for r in caplog.records) >= 3, "retries are logged at debug"
 
 
 def test_commands_go_out_on_the_same_port(harness: Harness) -> None:

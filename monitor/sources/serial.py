@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 
 PortFinder = Callable[[], str | None]
 
+#: messages held while waiting for DEVICE_INFO (at 100 Hz in batches of 10: over a minute)
+HOLD_EVENTS = 1000
+
 
 @dataclass
 class LinkStats:
@@ -46,7 +49,8 @@ class LinkStats:
     outages: int = 0  #: unplugs / read errors after a connection
     outage_s: float = 0.0  #: total time without a link after the first connection
     handshake_retries: int = 0  #: REQUEST_INFO sent again for lack of an answer
-    held_dropped_bytes: int = 0  #: bytes dropped from the pre-handshake hold (kept in the capture)
+    held_dropped_bytes: int = 0  #: bytes dropped from the pre-handshake hold (so missing from the capture)
+    held_dropped_events: int = 0  #: messages dropped from the pre-handshake hold
     open_failures: int = 0
 
 
@@ -157,8 +161,8 @@ class SerialSource(QueuedSource):
                     self.link.open_failures += 1
                     (log.debug if quiet else log.warning)("serial: can not open %s: %s; retrying", path, err)
                     quiet = True
-            elif not quiet:
-                log.warning("serial: no device port found; retrying with backoff")
+            else:
+                (log.debug if quiet else log.warning)("serial: no device port found; retrying with backoff")
                 quiet = True
             if ser is None:
                 self._wake.wait(delay)
@@ -217,11 +221,14 @@ class SerialSource(QueuedSource):
                 held_events += events
                 info_at = next((i for i, e in enumerate(held_events) if isinstance(e, fp.DeviceInfo)), None)
                 if info_at is None:
-                    if len(held) > self.hold_bytes:  # bounded: drop the oldest (they stay in no capture)
+                    # bounded: drop the oldest (without a device id they can go to no capture)
+                    if len(held) > self.hold_bytes:
                         cut = len(held) - self.hold_bytes
                         self.link.held_dropped_bytes += cut
                         del held[:cut]
-                        held_events = [e for e in held_events if not isinstance(e, fp.ImuBatch)]
+                    if len(held_events) > HOLD_EVENTS:
+                        self.link.held_dropped_events += len(held_events) - HOLD_EVENTS
+                        del held_events[:-HOLD_EVENTS]
                     if self._clock() - asked_at > self.handshake_timeout_s:
                         self.link.handshake_retries += 1
                         asked_at = self._ask_info()
