@@ -114,6 +114,7 @@ class Pipeline:
         self._buf_t = np.zeros(0)
         self._buf_a = np.zeros((0, 2))
         self._last_act = Activity.UNKNOWN
+        self._t_transitions = -math.inf  # last angle sample given to the transition detector
         self._walk_prev = False
         self._waiting: dict[str, tuple[str | None, HysteresisDetector]] = {}  # alert kind -> (side, detector)
         self._next_state = -math.inf
@@ -255,11 +256,10 @@ class Pipeline:
             self._last_act = h.activity
         walks = self._walks.feed(hops)
         events += walks
-        seg_t = self._buf_t
-        if len(seg_t):
-            self._transitions.feed_angles(seg_t[seg_t >= getattr(self, "_tr_t", -math.inf)],
-                                          self._buf_a[seg_t >= getattr(self, "_tr_t", -math.inf), 1])
-            self._tr_t = float(seg_t[-1]) + 1e-9
+        new = self._buf_t > self._t_transitions  # angles the transition detector has not seen yet
+        if new.any():
+            self._transitions.feed_angles(self._buf_t[new], self._buf_a[new, 1])
+            self._t_transitions = float(self._buf_t[-1])
         events += self._transitions.feed_walks(starts, [w.end_s for w in walks], hops[-1].end_s)
         given: list[Event] = []
 
