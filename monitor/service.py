@@ -123,11 +123,11 @@ class Service:
 
     def run(self) -> ServiceReport:
         t0 = self._clock()
-        self.source.start()
-        if self.opt.status_stream is not None:
-            self._status = Progress("posture", None, stream=self.opt.status_stream, interval_s=0.0)
         reason = "duration"
         try:
+            self.source.start()
+            if self.opt.status_stream is not None:
+                self._status = Progress("posture", None, stream=self.opt.status_stream, interval_s=0.0)
             while not self._stop.is_set():
                 if self.opt.duration_s is not None and self._clock() - t0 >= self.opt.duration_s:
                     break

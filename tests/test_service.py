@@ -303,3 +303,53 @@ def test_record_keeps_the_raw_bytes_only(tmp_path: Path) -> None:
 def test_serial_without_port_or_ids_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--serial", "--config", "/dev/null"]) == 2
     assert "--serial needs a PORT" in capsys.readouterr().err
+
+
+def test_replay_csv_and_pacing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from monitor.sources.replay import ReplaySource
+
+    csv = tmp_path / "lean.csv"
+    assert main(["simulate", "--scenario", "lean", "--odr", "25", "--csv", str(csv)]) == 0
+    capsys.readouterr()
+    assert main(["replay", str(csv), "--quiet"]) == 0
+    out, err = capsys.readouterr()
+    assert "ALERT lean" in out and "14,700 samples" in err
+    # --speed paces by the samples' own clock (a fake clock: no test sleeps)
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(dt: float) -> None:
+        slept.append(dt)
+        now[0] += dt
+
+    cap = tmp_path / "lean.cap"
+    assert main(["simulate", "--scenario", "lean", "--odr", "25", "--out", str(cap)]) == 0
+    for path in (csv, cap):
+        now[0] = 0.0
+        slept.clear()
+        src = ReplaySource(path, speed=60.0, clock=lambda: now[0], sleep=sleep)
+        Service(src, None, [], ServiceOptions(poll_s=0.0)).run()
+        assert sum(slept) == pytest.approx((14_700 - 1) / 25.0 / 60.0, rel=0.02), path
+        assert max(slept) < 1.0, "paced in small steps"
+
+
+def test_a_source_that_can_not_start_still_closes_the_sinks() -> None:
+    from monitor.sources.base import SourceUnavailable
+    from monitor.sources.replay import ReplaySource
+
+    closed: list[bool] = []
+
+    class Sink:
+        def on_device(self, device_id: str, info: dict[str, Any]) -> None:
+            pass
+
+        def handle(self, device_id: str, event: Any) -> None:
+            pass
+
+        def close(self) -> None:
+            closed.append(True)
+
+    svc = Service(ReplaySource("/no/such/file.cap"), None, [Sink()], ServiceOptions(poll_s=0.0))
+    with pytest.raises(SourceUnavailable, match="no such file"):
+        svc.run()
+    assert closed == [True]

@@ -10,12 +10,16 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
+
 import firmware_protocol as fp
 from monitor.imu import ImuSamples, iter_csv_chunks
 from monitor.recording import RecordingError, is_csv, read_meta
 from monitor.sources.base import Connected, Item, Received, Samples, Source, SourceUnavailable
 
 CHUNK_BYTES = 1 << 14
+PACED_CHUNK_BYTES = 512  #: about 40 samples: fine enough pacing at any speed
+PACE_S = 0.5  #: CSV samples go out in slices of this much of their own time when paced
 
 
 class ReplaySource(Source):
@@ -64,8 +68,9 @@ class ReplaySource(Source):
             announced = True
             yield Connected(self.device_id, info, str(self.path))
             yield Received(self.device_id, b"", [info])
+        size = CHUNK_BYTES if self.speed is None else PACED_CHUNK_BYTES
         with open(self.path, "rb") as f:
-            while chunk := f.read(CHUNK_BYTES):
+            while chunk := f.read(size):
                 self.bytes_read += len(chunk)
                 events = self.decoder.feed(chunk)
                 if not announced:
@@ -81,21 +86,28 @@ class ReplaySource(Source):
         yield Connected(self.device_id, None, str(self.path))
         for part in iter_csv_chunks(self.path):
             self.bytes_read += len(part) * 60
-            if len(part):
-                self._pace_t(float(part.t_s[-1]))
-            yield Samples(self.device_id, part)
+            if self.speed is None or not len(part):
+                yield Samples(self.device_id, part)
+                continue
+            # paced: in slices of PACE_S of the samples' own time
+            edges = np.searchsorted(part.t_s, np.arange(part.t_s[0], part.t_s[-1], PACE_S)[1:])
+            for piece in np.split(np.arange(len(part)), edges):
+                if len(piece):
+                    sl = slice(int(piece[0]), int(piece[-1]) + 1)
+                    self._pace_t(float(part.t_s[sl][0]), float(part.t_s[sl][-1]))
+                    yield Samples(self.device_id, ImuSamples(part.t_s[sl], part.acc[sl], part.gyr[sl]))
 
     def _pace(self, events: list[fp.Message | fp.Reboot]) -> None:
-        last = next((e for e in reversed(events) if isinstance(e, fp.ImuBatch)), None)
-        if last is not None:
-            self._pace_t(float(last.times_us()[-1]) / 1e6)
+        batches = [e for e in events if isinstance(e, fp.ImuBatch)]
+        if batches:
+            self._pace_t(float(batches[0].times_us()[0]) / 1e6, float(batches[-1].times_us()[-1]) / 1e6)
 
-    def _pace_t(self, t_dev: float) -> None:
+    def _pace_t(self, t_first: float, t_dev: float) -> None:
+        """Wait until the samples up to t_dev are due (the first sample ever is due at once)."""
         if self.speed is None:
             return
         if self._t0_wall is None or self._t0_dev is None:
-            self._t0_wall, self._t0_dev = self._clock(), t_dev
-            return
+            self._t0_wall, self._t0_dev = self._clock(), t_first
         wait = self._t0_wall + (t_dev - self._t0_dev) / self.speed - self._clock()
         if wait > 0:
             self._sleep(wait)
