@@ -127,7 +127,8 @@ class Service:
         try:
             self.source.start()
             if self.opt.status_stream is not None:
-                self._status = Progress("posture", None, stream=self.opt.status_stream, interval_s=0.0)
+                self._status = Progress("posture", None, unit=" samples", stream=self.opt.status_stream,
+                                        interval_s=0.0)
             while not self._stop.is_set():
                 if self.opt.duration_s is not None and self._clock() - t0 >= self.opt.duration_s:
                     break
@@ -324,7 +325,7 @@ class Service:
             s._rate_n = 0
         line = self.status_line()
         if self._status is not None:
-            self._status.update(0, line)
+            self._status.update(sum(s.samples for s in self.sessions.values()), line)
         if now - self._last_status_log >= 60.0:
             self._last_status_log = now
             log.info("status: %s", line)

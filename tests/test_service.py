@@ -353,3 +353,12 @@ def test_a_source_that_can_not_start_still_closes_the_sinks() -> None:
     with pytest.raises(SourceUnavailable, match="no such file"):
         svc.run()
     assert closed == [True]
+
+
+def test_exported_names() -> None:
+    import monitor.sources as sources
+
+    assert sorted(sources.__all__) == ["Connected", "Disconnected", "Item", "QueuedSource", "Received",
+                                       "Samples", "Source", "SourceError", "SourceUnavailable"]
+    for name in sources.__all__:
+        assert hasattr(sources, name)
