@@ -88,6 +88,13 @@ def test_labelled_recordings(path: Path, tmp_path: Path, monkeypatch: pytest.Mon
         for e in r["lean_episodes"] + r["flexion_episodes"]:
             assert not (e["start_s"] < lb.end_s and lb.start_s < e["end_s"])
     assert {a["kind"] for a in r["alerts"]} <= {"lean", "flexion", "sedentary"}
+    # sit-to-stand / stand-to-sit next to a walk are found, with the right direction
+    true_tr = [lb for lb in ls if lb.kind in ("sit_to_stand", "stand_to_sit")
+               and any(abs(lb.end_s - w.start_s) < 1 or abs(lb.start_s - w.end_s) < 1 for w in true_walks)]
+    got_tr = r["summary"]["transitions"]
+    assert [(t["direction"]) for t in got_tr] == [lb.kind for lb in true_tr]
+    for t, lb in zip(got_tr, true_tr, strict=True):
+        assert lb.start_s - 2 <= t["t_s"] <= lb.end_s + 2
     # one nudge per episode, at confirmation, but at most one per 10 min (a held-back one waits while it lasts)
     nudges, last = [], -1e9
     for e in r["lean_episodes"]:

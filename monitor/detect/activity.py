@@ -209,7 +209,7 @@ class WalkTracker:
 class TransitionParams:
     """Settings of the sit-to-stand / stand-to-sit detector."""
 
-    min_deg: float = 20.0  #: smallest forward flexion peak of the movement, deg
+    min_deg: float = 15.0  #: smallest forward flexion peak of the movement (1 s low-passed), deg
     max_deg: float = 60.0  #: larger bends are not transitions, deg
     upright_deg: float = 10.0  #: the excursion starts and ends below this flexion, deg
     max_s: float = 6.0  #: longest excursion, s
@@ -250,20 +250,27 @@ class TransitionDetector:
             pos = k
 
     def feed_walks(self, walk_starts: list[float], walk_ends: list[float], t_now: float) -> list[Transition]:
-        """Walk boundaries seen so far in this batch; returns the transitions that are now decided."""
+        """Walk starts and ends seen by now; returns the transitions that are decided.
+
+        An excursion (s, e) is a sit-to-stand when a walk starts within [s - 2 s, e + link_s] (walking may
+        begin before the trunk is fully upright again), a stand-to-sit when a walk ended within
+        [s - link_s, e]. Undecided excursions are dropped link_s + 6 s after they end (bounded memory).
+        """
         p = self.params
+        # walk starts of the last few minutes (batches may be long), at most 32 (bounded memory)
+        self._walk_started = [w for w in self._walk_started + walk_starts if t_now - w <= 300.0][-32:]
+        if walk_ends:
+            self._last_walk_end = max([self._last_walk_end, *walk_ends])
         out: list[Transition] = []
         keep: list[tuple[float, float]] = []
         for s, e in self._pending:
-            if any(0 <= ws - e <= p.link_s for ws in walk_starts):
+            if any(s - 2.0 <= ws <= e + p.link_s for ws in self._walk_started):
                 out.append(Transition((s + e) / 2, "sit_to_stand"))
-            elif 0 <= s - self._last_walk_end <= p.link_s or any(0 <= s - we <= p.link_s for we in walk_ends):
+            elif s - p.link_s <= self._last_walk_end <= e:
                 out.append(Transition((s + e) / 2, "stand_to_sit"))
             elif t_now - e <= p.link_s + 6.0:
                 keep.append((s, e))
         self._pending = keep
-        if walk_ends:
-            self._last_walk_end = max(walk_ends)
         return out
 
 
