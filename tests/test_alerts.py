@@ -86,6 +86,7 @@ def test_snooze_then_it_comes_back() -> None:
 def test_skip_holds_until_rearmed() -> None:
     p = policy()
     a = p.offer("sedentary", 1800.0, at(10))
+    assert a is not None
     p.respond(a.alert_id, AlertResponse.SKIPPED, 1801.0)
     assert p.blocked_reason("sedentary", 5000.0, at(11)) == "skipped"
     p.rearm("sedentary")  # a credited break

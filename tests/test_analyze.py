@@ -30,17 +30,20 @@ def windows(path: Path) -> tuple[str | None, str | None]:
     return f"{n[0].start_s}:{n[0].end_s}", f"{b[0].start_s}:{b[0].end_s}"
 
 
-@pytest.fixture(scope="module")
-def desk_json(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    import os
-
-    os.environ.setdefault("POSTURE_CONFIG_DIR", str(tmp_path_factory.mktemp("cfg")))
+def desk_windows() -> tuple[str, str]:
     neutral, bend = windows(DESK)
+    assert neutral is not None and bend is not None
+    return neutral, bend
+
+
+@pytest.fixture(scope="module")
+def desk_json() -> dict:
+    neutral, bend = desk_windows()  # with windows no stored profile is looked up
     return analyze_file(DESK, neutral, bend)
 
 
 def test_json_shape_is_stable(desk_json: dict, capsys: pytest.CaptureFixture[str]) -> None:
-    neutral, bend = windows(DESK)
+    neutral, bend = desk_windows()
     assert main(["analyze", str(DESK), "--neutral", neutral, "--forward-bend", bend, "--json", "--no-progress"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert tuple(out)[:5] == JSON_KEYS == ("lean_episodes", "flexion_episodes", "walks", "alerts", "summary")
@@ -57,7 +60,7 @@ def test_json_shape_is_stable(desk_json: dict, capsys: pytest.CaptureFixture[str
 
 
 def test_text_report(capsys: pytest.CaptureFixture[str]) -> None:
-    neutral, bend = windows(DESK)
+    neutral, bend = desk_windows()
     assert main(["analyze", str(DESK), "--neutral", neutral, "--forward-bend", bend, "--no-progress"]) == 0
     text = capsys.readouterr().out
     assert "lean episodes: 2" in text and "slouch episodes: 1" in text and "walks: 1" in text
