@@ -326,7 +326,8 @@ class Service:
         line = self.status_line()
         if self._status is not None:
             self._status.update(sum(s.samples for s in self.sessions.values()), line)
-        if now - self._last_status_log >= 60.0:
+        on_tty = self._status is not None and bool(getattr(self._status.stream, "isatty", lambda: False)())
+        if not on_tty and now - self._last_status_log >= 60.0:  # a journal gets the line once a minute
             self._last_status_log = now
             log.info("status: %s", line)
 
@@ -338,7 +339,7 @@ class Service:
         for s in list(self.sessions.values())[:4]:
             st = s.state
             if st is not None:
-                angles = (f"lean {st.lean_deg:+5.1f}° flex {st.flexion_deg:+5.1f}° "
+                angles = (f"lean {_deg(st.lean_deg)} flex {_deg(st.flexion_deg)} "
                           f"sitting {st.since_break_s / 60:4.0f} min alerts {max(st.alerts_today, s.alerts)}")
             else:
                 angles = f"alerts {s.alerts}"
@@ -353,6 +354,10 @@ class Service:
                 "events": s.events, "held_dropped": s.held_dropped,
                 "capture": str(s.capture_path) if s.capture_path else None,
                 "decoder": st.as_dict() if st is not None else None}
+
+
+def _deg(x: float) -> str:
+    return f"{x:+5.1f}°" if np.isfinite(x) else "  -- °"
 
 
 __all__ = ["DeviceSession", "HOLD_BATCHES", "PipelineFactory", "PipelineLike", "Service", "ServiceOptions",

@@ -50,9 +50,19 @@ def add_common_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default: [service] log_level)")
 
 
+class _StatusAwareHandler(logging.StreamHandler):
+    """On a terminal, clear the live status line before a log line (the next tick redraws it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(self.stream, "isatty", lambda: False)():
+            self.stream.write("\r\x1b[K")
+        super().emit(record)
+
+
 def setup_logging(level: str) -> None:
-    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    handler = _StatusAwareHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), handlers=[handler])
 
 
 def pipeline_factory(cfg: Config, live: bool, wall_offset_s: float | None = None) -> PipelineFactory | None:

@@ -109,7 +109,7 @@ class SerialSource(QueuedSource):
         self._down_since: float | None = None
 
     def describe(self) -> str:
-        return f"serial:{self.port or '?'}"
+        return f"serial:{self.port or '(looking for the device)'}"
 
     # ----------------------------------------------------------------------------------------- lifecycle
     def start(self) -> None:
