@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import firmware_protocol as fp
 from monitor.mqtt_common import parse_url
 from monitor.sources.mqtt import MqttSource
 from monitor.sources.simulated import MqttDevice
@@ -124,3 +125,34 @@ def test_tls_refuses_an_untrusted_server(tmp_path: Path) -> None:
         src.close()
     finally:
         b.close()
+
+
+def test_simulate_mqtt_publishes_as_a_device(mosquitto: Broker) -> None:
+    from monitor.sources.base import Connected, Received
+
+    s = replace(parse_url(f"mqtt://127.0.0.1:{mosquitto.port}/simtest"), client_id="sim-watch")
+    src = MqttSource(s)
+    src.start()
+    assert src.connected.wait(WAIT_S)
+    time.sleep(0.2)  # the SUBACK (a bounded wait on the broker)
+    dev_id = "a1a2a3a4a5a6a7a8"
+    r = subprocess.run([*POSTURE, "simulate", "--mqtt", f"mqtt://127.0.0.1:{mosquitto.port}/simtest",
+                        "--device-id", dev_id, "--scenario", "lean", "--seconds", "5", "--speed", "50"],
+                       capture_output=True, text=True, timeout=WAIT_S)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[0] == f"simtest/{dev_id}/imu"
+    n = 0
+    infos = []
+    deadline = time.monotonic() + WAIT_S
+    while n < 500:
+        assert time.monotonic() < deadline, f"only {n} samples arrived"
+        item = src.get(0.1)
+        if isinstance(item, Received):
+            n += sum(len(e) for e in item.events if isinstance(e, fp.ImuBatch))
+            if item.ack is not None:
+                item.ack()  # manual acks: without them the broker stops at its in-flight window
+        elif isinstance(item, Connected):
+            infos.append(item.info)
+    src.close()
+    assert n == 500 and infos and infos[0] is not None and infos[0].device_id_hex == dev_id
+    assert src.online.get(dev_id) is False, "a clean stop leaves 'offline' on the status topic"

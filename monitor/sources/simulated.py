@@ -191,6 +191,10 @@ def play_pty(device: VirtualDevice, link: PtyLink, speed: float = 1.0, tick_s: f
         else:
             link.flush()
         st.seconds = t_dev
+    if device.exhausted and not stop.is_set():  # the source ended: send what the device still holds
+        rest = frame_all(device.drain())
+        st.bytes_out += len(rest)
+        link.write(rest)
     link.flush(timeout_s=1.0)
     return st
 
@@ -350,6 +354,10 @@ def play_mqtt(dev: MqttDevice, speed: float = 1.0, tick_s: float = 0.05, stop: t
         dev.advance(t_dev)
         st.seconds = t_dev
         stop.wait(tick_s)
+    if dev.device.exhausted and not stop.is_set():  # the source ended: publish what the device still holds
+        with dev._lock:
+            rest = dev.device.drain()
+        dev.publish_messages(rest)
     st.commands = dev.commands
     return st
 
