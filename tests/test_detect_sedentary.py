@@ -79,3 +79,16 @@ def test_since_break_and_held_back_alert_is_retried() -> None:
 def test_bad_settings() -> None:
     with pytest.raises(DetectError, match="alert_after_s"):
         SedentaryParams(alert_after_s=0)
+
+
+def test_standing_up_and_sitting_down_are_not_movement() -> None:
+    # 114 s of walking with 3 s of standing up before and 3 s of sitting down after: not a break
+    breaks, due, _ = run((S, 1000), (A, 3), (W, 114), (A, 3), (S, 800))
+    assert breaks == [] and due == [1800.0]
+    # 120 s of walking with them is one
+    breaks, _, _ = run((S, 1000), (A, 3), (W, 120), (A, 3), (S, 100))
+    assert [(b.start_s, b.end_s) for b in breaks] == [(1000.0, 1126.0)]
+    # short bursts of a stretch (no walking next to them) do count
+    stretch = [(A, 7.0), (S, 8.0)] * 18  # 126 s of 7 s bursts
+    breaks, _, _ = run((S, 100), *stretch, (S, 100))
+    assert len(breaks) == 1 and breaks[0].activity == "active"

@@ -4,9 +4,12 @@ Rules (DOMAIN.md, issue 6), all on the device timeline:
 
 - Movement is walking or other active movement. A movement run is a stretch of movement hops in which
   no pause is longer than `bridge_s` (a stretch routine holds still for a few seconds between moves).
-- A run lasting at least `credit_s` (120 s) is a credited break. A prompted break is one that started
-  while a sedentary alert was open; an unprompted break counts just the same (credit for breaks taken
-  without a prompt: Stretchly #177, Workrave #374). Shorter runs credit nothing: their time counts as sitting.
+- A run with at least `credit_s` (120 s) of movement in it is a credited break. Standing up and sitting
+  down are not movement: a burst of active hops shorter than `min_active_s` right before or after walking
+  (the sit-to-stand and stand-to-sit around a walk) is not counted; short bursts elsewhere are. A
+  prompted break is one that started while a sedentary alert was open; an unprompted break counts just
+  the same (credit for breaks taken without a prompt: Stretchly #177, Workrave #374). Shorter runs credit
+  nothing: their time counts as sitting.
 - The sitting clock starts at the start of wear or at the end of the last credited break:
       since_break_s = t - ref_s,     ref_s = end of last credited break (or the first sample)
   and while a run that already qualifies is going on, since_break_s = 0.
@@ -40,6 +43,7 @@ class SedentaryParams:
     repeat_s: float = 900.0  #: repeat while sitting goes on, s
     credit_s: float = 120.0  #: movement needed for a credited break, s
     bridge_s: float = 15.0  #: pauses up to this long do not end a movement run, s
+    min_active_s: float = 8.0  #: shorter active bursts next to walking (standing up, sitting down) count 0, s
 
     def __post_init__(self) -> None:
         for name in ("alert_after_s", "repeat_s", "credit_s"):
@@ -67,6 +71,12 @@ class SedentaryTracker:
         self._run_start = math.nan  # current movement run
         self._run_end = math.nan  # end of its last movement hop
         self._run_kind: dict[Activity, float] = {}
+        self._credit = 0.0  # movement seconds counted in the current run
+        self._act_len = 0.0  # length of the current active burst, s
+        self._act_pend = 0.0  # its seconds not counted yet
+        self._act_after_walk = False  # the burst followed walking
+        self._prev_act = Activity.UNKNOWN
+        self._last_move = Activity.UNKNOWN
         self._alert_open = False  # a sedentary alert was given since the last break
         self._run_prompted = False
         self._t = math.nan
@@ -110,6 +120,8 @@ class SedentaryTracker:
                 self._ref = start
                 self._next_due = start + p.alert_after_s
             moving = act in MOVING
+            if act != Activity.ACTIVE and self._prev_act == Activity.ACTIVE:
+                self._end_burst(next_is_walk=act == Activity.WALKING)
             if moving:
                 if math.isfinite(self._run_start) and start - self._run_end > p.bridge_s:
                     breaks += self._close_run()
@@ -117,10 +129,13 @@ class SedentaryTracker:
                     self._run_start = start
                     self._run_kind = {}
                     self._run_prompted = self._alert_open
+                    self._credit = 0.0
                 self._run_end = end
                 self._run_kind[act] = self._run_kind.get(act, 0.0) + (end - start)
+                self._count(act, end - start)
             elif math.isfinite(self._run_start) and end - self._run_end > p.bridge_s:
                 breaks += self._close_run()
+            self._prev_act = act
             self._t = end
             self._moving = moving
             if not moving and self._next_due <= end and not self._run_qualifies():
@@ -131,10 +146,33 @@ class SedentaryTracker:
         return breaks, due
 
     def finish(self) -> list[Break]:
+        if self._prev_act == Activity.ACTIVE:
+            self._end_burst(next_is_walk=False)
         return self._close_run() if math.isfinite(self._run_start) else []
 
+    def _count(self, act: Activity, dt: float) -> None:
+        if act == Activity.WALKING:
+            self._credit += dt
+            self._last_move = act
+            return
+        if self._prev_act != Activity.ACTIVE:  # a new active burst
+            self._act_len = self._act_pend = 0.0
+            self._act_after_walk = self._last_move == Activity.WALKING
+        self._act_len += dt
+        if self._act_len >= self.params.min_active_s:
+            self._credit += self._act_pend + dt
+            self._act_pend = 0.0
+        else:
+            self._act_pend += dt
+        self._last_move = act
+
+    def _end_burst(self, next_is_walk: bool) -> None:
+        if self._act_pend > 0 and not (next_is_walk or self._act_after_walk):
+            self._credit += self._act_pend
+        self._act_pend = 0.0
+
     def _run_qualifies(self) -> bool:
-        return math.isfinite(self._run_start) and self._run_end - self._run_start >= self.params.credit_s
+        return math.isfinite(self._run_start) and self._credit >= self.params.credit_s
 
     def _close_run(self) -> list[Break]:
         out: list[Break] = []
@@ -146,6 +184,8 @@ class SedentaryTracker:
             self._next_due = self._ref + self.params.alert_after_s
             self._alert_open = False
         self._run_start = self._run_end = math.nan
+        self._credit = self._act_pend = 0.0
+        self._last_move = Activity.UNKNOWN
         return out
 
 
