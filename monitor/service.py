@@ -11,7 +11,9 @@ is exhausted. For each device it keeps a `DeviceSession`:
 - IMU batches are scaled with the device's DEVICE_INFO (batches that arrive before it are held, bounded)
   and consecutive batches of one delivery are merged before they go through the device's Pipeline, so the
   per-call cost is paid once per delivery, not once per batch;
-- the pipeline's events go to every sink; the latest `State` feeds the status line.
+- the pipeline's events go to every sink; the latest `State` feeds the status line;
+- on a live link, a device reboot shifts the device's timeline by the time it was away (the decoder alone
+  can only continue it one sample period after the last sample), so a pause is a pause to the detectors.
 `finish()` closes open episodes (`Pipeline.finish`), flushes the sinks and closes the captures.
 """
 
@@ -68,6 +70,7 @@ class ServiceOptions:
     status_stream: TextIO | None = None  #: where the live status line goes (None: no status line)
     poll_s: float = 0.2
     device_info: dict[str, Any] = field(default_factory=dict)  #: added to every sink's on_device info
+    live: bool = False  #: a live link: after a device reboot, the time it was away is added to t_s
 
 
 @dataclass
@@ -88,6 +91,8 @@ class DeviceSession:
     online: bool = True
     battery_pct: int | None = None
     last_t_s: float | None = None
+    last_wall_s: float | None = None  #: service clock when the last samples were processed
+    t_shift_s: float = 0.0  #: added to the decoder's timeline after reboots (live sources: the real gap)
     _rate_n: int = 0
     rate_hz: float = 0.0
 
@@ -249,7 +254,14 @@ class Service:
                 self._on_info(s, ev)
             elif isinstance(ev, fp.Reboot):
                 s.reboots += 1
-                log.warning("device %s rebooted (%s)", s.device_id, ev.reason)
+                gap = ""
+                if self.opt.live and s.last_wall_s is not None:
+                    # the decoder continues the timeline one period after the last sample, as it can not
+                    # know how long the device was away; the service can, from its own clock
+                    away = max(0.0, self._clock() - s.last_wall_s)
+                    s.t_shift_s += away
+                    gap = f", {away:.1f} s away"
+                log.warning("device %s rebooted (%s%s)", s.device_id, ev.reason, gap)
             elif isinstance(ev, fp.Status):
                 s.battery_pct = ev.battery_pct if ev.battery_pct <= 100 else None
             elif isinstance(ev, fp.Log):
@@ -289,6 +301,9 @@ class Service:
         n = len(samples)
         if n == 0:
             return
+        if s.t_shift_s:
+            samples = ImuSamples(samples.t_s + s.t_shift_s, samples.acc, samples.gyr)
+        s.last_wall_s = self._clock()
         s.samples += n
         s._rate_n += n
         s.lost += lost_before

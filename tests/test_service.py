@@ -362,3 +362,37 @@ def test_exported_names() -> None:
                                        "Samples", "Source", "SourceError", "SourceUnavailable"]
     for name in sources.__all__:
         assert hasattr(sources, name)
+
+
+def test_live_reboot_shifts_the_timeline_by_the_time_away() -> None:
+    dev = VirtualDevice(ramp_chunks(20.0), 100.0, batch_size=10)
+    did = dev.device_id.hex()
+    dec = fp.Decoder()
+    now = [1000.0]
+
+    def received(msgs: list[bytes]) -> Received:
+        raw = b"".join(fp.encode_frame(m) for m in msgs)
+        return Received(did, raw, dec.feed(raw))
+
+    class Clocked(ListSource):
+        def get(self, timeout_s: float) -> Item | None:
+            item = super().get(timeout_s)
+            now[0] += 100.0 if item is marker else 0.0  # the device is away for 100 s before this delivery
+            return item
+
+    first = received(dev.boot() + dev.advance(5.0))
+    marker = received(dev.reboot() + dev.advance(10.0))  # DEVICE_INFO with a new boot id, clock from 0
+    pipes: list[RecordingPipeline] = []
+
+    def factory(device_id: str, t0: float) -> RecordingPipeline:
+        pipes.append(RecordingPipeline())
+        return pipes[-1]
+
+    svc = Service(Clocked([first, marker]), factory, [],  # type: ignore[arg-type]
+                  ServiceOptions(poll_s=0.0, live=True), clock=lambda: now[0])
+    svc.run()
+    t = np.concatenate(pipes[0].t)
+    jump = np.diff(t).max()
+    assert svc.sessions[did].reboots == 1
+    assert jump == pytest.approx(100.0, abs=0.5), "the pause shows in t_s"
+    assert np.all(np.diff(t) > 0)

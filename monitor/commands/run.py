@@ -242,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
     status = sys.stderr if cfg.service.status_line and not args.no_status else None
     opts = ServiceOptions(captures_dir=captures, fsync_interval_s=cfg.storage.fsync_interval_s,
                           duration_s=args.duration, status_interval_s=cfg.service.status_interval_s,
-                          status_stream=status)
+                          status_stream=status, live=True)
     service = Service(source, pipeline_factory(cfg, live=True), sinks, opts)
     install_signal_handlers(service)
     log.info("posture run: %s", source.describe())
