@@ -12,6 +12,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -160,3 +161,56 @@ def test_simulate_mqtt_publishes_as_a_device(mosquitto: Broker) -> None:
             item.ack()
     src.close()
     assert n == 500 and infos and infos[0] is not None and infos[0].device_id_hex == dev_id
+
+
+def test_serial_device_events_also_go_to_mqtt(mosquitto: Broker) -> None:
+    """[mqtt] url with a serial source: the monitor's own connection publishes availability and alerts."""
+    import argparse
+    import threading
+
+    from monitor.commands.run import standalone_mqtt_sink
+    from monitor.config import parse_config
+    from monitor.events import Alert
+    from monitor.mqtt_common import connect_persistent, make_client
+
+    url = f"mqtt://127.0.0.1:{mosquitto.port}/out"
+    cfg = parse_config({"mqtt": {"url": url, "client_id": "serial-out"}})
+    got: dict[str, bytes] = {}
+    seen = threading.Event()
+
+    def on_message(client: object, userdata: object, msg: object) -> None:
+        got[msg.topic] = bytes(msg.payload)  # type: ignore[attr-defined]
+        if msg.topic.endswith("/alert"):  # type: ignore[attr-defined]
+            seen.set()
+
+    s = parse_url(url)
+    watcher = make_client(replace(s, session_expiry_s=0), client_id="out-watcher")
+    watcher.on_message = on_message
+    up = threading.Event()
+    def on_connect(c: Any, *a: Any) -> None:
+        c.subscribe("out/#", qos=1)
+        up.set()
+
+    watcher.on_connect = on_connect
+    connect_persistent(watcher, replace(s, session_expiry_s=0))
+    watcher.loop_start()
+    try:
+        assert up.wait(WAIT_S)
+        time.sleep(0.2)  # the SUBACK (a bounded wait on the broker)
+        sink = standalone_mqtt_sink(argparse.Namespace(), cfg)
+        deadline = time.monotonic() + WAIT_S
+        while not got.get("out/c0ffee0000000001/status"):
+            assert time.monotonic() < deadline, "no availability published"
+            sink.on_device("c0ffee0000000001", {})
+            time.sleep(0.2)
+        sink.handle("c0ffee0000000001", Alert(12.0, "lean", "Leaning right", 1, "right"))
+        assert seen.wait(WAIT_S)
+        sink.close()
+        deadline = time.monotonic() + WAIT_S
+        while got.get("out/c0ffee0000000001/status") != b"offline":
+            assert time.monotonic() < deadline, "no offline on close"
+            time.sleep(0.05)
+    finally:
+        watcher.disconnect()
+        watcher.loop_stop()
+    assert b'"alert_kind":"lean"' in got["out/c0ffee0000000001/alert"]
