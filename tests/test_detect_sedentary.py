@@ -92,3 +92,10 @@ def test_standing_up_and_sitting_down_are_not_movement() -> None:
     stretch = [(A, 7.0), (S, 8.0)] * 18  # 126 s of 7 s bursts
     breaks, _, _ = run((S, 100), *stretch, (S, 100))
     assert len(breaks) == 1 and breaks[0].activity == "active"
+
+
+def test_tidying_that_looks_like_a_few_steps_still_counts() -> None:
+    # active movement in 5 s bursts with 2 s that look like walking in between: 140 s of movement
+    busy = [(A, 5.0), (W, 2.0)] * 20
+    breaks, _, _ = run((S, 100), *busy, (S, 100))
+    assert len(breaks) == 1 and breaks[0].activity == "active"

@@ -5,8 +5,9 @@ Rules (DOMAIN.md, issue 6), all on the device timeline:
 - Movement is walking or other active movement. A movement run is a stretch of movement hops in which
   no pause is longer than `bridge_s` (a stretch routine holds still for a few seconds between moves).
 - A run with at least `credit_s` (120 s) of movement in it is a credited break. Standing up and sitting
-  down are not movement: a burst of active hops shorter than `min_active_s` right before or after walking
-  (the sit-to-stand and stand-to-sit around a walk) is not counted; short bursts elsewhere are. A
+  down are not movement: a burst of active hops shorter than `min_active_s` right before or after a walk
+  of at least `min_walk_s` (the sit-to-stand and stand-to-sit around it) is not counted; short bursts
+  elsewhere (a stretch, tidying up that sometimes looks like a few steps) are. A
   prompted break is one that started while a sedentary alert was open; an unprompted break counts just
   the same (credit for breaks taken without a prompt: Stretchly #177, Workrave #374). Shorter runs credit
   nothing: their time counts as sitting.
@@ -43,7 +44,8 @@ class SedentaryParams:
     repeat_s: float = 900.0  #: repeat while sitting goes on, s
     credit_s: float = 120.0  #: movement needed for a credited break, s
     bridge_s: float = 15.0  #: pauses up to this long do not end a movement run, s
-    min_active_s: float = 8.0  #: shorter active bursts next to walking (standing up, sitting down) count 0, s
+    min_active_s: float = 8.0  #: shorter active bursts next to a walk (standing up, sitting down) count 0, s
+    min_walk_s: float = 10.0  #: ... a walk of at least this long, s
 
     def __post_init__(self) -> None:
         for name in ("alert_after_s", "repeat_s", "credit_s"):
@@ -77,6 +79,8 @@ class SedentaryTracker:
         self._act_after_walk = False  # the burst followed walking
         self._prev_act = Activity.UNKNOWN
         self._last_move = Activity.UNKNOWN
+        self._walk_len = 0.0  # the current (or last) walking stretch, s
+        self._pre_walk = 0.0  # a short burst right before the current walking stretch, s (not counted yet)
         self._alert_open = False  # a sedentary alert was given since the last break
         self._run_prompted = False
         self._t = math.nan
@@ -122,6 +126,8 @@ class SedentaryTracker:
             moving = act in MOVING
             if act != Activity.ACTIVE and self._prev_act == Activity.ACTIVE:
                 self._end_burst(next_is_walk=act == Activity.WALKING)
+            if act not in MOVING and self._prev_act == Activity.WALKING:
+                self._end_walk()
             if moving:
                 if math.isfinite(self._run_start) and start - self._run_end > p.bridge_s:
                     breaks += self._close_run()
@@ -148,16 +154,26 @@ class SedentaryTracker:
     def finish(self) -> list[Break]:
         if self._prev_act == Activity.ACTIVE:
             self._end_burst(next_is_walk=False)
+        if self._prev_act == Activity.WALKING:
+            self._end_walk()
         return self._close_run() if math.isfinite(self._run_start) else []
 
     def _count(self, act: Activity, dt: float) -> None:
+        p = self.params
         if act == Activity.WALKING:
+            if self._prev_act != Activity.WALKING:
+                self._walk_len = 0.0
+            self._walk_len += dt
             self._credit += dt
+            if self._walk_len >= p.min_walk_s:
+                self._pre_walk = 0.0  # it was standing up for a real walk
             self._last_move = act
             return
+        if self._prev_act == Activity.WALKING:
+            self._end_walk()
         if self._prev_act != Activity.ACTIVE:  # a new active burst
             self._act_len = self._act_pend = 0.0
-            self._act_after_walk = self._last_move == Activity.WALKING
+            self._act_after_walk = self._last_move == Activity.WALKING and self._walk_len >= p.min_walk_s
         self._act_len += dt
         if self._act_len >= self.params.min_active_s:
             self._credit += self._act_pend + dt
@@ -167,9 +183,17 @@ class SedentaryTracker:
         self._last_move = act
 
     def _end_burst(self, next_is_walk: bool) -> None:
-        if self._act_pend > 0 and not (next_is_walk or self._act_after_walk):
-            self._credit += self._act_pend
+        if self._act_pend > 0 and not self._act_after_walk:
+            if next_is_walk:
+                self._pre_walk = self._act_pend  # counted only if the walk turns out short
+            else:
+                self._credit += self._act_pend
         self._act_pend = 0.0
+
+    def _end_walk(self) -> None:
+        if self._walk_len < self.params.min_walk_s:
+            self._credit += self._pre_walk
+        self._pre_walk = 0.0
 
     def _run_qualifies(self) -> bool:
         return math.isfinite(self._run_start) and self._credit >= self.params.credit_s
@@ -184,7 +208,7 @@ class SedentaryTracker:
             self._next_due = self._ref + self.params.alert_after_s
             self._alert_open = False
         self._run_start = self._run_end = math.nan
-        self._credit = self._act_pend = 0.0
+        self._credit = self._act_pend = self._pre_walk = 0.0
         self._last_move = Activity.UNKNOWN
         return out
 
