@@ -53,6 +53,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        "a live device")
         g.add_argument("--simulate", metavar="SCENARIO", help="a live simulated wearer: a built-in scenario "
                        "name or a scenario TOML file, played faster than real time")
+        g.add_argument("--serial", nargs="?", const="", metavar="PORT", help="a live device over USB serial "
+                       "(PORT, or auto-detected by [device] vid/pid in the config)")
+        g.add_argument("--mqtt", metavar="URL", help="a live device over MQTT: mqtt[s]://[user@]host[:port][/prefix] "
+                       "(with several devices on the broker, name one with --device-id)")
+        sp.add_argument("--config", type=Path, help="TOML config for the transports (as for `posture run`)")
         sp.add_argument("--seed", type=int, default=None, help="simulator seed (default: the scenario's)")
         sp.add_argument("--device-id", metavar="ID", help="the device whose profile to update (default: "
                         "from the device's DEVICE_INFO)")
@@ -89,9 +94,115 @@ def sim_device_id(seed: int) -> str:
     return hashlib.sha256(f"posture-sim-{seed}".encode()).digest()[:8].hex()
 
 
+def _is_transport(args: argparse.Namespace) -> bool:
+    return getattr(args, "serial", None) is not None or getattr(args, "mqtt", None) is not None
+
+
+class _LiveDevice:
+    """A real device over --serial or --mqtt, through the same sources as `posture run`.
+
+    It waits for the device's DEVICE_INFO (which names it and scales its counts), then yields its samples in
+    SI units. Samples that arrive while it waits are kept (at most HOLD_BATCHES) and delivered first.
+    """
+
+    CONNECT_TIMEOUT_S = 15.0
+    SILENCE_TIMEOUT_S = 10.0
+    HOLD_BATCHES = 1000
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        from monitor.commands.run import build_source
+        from monitor.config import load_config
+
+        self.wanted = args.device_id
+        self.source = build_source(args, load_config(args.config))
+        self.source.start()
+        self.info: object = None
+        self.device_id = ""
+        self._held: list[object] = []
+
+    def _mine(self, device_id: str) -> bool:
+        return not self.wanted or device_id == self.wanted
+
+    def connect(self) -> str:
+        import time
+
+        import firmware_protocol as fp
+        from monitor.sources.base import Connected, Received
+
+        deadline = time.monotonic() + self.CONNECT_TIMEOUT_S
+        _say(f"waiting for the device on {self.source.describe()} ...")
+        while time.monotonic() < deadline:
+            item = self.source.get(0.2)
+            if isinstance(item, Connected) and item.info is not None and self._mine(item.device_id):
+                self.info, self.device_id = item.info, item.device_id
+            elif isinstance(item, Received) and self._mine(item.device_id):
+                for ev in item.events:
+                    if isinstance(ev, fp.DeviceInfo):
+                        self.info, self.device_id = ev, item.device_id
+                    elif isinstance(ev, fp.ImuBatch) and len(self._held) < self.HOLD_BATCHES:
+                        self._held.append(ev)
+                if item.ack is not None:
+                    item.ack()
+            if self.info is not None:
+                _say(f"connected to device {self.device_id}")
+                return self.device_id
+        raise ValueError(f"no device answered on {self.source.describe()} within {self.CONNECT_TIMEOUT_S:.0f} s")
+
+    def batches(self) -> Iterator[Batch]:
+        import time
+
+        import firmware_protocol as fp
+        from monitor.sources.base import Disconnected, Received
+
+        if self.info is None:
+            self.connect()
+        assert isinstance(self.info, fp.DeviceInfo)
+        info: fp.DeviceInfo = self.info
+        for b in self._held:
+            assert isinstance(b, fp.ImuBatch)
+            acc, gyr = fp.counts_to_si(b, info)
+            yield b.times_us() / 1e6, acc, gyr
+        self._held.clear()
+        last = time.monotonic()
+        while True:
+            item = self.source.get(0.2)
+            if item is None:
+                if time.monotonic() - last > self.SILENCE_TIMEOUT_S:
+                    raise ValueError(f"device {self.device_id} sent nothing for {self.SILENCE_TIMEOUT_S:.0f} s")
+                continue
+            if isinstance(item, Disconnected) and item.device_id == self.device_id:
+                raise ValueError(f"device {self.device_id} went away ({item.reason}): reconnect it and start again")
+            if not isinstance(item, Received) or item.device_id != self.device_id:
+                continue
+            if item.ack is not None:
+                item.ack()
+            for ev in item.events:
+                if isinstance(ev, fp.DeviceInfo):
+                    info = ev
+                elif isinstance(ev, fp.ImuBatch):
+                    last = time.monotonic()
+                    acc, gyr = fp.counts_to_si(ev, info)
+                    yield ev.times_us() / 1e6, acc, gyr
+
+    def close(self) -> None:
+        self.source.close()
+
+
+def _live(args: argparse.Namespace) -> _LiveDevice:
+    """The one live device of this invocation (opened on first use, closed by run())."""
+    dev = getattr(args, "_live_device", None)
+    if dev is None:
+        dev = _LiveDevice(args)
+        args._live_device = dev
+    return dev
+
+
 def _live_batches(args: argparse.Namespace) -> Iterator[Batch]:
-    """(t_s, acc, gyr) batches from the live source: for now the simulator (--simulate), in SI units from
-    its int16 counts, as fast as it computes. The transports (--serial, --mqtt) will add their branches."""
+    """(t_s, acc, gyr) batches in SI units from the live device: a real one (--serial, --mqtt) or the simulator
+    (--simulate, from its int16 counts, as fast as it computes)."""
+    if _is_transport(args):
+        yield from _live(args).batches()
+        return
     from monitor.sim import counts_to_si
 
     sim = _simulator(args)
@@ -102,6 +213,8 @@ def _live_batches(args: argparse.Namespace) -> Iterator[Batch]:
 
 def _live_device_id(args: argparse.Namespace) -> str:
     """The live device's id (from its DEVICE_INFO); --device-id wins."""
+    if _is_transport(args):
+        return _live(args).connect() if not _live(args).device_id else _live(args).device_id
     if args.device_id:
         return str(args.device_id)
     return sim_device_id(_simulator(args).seed)
@@ -246,21 +359,28 @@ def run(args: argparse.Namespace) -> int:
     from monitor.imu import CsvError
     from monitor.recording import RecordingError
     from monitor.sim import ScenarioError
+    from monitor.sources.base import SourceError
 
     try:
         if args.what == "show":
             return _show(args)
-        if args.recording is None and args.simulate is None:
-            _say("error: no live device transport yet: give --simulate SCENARIO or --recording FILE", err=True)
+        if args.recording is None and args.simulate is None and not _is_transport(args):
+            _say("error: say where the samples come from: --serial [PORT], --mqtt URL, --simulate SCENARIO or "
+                 "--recording FILE", err=True)
             return 2
-        return {"accel": _accel, "mounting": _mounting, "rebaseline": _rebaseline}[args.what](args)
+        try:
+            return {"accel": _accel, "mounting": _mounting, "rebaseline": _rebaseline}[args.what](args)
+        finally:
+            live = getattr(args, "_live_device", None)
+            if live is not None:
+                live.close()
     except (ProfileError, WindowError) as err:
         _say(f"error: {err}", err=True)
         return 2
     except CalibrationError as err:
         _say(f"calibration failed: {err}", err=True)
         return 1
-    except (RecordingError, CsvError, ScenarioError, OSError, ValueError) as err:
+    except (RecordingError, CsvError, ScenarioError, SourceError, OSError, ValueError) as err:
         _say(f"error: {err}", err=True)
         return 2
 
