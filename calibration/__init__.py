@@ -1,5 +1,6 @@
 """Calibration of a back-worn IMU: pure maths over (N,3) arrays, no I/O to devices, no import of `monitor`.
 
+- gyro:     gyr_c = gyr_u - b, the bias b estimated at every rest period (rest: rest detection)
 - accel:    a_c = M @ S @ (a_u - b), fitted as an ellipsoid over >= 6 still poses
 - mounting: R_bs, the sensor-to-body rotation, from an upright window and a forward bend
 - profile:  one TOML profile per device in the user's configuration directory
@@ -33,6 +34,7 @@ from calibration.errors import (
     SidewaysBendError,
     WindowError,
 )
+from calibration.gyro import BiasEstimate, GyroBiasParams, GyroBiasTracker, correct_gyro, estimate_bias
 from calibration.mounting import (
     Mounting,
     MountingParams,
@@ -52,6 +54,7 @@ from calibration.profile import (
     profile_path,
     save_profile,
 )
+from calibration.rest import RestDetector, RestParams, detect_rest
 from calibration.routines import (
     AccelRoutine,
     AccelRoutineParams,
@@ -76,12 +79,15 @@ __all__ = [
     "AccelRoutine",
     "AccelRoutineParams",
     "BendTooSmallError",
+    "BiasEstimate",
     "CalibrationError",
     "Countdown",
     "Done",
     "Event",
     "Failed",
     "G",
+    "GyroBiasParams",
+    "GyroBiasTracker",
     "GyroProfile",
     "Mounting",
     "MountingError",
@@ -99,6 +105,8 @@ __all__ = [
     "ProfileError",
     "Progress",
     "Prompt",
+    "RestDetector",
+    "RestParams",
     "Routine",
     "SidewaysBendError",
     "StillRun",
@@ -108,6 +116,9 @@ __all__ = [
     "apply_accel",
     "calibrate_accel_recording",
     "config_dir",
+    "correct_gyro",
+    "detect_rest",
+    "estimate_bias",
     "find_static_poses",
     "fit_accel",
     "load_device_profile",

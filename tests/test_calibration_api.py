@@ -8,8 +8,10 @@ import sys
 import calibration
 import calibration.errors as errors
 
-#: names this package's own modules export (the gyro helper adds its names from calibration/gyro.py)
+#: names this package's modules export
 CALIBRATION_NAMES = {
+    "BiasEstimate", "GyroBiasParams", "GyroBiasTracker", "RestDetector", "RestParams", "correct_gyro",
+    "detect_rest", "estimate_bias",
     "G", "ORIENTATIONS", "PROFILE_FORMAT_VERSION",
     "AccelCalibration", "AccelCalibrationError", "AccelFitParams", "BendTooSmallError", "CalibrationError",
     "GyroProfile", "Mounting", "MountingError", "MountingParams", "NeutralMotionError", "NotEnoughPosesError",
