@@ -58,7 +58,7 @@ def test_prompted_break_and_active_movement() -> None:
 def test_short_pauses_are_bridged() -> None:
     breaks, _, _ = run((S, 100), (W, 60), (S, 10), (W, 60), (S, 100))
     assert [(b.start_s, b.end_s) for b in breaks] == [(100.0, 230.0)]
-    breaks, _, _ = run((S, 100), (W, 60), (S, 20), (W, 60), (S, 100))
+    breaks, _, _ = run((S, 100), (W, 60), (S, 25), (W, 60), (S, 100))
     assert breaks == []
 
 

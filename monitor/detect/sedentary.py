@@ -4,12 +4,12 @@ Rules (DOMAIN.md, issue 6), all on the device timeline:
 
 - Movement is walking or other active movement. A movement run is a stretch of movement hops in which
   no pause is longer than `bridge_s` (a stretch routine holds still for a few seconds between moves).
-- A run with at least `credit_s` (120 s) of movement in it is a credited break. Standing up and sitting
-  down are not movement: a burst of active hops shorter than `min_active_s` right before or after a walk
-  of at least `min_walk_s` (the sit-to-stand and stand-to-sit around it) is not counted; short bursts
-  elsewhere (a stretch, tidying up that sometimes looks like a few steps) are. A
-  prompted break is one that started while a sedentary alert was open; an unprompted break counts just
-  the same (credit for breaks taken without a prompt: Stretchly #177, Workrave #374). Shorter runs credit
+- A run spanning at least `credit_s` (120 s), its bridged pauses included, is a credited break.
+  Standing up and sitting down are not movement: a burst of active hops shorter than `min_active_s` right
+  before or after a walk of at least `min_walk_s` (the sit-to-stand and stand-to-sit around it) is taken
+  off the span; short bursts elsewhere (a stretch, tidying up that sometimes looks like a few steps) are
+  not. A prompted break is one that started while a sedentary alert was open; an unprompted break counts
+  just the same (credit for breaks taken without a prompt: Stretchly #177, Workrave #374). Shorter runs credit
   nothing: their time counts as sitting.
 - The sitting clock starts at the start of wear or at the end of the last credited break:
       since_break_s = t - ref_s,     ref_s = end of last credited break (or the first sample)
@@ -43,7 +43,7 @@ class SedentaryParams:
     alert_after_s: float = 1800.0  #: sitting time before the first alert, s
     repeat_s: float = 900.0  #: repeat while sitting goes on, s
     credit_s: float = 120.0  #: movement needed for a credited break, s
-    bridge_s: float = 15.0  #: pauses up to this long do not end a movement run, s
+    bridge_s: float = 20.0  #: pauses up to this long do not end a movement run (stretch holds), s
     min_active_s: float = 8.0  #: shorter active bursts next to a walk (standing up, sitting down) count 0, s
     min_walk_s: float = 10.0  #: ... a walk of at least this long, s
 
@@ -73,7 +73,7 @@ class SedentaryTracker:
         self._run_start = math.nan  # current movement run
         self._run_end = math.nan  # end of its last movement hop
         self._run_kind: dict[Activity, float] = {}
-        self._credit = 0.0  # movement seconds counted in the current run
+        self._discarded = 0.0  # seconds of the current run that were standing up / sitting down
         self._act_len = 0.0  # length of the current active burst, s
         self._act_pend = 0.0  # its seconds not counted yet
         self._act_after_walk = False  # the burst followed walking
@@ -135,7 +135,7 @@ class SedentaryTracker:
                     self._run_start = start
                     self._run_kind = {}
                     self._run_prompted = self._alert_open
-                    self._credit = 0.0
+                    self._discarded = 0.0
                 self._run_end = end
                 self._run_kind[act] = self._run_kind.get(act, 0.0) + (end - start)
                 self._count(act, end - start)
@@ -159,14 +159,15 @@ class SedentaryTracker:
         return self._close_run() if math.isfinite(self._run_start) else []
 
     def _count(self, act: Activity, dt: float) -> None:
+        """Track active bursts and walking stretches; discard standing up / sitting down around a walk."""
         p = self.params
         if act == Activity.WALKING:
             if self._prev_act != Activity.WALKING:
                 self._walk_len = 0.0
             self._walk_len += dt
-            self._credit += dt
-            if self._walk_len >= p.min_walk_s:
-                self._pre_walk = 0.0  # it was standing up for a real walk
+            if self._walk_len >= p.min_walk_s and self._pre_walk > 0:
+                self._discarded += self._pre_walk  # it was standing up for a real walk
+                self._pre_walk = 0.0
             self._last_move = act
             return
         if self._prev_act == Activity.WALKING:
@@ -175,28 +176,29 @@ class SedentaryTracker:
             self._act_len = self._act_pend = 0.0
             self._act_after_walk = self._last_move == Activity.WALKING and self._walk_len >= p.min_walk_s
         self._act_len += dt
-        if self._act_len >= self.params.min_active_s:
-            self._credit += self._act_pend + dt
-            self._act_pend = 0.0
-        else:
-            self._act_pend += dt
+        self._act_pend = self._act_len if self._act_len < p.min_active_s else 0.0
         self._last_move = act
 
     def _end_burst(self, next_is_walk: bool) -> None:
-        if self._act_pend > 0 and not self._act_after_walk:
-            if next_is_walk:
-                self._pre_walk = self._act_pend  # counted only if the walk turns out short
-            else:
-                self._credit += self._act_pend
+        if self._act_pend > 0:
+            if self._act_after_walk:
+                self._discarded += self._act_pend  # sitting down after a walk
+            elif next_is_walk:
+                self._pre_walk = self._act_pend  # standing up, if the walk turns out real
         self._act_pend = 0.0
 
     def _end_walk(self) -> None:
-        if self._walk_len < self.params.min_walk_s:
-            self._credit += self._pre_walk
-        self._pre_walk = 0.0
+        self._pre_walk = 0.0  # a short walk: the burst before it was movement after all
+
+    def _movement_s(self) -> float:
+        """The run's span minus the discarded bursts (pauses up to bridge_s count, as in a stretch routine)."""
+        if not math.isfinite(self._run_start):
+            return 0.0
+        pending = self._act_pend if self._act_after_walk else 0.0
+        return self._run_end - self._run_start - self._discarded - pending
 
     def _run_qualifies(self) -> bool:
-        return math.isfinite(self._run_start) and self._credit >= self.params.credit_s
+        return self._movement_s() >= self.params.credit_s
 
     def _close_run(self) -> list[Break]:
         out: list[Break] = []
@@ -208,7 +210,7 @@ class SedentaryTracker:
             self._next_due = self._ref + self.params.alert_after_s
             self._alert_open = False
         self._run_start = self._run_end = math.nan
-        self._credit = self._act_pend = self._pre_walk = 0.0
+        self._discarded = self._act_pend = self._pre_walk = 0.0
         self._last_move = Activity.UNKNOWN
         return out
 
