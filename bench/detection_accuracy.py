@@ -44,9 +44,13 @@ from monitor.pipeline import Pipeline, PipelineConfig  # noqa: E402
 from monitor.sim import Simulator, builtin_scenario, random_day  # noqa: E402
 from monitor.sim.labels import Activity as SimActivity  # noqa: E402
 
-_SIM_TO_ACT = {SimActivity.SIT: Activity.SEDENTARY, SimActivity.STAND: Activity.SEDENTARY,
-               SimActivity.WALK: Activity.WALKING, SimActivity.ACTIVE: Activity.ACTIVE,
-               SimActivity.TRANSITION: Activity.TRANSITION}
+_SIM_TO_ACT = {
+    SimActivity.SIT: Activity.SEDENTARY,
+    SimActivity.STAND: Activity.SEDENTARY,
+    SimActivity.WALK: Activity.WALKING,
+    SimActivity.ACTIVE: Activity.ACTIVE,
+    SimActivity.TRANSITION: Activity.TRANSITION,
+}
 
 
 @dataclass
@@ -113,8 +117,11 @@ def match_times(due: list[float], got: list[float], tol_s: float) -> tuple[Score
     s = Score()
     errs = []
     for d in due:
-        best = min((j for j in range(len(got)) if j not in used and abs(got[j] - d) <= tol_s),
-                   key=lambda j: abs(got[j] - d), default=None)
+        best = min(
+            (j for j in range(len(got)) if j not in used and abs(got[j] - d) <= tol_s),
+            key=lambda j: abs(got[j] - d),
+            default=None,
+        )
         if best is None:
             s.fn += 1
         else:
@@ -153,33 +160,55 @@ def one_day(seed: int, hours: float, odr: float) -> dict:
     t = truth.t_s
     notwalk = truth.activity != SimActivity.WALK
     p = PipelineConfig()
-    true_lean = [(e.start_s, e.end_s, side) for x, side in ((truth.lean_deg, "right"), (-truth.lean_deg, "left"))
-                 for e in truth_episodes(t, x, notwalk, HysteresisDetector(p.lean))]
-    true_flex = [(e.start_s, e.end_s, "")
-                 for e in truth_episodes(t, truth.flexion_deg, notwalk, HysteresisDetector(p.flexion))]
+    true_lean = [
+        (e.start_s, e.end_s, side)
+        for x, side in ((truth.lean_deg, "right"), (-truth.lean_deg, "left"))
+        for e in truth_episodes(t, x, notwalk, HysteresisDetector(p.lean))
+    ]
+    true_flex = [
+        (e.start_s, e.end_s, "")
+        for e in truth_episodes(t, truth.flexion_deg, notwalk, HysteresisDetector(p.flexion))
+    ]
     got_lean = [(e.start_s, e.end_s, e.side) for e in events if isinstance(e, LeanEpisode)]
     got_flex = [(e.start_s, e.end_s, "") for e in events if isinstance(e, FlexionEpisode)]
     due = truth_sedentary(t, truth.activity)
     got_sed = [e.t_s for e in events if isinstance(e, Alert) and e.alert_kind == "sedentary"]
     sed, errs = match_times(due, got_sed, 60.0)
     reaches = [lb for lb in sim.labels if lb.kind == "reach"]
-    from_reach = sum(1 for s, e, _ in got_lean + got_flex
-                     if any(min(e, r.end_s) > max(s, r.start_s) for r in reaches)
-                     and not any(min(e, te) > max(s, ts) for ts, te, _ in true_lean + true_flex))
+    from_reach = sum(
+        1
+        for s, e, _ in got_lean + got_flex
+        if any(min(e, r.end_s) > max(s, r.start_s) for r in reaches)
+        and not any(min(e, te) > max(s, ts) for ts, te, _ in true_lean + true_flex)
+    )
     walks_true = [lb for lb in sim.labels if lb.kind == "walk" and (lb.end_s - lb.start_s) >= 10]
     walks_got = [e for e in events if isinstance(e, Walk)]
     step_err = []
     for w in walks_true:
-        best = [g for g in walks_got if min(g.end_s, w.end_s) - max(g.start_s, w.start_s) > 0.5 * (w.end_s - w.start_s)]
+        best = [
+            g
+            for g in walks_got
+            if min(g.end_s, w.end_s) - max(g.start_s, w.start_s) > 0.5 * (w.end_s - w.start_s)
+        ]
         if best and w.steps:
             step_err.append(abs(sum(g.steps for g in best) - w.steps) / w.steps)
-    return {"lean": match_episodes(true_lean, got_lean), "flex": match_episodes(true_flex, got_flex),
-            "sed": sed, "sed_err": errs, "from_reach": from_reach, "step_err": step_err,
-            "walks": (len(walks_true), len(walks_got)), "busy": busy, "n": len(t)}
+    return {
+        "lean": match_episodes(true_lean, got_lean),
+        "flex": match_episodes(true_flex, got_flex),
+        "sed": sed,
+        "sed_err": errs,
+        "from_reach": from_reach,
+        "step_err": step_err,
+        "walks": (len(walks_true), len(walks_got)),
+        "busy": busy,
+        "n": len(t),
+    }
 
 
 def reaches_run(seed: int, odr: float) -> tuple[int, int]:
-    sim = Simulator(builtin_scenario("reaches"), odr_hz=odr, seed=seed, mounting_deg="random", sensor_errors=True)
+    sim = Simulator(
+        builtin_scenario("reaches"), odr_hz=odr, seed=seed, mounting_deg="random", sensor_errors=True
+    )
     # the reaches scenario has no calibration segment: the auto-baseline works without one
     events, _ = run_pipeline(sim, None)
     eps = sum(isinstance(e, LeanEpisode | FlexionEpisode) for e in events)
@@ -216,8 +245,11 @@ def main() -> int:
         from_reach += r["from_reach"]
         busy += r["busy"]
         n += r["n"]
-        print(f"seed {seed}: lean {r['lean']}; slouch {r['flex']}; sedentary {r['sed']}; "
-              f"walks true/found {r['walks'][0]}/{r['walks'][1]}; {time.monotonic() - t0:.0f} s", flush=True)
+        print(
+            f"seed {seed}: lean {r['lean']}; slouch {r['flex']}; sedentary {r['sed']}; "
+            f"walks true/found {r['walks'][0]}/{r['walks'][1]}; {time.monotonic() - t0:.0f} s",
+            flush=True,
+        )
     reach_eps = reach_alerts = 0
     for seed in parse_seeds(args.seeds):
         e, a = reaches_run(seed, args.odr)
@@ -230,8 +262,10 @@ def main() -> int:
     print(f"sedentary alerts within +-60 s of due:       {sed}   bar >= 0.95")
     if errs:
         print(f"  sedentary timing error: median {np.median(errs):+.1f} s, worst {max(errs, key=abs):+.1f} s")
-    print(f"reaches < 20 s: episodes {reach_eps}, alerts {reach_alerts} on the `reaches` scenario x "
-          f"{len(parse_seeds(args.seeds))}; episodes overlapping only a reach on the days: {from_reach}   bar: 0")
+    print(
+        f"reaches < 20 s: episodes {reach_eps}, alerts {reach_alerts} on the `reaches` scenario x "
+        f"{len(parse_seeds(args.seeds))}; episodes overlapping only a reach on the days: {from_reach}  bar: 0"
+    )
     if steps:
         print(f"walk step count: median error {100 * np.median(steps):.1f} %, worst {100 * max(steps):.1f} %")
     print(f"pipeline speed: {rate:,.0f} samples/s -> 3 h at 50 Hz (540,000 samples) in {540000 / rate:.1f} s")

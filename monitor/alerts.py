@@ -39,7 +39,7 @@ class AlertPolicyError(ValueError):
 
 
 def parse_hhmm(text: str) -> time:
-    """"HH:MM" -> datetime.time; AlertPolicyError otherwise."""
+    """ "HH:MM" -> datetime.time; AlertPolicyError otherwise."""
     try:
         hh, mm = str(text).split(":")
         return time(int(hh), int(mm))
@@ -122,7 +122,11 @@ class AlertPolicy:
         return self._s.alerts_today
 
     def _local(self, wall_s: float) -> datetime:
-        return datetime.fromtimestamp(wall_s, self.tz) if self.tz else datetime.fromtimestamp(wall_s).astimezone()
+        return (
+            datetime.fromtimestamp(wall_s, self.tz)
+            if self.tz
+            else datetime.fromtimestamp(wall_s).astimezone()
+        )
 
     def _roll_day(self, t_s: float, wall_s: float | None) -> None:
         day: int | str = int(t_s // 86400) if wall_s is None else self._local(wall_s).date().isoformat()
@@ -138,7 +142,9 @@ class AlertPolicy:
             now = self._local(wall_s)
             if p.quiet_hours is not None and in_span(now.time(), p.quiet_hours):
                 return "quiet hours"
-            if p.work_hours is not None and (now.weekday() not in p.work_days or not in_span(now.time(), p.work_hours)):
+            if p.work_hours is not None and (
+                now.weekday() not in p.work_days or not in_span(now.time(), p.work_hours)
+            ):
                 return "outside work hours"
         if t_s < max(s.snoozed_until_s.get(kind, -math.inf), s.snoozed_until_s.get("*", -math.inf)):
             return "snoozed"
@@ -151,8 +157,14 @@ class AlertPolicy:
             return "daily cap reached"
         return None
 
-    def offer(self, kind: str, t_s: float, wall_s: float | None = None, side: str | None = None,
-              minutes: float = 0.0) -> Alert | None:
+    def offer(
+        self,
+        kind: str,
+        t_s: float,
+        wall_s: float | None = None,
+        side: str | None = None,
+        minutes: float = 0.0,
+    ) -> Alert | None:
         """The Alert to deliver now, or None when the policy holds it back (see blocked_reason)."""
         if kind not in KINDS:
             raise AlertPolicyError(f"unknown alert kind {kind!r}; one of {', '.join(KINDS)}")
@@ -178,9 +190,11 @@ class AlertPolicy:
             self._s.lean_right_s += seconds
 
     def lopsided_side(self) -> str | None:
-        """"left"/"right" when today's lean time is lopsided to that side, else None."""
+        """ "left"/"right" when today's lean time is lopsided to that side, else None."""
         p, s = self.params, self._s
-        big, small, side = max((s.lean_left_s, s.lean_right_s, "left"), (s.lean_right_s, s.lean_left_s, "right"))
+        big, small, side = max(
+            (s.lean_left_s, s.lean_right_s, "left"), (s.lean_right_s, s.lean_left_s, "right")
+        )
         if big >= p.lopsided_min_s and big >= p.lopsided_ratio * small:
             return side
         return None
@@ -188,8 +202,12 @@ class AlertPolicy:
     def text(self, kind: str, side: str | None = None, minutes: float = 0.0) -> str:
         """The short alert text."""
         lop = self.lopsided_side()
-        stretch = (f" You have leaned {lop} most today: stretch your {lop} side (arm up and over to the "
-                   f"{'left' if lop == 'right' else 'right'})." if lop else "")
+        stretch = (
+            f" You have leaned {lop} most today: stretch your {lop} side (arm up and over to the "
+            f"{'left' if lop == 'right' else 'right'})."
+            if lop
+            else ""
+        )
         if kind == "lean":
             return f"Leaning {side or 'to one side'} for over a minute: sit tall and re-centre."
         if kind == "flexion":
@@ -198,13 +216,16 @@ class AlertPolicy:
             return f"Sitting for {max(1, round(minutes))} min: time for a 2-minute walk.{stretch}"
         return f"Time for your 3-minute stretch: reach up tall, then bend over slowly.{stretch}"
 
-    def respond(self, alert_id: int, response: AlertResponse, t_s: float,
-                snooze_s: float | None = None) -> AlertResponseEvent:
+    def respond(
+        self, alert_id: int, response: AlertResponse, t_s: float, snooze_s: float | None = None
+    ) -> AlertResponseEvent:
         """Record the wearer's answer. SNOOZED postpones that kind by snooze_s (default params.snooze_s);
         SKIPPED silences that kind until it is re-armed."""
         pending = self._pending.pop(alert_id, None)
         if pending is None:
-            raise AlertPolicyError(f"alert {alert_id} is not waiting for a response (unknown or already answered)")
+            raise AlertPolicyError(
+                f"alert {alert_id} is not waiting for a response (unknown or already answered)"
+            )
         kind = pending.alert.alert_kind
         if response == AlertResponse.SNOOZED:
             self._s.snoozed_until_s[kind] = t_s + (self.params.snooze_s if snooze_s is None else snooze_s)
@@ -221,7 +242,7 @@ class AlertPolicy:
         return None if p is None else p.alert.alert_kind
 
     def expire(self, t_s: float) -> list[AlertResponseEvent]:
-        """Alerts unanswered for ignore_after_s become IGNORED (bounded: the pending set only shrinks here)."""
+        """Alerts unanswered for ignore_after_s become IGNORED (the pending set only shrinks here)."""
         late = [i for i, p in self._pending.items() if t_s - p.given_s >= self.params.ignore_after_s]
         return [self.respond(i, AlertResponse.IGNORED, t_s) for i in late]
 
@@ -230,5 +251,13 @@ class AlertPolicy:
         return [self.respond(i, AlertResponse.IGNORED, t_s) for i in list(self._pending)]
 
 
-__all__ = ["KINDS", "OFFLINE", "AlertPolicy", "AlertPolicyError", "AlertPolicyParams", "PolicyState", "in_span",
-           "parse_hhmm"]
+__all__ = [
+    "KINDS",
+    "OFFLINE",
+    "AlertPolicy",
+    "AlertPolicyError",
+    "AlertPolicyParams",
+    "PolicyState",
+    "in_span",
+    "parse_hhmm",
+]

@@ -82,8 +82,13 @@ _BUF_S = 12.0  # seconds of recent angles kept for the hop-based checks
 class Pipeline:
     """One device's detectors and alert policy. See the module docstring."""
 
-    def __init__(self, config: PipelineConfig = PipelineConfig(), profile: Any = None,
-                 wall_offset_s: float | None = None, tz: tzinfo | None = None) -> None:
+    def __init__(
+        self,
+        config: PipelineConfig = PipelineConfig(),
+        profile: Any = None,
+        wall_offset_s: float | None = None,
+        tz: tzinfo | None = None,
+    ) -> None:
         self.config = c = config
         self.profile = profile
         self.wall_offset_s = wall_offset_s
@@ -96,7 +101,9 @@ class Pipeline:
         self._fusion = Fusion(c.fusion, self._tracker)
         self._accel = getattr(profile, "accel", None)
         mounting = getattr(profile, "mounting", None)
-        self._R_bs: np.ndarray | None = None if mounting is None else np.asarray(mounting.R_bs, dtype=np.float64)
+        self._R_bs: np.ndarray | None = (
+            None if mounting is None else np.asarray(mounting.R_bs, dtype=np.float64)
+        )
         self.baseline: AutoBaseline | None = None if self._R_bs is not None else AutoBaseline(c.baseline)
         self._activity = ActivityClassifier(c.activity)
         self._walks = WalkTracker(c.walk)
@@ -161,7 +168,9 @@ class Pipeline:
         self._update_state(float(t[-1]), lean, flex, events)
         return events
 
-    def respond(self, alert_id: int, response: AlertResponse, t_s: float, snooze_s: float | None = None) -> list[Event]:
+    def respond(
+        self, alert_id: int, response: AlertResponse, t_s: float, snooze_s: float | None = None
+    ) -> list[Event]:
         """Record the wearer's answer to an alert; returns the AlertResponseEvent (as a one-element list)."""
         return [self.policy.respond(alert_id, response, t_s, snooze_s)]
 
@@ -228,8 +237,11 @@ class Pipeline:
 
     def _big_bend(self, h: Hop) -> Hop:
         seg = self._span(h)
-        if h.activity == Activity.SEDENTARY and len(seg) and np.nanmax(np.nan_to_num(seg[:, 1], nan=0.0)) >= \
-                self.config.big_bend_deg:
+        if (
+            h.activity == Activity.SEDENTARY
+            and len(seg)
+            and np.nanmax(np.nan_to_num(seg[:, 1], nan=0.0)) >= self.config.big_bend_deg
+        ):
             return Hop(h.start_s, h.end_s, Activity.ACTIVE, 0.0, h.gyr_spread_rad_s)
         return h
 
@@ -279,15 +291,20 @@ class Pipeline:
                 continue
             with np.errstate(all="ignore"):
                 lmax, lmin, fmax = np.nanmax(seg[:, 0]), np.nanmin(seg[:, 0]), np.nanmax(seg[:, 1])
-            for r in self._stretch.feed(h.start_s, h.end_s, float(lmax), float(lmin), float(fmax), self.wall_offset_s):
+            for r in self._stretch.feed(
+                h.start_s, h.end_s, float(lmax), float(lmin), float(fmax), self.wall_offset_s
+            ):
                 self._reminder.routine_done(r, self.wall_offset_s)
                 events.append(r)
         return events
 
     def _episodes(self, t: np.ndarray, lean: np.ndarray, flex: np.ndarray, valid: np.ndarray) -> list[Event]:
         events: list[Event] = []
-        for det, x, kind, side in ((self._lean_r, lean, "lean", "right"), (self._lean_l, -lean, "lean", "left"),
-                                   (self._flex, flex, "flexion", None)):
+        for det, x, kind, side in (
+            (self._lean_r, lean, "lean", "right"),
+            (self._lean_l, -lean, "lean", "left"),
+            (self._flex, flex, "flexion", None),
+        ):
             eps, confs = det.update(t, x, valid)
             for ep in eps:
                 if kind == "lean":
@@ -327,8 +344,14 @@ class Pipeline:
         return None if self.wall_offset_s is None else t_s + self.wall_offset_s
 
     def _update_state(self, t_s: float, lean: np.ndarray, flex: np.ndarray, events: list[Event]) -> None:
-        self._state = State(t_s, float(lean[-1]), float(flex[-1]), self._last_act, self._sedentary.since_break_s,
-                            self.policy.alerts_today)
+        self._state = State(
+            t_s,
+            float(lean[-1]),
+            float(flex[-1]),
+            self._last_act,
+            self._sedentary.since_break_s,
+            self.policy.alerts_today,
+        )
         iv = self.config.state_interval_s
         if iv > 0 and t_s >= self._next_state:
             events.append(self._state)

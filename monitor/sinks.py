@@ -83,8 +83,9 @@ class ConsoleSink:
         pass
 
 
-def desktop_command(title: str, body: str, platform: str | None = None,
-                    env: Mapping[str, str] | None = None) -> list[str] | None:
+def desktop_command(
+    title: str, body: str, platform: str | None = None, env: Mapping[str, str] | None = None
+) -> list[str] | None:
     """The notification command line for this platform and session, or None when there is no desktop."""
     platform = platform or sys.platform
     env = os.environ if env is None else env
@@ -107,8 +108,9 @@ def desktop_command(title: str, body: str, platform: str | None = None,
 class DesktopSink:
     """Alerts as desktop notifications; quietly nothing when there is no desktop session (see module doc)."""
 
-    def __init__(self, platform: str | None = None, env: Mapping[str, str] | None = None,
-                 max_children: int = 4) -> None:
+    def __init__(
+        self, platform: str | None = None, env: Mapping[str, str] | None = None, max_children: int = 4
+    ) -> None:
         self.platform = platform
         self.env = dict(os.environ if env is None else env)
         self.max_children = max_children
@@ -116,7 +118,9 @@ class DesktopSink:
         self.available = desktop_command("t", "b", platform, self.env) is not None
         self.sent = 0  #: notifications started
         if not self.available:
-            log.debug("no desktop session (no notify-send/osascript or no display): desktop notifications off")
+            log.debug(
+                "no desktop session (no notify-send/osascript or no display): desktop notifications off"
+            )
 
     def on_device(self, device_id: str, info: dict[str, Any]) -> None:
         pass
@@ -128,12 +132,21 @@ class DesktopSink:
         if len(self._children) >= self.max_children:
             log.debug("desktop notification dropped: %d still running", len(self._children))
             return
-        cmd = desktop_command(f"posture: {event.alert_kind.replace('_', ' ')}", event.text, self.platform, self.env)
+        cmd = desktop_command(
+            f"posture: {event.alert_kind.replace('_', ' ')}", event.text, self.platform, self.env
+        )
         if cmd is None:
             return
         try:
-            self._children.append(subprocess.Popen(cmd, env=self.env, stdin=subprocess.DEVNULL,
-                                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            self._children.append(
+                subprocess.Popen(
+                    cmd,
+                    env=self.env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
             self.sent += 1
         except OSError as err:
             log.warning("desktop notifications off: %s failed: %s", cmd[0], err)

@@ -30,7 +30,9 @@ def policy(**kw) -> AlertPolicy:
 def test_spans_and_times() -> None:
     assert in_span(parse_hhmm("08:00"), ("08:00", "18:00"))
     assert not in_span(parse_hhmm("18:00"), ("08:00", "18:00"))
-    assert in_span(parse_hhmm("23:30"), ("21:00", "07:00")) and in_span(parse_hhmm("06:59"), ("21:00", "07:00"))
+    assert in_span(parse_hhmm("23:30"), ("21:00", "07:00")) and in_span(
+        parse_hhmm("06:59"), ("21:00", "07:00")
+    )
     assert not in_span(parse_hhmm("07:00"), ("21:00", "07:00"))
     with pytest.raises(AlertPolicyError, match="HH:MM"):
         parse_hhmm("8 am")

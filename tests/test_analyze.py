@@ -44,11 +44,17 @@ def desk_json() -> dict:
 
 def test_json_shape_is_stable(desk_json: dict, capsys: pytest.CaptureFixture[str]) -> None:
     neutral, bend = desk_windows()
-    assert main(["analyze", str(DESK), "--neutral", neutral, "--forward-bend", bend, "--json", "--no-progress"]) == 0
+    assert (
+        main(["analyze", str(DESK), "--neutral", neutral, "--forward-bend", bend, "--json", "--no-progress"])
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert tuple(out)[:5] == JSON_KEYS == ("lean_episodes", "flexion_episodes", "walks", "alerts", "summary")
     for e in out["lean_episodes"]:
-        assert {"start_s", "end_s", "side", "peak_deg", "mean_deg"} <= set(e) and e["side"] in ("left", "right")
+        assert {"start_s", "end_s", "side", "peak_deg", "mean_deg"} <= set(e) and e["side"] in (
+            "left",
+            "right",
+        )
     for e in out["flexion_episodes"]:
         assert {"start_s", "end_s", "peak_deg", "mean_deg"} <= set(e)
     for e in out["walks"]:
@@ -79,7 +85,9 @@ def test_labelled_recordings(path: Path, tmp_path: Path, monkeypatch: pytest.Mon
         assert got["side"] == lb.side
         assert abs(got["start_s"] - lb.start_s) < 5 and abs(got["end_s"] - lb.end_s) < 5
         assert got["peak_deg"] == pytest.approx(lb.peak_deg, abs=1.5)
-    true_slouch = [lb for lb in ls if lb.kind == "slouch" and (lb.peak_deg or 0) >= 21 and lb.duration_s >= 70]
+    true_slouch = [
+        lb for lb in ls if lb.kind == "slouch" and (lb.peak_deg or 0) >= 21 and lb.duration_s >= 70
+    ]
     assert len(r["flexion_episodes"]) == len(true_slouch)
     true_walks = [lb for lb in ls if lb.kind == "walk" and lb.duration_s >= 10]
     assert len(r["walks"]) == len(true_walks)
@@ -92,13 +100,17 @@ def test_labelled_recordings(path: Path, tmp_path: Path, monkeypatch: pytest.Mon
             assert not (e["start_s"] < lb.end_s and lb.start_s < e["end_s"])
     assert {a["kind"] for a in r["alerts"]} <= {"lean", "flexion", "sedentary"}
     # sit-to-stand / stand-to-sit next to a walk are found, with the right direction
-    true_tr = [lb for lb in ls if lb.kind in ("sit_to_stand", "stand_to_sit")
-               and any(abs(lb.end_s - w.start_s) < 1 or abs(lb.start_s - w.end_s) < 1 for w in true_walks)]
+    true_tr = [
+        lb
+        for lb in ls
+        if lb.kind in ("sit_to_stand", "stand_to_sit")
+        and any(abs(lb.end_s - w.start_s) < 1 or abs(lb.start_s - w.end_s) < 1 for w in true_walks)
+    ]
     got_tr = r["summary"]["transitions"]
     assert [(t["direction"]) for t in got_tr] == [lb.kind for lb in true_tr]
     for t, lb in zip(got_tr, true_tr, strict=True):
         assert lb.start_s - 2 <= t["t_s"] <= lb.end_s + 2
-    # one nudge per episode, at confirmation, but at most one per 10 min (a held-back one waits while it lasts)
+    # one nudge per episode at confirmation, at most one per 10 min (a held-back one waits while it lasts)
     nudges, last = [], -1e9
     for e in r["lean_episodes"]:
         t = max(e["start_s"] + 60.0, last + 600.0)

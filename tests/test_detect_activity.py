@@ -36,12 +36,13 @@ def classify(t, acc, gyr, step: int = 0) -> list[Hop]:
     hops: list[Hop] = []
     step = step or len(t)
     for i in range(0, len(t), step):
-        hops += c.feed(t[i:i + step], acc[i:i + step], gyr[i:i + step])
+        hops += c.feed(t[i : i + step], acc[i : i + step], gyr[i : i + step])
     return hops + c.finish()
 
 
-@pytest.mark.parametrize("kind,expect", [("still", Activity.SEDENTARY), ("walk", Activity.WALKING),
-                                         ("active", Activity.ACTIVE)])
+@pytest.mark.parametrize(
+    "kind,expect", [("still", Activity.SEDENTARY), ("walk", Activity.WALKING), ("active", Activity.ACTIVE)]
+)
 def test_classes_on_constructed_signals(kind: str, expect: Activity) -> None:
     hops = classify(*signal(kind, 30))
     acts = [h.activity for h in hops]
@@ -73,6 +74,7 @@ def test_hops_tile_the_timeline_and_batches_do_not_matter() -> None:
     assert all(a.end_s == pytest.approx(b.start_s) for a, b in zip(whole[:-1], whole[1:], strict=True))
     assert whole[-1].end_s == pytest.approx(40.0)
     split = classify(t, acc, gyr, step=37)
+
     def spans(hs: list[Hop]) -> list[tuple[float, float, Activity]]:
         return [(round(h.start_s, 6), round(h.end_s, 6), h.activity) for h in hs]
 
@@ -85,8 +87,10 @@ def test_hops_tile_the_timeline_and_batches_do_not_matter() -> None:
 
 def test_walk_tracker_bridges_and_drops_short_walks() -> None:
     W, S = Activity.WALKING, Activity.SEDENTARY
-    hops = [Hop(float(i), float(i + 1), W if (i < 10 or 12 <= i < 30 or i >= 40 and i < 44) else S, 2.0)
-            for i in range(60)]
+    hops = [
+        Hop(float(i), float(i + 1), W if (i < 10 or 12 <= i < 30 or i >= 40 and i < 44) else S, 2.0)
+        for i in range(60)
+    ]
     tr = WalkTracker(WalkParams(bridge_s=3.0, min_walk_s=6.0))
     walks = tr.feed(hops) + tr.finish()
     assert [(w.start_s, w.end_s) for w in walks] == [(0.0, 30.0)]  # 2 s pause bridged, 4 s walk dropped

@@ -18,11 +18,13 @@ def series(*parts: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
     return np.arange(len(x)) / FS, x
 
 
-def run(det: HysteresisDetector, t: np.ndarray, x: np.ndarray, valid: np.ndarray | None = None, step: int = 0):
+def run(
+    det: HysteresisDetector, t: np.ndarray, x: np.ndarray, valid: np.ndarray | None = None, step: int = 0
+):
     eps, confs = [], []
     step = step or len(t)
     for i in range(0, len(t), step):
-        e, c = det.update(t[i:i + step], x[i:i + step], None if valid is None else valid[i:i + step])
+        e, c = det.update(t[i : i + step], x[i : i + step], None if valid is None else valid[i : i + step])
         eps += e
         confs += c
     return eps + det.finish(), confs
@@ -131,8 +133,12 @@ def test_bad_settings_and_input() -> None:
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from([0.0, 5.0, 8.0, 12.0, 25.0]), st.floats(0.5, 90.0)), min_size=1,
-                max_size=12), st.integers(1, 700))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([0.0, 5.0, 8.0, 12.0, 25.0]), st.floats(0.5, 90.0)), min_size=1, max_size=12
+    ),
+    st.integers(1, 700),
+)
 def test_any_batch_size_gives_the_same_episodes(parts: list[tuple[float, float]], step: int) -> None:
     t, x = series(*parts)
     if len(t) == 0:

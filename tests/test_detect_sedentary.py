@@ -34,7 +34,9 @@ def test_first_alert_after_30_min_then_every_15() -> None:
 
 def test_credited_break_resets_the_clock() -> None:
     breaks, due, _ = run((S, 1000), (W, 120), (S, 1900))
-    assert [(b.start_s, b.end_s, b.activity, b.prompted) for b in breaks] == [(1000.0, 1120.0, "walking", False)]
+    assert [(b.start_s, b.end_s, b.activity, b.prompted) for b in breaks] == [
+        (1000.0, 1120.0, "walking", False)
+    ]
     assert due == [1120.0 + 1800.0]
 
 

@@ -17,8 +17,16 @@ def feed_routine(det: StretchDetector, t0: float, rounds: int, wall: float | Non
     """Per 1 s hop: 10 s reach up, 15 s forward bend at 70 deg, 10 s each side bend at 25 deg, 3 s rests."""
     out, t = [], t0
     for _ in range(rounds):
-        for lean_max, lean_min, flex, secs in ((0, 0, -15, 10), (0, 0, 0, 3), (0, 0, 70, 15), (0, 0, 0, 3),
-                                               (0, -25, 0, 10), (0, 0, 0, 3), (25, 0, 0, 10), (0, 0, 0, 3)):
+        for lean_max, lean_min, flex, secs in (
+            (0, 0, -15, 10),
+            (0, 0, 0, 3),
+            (0, 0, 70, 15),
+            (0, 0, 0, 3),
+            (0, -25, 0, 10),
+            (0, 0, 0, 3),
+            (25, 0, 0, 10),
+            (0, 0, 0, 3),
+        ):
             for _ in range(secs):
                 out += det.feed(t, t + 1, lean_max, lean_min, flex, wall)
                 t += 1
@@ -43,7 +51,9 @@ def test_one_bend_or_one_sided_bends_are_not_a_routine() -> None:
     det = StretchDetector()
     out = []
     for t in range(300):  # bends forward and to the right only (picking things up)
-        out += det.feed(float(t), t + 1.0, 25.0 if t % 40 < 10 else 0.0, 0.0, 70.0 if t % 60 < 10 else 0.0, None)
+        out += det.feed(
+            float(t), t + 1.0, 25.0 if t % 40 < 10 else 0.0, 0.0, 70.0 if t % 60 < 10 else 0.0, None
+        )
     assert out == []
 
 
@@ -64,14 +74,28 @@ def test_aggregates_are_10_s_windows() -> None:
     lean = np.where(t < 10, 5.0, -3.0)
     flex = t.copy()
     flex[(t >= 20) & (t < 21)] = np.nan  # unknown for a second
-    hops = [Hop(float(s), float(s + 1), Activity.WALKING if 10 <= s < 20 else Activity.SEDENTARY,
-                2.0 if 10 <= s < 20 else 0.0) for s in range(35)]
+    hops = [
+        Hop(
+            float(s),
+            float(s + 1),
+            Activity.WALKING if 10 <= s < 20 else Activity.SEDENTARY,
+            2.0 if 10 <= s < 20 else 0.0,
+        )
+        for s in range(35)
+    ]
     agg = Aggregator()
-    out = agg.feed(t[:200], lean[:200], flex[:200], hops[:15]) + agg.feed(t[200:], lean[200:], flex[200:], hops[15:])
+    out = agg.feed(t[:200], lean[:200], flex[:200], hops[:15]) + agg.feed(
+        t[200:], lean[200:], flex[200:], hops[15:]
+    )
     out += agg.finish()
     assert [a.start_s for a in out] == [0.0, 10.0, 20.0, 30.0]
     assert out[0].lean_mean_deg == pytest.approx(5.0) and out[1].lean_min_deg == pytest.approx(-3.0)
     assert out[0].flexion_max_deg == pytest.approx(9.9) and out[2].flexion_min_deg == pytest.approx(21.0)
-    assert [a.activity for a in out] == [Activity.SEDENTARY, Activity.WALKING, Activity.SEDENTARY, Activity.SEDENTARY]
+    assert [a.activity for a in out] == [
+        Activity.SEDENTARY,
+        Activity.WALKING,
+        Activity.SEDENTARY,
+        Activity.SEDENTARY,
+    ]
     assert out[1].steps == 20 and out[0].steps == 0
     assert out[3].worn_fraction == pytest.approx(0.5)  # 5 s of samples in the last window

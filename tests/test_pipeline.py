@@ -90,8 +90,9 @@ def of(events: list, cls: type) -> list:
 
 def test_lean_walk_and_sedentary_on_a_short_day() -> None:
     sim, chunk = short_day()
-    cfg = PipelineConfig(alerts=OFFLINE, state_interval_s=0.0,
-                         sedentary=SedentaryParams(alert_after_s=150.0, repeat_s=100.0))
+    cfg = PipelineConfig(
+        alerts=OFFLINE, state_interval_s=0.0, sedentary=SedentaryParams(alert_after_s=150.0, repeat_s=100.0)
+    )
     events = run(chunk, profile_for(sim, chunk), 30.0, cfg)
     lean_label = next(lb for lb in sim.labels if lb.kind == "lean")
     leans = of(events, LeanEpisode)
@@ -121,8 +122,11 @@ def test_batch_size_does_not_change_the_episodes() -> None:
     prof = profile_for(sim, chunk)
 
     def summary(events: list) -> list:
-        return [(type(e).__name__, round(e.start_s), round(e.end_s)) for e in events
-                if isinstance(e, LeanEpisode | Walk | Break)]
+        return [
+            (type(e).__name__, round(e.start_s), round(e.end_s))
+            for e in events
+            if isinstance(e, LeanEpisode | Walk | Break)
+        ]
 
     assert summary(run(chunk, prof, 0.4)) == summary(run(chunk, prof, 97.0))
 
@@ -139,7 +143,9 @@ def test_auto_baseline_without_calibration_gets_the_side_right() -> None:
     pipe = Pipeline(PipelineConfig(alerts=OFFLINE, state_interval_s=0.0))
     events = []
     for i in range(0, len(chunk.t_s), 250):
-        events += pipe.process(ImuSamples(chunk.t_s[i:i + 250], chunk.acc[i:i + 250], chunk.gyr[i:i + 250]))
+        events += pipe.process(
+            ImuSamples(chunk.t_s[i : i + 250], chunk.acc[i : i + 250], chunk.gyr[i : i + 250])
+        )
     events += pipe.finish()
     assert pipe.baseline is not None and pipe.baseline.R_bs is not None
     leans = of(events, LeanEpisode)
@@ -148,13 +154,16 @@ def test_auto_baseline_without_calibration_gets_the_side_right() -> None:
 
 def test_states_responses_and_ignored() -> None:
     sim, chunk = short_day()
-    cfg = PipelineConfig(alerts=OFFLINE, state_interval_s=1.0,
-                         sedentary=SedentaryParams(alert_after_s=150.0, repeat_s=100.0))
+    cfg = PipelineConfig(
+        alerts=OFFLINE, state_interval_s=1.0, sedentary=SedentaryParams(alert_after_s=150.0, repeat_s=100.0)
+    )
     pipe = Pipeline(cfg, profile=profile_for(sim, chunk))
     events: list = []
     answered = None
     for i in range(0, len(chunk.t_s), 12):
-        events += pipe.process(ImuSamples(chunk.t_s[i:i + 12], chunk.acc[i:i + 12], chunk.gyr[i:i + 12]))
+        events += pipe.process(
+            ImuSamples(chunk.t_s[i : i + 12], chunk.acc[i : i + 12], chunk.gyr[i : i + 12])
+        )
         alerts = of(events, Alert)
         if alerts and answered is None:
             answered = alerts[0]
@@ -178,8 +187,9 @@ def test_wall_clock_quiet_hours_hold_alerts_back() -> None:
 
     sim, chunk = short_day()
     night = datetime(2026, 11, 23, 23, 0, tzinfo=UTC).timestamp()
-    pipe = Pipeline(PipelineConfig(state_interval_s=0.0), profile=profile_for(sim, chunk), wall_offset_s=night,
-                    tz=UTC)
+    pipe = Pipeline(
+        PipelineConfig(state_interval_s=0.0), profile=profile_for(sim, chunk), wall_offset_s=night, tz=UTC
+    )
     events = pipe.process(ImuSamples(chunk.t_s, chunk.acc, chunk.gyr)) + pipe.finish()
     assert of(events, LeanEpisode) and of(events, Alert) == []
 

@@ -59,8 +59,9 @@ def run(args: argparse.Namespace) -> int:
     if args.profile is not None and args.neutral is not None:
         return _fail("give either --profile or --neutral/--forward-bend, not both")
     try:
-        result = analyze_file(args.recording, args.neutral, args.forward_bend, args.profile,
-                              show_progress=not args.no_progress)
+        result = analyze_file(
+            args.recording, args.neutral, args.forward_bend, args.profile, show_progress=not args.no_progress
+        )
     except (RecordingError, CsvError, CalibrationError) as err:
         return _fail(str(err))
     except OSError as err:
@@ -69,8 +70,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _mounting(args_neutral: str | None, args_bend: str | None, profile_path: Path | None, rec: Any
-              ) -> tuple[Any, dict[str, Any]]:
+def _mounting(
+    args_neutral: str | None, args_bend: str | None, profile_path: Path | None, rec: Any
+) -> tuple[Any, dict[str, Any]]:
     """(profile or None, description) from the options (see the module docstring for the order)."""
     from calibration.errors import MountingError
     from calibration.profile import Profile, load_device_profile, load_profile
@@ -81,14 +83,19 @@ def _mounting(args_neutral: str | None, args_bend: str | None, profile_path: Pat
 
         neutral, bend = parse_window(args_neutral), parse_window(args_bend or "")
         m = mounting_from_recording(s.t_s, s.acc, s.gyr, neutral, bend)
-        return Profile(device_id="analyze", mounting=m), {"source": "windows", "neutral_s": list(neutral),
-                                                           "forward_bend_s": list(bend),
-                                                           "bend_deg": round(m.bend_deg, 2)}
+        return Profile(device_id="analyze", mounting=m), {
+            "source": "windows",
+            "neutral_s": list(neutral),
+            "forward_bend_s": list(bend),
+            "bend_deg": round(m.bend_deg, 2),
+        }
     if profile_path is not None:
         profile = load_profile(profile_path)
         if profile.mounting is None:
-            raise MountingError(f"profile {profile_path} has no mounting yet; run `posture calibrate mounting`, "
-                                "or give --neutral and --forward-bend windows")
+            raise MountingError(
+                f"profile {profile_path} has no mounting yet; run `posture calibrate mounting`, "
+                "or give --neutral and --forward-bend windows"
+            )
         return profile, {"source": "profile", "file": str(profile_path)}
     if rec.info is not None:
         stored = load_device_profile(rec.info.device_id_hex)
@@ -97,8 +104,13 @@ def _mounting(args_neutral: str | None, args_bend: str | None, profile_path: Pat
     return None, {"source": "auto"}
 
 
-def analyze_file(path: Path, neutral: str | None = None, forward_bend: str | None = None,
-                 profile_path: Path | None = None, show_progress: bool = False) -> dict[str, Any]:
+def analyze_file(
+    path: Path,
+    neutral: str | None = None,
+    forward_bend: str | None = None,
+    profile_path: Path | None = None,
+    show_progress: bool = False,
+) -> dict[str, Any]:
     """The analysis of one recording as the --json dict."""
     import numpy as np
 
@@ -149,8 +161,15 @@ def analyze_file(path: Path, neutral: str | None = None, forward_bend: str | Non
     alerts: list[dict[str, Any]] = []
     for e in events:
         if isinstance(e, Alert):
-            alerts.append({"t_s": round(e.t_s, 3), "kind": e.alert_kind, "text": e.text, "alert_id": e.alert_id,
-                           "side": e.side})
+            alerts.append(
+                {
+                    "t_s": round(e.t_s, 3),
+                    "kind": e.alert_kind,
+                    "text": e.text,
+                    "alert_id": e.alert_id,
+                    "side": e.side,
+                }
+            )
     for group in (lean, flex, walks):
         group.sort(key=lambda d: d["start_s"])
     alerts.sort(key=lambda d: d["t_s"])
@@ -163,19 +182,27 @@ def analyze_file(path: Path, neutral: str | None = None, forward_bend: str | Non
         b = pipe.baseline
         mounting["neutral_s"] = None if b.neutral_span_s is None else [round(x, 2) for x in b.neutral_span_s]
         mounting["forward_found_s"] = None if b.R_bs is None else round(b.forward_at_s, 2)
-        mounting["note"] = ("no calibration: neutral taken from the first still period, forward from the "
-                            "large forward bends; give --neutral/--forward-bend for exact sides and angles")
+        mounting["note"] = (
+            "no calibration: neutral taken from the first still period, forward from the "
+            "large forward bends; give --neutral/--forward-bend for exact sides and angles"
+        )
         if b.R_bs is None:
-            mounting["note"] = ("no calibration and no usable still period plus forward bends were found: "
-                                "no angles, so no posture episodes; give --neutral/--forward-bend")
+            mounting["note"] = (
+                "no calibration and no usable still period plus forward bends were found: "
+                "no angles, so no posture episodes; give --neutral/--forward-bend"
+            )
     left = sum(d["end_s"] - d["start_s"] for d in lean if d["side"] == "left")
     right = sum(d["end_s"] - d["start_s"] for d in lean if d["side"] == "right")
     duration = float(t[-1] - t[0])
     summary: dict[str, Any] = {
-        "file": str(path), "samples": n, "duration_s": round(duration, 3),
-        "t_start_s": round(float(t[0]), 3), "t_end_s": round(float(t[-1]), 3),
+        "file": str(path),
+        "samples": n,
+        "duration_s": round(duration, 3),
+        "t_start_s": round(float(t[0]), 3),
+        "t_end_s": round(float(t[-1]), 3),
         "mounting": mounting,
-        "lean_left_s": round(left, 1), "lean_right_s": round(right, 1),
+        "lean_left_s": round(left, 1),
+        "lean_right_s": round(right, 1),
         "flexion_s": round(sum(d["end_s"] - d["start_s"] for d in flex), 1),
         "walking_s": round(sum(d["end_s"] - d["start_s"] for d in walks), 1),
         "steps": int(sum(d["steps"] for d in walks)),
@@ -183,11 +210,19 @@ def analyze_file(path: Path, neutral: str | None = None, forward_bend: str | Non
         "breaks": [event_to_dict(e) for e in events if isinstance(e, Break)],
         "transitions": [event_to_dict(e) for e in events if isinstance(e, Transition)],
         "stretch_routines": [event_to_dict(e) for e in events if isinstance(e, StretchRoutine)],
-        "alerts_by_kind": {k: sum(a["kind"] == k for a in alerts) for k in sorted({a["kind"] for a in alerts})},
+        "alerts_by_kind": {
+            k: sum(a["kind"] == k for a in alerts) for k in sorted({a["kind"] for a in alerts})
+        },
         "lost_samples": rec.stats.lost_samples if rec.stats else 0,
         "analysis_s": round(time.monotonic() - t_start, 2),
     }
-    return {"lean_episodes": lean, "flexion_episodes": flex, "walks": walks, "alerts": alerts, "summary": summary}
+    return {
+        "lean_episodes": lean,
+        "flexion_episodes": flex,
+        "walks": walks,
+        "alerts": alerts,
+        "summary": summary,
+    }
 
 
 def _clock(t: float) -> str:
@@ -198,34 +233,51 @@ def _clock(t: float) -> str:
 def report_text(r: dict[str, Any]) -> str:
     s = r["summary"]
     m = s["mounting"]
-    lines = [f"{s['file']}: {s['samples']:,} samples, {_clock(s['duration_s'])} "
-             f"({s['t_start_s']:.1f} .. {s['t_end_s']:.1f} s), analysed in {s['analysis_s']:.1f} s"]
-    src = {"windows": f"windows neutral {m.get('neutral_s')} s, forward bend {m.get('forward_bend_s')} s",
-           "profile": f"profile {m.get('file')}", "device profile": f"stored profile of device {m.get('device_id')}",
-           "auto": "automatic"}[m["source"]]
+    lines = [
+        f"{s['file']}: {s['samples']:,} samples, {_clock(s['duration_s'])} "
+        f"({s['t_start_s']:.1f} .. {s['t_end_s']:.1f} s), analysed in {s['analysis_s']:.1f} s"
+    ]
+    src = {
+        "windows": f"windows neutral {m.get('neutral_s')} s, forward bend {m.get('forward_bend_s')} s",
+        "profile": f"profile {m.get('file')}",
+        "device profile": f"stored profile of device {m.get('device_id')}",
+        "auto": "automatic",
+    }[m["source"]]
     lines.append(f"mounting: {src}")
     if "note" in m:
         lines.append(f"  note: {m['note']}")
     lines.append("")
-    lines.append(f"lean episodes: {len(r['lean_episodes'])}  (left {s['lean_left_s'] / 60:.1f} min, "
-                 f"right {s['lean_right_s'] / 60:.1f} min)")
+    lines.append(
+        f"lean episodes: {len(r['lean_episodes'])}  (left {s['lean_left_s'] / 60:.1f} min, "
+        f"right {s['lean_right_s'] / 60:.1f} min)"
+    )
     for e in r["lean_episodes"]:
-        lines.append(f"  {_clock(e['start_s'])} - {_clock(e['end_s'])}  {e['side']:5s}  peak {e['peak_deg']:5.1f}°  "
-                     f"mean {e['mean_deg']:5.1f}°")
+        lines.append(
+            f"  {_clock(e['start_s'])} - {_clock(e['end_s'])}  {e['side']:5s}  peak {e['peak_deg']:5.1f}°  "
+            f"mean {e['mean_deg']:5.1f}°"
+        )
     lines.append(f"slouch episodes: {len(r['flexion_episodes'])}  ({s['flexion_s'] / 60:.1f} min)")
     for e in r["flexion_episodes"]:
-        lines.append(f"  {_clock(e['start_s'])} - {_clock(e['end_s'])}  peak {e['peak_deg']:5.1f}°  "
-                     f"mean {e['mean_deg']:5.1f}°")
+        lines.append(
+            f"  {_clock(e['start_s'])} - {_clock(e['end_s'])}  peak {e['peak_deg']:5.1f}°  "
+            f"mean {e['mean_deg']:5.1f}°"
+        )
     lines.append(f"walks: {len(r['walks'])}  ({s['walking_s'] / 60:.1f} min, {s['steps']:,} steps)")
     for e in r["walks"]:
-        lines.append(f"  {_clock(e['start_s'])} - {_clock(e['end_s'])}  {e['steps']:5d} steps  "
-                     f"{e['cadence_hz']:.2f} Hz")
-    lines.append(f"credited breaks: {len(s['breaks'])}   stretch routines: {len(s['stretch_routines'])}   "
-                 f"sit/stand transitions: {len(s['transitions'])}")
+        lines.append(
+            f"  {_clock(e['start_s'])} - {_clock(e['end_s'])}  {e['steps']:5d} steps  "
+            f"{e['cadence_hz']:.2f} Hz"
+        )
+    lines.append(
+        f"credited breaks: {len(s['breaks'])}   stretch routines: {len(s['stretch_routines'])}   "
+        f"sit/stand transitions: {len(s['transitions'])}"
+    )
     act = ", ".join(f"{k} {v / 60:.1f} min" for k, v in s["activity_s"].items())
     lines.append(f"activity: {act}")
-    lines.append(f"alerts: {len(r['alerts'])}" + (f"  ({', '.join(f'{k} {v}' for k, v in s['alerts_by_kind'].items())})"
-                                                 if r["alerts"] else ""))
+    lines.append(
+        f"alerts: {len(r['alerts'])}"
+        + (f"  ({', '.join(f'{k} {v}' for k, v in s['alerts_by_kind'].items())})" if r["alerts"] else "")
+    )
     for a in r["alerts"]:
         lines.append(f"  {_clock(a['t_s'])}  {a['kind']:9s}  {a['text']}")
     return "\n".join(lines)

@@ -21,14 +21,41 @@ from monitor.detect.activity import (
 )
 from monitor.detect.aggregate import AggregateParams, Aggregator
 from monitor.detect.baseline import AutoBaseline, BaselineParams
-from monitor.detect.episodes import Confirmed, Episode, FlexionParams, HysteresisDetector, HysteresisParams, LeanParams
+from monitor.detect.episodes import (
+    Confirmed,
+    Episode,
+    FlexionParams,
+    HysteresisDetector,
+    HysteresisParams,
+    LeanParams,
+)
 from monitor.detect.errors import DetectError
 from monitor.detect.sedentary import SedentaryDue, SedentaryParams, SedentaryTracker
 from monitor.detect.stretch import StretchDetector, StretchParams, StretchReminder
 
 __all__ = [
-    "ActivityClassifier", "ActivityParams", "AggregateParams", "Aggregator", "AutoBaseline", "BaselineParams",
-    "Confirmed", "DetectError", "Episode", "FlexionParams", "Hop", "HysteresisDetector", "HysteresisParams",
-    "LeanParams", "SedentaryDue", "SedentaryParams", "SedentaryTracker", "StretchDetector", "StretchParams",
-    "StretchReminder", "TransitionDetector", "TransitionParams", "WalkParams", "WalkTracker",
+    "ActivityClassifier",
+    "ActivityParams",
+    "AggregateParams",
+    "Aggregator",
+    "AutoBaseline",
+    "BaselineParams",
+    "Confirmed",
+    "DetectError",
+    "Episode",
+    "FlexionParams",
+    "Hop",
+    "HysteresisDetector",
+    "HysteresisParams",
+    "LeanParams",
+    "SedentaryDue",
+    "SedentaryParams",
+    "SedentaryTracker",
+    "StretchDetector",
+    "StretchParams",
+    "StretchReminder",
+    "TransitionDetector",
+    "TransitionParams",
+    "WalkParams",
+    "WalkTracker",
 ]

@@ -103,9 +103,9 @@ class ActivityClassifier:
         if n_hops <= 0:
             return []
         hops = self._classify(w, h, n_hops)
-        self._t = self._t[n_hops * h:]
-        self._a = self._a[n_hops * h:]
-        self._g = self._g[n_hops * h:]
+        self._t = self._t[n_hops * h :]
+        self._a = self._a[n_hops * h :]
+        self._g = self._g[n_hops * h :]
         return hops
 
     def finish(self) -> list[Hop]:
@@ -115,7 +115,9 @@ class ActivityClassifier:
         end = float(self._t[-1]) + 1.0 / self._fs
         if end <= self._last.end_s:
             return []
-        hop = Hop(self._last.end_s, end, self._last.activity, self._last.cadence_hz, self._last.gyr_spread_rad_s)
+        hop = Hop(
+            self._last.end_s, end, self._last.activity, self._last.cadence_hz, self._last.gyr_spread_rad_s
+        )
         self._t = self._t[:0]
         return [hop]
 
@@ -124,7 +126,7 @@ class ActivityClassifier:
         fs = self._fs
         from numpy.lib.stride_tricks import sliding_window_view
 
-        a = sliding_window_view(self._a, w)[: n_hops * h: h]
+        a = sliding_window_view(self._a, w)[: n_hops * h : h]
         a = a - a.mean(axis=1, keepdims=True)
         energy = np.einsum("ij,ij->i", a, a)
         std_a = np.sqrt(energy / w)
@@ -136,7 +138,7 @@ class ActivityClassifier:
         best = r.argmax(axis=1)
         r_best = r[np.arange(n_hops), best]
         cadence = fs / (k_lo + best)
-        g = sliding_window_view(self._g, w, axis=0)[: n_hops * h: h]  # (n_hops, 3, w)
+        g = sliding_window_view(self._g, w, axis=0)[: n_hops * h : h]  # (n_hops, 3, w)
         spread = np.sqrt(g.var(axis=2).sum(axis=1))
         walking = (r_best >= p.min_periodicity) & (std_a >= p.min_step_acc_m_s2)
         active = ~walking & ((spread >= p.active_gyr_rad_s) | (std_a >= p.active_acc_m_s2))
@@ -234,7 +236,9 @@ class TransitionDetector:
         if len(t) == 0:
             return
         up = f < p.upright_deg
-        edges = np.flatnonzero(np.diff(up.astype(np.int8), prepend=np.int8(1 if math.isnan(self._ex_start) else 0)))
+        edges = np.flatnonzero(
+            np.diff(up.astype(np.int8), prepend=np.int8(1 if math.isnan(self._ex_start) else 0))
+        )
         pos = 0
         for k in edges.tolist() + [len(t)]:
             if math.isfinite(self._ex_start):  # in an excursion from pos to k
@@ -274,5 +278,12 @@ class TransitionDetector:
         return out
 
 
-__all__ = ["ActivityClassifier", "ActivityParams", "Hop", "TransitionDetector", "TransitionParams",
-           "WalkParams", "WalkTracker"]
+__all__ = [
+    "ActivityClassifier",
+    "ActivityParams",
+    "Hop",
+    "TransitionDetector",
+    "TransitionParams",
+    "WalkParams",
+    "WalkTracker",
+]

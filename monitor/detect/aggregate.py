@@ -37,7 +37,9 @@ class Aggregator:
         self._hops: list[Hop] = []
         self._dt = math.nan
 
-    def feed(self, t_s: np.ndarray, lean_deg: np.ndarray, flexion_deg: np.ndarray, hops: list[Hop]) -> list[Aggregate]:
+    def feed(
+        self, t_s: np.ndarray, lean_deg: np.ndarray, flexion_deg: np.ndarray, hops: list[Hop]
+    ) -> list[Aggregate]:
         self._t = np.concatenate((self._t, np.asarray(t_s, dtype=np.float64)))
         self._lean = np.concatenate((self._lean, np.asarray(lean_deg, dtype=np.float64)))
         self._flex = np.concatenate((self._flex, np.asarray(flexion_deg, dtype=np.float64)))
@@ -48,7 +50,9 @@ class Aggregator:
             return []
         w = self.params.window_s
         covered = self._hops[-1].end_s
-        limit = min(math.floor(self._t[-1] / w), math.floor(covered / w))  # windows below this index are complete
+        limit = min(
+            math.floor(self._t[-1] / w), math.floor(covered / w)
+        )  # windows below this index are complete
         return self._emit(limit)
 
     def finish(self) -> list[Aggregate]:
@@ -79,9 +83,21 @@ class Aggregator:
         for j, s in enumerate(starts.tolist()):
             w0 = float(b[s]) * w
             act, steps = self._activity(w0, w0 + w)
-            out.append(Aggregate(w0, w, float(stats[0][0][j]), float(stats[0][1][j]), float(stats[0][2][j]),
-                                 float(stats[1][0][j]), float(stats[1][1][j]), float(stats[1][2][j]), act, steps,
-                                 min(1.0, float(counts[j]) / expected)))
+            out.append(
+                Aggregate(
+                    w0,
+                    w,
+                    float(stats[0][0][j]),
+                    float(stats[0][1][j]),
+                    float(stats[0][2][j]),
+                    float(stats[1][0][j]),
+                    float(stats[1][1][j]),
+                    float(stats[1][2][j]),
+                    act,
+                    steps,
+                    min(1.0, float(counts[j]) / expected),
+                )
+            )
         self._t, self._lean, self._flex = self._t[n_done:], self._lean[n_done:], self._flex[n_done:]
         last_end = float(b[-1] + 1) * w
         self._hops = [h for h in self._hops if h.end_s > last_end]

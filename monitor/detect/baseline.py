@@ -84,7 +84,9 @@ class AutoBaseline:
             if self._hist_t:  # the bends seen before the neutral
                 ht, hu = np.concatenate(self._hist_t), np.concatenate(self._hist_u)
                 self._hist_t, self._hist_u = [], []
-                before = ht < (t_s[0] if len(t_s) else math.inf)  # the rest of this batch follows at full rate
+                before = ht < (
+                    t_s[0] if len(t_s) else math.inf
+                )  # the rest of this batch follows at full rate
                 self._bends(ht[before], hu[before], 1.0 / p.history_hz)
             if len(t_s) == 0 or self.R_bs is not None:
                 return

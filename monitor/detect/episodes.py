@@ -5,7 +5,7 @@ direction of interest (lean to the right: x = lean; to the left: x = -lean; slou
 
     idle      --(x >= enter_deg)-->                 candidate since t_c
     candidate --(x <  enter_deg or not valid)-->    idle
-    candidate --(t - t_c >= hold_s)-->              active: the episode starts at t_c (confirmed at t_c + hold_s)
+    candidate --(t - t_c >= hold_s)-->              active: the episode starts at t_c (confirmed then)
     active    --(x <  exit_deg or not valid)-->     clearing since t_x
     clearing  --(x >= exit_deg and valid)-->        active
     clearing  --(t - t_x >= exit_s)-->              idle: the episode ends at t_x
@@ -110,9 +110,10 @@ class HysteresisDetector:
             return None
         return Episode(self._t_start, self._t_last, self._peak, self._sum / self._n)
 
-    def update(self, t_s: np.ndarray, x: np.ndarray, valid: np.ndarray | None = None
-               ) -> tuple[list[Episode], list[Confirmed]]:
-        """Feed t_s (N,) s, x (N,) deg, valid (N,) bool -> (finished episodes, confirmations) in this batch."""
+    def update(
+        self, t_s: np.ndarray, x: np.ndarray, valid: np.ndarray | None = None
+    ) -> tuple[list[Episode], list[Confirmed]]:
+        """Feed t_s (N,) s, x (N,) deg, valid (N,) bool -> (finished episodes, confirmations) of the batch."""
         t = np.asarray(t_s, dtype=np.float64).reshape(-1)
         xv = np.asarray(x, dtype=np.float64).reshape(-1)
         if xv.shape != t.shape or (valid is not None and np.shape(valid) != t.shape):
@@ -164,8 +165,16 @@ class HysteresisDetector:
         self._n += e - s
         self._peak = max(self._peak, float(seg.max()))
 
-    def _run(self, c: int, t: np.ndarray, xs: np.ndarray, s: int, e: int,
-             episodes: list[Episode], confirmed: list[Confirmed]) -> None:
+    def _run(
+        self,
+        c: int,
+        t: np.ndarray,
+        xs: np.ndarray,
+        s: int,
+        e: int,
+        episodes: list[Episode],
+        confirmed: list[Confirmed],
+    ) -> None:
         p = self.params
         while s < e:
             st = self._state
@@ -202,14 +211,16 @@ class HysteresisDetector:
                     continue
                 due = self._t_clear + p.exit_s
                 k = s + int(np.searchsorted(t[s:e], due, side="left"))
-                seg = xs[s:min(k, e)]
+                seg = xs[s : min(k, e)]
                 if len(seg):
                     self._csum += float(seg.sum())
                     self._cn += len(seg)
                     self._cpeak = max(self._cpeak, float(seg.max()))
                 if k >= e:
                     return
-                episodes.append(Episode(self._t_start, self._t_clear, self._peak, self._sum / max(self._n, 1)))
+                episodes.append(
+                    Episode(self._t_start, self._t_clear, self._peak, self._sum / max(self._n, 1))
+                )
                 self._reset()
                 s = k
 

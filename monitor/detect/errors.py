@@ -1,6 +1,6 @@
 """The detection package's exceptions.
 
-    DetectError (ValueError)        bad settings or input to a detector (names the setting or the array)
+DetectError (ValueError)        bad settings or input to a detector (names the setting or the array)
 """
 
 from __future__ import annotations

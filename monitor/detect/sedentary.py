@@ -108,8 +108,9 @@ class SedentaryTracker:
         """Nothing is due before until_s (a snooze)."""
         self._next_due = max(self._next_due, until_s)
 
-    def feed(self, hops: list[Hop], on_due: Callable[[SedentaryDue], bool] | None = None
-             ) -> tuple[list[Break], list[SedentaryDue]]:
+    def feed(
+        self, hops: list[Hop], on_due: Callable[[SedentaryDue], bool] | None = None
+    ) -> tuple[list[Break], list[SedentaryDue]]:
         """Hops in time order -> (credited breaks, dues that were delivered).
 
         `on_due(due)` is asked at once (per hop) and returns True when the alert was delivered (or skipped
@@ -191,7 +192,7 @@ class SedentaryTracker:
         self._pre_walk = 0.0  # a short walk: the burst before it was movement after all
 
     def _movement_s(self) -> float:
-        """The run's span minus the discarded bursts (pauses up to bridge_s count, as in a stretch routine)."""
+        """The run's span minus the discarded bursts (pauses up to bridge_s count, as in a stretch)."""
         if not math.isfinite(self._run_start):
             return 0.0
         pending = self._act_pend if self._act_after_walk else 0.0
@@ -203,9 +204,17 @@ class SedentaryTracker:
     def _close_run(self) -> list[Break]:
         out: list[Break] = []
         if self._run_qualifies():
-            kind = max(self._run_kind, key=lambda k: self._run_kind[k]) if self._run_kind else Activity.WALKING
-            out.append(Break(self._run_start, self._run_end, "walking" if kind == Activity.WALKING else "active",
-                             self._run_prompted))
+            kind = (
+                max(self._run_kind, key=lambda k: self._run_kind[k]) if self._run_kind else Activity.WALKING
+            )
+            out.append(
+                Break(
+                    self._run_start,
+                    self._run_end,
+                    "walking" if kind == Activity.WALKING else "active",
+                    self._run_prompted,
+                )
+            )
             self._ref = self._run_end
             self._next_due = self._ref + self.params.alert_after_s
             self._alert_open = False

@@ -49,13 +49,24 @@ class StretchDetector:
         self._found = False
         self._t0 = math.nan
 
-    def feed(self, t0_s: float, t1_s: float, lean_max: float, lean_min: float, flex_max: float,
-             wall_offset_s: float | None) -> list[StretchRoutine]:
+    def feed(
+        self,
+        t0_s: float,
+        t1_s: float,
+        lean_max: float,
+        lean_min: float,
+        flex_max: float,
+        wall_offset_s: float | None,
+    ) -> list[StretchRoutine]:
         """One hop: the extreme lean and flexion (deg) between t0_s and t1_s."""
         p = self.params
         if not math.isfinite(self._t0):
             self._t0 = t0_s
-        now = {"bend": flex_max >= p.bend_deg, "left": lean_min <= -p.side_deg, "right": lean_max >= p.side_deg}
+        now = {
+            "bend": flex_max >= p.bend_deg,
+            "left": lean_min <= -p.side_deg,
+            "right": lean_max >= p.side_deg,
+        }
         out: list[StretchRoutine] = []
         big = any(now.values())
         for k, v in now.items():
@@ -83,8 +94,13 @@ class StretchDetector:
         part = "other"
         if wall_offset_s is not None:
             t = self._local(self._start + wall_offset_s).time()
-            part = ("morning" if t < parse_hhmm(p.morning_until)
-                    else "evening" if t >= parse_hhmm(p.evening_from) else "other")
+            part = (
+                "morning"
+                if t < parse_hhmm(p.morning_until)
+                else "evening"
+                if t >= parse_hhmm(p.evening_from)
+                else "other"
+            )
         elif self._start - self._t0 <= p.morning_within_s:
             part = "morning"
         r = StretchRoutine(self._start, self._last_big, part)
@@ -93,7 +109,11 @@ class StretchDetector:
         return r
 
     def _local(self, wall_s: float) -> datetime:
-        return datetime.fromtimestamp(wall_s, self.tz) if self.tz else datetime.fromtimestamp(wall_s).astimezone()
+        return (
+            datetime.fromtimestamp(wall_s, self.tz)
+            if self.tz
+            else datetime.fromtimestamp(wall_s).astimezone()
+        )
 
 
 class StretchReminder:
@@ -110,7 +130,7 @@ class StretchReminder:
             self._done.add((self._local(r.start_s + wall_offset_s).date().isoformat(), r.part_of_day))
 
     def due(self, t_s: float, wall_offset_s: float | None) -> str | None:
-        """"morning"/"evening" when a reminder is due at t_s; the caller calls `given` once delivered."""
+        """ "morning"/"evening" when a reminder is due at t_s; the caller calls `given` once delivered."""
         if not math.isfinite(self._wear_start):
             self._wear_start = t_s
         if wall_offset_s is None:
@@ -119,8 +139,11 @@ class StretchReminder:
         now = self._local(t_s + wall_offset_s)
         day = now.date().isoformat()
         self._done = {d for d in self._done if d[0] >= day}  # bounded: today's entries only
-        if (day, "morning") not in self._done and t_s - self._wear_start >= p.morning_delay_s \
-                and now.time() < parse_hhmm(p.morning_until):
+        if (
+            (day, "morning") not in self._done
+            and t_s - self._wear_start >= p.morning_delay_s
+            and now.time() < parse_hhmm(p.morning_until)
+        ):
             return "morning"
         if (day, "evening") not in self._done and now.time() >= parse_hhmm(p.evening_at):
             return "evening"
@@ -131,7 +154,11 @@ class StretchReminder:
             self._done.add((self._local(t_s + wall_offset_s).date().isoformat(), part))
 
     def _local(self, wall_s: float) -> datetime:
-        return datetime.fromtimestamp(wall_s, self.tz) if self.tz else datetime.fromtimestamp(wall_s).astimezone()
+        return (
+            datetime.fromtimestamp(wall_s, self.tz)
+            if self.tz
+            else datetime.fromtimestamp(wall_s).astimezone()
+        )
 
 
 __all__ = ["StretchDetector", "StretchParams", "StretchReminder"]
