@@ -89,7 +89,11 @@ def test_standing_up_and_sitting_down_are_not_movement() -> None:
     assert breaks == [] and due == [1800.0]
     # 120 s of walking with them is one
     breaks, _, _ = run((S, 1000), (A, 3), (W, 120), (A, 3), (S, 100))
-    assert [(b.start_s, b.end_s) for b in breaks] == [(1000.0, 1126.0)]
+    assert [(b.start_s, b.end_s) for b in breaks] == [(1003.0, 1126.0)]
+    # seated reaches (short bursts, bridged), then standing up into a 60 s walk: not a break
+    reaches = [(A, 3.0), (S, 12.0)] * 5
+    breaks, _, _ = run((S, 1000), *reaches, (A, 3), (W, 60), (A, 3), (S, 100))
+    assert breaks == []
     # short bursts of a stretch (no walking next to them) do count
     stretch = [(A, 7.0), (S, 8.0)] * 18  # 126 s of 7 s bursts
     breaks, _, _ = run((S, 100), *stretch, (S, 100))

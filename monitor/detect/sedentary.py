@@ -7,10 +7,11 @@ Rules (DOMAIN.md, issue 6), all on the device timeline:
 - A run spanning at least `credit_s` (120 s), its bridged pauses included, is a credited break.
   Standing up and sitting down are not movement: a burst of active hops shorter than `min_active_s` right
   before or after a walk of at least `min_walk_s` (the sit-to-stand and stand-to-sit around it) is taken
-  off the span; short bursts elsewhere (a stretch, tidying up that sometimes looks like a few steps) are
-  not. A prompted break is one that started while a sedentary alert was open; an unprompted break counts
-  just the same (credit for breaks taken without a prompt: Stretchly #177, Workrave #374). Shorter runs credit
-  nothing: their time counts as sitting.
+  off the span, and a run that stood up into a walk starts with the walk (movement before standing up,
+  such as seated reaches, is not a break); short bursts elsewhere (a stretch, tidying up that sometimes
+  looks like a few steps) are not. A prompted break is one that started while a sedentary alert was open;
+  an unprompted break counts just the same (credit for breaks taken without a prompt: Stretchly #177,
+  Workrave #374). Shorter runs credit nothing: their time counts as sitting.
 - The sitting clock starts at the start of wear or at the end of the last credited break:
       since_break_s = t - ref_s,     ref_s = end of last credited break (or the first sample)
   and while a run that already qualifies is going on, since_break_s = 0.
@@ -80,6 +81,8 @@ class SedentaryTracker:
         self._prev_act = Activity.UNKNOWN
         self._last_move = Activity.UNKNOWN
         self._walk_len = 0.0  # the current (or last) walking stretch, s
+        self._walk_start = math.nan  # its start, s
+        self._t_hop = math.nan  # start of the hop being counted, s
         self._pre_walk = 0.0  # a short burst right before the current walking stretch, s (not counted yet)
         self._alert_open = False  # a sedentary alert was given since the last break
         self._run_prompted = False
@@ -139,6 +142,7 @@ class SedentaryTracker:
                     self._discarded = 0.0
                 self._run_end = end
                 self._run_kind[act] = self._run_kind.get(act, 0.0) + (end - start)
+                self._t_hop = start
                 self._count(act, end - start)
             elif math.isfinite(self._run_start) and end - self._run_end > p.bridge_s:
                 breaks += self._close_run()
@@ -165,9 +169,13 @@ class SedentaryTracker:
         if act == Activity.WALKING:
             if self._prev_act != Activity.WALKING:
                 self._walk_len = 0.0
+                self._walk_start = self._t_hop
             self._walk_len += dt
             if self._walk_len >= p.min_walk_s and self._pre_walk > 0:
-                self._discarded += self._pre_walk  # it was standing up for a real walk
+                # it was standing up for a real walk: whatever came before was done seated (reaches), so
+                # the break starts with the walk
+                self._run_start = self._walk_start
+                self._discarded = 0.0
                 self._pre_walk = 0.0
             self._last_move = act
             return
