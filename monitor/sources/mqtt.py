@@ -50,6 +50,7 @@ class MqttSource(QueuedSource):
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
         self.decoders: dict[str, fp.Decoder] = {}
         self.infos: dict[str, fp.DeviceInfo] = {}
         self.online: dict[str, bool] = {}
@@ -102,6 +103,14 @@ class MqttSource(QueuedSource):
         present = bool(getattr(flags, "session_present", False))
         log.info("mqtt: connected to %s (session %s)", redacted_url(self.s), "resumed" if present else "new")
         client.subscribe([(t, 1) for t in self.s.subscriptions()])
+        # `connected` is set when the broker has acknowledged the subscriptions (_on_subscribe): before
+        # that, a device's new messages would not be routed to this monitor yet.
+
+    def _on_subscribe(self, client: Client, userdata: Any, mid: int, reason_codes: Any, properties: Any) -> None:
+        failed = [rc for rc in reason_codes if getattr(rc, "is_failure", False)]
+        if failed:
+            log.warning("mqtt: the broker refused a subscription: %s", failed[0])
+            return
         self.connected.set()
 
     def _on_disconnect(self, client: Client, userdata: Any, flags: Any, reason_code: Any,
