@@ -29,6 +29,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from monitor.commands._mounting_options import (
+    add_mounting_arguments,
+    load_profile_with_mounting,
+    mounting_arguments_error,
+)
+
 HELP = "run the detectors over a recording: lean/slouch episodes, walks, alerts and a summary"
 
 JSON_KEYS = ("lean_episodes", "flexion_episodes", "walks", "alerts", "summary")  #: stable top-level keys
@@ -37,9 +43,7 @@ BATCH_S = 60.0  #: the pipeline is fed this much at a time, s
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("recording", type=Path, metavar="RECORDING", help="a raw capture (.cap) or a CSV file")
-    p.add_argument("--neutral", metavar="A:B", help="seconds of upright, still posture (with --forward-bend)")
-    p.add_argument("--forward-bend", metavar="C:D", help="seconds of a held forward bend (with --neutral)")
-    p.add_argument("--profile", type=Path, metavar="FILE", help="device profile (TOML) with the mounting")
+    add_mounting_arguments(p)
     p.add_argument("--json", action="store_true", help="print one JSON object (stable keys)")
     p.add_argument("--no-progress", action="store_true", help="no progress on stderr")
 
@@ -54,10 +58,8 @@ def run(args: argparse.Namespace) -> int:
     from monitor.imu import CsvError
     from monitor.recording import RecordingError
 
-    if (args.neutral is None) != (args.forward_bend is None):
-        return _fail("--neutral and --forward-bend go together (both windows are needed for the mounting)")
-    if args.profile is not None and args.neutral is not None:
-        return _fail("give either --profile or --neutral/--forward-bend, not both")
+    if (problem := mounting_arguments_error(args)) is not None:
+        return _fail(problem)
     try:
         result = analyze_file(
             args.recording, args.neutral, args.forward_bend, args.profile, show_progress=not args.no_progress
@@ -74,8 +76,7 @@ def _mounting(
     args_neutral: str | None, args_bend: str | None, profile_path: Path | None, rec: Any
 ) -> tuple[Any, dict[str, Any]]:
     """(profile or None, description) from the options (see the module docstring for the order)."""
-    from calibration.errors import MountingError
-    from calibration.profile import Profile, load_device_profile, load_profile
+    from calibration.profile import Profile, load_device_profile
 
     s = rec.samples
     if args_neutral is not None:
@@ -90,13 +91,7 @@ def _mounting(
             "bend_deg": round(m.bend_deg, 2),
         }
     if profile_path is not None:
-        profile = load_profile(profile_path)
-        if profile.mounting is None:
-            raise MountingError(
-                f"profile {profile_path} has no mounting yet; run `posture calibrate mounting`, "
-                "or give --neutral and --forward-bend windows"
-            )
-        return profile, {"source": "profile", "file": str(profile_path)}
+        return load_profile_with_mounting(profile_path), {"source": "profile", "file": str(profile_path)}
     if rec.info is not None:
         stored = load_device_profile(rec.info.device_id_hex)
         if stored is not None and stored.mounting is not None:

@@ -20,6 +20,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from monitor.commands._mounting_options import (
+    add_mounting_arguments,
+    load_profile_with_mounting,
+    mounting_arguments_error,
+)
+
 HELP = "fuse a CSV recording into orientation quaternions, and lean/flexion angles given a mounting"
 
 OUTPUT_COLUMNS = ("t_s", "qw", "qx", "qy", "qz")  #: always written
@@ -30,9 +36,7 @@ CHUNK_ROWS = 65536
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", type=Path, metavar="IN.csv", help="CSV interchange file (t_s,ax,ay,az,gx,gy,gz)")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.csv", help="where to write")
-    p.add_argument("--neutral", metavar="A:B", help="seconds of upright, still posture (with --forward-bend)")
-    p.add_argument("--forward-bend", metavar="C:D", help="seconds of a held forward bend (with --neutral)")
-    p.add_argument("--profile", type=Path, metavar="FILE", help="device profile with a mounting (TOML)")
+    add_mounting_arguments(p)
     p.add_argument("--no-progress", action="store_true", help="no progress on stderr")
 
 
@@ -45,10 +49,8 @@ def run(args: argparse.Namespace) -> int:
     from calibration.errors import CalibrationError
     from monitor.imu import CsvError
 
-    if (args.neutral is None) != (args.forward_bend is None):
-        return _fail("--neutral and --forward-bend go together (both windows are needed for the mounting)")
-    if args.profile is not None and args.neutral is not None:
-        return _fail("give either --profile or --neutral/--forward-bend, not both")
+    if (problem := mounting_arguments_error(args)) is not None:
+        return _fail(problem)
     if not args.input.is_file():
         return _fail(f"{args.input}: no such file")
     partial = args.output.with_name(args.output.name + ".partial")
@@ -74,7 +76,6 @@ def _setup(args: argparse.Namespace) -> dict[str, Any]:
     """The mounting (R_bs or None), accelerometer calibration and initial gyro bias from the options."""
     import numpy as np
 
-    from calibration.errors import MountingError
     from calibration.gyro import BiasEstimate
 
     setup: dict[str, Any] = {"R_bs": None, "accel": None, "bias": None}
@@ -85,14 +86,8 @@ def _setup(args: argparse.Namespace) -> dict[str, Any]:
         t_s, acc, gyr = _collect_windows(args.input, [neutral, bend])
         setup["R_bs"] = mounting_from_recording(t_s, acc, gyr, neutral, bend).R_bs
     elif args.profile is not None:
-        from calibration.profile import load_profile
-
-        profile = load_profile(args.profile)
-        if profile.mounting is None:
-            raise MountingError(
-                f"profile {args.profile} has no mounting yet; run the mounting calibration, "
-                "or give --neutral and --forward-bend windows"
-            )
+        profile = load_profile_with_mounting(args.profile)
+        assert profile.mounting is not None
         setup["R_bs"] = profile.mounting.R_bs
         setup["accel"] = profile.accel
         if profile.gyro is not None:
