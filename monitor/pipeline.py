@@ -20,6 +20,7 @@ when it is held still, because the trunk far from upright is not sitting.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any
@@ -43,9 +44,11 @@ from monitor.detect.aggregate import AggregateParams, Aggregator
 from monitor.detect.baseline import AutoBaseline, BaselineParams
 from monitor.detect.episodes import FlexionParams, HysteresisDetector, LeanParams
 from monitor.detect.sedentary import SedentaryDue, SedentaryParams, SedentaryTracker
+from monitor.detect.shifts import ShiftDetector, ShiftParams
 from monitor.detect.stretch import StretchDetector, StretchParams, StretchReminder
 from monitor.events import (
     Activity,
+    Aggregate,
     AlertResponse,
     Event,
     FlexionEpisode,
@@ -70,6 +73,7 @@ class PipelineConfig:
     alerts: AlertPolicyParams = field(default_factory=AlertPolicyParams)
     stretch: StretchParams = field(default_factory=StretchParams)
     aggregate: AggregateParams = field(default_factory=AggregateParams)
+    shifts: ShiftParams = field(default_factory=ShiftParams)
     baseline: BaselineParams = field(default_factory=BaselineParams)
     smooth_tau_s: float = 1.0  #: low-pass of the angles before the episode detectors, s (0: off)
     big_bend_deg: float = 45.0  #: a hop with flexion past this is active movement, deg
@@ -116,6 +120,7 @@ class Pipeline:
         self._stretch = StretchDetector(c.stretch, tz)
         self._reminder = StretchReminder(c.stretch, tz)
         self._agg = Aggregator(c.aggregate)
+        self._shifts = ShiftDetector(c.shifts)
         self._lp = np.full(2, np.nan)
         self._t_prev = math.nan
         self._buf_t = np.zeros(0)
@@ -162,7 +167,7 @@ class Pipeline:
         self._trim(hops)
         valid = ~self._walking_mask(t, hops)
         events += self._episodes(t, lean, flex, valid)
-        events += self._agg.feed(t, lean, flex, hops)
+        events += self._windows(self._agg.feed(t, lean, flex, hops))
         events += self._reminders(float(t[-1]))
         events += self.policy.expire(float(t[-1]))
         self._update_state(float(t[-1]), lean, flex, events)
@@ -187,13 +192,17 @@ class Pipeline:
             events.append(LeanEpisode(ep.start_s, ep.end_s, "left", ep.peak_deg, ep.mean_deg))
         for ep in self._flex.finish():
             events.append(FlexionEpisode(ep.start_s, ep.end_s, ep.peak_deg, ep.mean_deg))
-        events += self._agg.finish()
+        events += self._windows(self._agg.finish())
         events += self._stretch.finish(self.wall_offset_s)
         if math.isfinite(self._t_prev):
             events += self.policy.flush(self._t_prev)
         return events
 
     # ---- steps ---------------------------------------------------------------------------------
+
+    def _windows(self, windows: Sequence[Event]) -> list[Event]:
+        """The completed 10 s windows, followed by the posture shifts they reveal."""
+        return [*windows, *self._shifts.feed(w for w in windows if isinstance(w, Aggregate))]
 
     def _angles(self, t: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         up_s = up_in_sensor(q)

@@ -31,6 +31,7 @@ from monitor.detect.episodes import (
 )
 from monitor.detect.errors import DetectError
 from monitor.detect.sedentary import SedentaryDue, SedentaryParams, SedentaryTracker
+from monitor.detect.shifts import ShiftDetector, ShiftParams
 from monitor.detect.stretch import StretchDetector, StretchParams, StretchReminder
 
 __all__ = [
@@ -51,6 +52,8 @@ __all__ = [
     "SedentaryDue",
     "SedentaryParams",
     "SedentaryTracker",
+    "ShiftDetector",
+    "ShiftParams",
     "StretchDetector",
     "StretchParams",
     "StretchReminder",
