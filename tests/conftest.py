@@ -97,3 +97,13 @@ def persistent_mosquitto(tmp_path: Path) -> Iterator[Broker]:
     b.start()
     yield b
     b.close()
+
+
+@pytest.fixture
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local time is UTC for the test (day boundaries and wall-clock texts become predictable)."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

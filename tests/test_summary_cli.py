@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import time
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -23,13 +21,7 @@ JSON_KEYS = {"schema", "date", "device_id", "first_seen", "last_seen", "wear_s",
              "alerts_total", "steps", "walks", "posture_shifts", "stretch", "hourly", "vs_7day"}
 
 
-@pytest.fixture(autouse=True)
-def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+pytestmark = pytest.mark.usefixtures("utc")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")
