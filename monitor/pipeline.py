@@ -305,6 +305,11 @@ class Pipeline:
             ):
                 self._reminder.routine_done(r, self.wall_offset_s)
                 events.append(r)
+                sitting_s = self._sedentary.since_break_s
+                credited = self._sedentary.credit(r.start_s, r.end_s)  # a stretch routine is a break
+                if credited or self._sedentary.since_break_s < sitting_s:
+                    self.policy.rearm("sedentary")
+                events += credited
         return events
 
     def _episodes(self, t: np.ndarray, lean: np.ndarray, flex: np.ndarray, valid: np.ndarray) -> list[Event]:

@@ -105,3 +105,39 @@ def test_tidying_that_looks_like_a_few_steps_still_counts() -> None:
     busy = [(A, 5.0), (W, 2.0)] * 20
     breaks, _, _ = run((S, 100), *busy, (S, 100))
     assert len(breaks) == 1 and breaks[0].activity == "active"
+
+
+def _feed(tr: SedentaryTracker, start: float, *parts: tuple[Activity, float]) -> list[float]:
+    hs = [Hop(h.start_s + start, h.end_s + start, h.activity, h.cadence_hz) for h in hops(*parts)]
+    _, due = tr.feed(hs)
+    return [d.t_s for d in due]
+
+
+def test_a_stretch_routine_vouched_for_ends_the_break_at_its_end() -> None:
+    # 600 s sitting, 150 s of movement, then a 40 s still hold that ends the run early, then the routine goes
+    # on moving to 830 s and the wearer sits: the run closed at 750 s, the routine says 830 s
+    tr = SedentaryTracker()
+    assert _feed(tr, 0.0, (S, 600), (A, 150), (S, 40), (A, 40)) == []
+    assert tr.credit(600.0, 830.0) == []  # continues the credited break: no new Break
+    assert tr.since_break_s == 0.0  # the clock restarts at 830 s (the last hop ended at 830 s)
+    due = _feed(tr, 830.0, (S, 1900))
+    assert due == [830.0 + 1800.0]
+
+
+def test_a_routine_the_tracker_did_not_credit_is_a_break_of_its_own() -> None:
+    tr = SedentaryTracker()
+    _feed(tr, 0.0, (S, 2000))  # an alert at 1800 s
+    out = tr.credit(2000.0, 2200.0)
+    assert len(out) == 1 and out[0].start_s == 2000.0 and out[0].end_s == 2200.0 and out[0].prompted
+    assert _feed(tr, 2200.0, (S, 1801)) == [4000.0]
+
+
+def test_short_or_old_routines_change_nothing() -> None:
+    tr = SedentaryTracker()
+    _feed(tr, 0.0, (S, 1000))
+    assert tr.credit(900.0, 960.0) == []  # under credit_s and no break to continue
+    assert _feed(tr, 1000.0, (S, 801)) == [1800.0]
+    tr2 = SedentaryTracker()
+    _feed(tr2, 0.0, (S, 100), (W, 200), (S, 100))
+    assert tr2.credit(50.0, 250.0) == []  # ends before the credited walk did: nothing new
+    assert _feed(tr2, 400.0, (S, 1710)) == [300.0 + 1800.0]

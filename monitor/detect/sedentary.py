@@ -15,6 +15,10 @@ Rules (DOMAIN.md, issue 6), all on the device timeline:
 - The sitting clock starts at the start of wear or at the end of the last credited break:
       since_break_s = t - ref_s,     ref_s = end of last credited break (or the first sample)
   and while a run that already qualifies is going on, since_break_s = 0.
+- Movement another detector vouches for is credited through `credit(start_s, end_s)`: a detected stretch
+  routine is a break, its still holds included, so the sitting clock restarts at its end even where a hold
+  outlasted `bridge_s` and ended the movement run early (one early end would shift every later alert of
+  the day).
 - An alert is due when since_break_s >= `alert_after_s` (30 min) and the wearer is not moving (no alert
   while walking); after an alert (delivered, or skipped by the user) the next one is due `repeat_s`
   (15 min) later, unless a break comes first. An alert held back by the policy (quiet hours, snooze) stays
@@ -85,6 +89,7 @@ class SedentaryTracker:
         self._t_hop = math.nan  # start of the hop being counted, s
         self._pre_walk = 0.0  # a short burst right before the current walking stretch, s (not counted yet)
         self._alert_open = False  # a sedentary alert was given since the last break
+        self._last_break_end = -math.inf  # end of the last credited break, s
         self._run_prompted = False
         self._t = math.nan
         self._moving = False
@@ -156,6 +161,26 @@ class SedentaryTracker:
                     due.append(d)
         return breaks, due
 
+    def credit(self, start_s: float, end_s: float, activity: str = "active") -> list[Break]:
+        """Movement from start_s to end_s that another detector vouches for (a stretch routine).
+
+        If it continues the last credited break (starts within bridge_s of its end), that break is taken to
+        last until end_s; otherwise it is a break of its own when it spans credit_s. Either way the sitting
+        clock restarts at end_s. Returns the new Break, if any.
+        """
+        p = self.params
+        if not (math.isfinite(self._ref) and end_s > self._ref):
+            return []
+        out: list[Break] = []
+        if start_s > self._last_break_end + p.bridge_s:
+            if end_s - start_s < p.credit_s:
+                return []
+            out.append(Break(start_s, end_s, activity, self._alert_open))
+        self._ref = self._last_break_end = end_s
+        self._next_due = end_s + p.alert_after_s
+        self._alert_open = False
+        return out
+
     def finish(self) -> list[Break]:
         if self._prev_act == Activity.ACTIVE:
             self._end_burst(next_is_walk=False)
@@ -223,7 +248,8 @@ class SedentaryTracker:
                     self._run_prompted,
                 )
             )
-            self._ref = self._run_end
+            self._ref = max(self._ref, self._run_end)
+            self._last_break_end = self._ref
             self._next_due = self._ref + self.params.alert_after_s
             self._alert_open = False
         self._run_start = self._run_end = math.nan
