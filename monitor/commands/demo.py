@@ -69,6 +69,34 @@ def _say(text: str) -> None:
     print(text, flush=True)
 
 
+def _calibrated_profile(scenario: Any, sim: Any) -> Any:
+    """The wearer calibrates first, as `posture calibrate mounting` would: the mounting from the day's own
+    calibration routine (its labelled neutral and forward-bend windows). None if the day has none."""
+    import numpy as np
+
+    from calibration.mounting import mounting_from_recording
+    from calibration.profile import Profile
+    from monitor.sim import Simulator, counts_to_si
+
+    neutral = next((lb for lb in sim.labels if lb.kind == "calibration_neutral"), None)
+    bend = next((lb for lb in sim.labels if lb.kind == "calibration_bend"), None)
+    if neutral is None or bend is None:
+        return None
+    again = Simulator(scenario, odr_hz=sim.odr_hz, seed=sim.seed)  # the same wearer, bit for bit
+    t, acc, gyr = [], [], []
+    for c in again.chunks(5.0):
+        a, g = counts_to_si(c.acc_counts, c.gyr_counts, sim.accel_fs_g, sim.gyro_fs_dps)
+        t.append(c.t_s)
+        acc.append(a)
+        gyr.append(g)
+        if c.t_s[-1] >= bend.end_s:
+            break
+    m = mounting_from_recording(np.concatenate(t), np.concatenate(acc), np.concatenate(gyr),
+                                (neutral.start_s, neutral.end_s), (bend.start_s, bend.end_s))
+    _say(f"  the wearer calibrates first (sit upright, bend forward): mounting measured, bend {m.bend_deg:.0f}°")
+    return Profile(device_id="demo", mounting=m)
+
+
 def run(args: argparse.Namespace) -> int:
     from monitor.commands.run import pipeline_factory
     from monitor.config import Config
@@ -109,7 +137,9 @@ def run(args: argparse.Namespace) -> int:
         sinks.append(SqliteSink(db_path))
     except ImportError:  # pragma: no cover - storage is part of the package
         pass
-    service = Service(source, pipeline_factory(Config(), live=False, wall_offset_s=wall_offset), sinks,
+    profile = _calibrated_profile(scenario, sim)
+    service = Service(source, pipeline_factory(Config(), live=False, wall_offset_s=wall_offset, profile=profile),
+                      sinks,
                       ServiceOptions(poll_s=0.0, status_interval_s=1e9,
                                      device_info={"wall_offset_s": wall_offset}))  # when the day happened
     start_clock = (midnight + timedelta(seconds=scenario.start_clock_s)).strftime("%H:%M")

@@ -65,8 +65,10 @@ def setup_logging(level: str) -> None:
     logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), handlers=[handler])
 
 
-def pipeline_factory(cfg: Config, live: bool, wall_offset_s: float | None = None) -> PipelineFactory | None:
-    """Pipelines with the config's parameters and each device's calibration profile (if saved).
+def pipeline_factory(cfg: Config, live: bool, wall_offset_s: float | None = None,
+                     profile: Any = None) -> PipelineFactory | None:
+    """Pipelines with the config's parameters and each device's calibration profile (if saved; `profile`,
+    a calibration.Profile, is used for every device instead when given).
     `live`: the wall offset is now minus the first sample's time; else `wall_offset_s` (None: offline)."""
     try:
         from monitor.pipeline import Pipeline, PipelineConfig
@@ -77,7 +79,12 @@ def pipeline_factory(cfg: Config, live: bool, wall_offset_s: float | None = None
 
     pcfg = pipeline_config(cfg.pipeline) or PipelineConfig()
 
+    fixed = profile
+
     def make(device_id: str, t0_s: float) -> Any:
+        offset = time.time() - t0_s if live else wall_offset_s
+        if fixed is not None:
+            return Pipeline(pcfg, fixed, offset)
         profile = None
         try:
             from calibration.profile import ProfileError, load_device_profile
@@ -91,7 +98,6 @@ def pipeline_factory(cfg: Config, live: bool, wall_offset_s: float | None = None
         if profile is None:
             log.info("device %s: no calibration profile; neutral posture will be learned from the first "
                      "still minute", device_id)
-        offset = time.time() - t0_s if live else wall_offset_s
         return Pipeline(pcfg, profile, offset)
 
     return make
