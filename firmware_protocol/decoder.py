@@ -19,8 +19,12 @@ Theory of operation
    - the u32 microsecond clock is unwrapped into a monotonic 64-bit timeline (`ImuBatch.t_us`);
    - the u16 sequence number tells new batches from duplicates (same seq and timestamp as one of the last
      64 batches) and from losses (a forward jump: the samples missing are counted from the timestamps);
-   - a reboot is a new boot_id in DEVICE_INFO, or a sequence number that goes back without being a
-     duplicate (a reset that DEVICE_INFO did not announce, e.g. because the frame was lost). After a reboot
+   - a batch a little behind in both sequence number (fewer than LATE_WINDOW batches) and clock, that is no
+     recent duplicate, arrived late (an MQTT redelivery after a reconnect can overtake nothing but arrive
+     after newer batches): it is counted in `late`, taken back out of `lost_samples` (it did arrive), and
+     not delivered, since the timeline has moved past it;
+   - a reboot is a new boot_id in DEVICE_INFO, or a sequence number or clock that goes back otherwise
+     (a reset that DEVICE_INFO did not announce, e.g. because the frame was lost). After a reboot
      the device clock restarts; the timeline continues one sample period after the last sample, since a
      sans-IO decoder can not know how long the device was away (the service can, from its own clock).
 
@@ -49,6 +53,7 @@ _WRAP = 1 << 32
 _BATCH_HEAD = ImuBatch.HEADER
 _BATCH_HEAD_END = 1 + ImuBatch.HEADER.size
 _RECENT = 64  # batches remembered to recognise duplicates
+LATE_WINDOW = 256  # a batch this close behind, at the time its number says, is late, not a reboot
 
 
 @dataclass
@@ -67,6 +72,7 @@ class DecodeStats:
     lost_samples: int = 0  #: samples missing from the stream (sequence gaps, counted by timestamps)
     device_gaps: int = 0  #: samples missing with no sequence gap (dropped by the device itself)
     duplicates: int = 0  #: IMU batches received twice (dropped)
+    late: int = 0  #: IMU batches that arrived after newer ones (dropped; not counted as lost)
     reboots: int = 0  #: device resets seen (boot_id change or sequence reset)
     discarded_bytes: int = 0  #: bytes thrown away with bad frames
 
@@ -127,6 +133,16 @@ class StreamTracker:
         s.recent.clear()
         s.recent_set.clear()
 
+    def _is_late(self, seq: int, t0_us: int, period_ns: int) -> bool:
+        """Behind by fewer than LATE_WINDOW batches, and earlier in time by what that many batches take."""
+        s = self._s
+        behind = (s.last_seq - seq) & 0xFFFF if s.last_seq is not None else 0
+        if not 0 < behind < LATE_WINDOW:
+            return False
+        back_us = (s.last_raw_t0 - t0_us) % _WRAP
+        expect_us = behind * s.last_n * period_ns / 1000.0
+        return abs(back_us - expect_us) <= max(0.1 * expect_us, 2 * s.last_n * period_ns / 1000.0)
+
     def on_batch_header(self, seq: int, t0_us: int, period_ns: int, n: int) -> tuple[int, int, Reboot | None] | None:
         """Track one IMU_BATCH header.
 
@@ -143,6 +159,10 @@ class StreamTracker:
                 return None
             d_seq = (seq - s.last_seq) & 0xFFFF
             d_t = (t0_us - s.last_raw_t0) % _WRAP
+            if self._is_late(seq, t0_us, period_ns):
+                stats.late += 1
+                stats.lost_samples -= min(n, stats.lost_samples)
+                return None
             if d_seq == 0 or d_seq >= 0x8000 or d_t >= _WRAP // 2:
                 # sequence or clock went back and it is no recent duplicate: the device was reset
                 old = s.boot_id

@@ -261,3 +261,22 @@ def test_protocol_package_does_no_io() -> None:
                 names = [node.module]
             for n in names:
                 assert n.split(".")[0] not in banned, f"{path.name} imports {n}"
+
+
+def test_a_late_batch_is_neither_a_reboot_nor_lost() -> None:
+    # an MQTT redelivery: batch 5 arrives after 6..9 (the gap was counted as lost when 6 came)
+    frames, _, _ = batch_stream(10)
+    dec = fp.Decoder()
+    got = _batches(dec.feed(b"".join(frames[:5] + frames[6:] + frames[5:6])))
+    assert [b.seq for b in got] == [0, 1, 2, 3, 4, 6, 7, 8, 9]
+    s = dec.stats
+    assert s.late == 1 and s.reboots == 0 and s.lost_samples == 0 and s.duplicates == 0
+
+
+def test_a_reset_soon_after_boot_is_still_a_reboot() -> None:
+    # the device resets after 30 batches and its DEVICE_INFO is lost: seq 0 at clock ~0 again is no late batch
+    before, _, _ = batch_stream(30, t0_us=5_000_000)
+    after, _, _ = batch_stream(5, t0_us=4_000)
+    dec = fp.Decoder()
+    dec.feed(b"".join(before + after))
+    assert dec.stats.reboots == 1 and dec.stats.late == 0

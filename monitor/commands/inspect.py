@@ -13,7 +13,7 @@ HELP = "decode a raw capture or CSV recording and report frames, samples, rate a
 #: the --json keys scripts rely on; keep them stable (recordings/README.md lists them)
 JSON_KEYS = ("file", "format", "bytes", "frames", "samples", "duration_s", "effective_rate_hz", "bytes_per_sample",
              "crc_errors", "framing_errors", "unknown_types", "malformed", "lost_samples", "device_gaps",
-             "duplicates", "reboots", "bad_rows", "device")
+             "duplicates", "late", "reboots", "bad_rows", "device")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -42,7 +42,7 @@ def inspect_file(path: Path, show_progress: bool = False) -> dict[str, Any]:
         "crc_errors": s.crc_errors if s else 0, "framing_errors": s.framing_errors if s else 0,
         "unknown_types": s.unknown_types if s else 0, "malformed": s.malformed if s else 0,
         "lost_samples": s.lost_samples if s else 0, "device_gaps": s.device_gaps if s else 0,
-        "duplicates": s.duplicates if s else 0, "reboots": s.reboots if s else 0,
+        "duplicates": s.duplicates if s else 0, "late": s.late if s else 0, "reboots": s.reboots if s else 0,
         "bad_rows": rec.csv_report.bad_rows if rec.csv_report else 0,
         "device": None,
     }
@@ -78,7 +78,7 @@ def _text(r: dict[str, Any]) -> str:
         lines.append(f"  errors     crc {r['crc_errors']}  framing {r['framing_errors']}  "
                      f"unknown types {r['unknown_types']}  malformed {r['malformed']}")
         lines.append(f"  stream     lost samples {r['lost_samples']}  device gaps {r['device_gaps']}  "
-                     f"duplicates {r['duplicates']}  reboots {r['reboots']}")
+                     f"duplicates {r['duplicates']}  late {r['late']}  reboots {r['reboots']}")
     else:
         lines.append(f"  bad rows   {r['bad_rows']}")
         for m in r.get("bad_row_messages", [])[:5]:
