@@ -147,7 +147,7 @@ class StreamTracker:
         """Track one IMU_BATCH header.
 
         Returns (t_us of its first sample on the timeline, samples missing just before it, a Reboot event or
-        None), or None for a duplicate that must be dropped.
+        None), or None for a duplicate or a late batch, which must be dropped.
         """
         s = self._s
         stats = self.stats

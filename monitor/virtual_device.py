@@ -175,14 +175,13 @@ class VirtualDevice:
         self._out.append(fp.encode_imu_batch(self.seq, self.clock_us(t0), period_ns, self._pend_a[:n],
                                              self._pend_g[:n]))
         self.seq = (self.seq + 1) & 0xFFFF
-        self._drop(n, count=False)
+        self._drop(n)
 
-    def _drop(self, n: int, count: bool = False) -> None:
+    def _drop(self, n: int) -> None:
+        """Forget the first n pending samples (sent, or taken while streaming is stopped)."""
         self._pend_t = self._pend_t[n:]
         self._pend_a = self._pend_a[n:]
         self._pend_g = self._pend_g[n:]
-        if count:
-            self.dropped_samples += n
 
     # ------------------------------------------------------------------------------------------ input
     def receive(self, data: bytes) -> list[bytes]:

@@ -214,7 +214,8 @@ def _live_batches(args: argparse.Namespace) -> Iterator[Batch]:
 def _live_device_id(args: argparse.Namespace) -> str:
     """The live device's id (from its DEVICE_INFO); --device-id wins."""
     if _is_transport(args):
-        return _live(args).connect() if not _live(args).device_id else _live(args).device_id
+        live = _live(args)
+        return live.device_id or live.connect()
     if args.device_id:
         return str(args.device_id)
     return sim_device_id(_simulator(args).seed)
