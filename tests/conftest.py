@@ -107,3 +107,13 @@ def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     monkeypatch.undo()
     time.tzset()
+
+
+@pytest.fixture(scope="module")
+def week_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real SQLite file holding a simulated week of device WEEK_DEVICE (tests/sim_day_events.py)."""
+    from tests.sim_day_events import WEEK_DEVICE, store_week
+
+    path = tmp_path_factory.mktemp("week") / "posture.db"
+    store_week(path, WEEK_DEVICE)
+    return path

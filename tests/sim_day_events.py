@@ -159,6 +159,9 @@ def store_day(path: Path, sd: SimDay, device_id: str = "00c0ffee00000001") -> No
 
 
 #: the week `store_week` writes: date -> (scenario, seed); 2026-11-21 has no wear
+#: the device id of the simulated week that store_week writes in the week_db fixture (tests/conftest.py)
+WEEK_DEVICE = "00c0ffee00000001"
+
 WEEK = {date(2026, 11, 19): ("random:2", 101), date(2026, 11, 20): ("random:2", 102),
         date(2026, 11, 22): ("random:2", 104), date(2026, 11, 23): ("random:2", 105),
         date(2026, 11, 24): ("workday", 3)}

@@ -9,19 +9,14 @@ import pytest
 
 from monitor.cli import main
 from monitor.commands.history import BARS, sparkline
-from tests.sim_day_events import store_week
+from tests.sim_day_events import WEEK_DEVICE
 
-DEV = "00c0ffee00000001"
+DEV = WEEK_DEVICE  # the device of the week_db fixture (tests/conftest.py)
 
 
 pytestmark = pytest.mark.usefixtures("utc")  # tests/conftest.py
 
 
-@pytest.fixture(scope="module")
-def week_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("hist") / "posture.db"
-    store_week(path, DEV)
-    return path
 
 
 def test_sparkline_scales_and_blanks() -> None:

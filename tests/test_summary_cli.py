@@ -11,9 +11,9 @@ import pytest
 
 from monitor.cli import main
 from monitor.storage import SqliteSink
-from tests.sim_day_events import WEEK, cached_day, store_day, store_week
+from tests.sim_day_events import WEEK, WEEK_DEVICE, cached_day, store_day
 
-DEV = "00c0ffee00000001"
+DEV = WEEK_DEVICE  # the device of the week_db fixture (tests/conftest.py)
 
 #: the documented, stable top-level keys of `posture summary --json` (README)
 JSON_KEYS = {"schema", "date", "device_id", "first_seen", "last_seen", "wear_s", "posture_s", "lean_bands_s",
@@ -24,11 +24,6 @@ JSON_KEYS = {"schema", "date", "device_id", "first_seen", "last_seen", "wear_s",
 pytestmark = pytest.mark.usefixtures("utc")  # tests/conftest.py
 
 
-@pytest.fixture(scope="module")
-def week_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("week") / "posture.db"
-    store_week(path, DEV)
-    return path
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
