@@ -83,7 +83,6 @@ def _true_shifts(sim: Simulator) -> list[PostureShift]:
 
 def _pipeline_shifts(sim: Simulator) -> list[PostureShift]:
     from calibration.mounting import Mounting
-
     from calibration.profile import Profile
 
     # the true mounting: this test is about the shift rule, not about calibration
