@@ -4,7 +4,7 @@ This package contains no I/O at all: it imports neither pyserial nor paho nor th
 specification a firmware engineer implements from is PROTOCOL.md beside this file.
 """
 
-from firmware_protocol.decoder import Decoder, DecodeStats, Reboot, StreamTracker
+from firmware_protocol.decoder import MQTT_REORDER, Decoder, DecodeStats, Reboot, StreamTracker
 from firmware_protocol.errors import EncodeError, MessageError, ProtocolError
 from firmware_protocol.framing import MAX_FRAME, MAX_MESSAGE, cobs_decode, cobs_encode, crc16, encode_frame
 from firmware_protocol.messages import (
@@ -46,6 +46,7 @@ def encode(msg: Message) -> bytes:
 __all__ = [
     "MAX_FRAME",
     "MAX_MESSAGE",
+    "MQTT_REORDER",
     "PROTOCOL_MAJOR",
     "PROTOCOL_MINOR",
     "Ack",

@@ -27,6 +27,15 @@ Theory of operation
      (a reset that DEVICE_INFO did not announce, e.g. because the frame was lost). After a reboot
      the device clock restarts; the timeline continues one sample period after the last sample, since a
      sans-IO decoder can not know how long the device was away (the service can, from its own clock).
+5. Reordering (optional, `Decoder(reorder=N)`; the MQTT source and replays of MQTT captures use it). A serial
+   link delivers in order, so a sequence gap there is a loss. An MQTT broker need not: mosquitto 2.0 sends a
+   new QoS 1 message straight out while older ones still wait in its queue for a free in-flight slot, so
+   under back pressure batches arrive a few places out of order. With `reorder=N` a batch that arrives
+   ahead of a gap is held (at most N batches) until the gap fills, then everything goes out in sequence
+   order. If the gap does not fill within N batches, or on `flush()` (end of stream, device offline), the
+   held batches go out as they are and the gap counts as lost; a straggler after that is `late` as above.
+   A batch behind the stream, or a new boot_id, first flushes what is held (older batches go out first).
+   The first batch of a boot anchors the order: a batch from before it is late, as without reordering.
 
 The decoder never raises on bad input and never grows without bound: the frame buffer is capped and the
 duplicate window holds 64 entries. Everything it dropped is counted in `DecodeStats`.
@@ -54,6 +63,9 @@ _BATCH_HEAD = ImuBatch.HEADER
 _BATCH_HEAD_END = 1 + ImuBatch.HEADER.size
 _RECENT = 64  # batches remembered to recognise duplicates
 LATE_WINDOW = 256  # a batch this close behind, at the time its number says, is late, not a reboot
+#: batches an MQTT stream's decoder may hold to restore order: mosquitto displaces a batch by up to its
+#: in-flight window (max_inflight_messages, 20 by default); 64 leaves room for a broker set three times wider
+MQTT_REORDER = 64
 
 
 @dataclass
@@ -114,6 +126,16 @@ class StreamTracker:
     @property
     def boot_id(self) -> int | None:
         return self._s.boot_id
+
+    @property
+    def last_seq(self) -> int | None:
+        """Sequence number of the last batch tracked in this boot (None at the start of a boot)."""
+        return self._s.last_seq
+
+    def is_old(self, seq: int, t0_us: int, period_ns: int) -> bool:
+        """A duplicate or a late batch: one `on_batch_header` would drop (not a reboot, not new)."""
+        return self._s.last_seq is not None and ((seq, t0_us) in self._s.recent_set
+                                                 or self._is_late(seq, t0_us, period_ns))
 
     def on_info(self, info: DeviceInfo) -> Reboot | None:
         """Track a DEVICE_INFO; a new boot_id is a reboot."""
@@ -198,11 +220,17 @@ class StreamTracker:
 
 
 class Decoder:
-    """Bytes in, messages out. Never raises on garbage; see the module docstring."""
+    """Bytes in, messages out. Never raises on garbage; see the module docstring.
 
-    def __init__(self) -> None:
+    `reorder`: how many batches may be held to put an out-of-order stream back in sequence (0: none, for
+    links that deliver in order; MQTT_REORDER for MQTT). Held batches come out when the gap fills, when more
+    than `reorder` are held, or on `flush()`."""
+
+    def __init__(self, reorder: int = 0) -> None:
         self.stats = DecodeStats()
         self.tracker = StreamTracker(self.stats)
+        self.reorder = reorder
+        self._held: dict[int, bytes] = {}  # seq -> body of a batch that arrived ahead of a gap
         self._buf = bytearray()
         self._overflow = False  # inside a frame that is already too long: skip to the next delimiter
         self._events: deque[Message | Reboot] = deque()
@@ -282,6 +310,8 @@ class Decoder:
             return
         stats.messages += 1
         if isinstance(msg, DeviceInfo):
+            if self._held and msg.boot_id != self.tracker.boot_id:
+                self.flush()  # the old boot's batches first
             reboot = self.tracker.on_info(msg)
             if reboot is not None:
                 self._events.append(reboot)
@@ -298,6 +328,63 @@ class Decoder:
             stats.malformed += 1
             return
         stats.messages += 1
+        if self.reorder:
+            self._reorder(body, seq, t0_us, period_ns)
+        else:
+            self._track(body, seq, t0_us, period_ns, n)
+
+    def _reorder(self, body: bytes, seq: int, t0_us: int, period_ns: int) -> None:
+        last = self.tracker.last_seq
+        ahead = (seq - last) & 0xFFFF if last is not None else 1
+        if 1 < ahead < 0x8000:  # a gap before it: hold it, it may fill
+            if seq in self._held:
+                if self._held[seq] == body:
+                    self.stats.duplicates += 1
+                    return
+                self.flush()  # the same number with other content: let the tracker judge it in order
+            else:
+                self._held[seq] = body
+                if len(self._held) > self.reorder:
+                    self._release(give_up=True)
+                return
+        elif ahead != 1 and self._held and not self.tracker.is_old(seq, t0_us, period_ns):
+            self.flush()  # a reboot: what is held is older
+        self._track_body(body)
+        self._release(give_up=False)
+
+    def _release(self, give_up: bool) -> None:
+        """Track held batches that are next in sequence; with give_up, skip the gap to the nearest first."""
+        held = self._held
+        while held:
+            last = self.tracker.last_seq
+            nxt = (last + 1) & 0xFFFF if last is not None else None
+            if nxt in held:
+                self._track_body(held.pop(nxt))
+            elif give_up and len(held) > self.reorder:
+                base = last if last is not None else 0
+                self._track_body(held.pop(min(held, key=lambda q: (q - base) & 0xFFFF)))
+            else:
+                return
+
+    def flush(self) -> None:
+        """Give up waiting for gaps: track every held batch, in sequence order (end of stream, device gone)."""
+        held = self._held
+        while held:
+            last = self.tracker.last_seq
+            base = last if last is not None else 0
+            self._track_body(held.pop(min(held, key=lambda q: (q - base) & 0xFFFF)))
+
+    @property
+    def held_batches(self) -> int:
+        """Batches held waiting for a gap to fill (at most `reorder`)."""
+        return len(self._held)
+
+    def _track_body(self, body: bytes) -> None:
+        seq, t0_us, period_ns, n = _BATCH_HEAD.unpack_from(body, 1)
+        self._track(body, seq, t0_us, period_ns, n)
+
+    def _track(self, body: bytes, seq: int, t0_us: int, period_ns: int, n: int) -> None:
+        stats = self.stats
         tracked = self.tracker.on_batch_header(seq, t0_us, period_ns, n)
         if tracked is None:
             return
