@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from firmware_protocol import (
+    MQTT_REORDER,
     Decoder,
     DecodeStats,
     DeviceInfo,
@@ -73,6 +74,11 @@ class CaptureMeta:
             return None
         msg = decode_message(bytes.fromhex(self.device_info_hex))
         return msg if isinstance(msg, DeviceInfo) else None
+
+    def decoder(self) -> Decoder:
+        """A decoder for this capture: one that restores batch order for a capture made over MQTT, where the
+        broker may have delivered them out of order (bytes are captured as they arrived)."""
+        return Decoder(reorder=MQTT_REORDER if self.source.startswith("mqtt:") else 0)
 
     @classmethod
     def for_info(cls, info: DeviceInfo, source: str, **extra: Any) -> CaptureMeta:
@@ -161,14 +167,20 @@ def is_csv(path: str | Path) -> bool:
 
 def iter_capture(path: str | Path, on_progress: Callable[[int], None] | None = None,
                  decoder: Decoder | None = None) -> Iterator[DeviceInfo | ImuBatch | Reboot | object]:
-    """Decode a capture file chunk by chunk, yielding every event (messages and Reboot)."""
-    dec = decoder or Decoder()
+    """Decode a capture file chunk by chunk, yielding every event (messages and Reboot). Without a decoder,
+    the one its sidecar calls for (CaptureMeta.decoder)."""
+    if decoder is None:
+        meta = read_meta(path)
+        decoder = meta.decoder() if meta else Decoder()
+    dec = decoder
     with open(path, "rb") as f:
         while chunk := f.read(READ_CHUNK):
             dec.receive_data(chunk)
             yield from dec.events()
             if on_progress:
                 on_progress(len(chunk))
+    dec.flush()  # the end of the stream: batches held for a gap go out
+    yield from dec.events()
 
 
 def load_recording(path: str | Path, on_progress: Callable[[int], None] | None = None,
@@ -194,7 +206,8 @@ def load_recording(path: str | Path, on_progress: Callable[[int], None] | None =
         return Recording(ImuSamples.concatenate(parts), "csv", size, csv_report=report)
     meta = read_meta(path)
     info = meta.device_info if meta else None
-    dec = Decoder()  # the sidecar's info only scales counts; the stream alone tells boots apart
+    # the sidecar's info only scales counts; the stream alone tells boots apart
+    dec = meta.decoder() if meta else Decoder()
     t_parts: list[np.ndarray] = []
     a_parts: list[np.ndarray] = []
     g_parts: list[np.ndarray] = []

@@ -17,12 +17,22 @@ The paho network thread (loop_start) reconnects with backoff (1..30 s) when the 
 decodes and queues (bounded: when the service falls behind, the network thread waits, and the broker holds
 the rest). Payloads on /imu, /msg and /info are unframed firmware_protocol messages: they are framed for the
 capture so it stays a standard raw capture.
+
+A broker may deliver one device's batches out of order (mosquitto 2.0 does under back pressure: a new QoS 1
+message goes out at once while older ones wait for an in-flight slot). Each device's decoder therefore
+puts batches back in sequence (`Decoder(reorder=MQTT_REORDER)`, PROTOCOL.md §5). Every message is still
+captured and acknowledged as it arrives, in arrival order (replays of the capture reorder the same way), so
+holding a batch never holds an acknowledgement and can not stall the broker. Batches held for a gap go out
+when it fills, when too many are held, or after HOLD_IDLE_S without news from that device (not when its
+status says offline: that message too may overtake batches sent before it).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from functools import partial
 from itertools import count
 from typing import Any
@@ -31,18 +41,21 @@ from paho.mqtt.client import Client, MQTTMessage
 
 import firmware_protocol as fp
 from monitor.mqtt_common import MqttSettings, connect_persistent, make_client, parse_topic, redacted_url
-from monitor.sources.base import Connected, Disconnected, QueuedSource, Received, SourceUnavailable
+from monitor.sources.base import Connected, Disconnected, Item, QueuedSource, Received, SourceUnavailable
 
 log = logging.getLogger(__name__)
 
 #: devices one monitor keeps state for (each costs a Decoder); more are refused with a warning
 MAX_DEVICES = 1024
+#: a device silent this long (s) no longer gets to fill a gap: its held batches go out, the gap counts lost
+HOLD_IDLE_S = 2.0
 
 
 class MqttSource(QueuedSource):
     kind = "mqtt"
 
-    def __init__(self, settings: MqttSettings, client_id: str | None = None) -> None:
+    def __init__(self, settings: MqttSettings, client_id: str | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
         self.s = settings
         self.client: Client = make_client(settings, "monitor", client_id=client_id)
@@ -52,6 +65,9 @@ class MqttSource(QueuedSource):
         self.client.on_message = self._on_message
         self.client.on_subscribe = self._on_subscribe
         self.decoders: dict[str, fp.Decoder] = {}
+        self._dec_lock = threading.Lock()  # decoders: the network thread feeds them, get() flushes idle ones
+        self._last_heard: dict[str, float] = {}  # device -> clock() of its last message, while it holds batches
+        self._clock = clock
         self.infos: dict[str, fp.DeviceInfo] = {}
         self.online: dict[str, bool] = {}
         self.connected = threading.Event()
@@ -77,6 +93,34 @@ class MqttSource(QueuedSource):
             self.client.disconnect()
         finally:
             self.client.loop_stop()
+
+    def get(self, timeout_s: float) -> Item | None:
+        item = super().get(timeout_s)
+        if item is None and self._last_heard:
+            return self._flush_idle()
+        return item
+
+    def _flush_idle(self) -> Received | None:
+        # never wait for the lock: the network thread may hold it while it waits for room in the queue
+        if not self._dec_lock.acquire(blocking=False):
+            return None
+        try:
+            now = self._clock()
+            for device_id, heard in list(self._last_heard.items()):
+                if now - heard >= HOLD_IDLE_S:
+                    return self._flush_device(device_id)
+            return None
+        finally:
+            self._dec_lock.release()
+
+    def _flush_device(self, device_id: str) -> Received | None:
+        """Release a device's held batches (call with _dec_lock held)."""
+        self._last_heard.pop(device_id, None)
+        dec = self.decoders.get(device_id)
+        if dec is None or not dec.held_batches:
+            return None
+        dec.flush()
+        return Received(device_id, b"", dec.events())
 
     def stats(self, device_id: str) -> fp.DecodeStats | None:
         d = self.decoders.get(device_id)
@@ -136,9 +180,19 @@ class MqttSource(QueuedSource):
             was = self.online.get(device_id)
             self.online[device_id] = text == "online"
             if text == "offline" and was:
+                # held batches stay held: the broker may deliver this status before batches sent earlier
                 self._put(Disconnected(device_id, "offline (last will or clean stop)"))
             self._ack(msg)
             return
+        with self._dec_lock:
+            received = self._decode(device_id, msg)
+        if received is not None:
+            self._put(received)
+        else:
+            self._ack(msg)
+
+    def _decode(self, device_id: str, msg: MQTTMessage) -> Received | None:
+        """Feed one message to the device's decoder (with _dec_lock held); None if it is not taken."""
         dec = self.decoders.get(device_id)
         if dec is None:
             if len(self.decoders) >= MAX_DEVICES:
@@ -146,12 +200,15 @@ class MqttSource(QueuedSource):
                     log.warning("mqtt: more than %d devices; ignoring new ones", MAX_DEVICES)
                     self._warned_full = True
                 self.ignored_messages += 1
-                self._ack(msg)
-                return
-            dec = self.decoders[device_id] = fp.Decoder()
+                return None
+            dec = self.decoders[device_id] = fp.Decoder(reorder=fp.MQTT_REORDER)
         payload = bytes(msg.payload)
         dec.receive_message(payload)
         events = dec.events()
+        if dec.held_batches:
+            self._last_heard[device_id] = self._clock()
+        else:
+            self._last_heard.pop(device_id, None)
         for ev in events:
             if isinstance(ev, fp.DeviceInfo):
                 if ev.device_id_hex != device_id:
@@ -159,7 +216,7 @@ class MqttSource(QueuedSource):
                 if self.infos.get(device_id) != ev:
                     self.infos[device_id] = ev
                     self._put(Connected(device_id, ev, self.s.prefix))
-        self._put(Received(device_id, fp.encode_frame(payload), events, ack=partial(self._ack, msg)))
+        return Received(device_id, fp.encode_frame(payload), events, ack=partial(self._ack, msg))
 
 
 __all__ = ["MAX_DEVICES", "MqttSource"]

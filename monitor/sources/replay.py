@@ -1,7 +1,8 @@
 """Replay a recording (raw capture or CSV) as a Source, as fast as possible or paced to `speed` x real time.
 
-A capture is read in chunks through a fresh Decoder, exactly as the bytes once arrived; a CSV (already SI)
-comes as `Samples` items. The device id is the DEVICE_INFO's (or the sidecar's), else the file's stem.
+A capture is read in chunks through a fresh Decoder (the one its sidecar calls for: MQTT captures get batch order
+restored), exactly as the bytes once arrived; a CSV (already SI) comes as `Samples` items. The device id is the
+DEVICE_INFO's (or the sidecar's), else the file's stem.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ class ReplaySource(Source):
             raise SourceUnavailable(str(err)) from err
         if meta is not None and meta.device_id:
             self.device_id = meta.device_id
+        if meta is not None:
+            self.decoder = meta.decoder()
         info = meta.device_info if meta else None
         if info is not None:
             self.decoder.tracker.on_info(info)
@@ -81,6 +84,9 @@ class ReplaySource(Source):
                         yield Connected(self.device_id, first, str(self.path))
                 self._pace(events)
                 yield Received(self.device_id, chunk, events)
+        self.decoder.flush()  # the end of the stream: batches held for a gap go out
+        if rest := self.decoder.events():
+            yield Received(self.device_id, b"", rest)
 
     def _csv(self) -> Iterator[Item]:
         yield Connected(self.device_id, None, str(self.path))
