@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from serial.tools.list_ports_common import ListPortInfo
 
 import firmware_protocol as fp
 from monitor.sources.base import Connected, Disconnected, Item, Received
@@ -159,6 +160,49 @@ def test_port_finder_prefers_the_given_port_then_usb_ids(tmp_path: Path) -> None
     # a gone port and no USB ids: nothing to find (pty paths are never listed by list_ports)
     assert port_finder(str(tmp_path / "gone"))() is None
     assert port_finder(None, vid=0xFFFE, pid=0xFFFE, serial_number="no-such")() is None
+
+
+def _usb_port(path: str, vid: int, pid: int, serial_number: str) -> ListPortInfo:
+    info = ListPortInfo(path, skip_link_detection=True)
+    info.vid, info.pid, info.serial_number = vid, pid, serial_number
+    return info
+
+
+def test_usb_detection_finds_the_device_and_again_under_a_new_name(harness: Harness,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # The machine's USB enumeration is the outside world's hardware: it is faked; the port itself is a real pty.
+    from serial.tools import list_ports
+
+    vid, pid = 0x303A, 0x4001
+    attached: list[ListPortInfo] = []
+    others = [_usb_port("/dev/ttyUSB0", 0x0403, 0x6001, "FTDI123"),  # another vendor's adapter
+              _usb_port("/dev/ttyACM7", vid, pid, "SOMEONE-ELSES")]  # the same product, another wearer's
+    monkeypatch.setattr(list_ports, "comports", lambda *a, **k: others + attached)
+    find = port_finder(None, vid=vid, pid=pid, serial_number="MINE-0001")
+    assert find() is None
+    attached.append(_usb_port(harness.port, vid, pid, "MINE-0001"))
+    assert find() == harness.port
+    # without a serial number: the first match by path, whichever wearer's it is
+    assert port_finder(None, vid=vid, pid=pid)() == min(harness.port, "/dev/ttyACM7")
+
+    src = SerialSource(find, handshake_timeout_s=0.2, backoff_s=(0.02, 0.1))
+    src.start()
+    try:
+        harness.pump(src, lambda: len(harness.indexes()) >= 100)
+        spare = PtyLink()
+        attached.clear()
+        harness.link.close()  # unplugged: gone from the enumeration too
+        harness.pump(src, lambda: any(isinstance(it, Disconnected) for it in harness.items), dt_s=0.0)
+        harness.replug(spare)
+        attached.append(_usb_port(spare.path, vid, pid, "MINE-0001"))  # back, under another name
+        harness.pump(src, lambda: len(harness.indexes()) >= 300)
+    finally:
+        src.close()
+    assert src.link.connects == 2
+    kinds = [type(it).__name__ for it in harness.items if not isinstance(it, Received)]
+    assert kinds == ["Connected", "Disconnected", "Connected"]
+    resumed = harness.indexes()
+    assert np.all(np.diff(resumed) >= 1) and src.decoder.stats.reboots == 0
 
 
 def test_no_port_keeps_retrying_without_error() -> None:
