@@ -13,6 +13,7 @@ nothing it wrote) and fsync'd at most `fsync_interval_s` apart (a power cut lose
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -74,6 +75,12 @@ class CaptureMeta:
             return None
         msg = decode_message(bytes.fromhex(self.device_info_hex))
         return msg if isinstance(msg, DeviceInfo) else None
+
+    @property
+    def wall_offset_s(self) -> float | None:
+        """Unix time of the capture's t_s = 0, when the monitor that made it knew it (`wall_offset_s`)."""
+        v = self.extra.get("wall_offset_s")
+        return float(v) if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) else None
 
     def decoder(self) -> Decoder:
         """A decoder for this capture: one that restores batch order for a capture made over MQTT, where the

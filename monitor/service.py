@@ -79,6 +79,8 @@ class DeviceSession:
     info: fp.DeviceInfo | None = None
     capture: CaptureWriter | None = None
     capture_path: Path | None = None
+    capture_created_utc: str = ""  #: when its capture was started (kept in the sidecar across rewrites)
+    wall_offset_s: float | None = None  #: Unix time of the decoder timeline's 0 (from the pipeline, if it knows)
     pipeline: PipelineLike | None = None
     state: State | None = None
     held: deque[fp.ImuBatch] = field(default_factory=lambda: deque(maxlen=HOLD_BATCHES))
@@ -228,6 +230,11 @@ class Service:
             return
         src = self.source.describe()
         meta = CaptureMeta.for_info(s.info, src) if s.info else CaptureMeta(source=src, device_id=s.device_id)
+        if s.capture_created_utc:
+            meta.created_utc = s.capture_created_utc
+        s.capture_created_utc = meta.created_utc
+        if s.wall_offset_s is not None:  # so that a replay dates the day as it happened
+            meta.extra["wall_offset_s"] = round(s.wall_offset_s, 3)
         write_meta(s.capture_path, meta)
 
     def _on_info(self, s: DeviceSession, info: fp.DeviceInfo) -> None:
@@ -310,6 +317,14 @@ class Service:
         s.last_t_s = float(samples.t_s[-1])
         if s.pipeline is None and self.pipeline_factory is not None:
             s.pipeline = self.pipeline_factory(s.device_id, float(samples.t_s[0]))
+            offset = getattr(s.pipeline, "wall_offset_s", None)
+            if offset is not None:  # the pipeline's t_s is the decoder's plus t_shift_s
+                s.wall_offset_s = float(offset) + s.t_shift_s
+                self._write_meta(s)
+        elif s.wall_offset_s is None and self.pipeline_factory is None and self.opt.live:
+            # recording only (`posture record`): the first sample is taken to be now, as a live pipeline does
+            s.wall_offset_s = time.time() - float(samples.t_s[0]) + s.t_shift_s
+            self._write_meta(s)
         if s.pipeline is not None:
             self._dispatch(s, s.pipeline.process(samples, lost_before))
 

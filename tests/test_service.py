@@ -3,6 +3,7 @@ subprocess on a pty device (SIGTERM flushes and exits 0; SIGKILL loses at most t
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -288,6 +289,7 @@ def test_record_keeps_the_raw_bytes_only(tmp_path: Path) -> None:
     sim, port = _start_device()
     rec = subprocess.Popen([*POSTURE, "record", "--serial", port, "--out", str(tmp_path), "--no-status",
                             "--duration", "120"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    started = time.time()
     try:
         cap = _wait_capture(tmp_path, 10_000)
         rec.send_signal(signal.SIGTERM)
@@ -298,6 +300,10 @@ def test_record_keeps_the_raw_bytes_only(tmp_path: Path) -> None:
     assert rec.returncode == 0 and "stopped (SIGTERM)" in err, err
     loaded = load_recording(cap)
     assert len(loaded.samples) > 200 and loaded.info is not None
+    meta = read_meta(cap)
+    assert meta is not None and meta.wall_offset_s is not None, "when the recording was made, for replays"
+    first_wall = meta.wall_offset_s + float(loaded.samples.t_s[0])
+    assert started - 5.0 < first_wall < time.time()
 
 
 def test_serial_without_port_or_ids_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -396,3 +402,35 @@ def test_live_reboot_shifts_the_timeline_by_the_time_away() -> None:
     assert svc.sessions[did].reboots == 1
     assert jump == pytest.approx(100.0, abs=0.5), "the pause shows in t_s"
     assert np.all(np.diff(t) > 0)
+
+
+class DatedPipeline(RecordingPipeline):
+    wall_offset_s = 1_741_075_200.0  # 2025-03-04 08:00 UTC at t_s = 0
+
+
+def test_the_capture_sidecar_keeps_when_it_was_recorded_and_replay_dates_the_day(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    dev = VirtualDevice(ramp_chunks(20.0), 100.0, batch_size=10)
+    svc = Service(SimulatedSource(dev, step_s=1.0), lambda d, t0: DatedPipeline(), [],
+                  ServiceOptions(captures_dir=tmp_path / "caps", poll_s=0.0))
+    (r,) = svc.run().devices.values()
+    cap = Path(r["capture"])
+    meta = read_meta(cap)
+    assert meta is not None and meta.wall_offset_s == DatedPipeline.wall_offset_s
+    # a later rewrite (a new DEVICE_INFO) keeps the capture's start time
+    first_created = meta.created_utc
+    svc._on_info(svc.sessions[dev.device_id.hex()], fp.DeviceInfo.for_ranges(dev.device_id, 99, 100.0, 4, 500))
+    again = read_meta(cap)
+    assert again is not None and again.created_utc == first_created and again.wall_offset_s == meta.wall_offset_s
+
+    db = tmp_path / "day.db"
+    assert main(["replay", str(cap), "--fast", "--quiet", "--db", str(db)]) == 0
+    assert "unknown" not in capsys.readouterr().err
+    assert main(["summary", "--db", str(db), "--date", "2025-03-04", "--json"]) == 0
+    day = json.loads(capsys.readouterr().out)
+    assert day["wear_s"] > 0, "the replayed events are dated on the day the capture was made"
+
+    bare = tmp_path / "bare.cap"
+    bare.write_bytes(cap.read_bytes())  # no sidecar: when it was made is unknown, and the user is told
+    assert main(["replay", str(bare), "--fast", "--quiet"]) == 0
+    assert "--wall-start" in capsys.readouterr().err

@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     setup_logging(args.log_level)
     opts = ServiceOptions(captures_dir=args.out, fsync_interval_s=cfg.storage.fsync_interval_s,
-                          duration_s=args.duration, status_stream=None if args.no_status else sys.stderr)
+                          duration_s=args.duration, status_stream=None if args.no_status else sys.stderr,
+                          live=True)
     service = Service(source, None, [], opts)
     install_signal_handlers(service)
     try:

@@ -18,7 +18,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, help="TOML config file (detection parameters)")
     p.add_argument("--db", type=Path, help="also store the events in this SQLite database")
     p.add_argument("--wall-start", type=float, metavar="UNIX_S",
-                   help="Unix time of the recording's t_s = 0 (for work hours); default: unknown")
+                   help="Unix time of the recording's t_s = 0 (for work hours and dating the day); default: "
+                        "the capture sidecar's, for captures made by `posture run`/`record`, else unknown")
     p.add_argument("--quiet", action="store_true", help="print alerts only, not every episode")
     p.add_argument("--log-level", default="WARNING")
 
@@ -35,12 +36,17 @@ def run(args: argparse.Namespace) -> int:
     if args.speed is not None and not args.speed > 0:
         print("posture replay: --speed must be > 0", file=sys.stderr)
         return 2
+    wall_start = args.wall_start if args.wall_start is not None else _recorded_wall_start(args.file)
     try:
         cfg = load_config(args.config)
-        factory = pipeline_factory(cfg, live=False, wall_offset_s=args.wall_start)
+        factory = pipeline_factory(cfg, live=False, wall_offset_s=wall_start)
     except ConfigError as err:
         print(f"posture replay: {err}", file=sys.stderr)
         return 2
+    if wall_start is None:
+        print("posture replay: when this recording was made is unknown (no wall_offset_s in its sidecar): work "
+              "and quiet hours are not applied" + (" and the database dates it from now" if args.db else "")
+              + "; --wall-start UNIX_S sets it", file=sys.stderr)
     setup_logging(args.log_level)
     console = ConsoleSink(sys.stdout)
     sinks: list[SinkLike] = []
@@ -63,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
         from monitor.storage import SqliteSink
 
         sinks.append(SqliteSink(args.db))
-    service = Service(ReplaySource(args.file, speed=args.speed), factory, sinks, ServiceOptions(poll_s=0.0))
+    opts = ServiceOptions(poll_s=0.0, device_info={} if wall_start is None else {"wall_offset_s": wall_start})
+    service = Service(ReplaySource(args.file, speed=args.speed), factory, sinks, opts)
     try:
         report = service.run()
     except SourceError as err:
@@ -71,3 +78,16 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print_report(report)
     return 0
+
+
+def _recorded_wall_start(path: Path) -> float | None:
+    """The Unix time of t_s = 0 that the monitor which made the capture wrote into its sidecar, if any."""
+    from monitor.recording import RecordingError, is_csv, read_meta
+
+    try:
+        if not path.exists() or is_csv(path):
+            return None
+        meta = read_meta(path)
+    except (OSError, RecordingError):
+        return None  # ReplaySource reports what is wrong with the file
+    return meta.wall_offset_s if meta else None
