@@ -2,9 +2,10 @@
 
 Theory of operation. One database file (default `posture.db` in the user's data directory: see
 `default_db_path`) in WAL mode, so the service writes while `posture summary` reads: readers see the last
-committed transaction and never block the writer. `SqliteSink` is the service's Sink: it queues events and
-writes them in one short transaction at most `commit_interval_s` apart (a background thread commits even
-when no new event arrives), so killing the service loses at most that much. `synchronous=NORMAL` in WAL
+committed transaction and never block the writer. `SqliteSink` (monitor/sinks_sqlite.py) is the service's
+Sink: it queues events and writes them in one short transaction at most `commit_interval_s` apart (a
+background thread commits even when no new event arrives), so killing the service loses at most that much.
+`synchronous=NORMAL` in WAL
 mode keeps every committed transaction across a killed process; a power cut may lose the last few commits,
 never the file. All times in the database are Unix seconds (event `t_s` + the session's wall offset).
 
@@ -24,9 +25,8 @@ import logging
 import math
 import os
 import sqlite3
-import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -39,11 +39,9 @@ from monitor.events import (
     AlertResponse,
     AlertResponseEvent,
     Break,
-    Event,
     FlexionEpisode,
     LeanEpisode,
     PostureShift,
-    State,
     StretchRoutine,
     Transition,
     Walk,
@@ -110,7 +108,7 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
-_AGG_INSERT = "INSERT OR REPLACE INTO aggregates VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+AGG_INSERT = "INSERT OR REPLACE INTO aggregates VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
 _AGG_COLS = ("start, duration_s, lean_mean_deg, lean_min_deg, lean_max_deg, flexion_mean_deg, "
              "flexion_min_deg, flexion_max_deg, activity, steps, worn_fraction")
 
@@ -298,198 +296,6 @@ class Database:
                           (device_id, time.time() if t is None else t, kind, blob))
 
 
-def event_rows(device_id: str, ev: Event, offset_s: float, session_id: int | None) -> list[tuple[str, tuple]]:
-    """The SQL statements (with parameters) that store one event; State and unknown events store nothing.
-    Re-storing the same event replaces it, so replaying a recording twice does not double a day."""
-    o, d, s = offset_s, device_id, session_id
-    if isinstance(ev, Aggregate):
-        return [(_AGG_INSERT,
-                 (d, ev.start_s + o, ev.duration_s, ev.lean_mean_deg, ev.lean_min_deg, ev.lean_max_deg,
-                  ev.flexion_mean_deg, ev.flexion_min_deg, ev.flexion_max_deg, int(ev.activity),
-                  int(ev.steps), ev.worn_fraction, s))]
-    if isinstance(ev, LeanEpisode):
-        return [("INSERT OR REPLACE INTO episodes VALUES (?,?,?,?,?,?,?,?)",
-                 (d, "lean", ev.start_s + o, ev.end_s + o, ev.side, ev.peak_deg, ev.mean_deg, s))]
-    if isinstance(ev, FlexionEpisode):
-        return [("INSERT OR REPLACE INTO episodes VALUES (?,?,?,?,?,?,?,?)",
-                 (d, "flexion", ev.start_s + o, ev.end_s + o, None, ev.peak_deg, ev.mean_deg, s))]
-    if isinstance(ev, Walk):
-        return [("INSERT OR REPLACE INTO walks VALUES (?,?,?,?,?,?)",
-                 (d, ev.start_s + o, ev.end_s + o, int(ev.steps), ev.cadence_hz, s))]
-    if isinstance(ev, Break):
-        return [("INSERT OR REPLACE INTO breaks VALUES (?,?,?,?,?,?)",
-                 (d, ev.start_s + o, ev.end_s + o, ev.activity, int(ev.prompted), s))]
-    if isinstance(ev, Alert):
-        return [("INSERT OR REPLACE INTO alerts (device_id, t, alert_id, alert_kind, text, side, session_id) "
-                 "VALUES (?,?,?,?,?,?,?)", (d, ev.t_s + o, ev.alert_id, ev.alert_kind, ev.text, ev.side, s))]
-    if isinstance(ev, AlertResponseEvent):  # the latest alert with this id
-        return [("UPDATE alerts SET response = ?, response_t = ? WHERE device_id = ? AND alert_id = ? AND "
-                 "t = (SELECT max(t) FROM alerts WHERE device_id = ? AND alert_id = ? AND t <= ?)",
-                 (int(ev.response), ev.t_s + o, d, ev.alert_id, d, ev.alert_id, ev.t_s + o))]
-    if isinstance(ev, PostureShift):
-        return [("INSERT OR REPLACE INTO marks VALUES (?,?,?,?,?,?)",
-                 (d, "posture_shift", ev.t_s + o, None, None, s))]
-    if isinstance(ev, Transition):
-        return [("INSERT OR REPLACE INTO marks VALUES (?,?,?,?,?,?)",
-                 (d, "transition", ev.t_s + o, None, ev.direction, s))]
-    if isinstance(ev, StretchRoutine):
-        return [("INSERT OR REPLACE INTO marks VALUES (?,?,?,?,?,?)",
-                 (d, "stretch", ev.start_s + o, ev.end_s + o, ev.part_of_day, s))]
-    return []  # State (live only) and anything newer
-
-
-class _Session:
-    """One connection of a device: its wall offset, and its row id once written."""
-
-    __slots__ = ("device_id", "info", "offset_s", "sid")
-
-    def __init__(self, device_id: str, info: dict[str, Any], offset_s: float | None) -> None:
-        self.device_id, self.info, self.offset_s = device_id, info, offset_s
-        self.sid: int | None = None
-
-
-class SqliteSink:
-    """The Sink that stores events (see the module docstring for the commit policy).
-
-    `on_device(device_id, info)` opens a wear session; `info["wall_offset_s"]` (Unix time minus the event
-    timeline) should be given when the events are not live (replays, the demo); without it the offset is
-    taken from `wall_clock() - t_s` of the first event of the session. `handle` only queues; the queue is
-    written in one transaction when `commit_interval_s` has passed (or `max_batch` events wait), by
-    `handle`, by the background thread, or by `flush`/`close`. A failed write (disk full, a lock held too
-    long) is logged and counted (`errors`, `last_error`) and retried at the next commit; beyond
-    `max_pending` queued events the oldest are dropped (`events_dropped`). `background=False` leaves
-    commits to the caller (tests pass a fake `clock`).
-    """
-
-    def __init__(self, path: str | Path, commit_interval_s: float = 2.0, max_batch: int = 2000,
-                 background: bool = True, clock: Callable[[], float] = time.monotonic,
-                 wall_clock: Callable[[], float] = time.time, timeout_s: float = 10.0,
-                 max_pending: int = 100_000) -> None:
-        self.db = Database(path, timeout_s=timeout_s)
-        self.commit_interval_s = commit_interval_s
-        self.max_batch, self.max_pending = max_batch, max_pending
-        self._clock, self._wall = clock, wall_clock
-        self._lock = threading.Lock()
-        self._pending: list[tuple[_Session, Event]] = []
-        self._last_commit = clock()
-        self._sessions: dict[str, _Session] = {}
-        self.events_written = 0
-        self.events_dropped = 0
-        self.errors = 0
-        self.last_error: str | None = None
-        self.last_error_pending = False  #: the latest write failed (batch-size commits wait for the timer)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        if background:
-            self._thread = threading.Thread(target=self._run, name="sqlite-sink", daemon=True)
-            self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.commit_interval_s / 2):
-            self.flush(only_if_due=True)
-
-    def on_device(self, device_id: str, info: dict[str, Any]) -> None:
-        off = info.get("wall_offset_s")
-        with self._lock:
-            self._sessions[device_id] = _Session(device_id, dict(info), None if off is None else float(off))
-
-    def handle(self, device_id: str, event: Event) -> None:
-        if isinstance(event, State):
-            return
-        with self._lock:
-            sess = self._sessions.get(device_id)
-            if sess is None:
-                sess = self._sessions[device_id] = _Session(device_id, {}, None)
-            if sess.offset_s is None:
-                sess.offset_s = self._wall() - float(getattr(event, "start_s", getattr(event, "t_s", 0.0)))
-            self._pending.append((sess, event))
-            if len(self._pending) > self.max_pending:
-                drop = len(self._pending) - self.max_pending
-                del self._pending[:drop]
-                self.events_dropped += drop
-            due = self._clock() - self._last_commit >= self.commit_interval_s
-            if due or (len(self._pending) >= self.max_batch and not self.last_error_pending):
-                self._commit()
-
-    def handle_all(self, device_id: str, events: Iterable[Event]) -> None:
-        for ev in events:
-            self.handle(device_id, ev)
-
-    def record_calibration(self, device_id: str, kind: str, data: Mapping[str, Any],
-                           t: float | None = None) -> None:
-        """Database.record_calibration, safe from any thread."""
-        with self._lock:
-            self.db.record_calibration(device_id, kind, data, self._wall() if t is None else t)
-
-    def _open_session(self, sess: _Session, t: float) -> int:
-        info = json.dumps(sess.info, default=str)
-        c = self.db.conn
-        c.execute("INSERT INTO devices VALUES (?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET "
-                  "info = excluded.info", (sess.device_id, t, t, info))
-        row = c.execute("INSERT INTO sessions (device_id, started, wall_offset_s, info) VALUES (?, ?, ?, ?) "
-                        "RETURNING session_id", (sess.device_id, t, sess.offset_s, info)).fetchone()
-        return int(row[0])
-
-    def _commit(self) -> bool:
-        """Write the queue in one transaction (the lock is held); False if it failed (kept for a retry)."""
-        self._last_commit = self._clock()
-        if not self._pending:
-            return True
-        c = self.db.conn
-        opened: list[_Session] = []
-        last_seen: dict[str, float] = {}
-        try:
-            c.execute("BEGIN IMMEDIATE")
-            for sess, ev in self._pending:
-                off = sess.offset_s or 0.0
-                t = off + float(getattr(ev, "start_s", getattr(ev, "t_s", 0.0)))
-                if sess.sid is None:
-                    sess.sid = self._open_session(sess, t)
-                    opened.append(sess)
-                for sql, params in event_rows(sess.device_id, ev, off, sess.sid):
-                    c.execute(sql, params)
-                last_seen[sess.device_id] = max(last_seen.get(sess.device_id, t), t)
-            c.executemany("UPDATE devices SET last_seen = max(last_seen, ?) WHERE device_id = ?",
-                          [(t, d) for d, t in last_seen.items()])
-            c.execute("COMMIT")
-        except sqlite3.Error as err:
-            if c.in_transaction:
-                c.execute("ROLLBACK")
-            for sess in opened:
-                sess.sid = None
-            self.errors += 1
-            self.last_error = f"{self.db.path}: could not write {len(self._pending)} events ({err})"
-            self.last_error_pending = True
-            log.warning("%s; will retry", self.last_error)
-            return False
-        self.events_written += len(self._pending)
-        self._pending.clear()
-        self.last_error_pending = False
-        return True
-
-    def flush(self, only_if_due: bool = False) -> bool:
-        """Commit what is queued (with `only_if_due`, only when `commit_interval_s` has passed);
-        False if the write failed."""
-        with self._lock:
-            if only_if_due and self._clock() - self._last_commit < self.commit_interval_s:
-                return True
-            return self._commit()
-
-    @property
-    def pending(self) -> int:
-        """Events queued, not yet committed."""
-        return len(self._pending)
-
-    def close(self) -> None:
-        """Stop the thread, write what is queued, close the database (logs what could not be written)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        if not self.flush():
-            log.error("%s: %d events not stored", self.db.path, len(self._pending))
-        self.db.close()
-
-
 def prune_captures(captures_dir: str | Path, retention_days: float, now: float | None = None) -> list[Path]:
     """Delete raw captures (`*.cap` with their `.json` / `.labels.json` sidecars, in `captures_dir` and its
     subdirectories) last written more than `retention_days` ago; returns what was deleted.
@@ -512,5 +318,5 @@ def prune_captures(captures_dir: str | Path, retention_days: float, now: float |
     return gone
 
 
-__all__ = ["DB_NAME", "MIGRATIONS", "SCHEMA_VERSION", "Database", "DatabaseDamaged", "SchemaTooNew",
-           "SqliteSink", "StorageError", "day_bounds", "default_db_path", "event_rows", "prune_captures"]
+__all__ = ["AGG_INSERT", "DB_NAME", "MIGRATIONS", "SCHEMA_VERSION", "Database", "DatabaseDamaged", "SchemaTooNew",
+           "StorageError", "day_bounds", "default_db_path", "prune_captures"]

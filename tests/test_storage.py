@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from monitor.events import Activity, Aggregate, Alert, AlertResponse, AlertResponseEvent, LeanEpisode, State
+from monitor.sinks_sqlite import SqliteSink
 from monitor.storage import (
     MIGRATIONS,
     SCHEMA_VERSION,
     Database,
     DatabaseDamaged,
     SchemaTooNew,
-    SqliteSink,
     StorageError,
     day_bounds,
     default_db_path,

@@ -11,7 +11,8 @@ import pytest
 from monitor.events import AlertResponse, Event, LeanEpisode, State
 from monitor.sim import Simulator, builtin_scenario
 from monitor.sinks import Sink
-from monitor.storage import Database, SqliteSink, day_bounds
+from monitor.sinks_sqlite import SqliteSink
+from monitor.storage import Database, day_bounds
 from monitor.summary import split_events, summarize_events
 
 pipeline = pytest.importorskip("monitor.pipeline", reason="monitor/pipeline.py not there yet")

@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         db_path = Path(tmp.name) / "demo.db"
     sinks: list[SinkLike] = [console, HapticSink(source)]
     try:
-        from monitor.storage import SqliteSink
+        from monitor.sinks_sqlite import SqliteSink
 
         sinks.append(SqliteSink(db_path))
     except ImportError:  # pragma: no cover - storage is part of the package

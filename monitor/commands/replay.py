@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         sinks.append(console)
     if args.db is not None:
-        from monitor.storage import SqliteSink
+        from monitor.sinks_sqlite import SqliteSink
 
         sinks.append(SqliteSink(args.db))
     opts = ServiceOptions(poll_s=0.0, device_info={} if wall_start is None else {"wall_offset_s": wall_start})

@@ -106,7 +106,8 @@ def pipeline_factory(cfg: Config, live: bool, wall_offset_s: float | None = None
 def storage_sink(args: argparse.Namespace, cfg: Config) -> SinkLike | None:
     if getattr(args, "no_db", False):
         return None
-    from monitor.storage import SqliteSink, default_db_path
+    from monitor.sinks_sqlite import SqliteSink
+    from monitor.storage import default_db_path
 
     path = args.db or (Path(cfg.storage.db).expanduser() if cfg.storage.db else default_db_path())
     path.parent.mkdir(parents=True, exist_ok=True)
