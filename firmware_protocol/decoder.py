@@ -361,18 +361,19 @@ class Decoder:
             if nxt in held:
                 self._track_body(held.pop(nxt))
             elif give_up and len(held) > self.reorder:
-                base = last if last is not None else 0
-                self._track_body(held.pop(min(held, key=lambda q: (q - base) & 0xFFFF)))
+                self._track_body(self._pop_nearest())
             else:
                 return
 
+    def _pop_nearest(self) -> bytes:
+        """The held batch next in sequence after the last tracked one, across whatever gap."""
+        base = self.tracker.last_seq or 0
+        return self._held.pop(min(self._held, key=lambda q: (q - base) & 0xFFFF))
+
     def flush(self) -> None:
         """Give up waiting for gaps: track every held batch, in sequence order (end of stream, device gone)."""
-        held = self._held
-        while held:
-            last = self.tracker.last_seq
-            base = last if last is not None else 0
-            self._track_body(held.pop(min(held, key=lambda q: (q - base) & 0xFFFF)))
+        while self._held:
+            self._track_body(self._pop_nearest())
 
     @property
     def held_batches(self) -> int:
