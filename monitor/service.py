@@ -13,7 +13,15 @@ is exhausted. For each device it keeps a `DeviceSession`:
   per-call cost is paid once per delivery, not once per batch;
 - the pipeline's events go to every sink; the latest `State` feeds the status line;
 - on a live link, a device reboot shifts the device's timeline by the time it was away (the decoder alone
-  can only continue it one sample period after the last sample), so a pause is a pause to the detectors.
+  can only continue it one sample period after the last sample), so a pause is a pause to the detectors;
+- on a live link, the time of day of the device's timeline (`wall_offset_s`) is first taken from the first
+  sample, as if it had just been measured. A monitor that starts with a backlog waiting at the broker gets
+  old samples first, so the service keeps the smallest `wall clock - sample time` seen (samples can not
+  arrive before they were taken). When samples arrive at the pace they are taken again (caught up), or the
+  device goes offline, or the service stops, and that smallest value is more than BACKLOG_FIX_S below the
+  offset in use, the session was dated late by a backlog: the pipeline, the capture's sidecar and every
+  sink with a `shift_session(device_id, delta_s)` (the database) are moved to the earlier time, with one
+  warning.
 `finish()` closes open episodes (`Pipeline.finish`), flushes the sinks and closes the captures.
 """
 
@@ -42,6 +50,10 @@ log = logging.getLogger(__name__)
 
 #: batches held per device while its DEVICE_INFO is unknown (older ones are dropped and counted)
 HOLD_BATCHES = 1000
+#: a session's time of day is corrected once samples show it was set this much (s) too late by a backlog
+BACKLOG_FIX_S = 30.0
+#: device seconds over which the arrival pace is compared with the sampling pace (caught up or not)
+PACE_WINDOW_S = 10.0
 
 
 class PipelineLike(Protocol):
@@ -81,6 +93,8 @@ class DeviceSession:
     capture_path: Path | None = None
     capture_created_utc: str = ""  #: when its capture was started (kept in the sidecar across rewrites)
     wall_offset_s: float | None = None  #: Unix time of the decoder timeline's 0 (from the pipeline, if it knows)
+    min_bound_s: float | None = None  #: smallest wall clock - decoder time of a sample seen (live)
+    pace_ref: tuple[float, float] | None = None  #: (decoder time, its bound) PACE_WINDOW_S ago
     pipeline: PipelineLike | None = None
     state: State | None = None
     held: deque[fp.ImuBatch] = field(default_factory=lambda: deque(maxlen=HOLD_BATCHES))
@@ -108,12 +122,14 @@ class ServiceReport:
 
 class Service:
     def __init__(self, source: Source, pipeline_factory: PipelineFactory | None, sinks: list[SinkLike],
-                 options: ServiceOptions | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 options: ServiceOptions | None = None, clock: Callable[[], float] = time.monotonic,
+                 wall_clock: Callable[[], float] = time.time) -> None:
         self.source = source
         self.pipeline_factory = pipeline_factory
         self.sinks = sinks
         self.opt = options or ServiceOptions()
         self._clock = clock
+        self._wall = wall_clock
         self.sessions: dict[str, DeviceSession] = {}
         self._stop = threading.Event()
         self._stop_reason = "stopped"
@@ -159,6 +175,8 @@ class Service:
             self.source.close()
         finally:
             for s in self.sessions.values():
+                if self.opt.live:
+                    self._fix_backlog(s)  # a backlog the stream never caught up from
                 if s.pipeline is not None:
                     try:
                         self._dispatch(s, s.pipeline.finish())
@@ -209,6 +227,8 @@ class Service:
             s = self.session(item.device_id)
             s.online = False
             log.warning("device %s offline: %s", item.device_id, item.reason)
+            if self.opt.live:
+                self._fix_backlog(s)
 
     def _capture(self, s: DeviceSession) -> CaptureWriter:
         if s.capture is None:
@@ -323,10 +343,42 @@ class Service:
                 self._write_meta(s)
         elif s.wall_offset_s is None and self.pipeline_factory is None and self.opt.live:
             # recording only (`posture record`): the first sample is taken to be now, as a live pipeline does
-            s.wall_offset_s = time.time() - float(samples.t_s[0]) + s.t_shift_s
+            s.wall_offset_s = self._wall() - float(samples.t_s[0]) + s.t_shift_s
             self._write_meta(s)
+        elif self.opt.live and s.wall_offset_s is not None:
+            t_dec = float(samples.t_s[-1]) - s.t_shift_s
+            self._track_pace(s, t_dec, self._wall() - t_dec)
         if s.pipeline is not None:
             self._dispatch(s, s.pipeline.process(samples, lost_before))
+
+    def _track_pace(self, s: DeviceSession, t_dec: float, bound_s: float) -> None:
+        """`bound_s`: wall clock now minus the decoder time of the newest sample, an upper bound of the
+        timeline's wall offset (a sample is taken before it arrives). See the module docstring."""
+        s.min_bound_s = bound_s if s.min_bound_s is None else min(s.min_bound_s, bound_s)
+        ref = s.pace_ref
+        if ref is not None and t_dec - ref[0] < PACE_WINDOW_S:
+            return
+        s.pace_ref = (t_dec, bound_s)
+        if ref is not None and ref[1] - bound_s < 0.05 * (t_dec - ref[0]):  # arriving as fast as taken
+            self._fix_backlog(s)
+
+    def _fix_backlog(self, s: DeviceSession) -> None:
+        """Move the session earlier if its samples showed it was dated by a backlog."""
+        if s.wall_offset_s is None or s.min_bound_s is None:
+            return
+        delta = s.min_bound_s - s.wall_offset_s
+        if delta > -BACKLOG_FIX_S:
+            return
+        log.warning("device %s: its first samples were %.0f s old (a backlog at the broker); moving this "
+                    "session's times of day %.0f s earlier", s.device_id, -delta, -delta)
+        s.wall_offset_s = s.min_bound_s
+        if s.pipeline is not None and getattr(s.pipeline, "wall_offset_s", None) is not None:
+            s.pipeline.wall_offset_s += delta  # type: ignore[attr-defined]
+        self._write_meta(s)
+        for sink in self.sinks:
+            shift = getattr(sink, "shift_session", None)
+            if shift is not None:
+                shift(s.device_id, delta)
 
     def _dispatch(self, s: DeviceSession, events: list[Any]) -> None:
         for ev in events:

@@ -72,6 +72,11 @@ def event_rows(device_id: str, ev: Event, offset_s: float, session_id: int | Non
     return []  # State (live only) and anything newer
 
 
+#: the time columns of each table, moved by shift_session
+_TIME_COLUMNS = {"aggregates": ("start",), "episodes": ("start", "end"), "walks": ("start", "end"),
+                 "breaks": ("start", "end"), "alerts": ("t", "response_t"), "marks": ("t", "end")}
+
+
 class _Session:
     """One connection of a device: its wall offset, and its row id once written."""
 
@@ -144,6 +149,40 @@ class SqliteSink:
             due = self._clock() - self._last_commit >= self.commit_interval_s
             if due or (len(self._pending) >= self.max_batch and not self.last_error_pending):
                 self._commit()
+
+    def shift_session(self, device_id: str, delta_s: float) -> None:
+        """Move the device's current session `delta_s` seconds in time: what is stored already and what
+        comes (the service found the session dated by a backlog; see monitor/service.py). A stored row
+        that lands on another row's key replaces it."""
+        with self._lock:
+            sess = self._sessions.get(device_id)
+            if sess is None or sess.offset_s is None:
+                return
+            sess.offset_s += delta_s
+            if sess.sid is None:
+                return  # nothing stored yet: the queued events take the new offset when written
+            c = self.db.conn
+            try:
+                c.execute("BEGIN IMMEDIATE")
+                c.execute("UPDATE sessions SET started = started + ?, wall_offset_s = wall_offset_s + ? "
+                          "WHERE session_id = ?", (delta_s, delta_s, sess.sid))
+                for table, cols in _TIME_COLUMNS.items():
+                    # out of the table, moved, and back: moved in place, a row could land on the key of one
+                    # of its own session's rows not moved yet
+                    moved = ", ".join(f"{col} = {col} + ?" for col in cols)
+                    c.execute(f"CREATE TEMP TABLE moving AS SELECT * FROM {table} WHERE session_id = ?", (sess.sid,))
+                    c.execute(f"DELETE FROM {table} WHERE session_id = ?", (sess.sid,))
+                    c.execute(f"UPDATE moving SET {moved}", (delta_s,) * len(cols))
+                    c.execute(f"INSERT OR REPLACE INTO {table} SELECT * FROM moving")
+                    c.execute("DROP TABLE moving")
+                c.execute("COMMIT")
+            except sqlite3.Error as err:
+                if c.in_transaction:
+                    c.execute("ROLLBACK")
+                sess.offset_s -= delta_s  # keep the session consistent with what is stored
+                self.errors += 1
+                self.last_error = f"{self.db.path}: could not move session {sess.sid} in time ({err})"
+                log.warning("%s", self.last_error)
 
     def handle_all(self, device_id: str, events: Iterable[Event]) -> None:
         for ev in events:
