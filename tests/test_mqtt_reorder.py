@@ -19,24 +19,20 @@ from monitor.sources.base import Item, Received
 from monitor.sources.mqtt import HOLD_IDLE_S, MqttSource
 from monitor.sources.replay import ReplaySource
 from tests.conftest import Broker
-from tests.protocol_helpers import batch_stream
+from tests.test_mqtt import collect, indexes
 
 WAIT_S = 15.0
 INFO = fp.DeviceInfo.for_ranges(bytes.fromhex("ab00000000000009"), 7, 100.0, 4, 500)
 
 
 def payloads(n: int) -> list[bytes]:
-    """Unframed IMU_BATCH messages 0..n-1 whose acc x counts encode the sample index."""
-    frames, _, _ = batch_stream(n)
-    out = []
-    for f in frames:
-        msg = fp.cobs_decode(f[:-1])[:-2]  # type: ignore[index]
-        b = fp.decode_message(msg)
-        assert isinstance(b, fp.ImuBatch)
-        acc = np.array(b.acc)
-        acc[:, 0] = np.arange(b.seq * 10, b.seq * 10 + 10)
-        out.append(fp.encode_imu_batch(b.seq, b.t0_us, b.period_ns, acc, b.gyr))
-    return out
+    """Unframed IMU_BATCH messages 0..n-1 of 10 samples whose acc x counts are the sample index."""
+    acc = np.zeros((n * 10, 3), np.int16)
+    acc[:, 0] = np.arange(n * 10)
+    acc[:, 2] = 8192
+    gyr = np.zeros((n * 10, 3), np.int16)
+    return [fp.encode_imu_batch(k, k * 100_000, 10_000_000, acc[k * 10:(k + 1) * 10], gyr[k * 10:(k + 1) * 10])
+            for k in range(n)]
 
 
 class Publisher:
@@ -60,19 +56,11 @@ class Publisher:
         self.client.loop_stop()
 
 
-def drain(src: MqttSource, until: int, items: list[Item]) -> list[int]:
-    """Collect (acking, as the service does) until `until` samples are out; the sample indexes, in order."""
-    deadline = time.monotonic() + WAIT_S
-    idx: list[int] = []
-    while len(idx) < until:
-        assert time.monotonic() < deadline, f"timed out with {len(idx)} samples"
-        item = src.get(0.05)
-        if isinstance(item, Received):
-            items.append(item)
-            idx += [int(x) for e in item.events if isinstance(e, fp.ImuBatch) for x in e.acc[:, 0]]
-            if item.ack is not None:
-                item.ack()
-    return idx
+def drain(src: MqttSource, n: int, items: list[Item]) -> list[int]:
+    """Collect (acking, as the service does) until n more samples are out; their indexes, in order."""
+    before = len(indexes(items))
+    collect(src, items, lambda: len(indexes(items)) >= before + n)
+    return [int(x) for x in indexes(items)[before:]]
 
 
 def test_batches_published_out_of_order_come_out_in_order(mosquitto: Broker) -> None:
@@ -160,8 +148,7 @@ def test_a_service_capture_of_a_scrambled_stream_replays_in_order(mosquitto: Bro
     assert len(rec.samples.t_s) == 400 and np.all(np.diff(rec.samples.t_s) > 0)
     replay = ReplaySource(cap)
     replay.start()
-    idx = []
+    replayed: list[Item] = []
     while (item := replay.get(0.0)) is not None:
-        if isinstance(item, Received):
-            idx += [int(x) for e in item.events if isinstance(e, fp.ImuBatch) for x in e.acc[:, 0]]
-    assert idx == list(range(400))
+        replayed.append(item)
+    assert np.array_equal(indexes(replayed), np.arange(400))
