@@ -41,6 +41,7 @@ class MsgType(IntEnum):
     STATUS = 0x03
     LOG = 0x04
     ACK = 0x05
+    EVENT = 0x06  #: since protocol 1.1
     # host -> device
     REQUEST_INFO = 0x80
     SET_RATE = 0x81
@@ -75,6 +76,15 @@ class StatusFlag(IntEnum):
     FIFO_OVERFLOW = 1 << 2
     LOW_BATTERY = 1 << 3
     TIME_SYNCED = 1 << 4
+
+
+class EventKind(IntEnum):
+    """What an EVENT reports: something the wearer did to the device itself."""
+
+    BUTTON_PRESS = 1  #: a short press of the board's button ("seen"/"done")
+    BUTTON_DOUBLE = 2  #: two presses within about half a second
+    BUTTON_LONG = 3  #: a press held about a second or longer
+    TAP_DOUBLE = 4  #: a double tap detected by the IMU's own tap engine
 
 
 class LogLevel(IntEnum):
@@ -219,6 +229,20 @@ class Ack:
         return self.status == AckStatus.OK
 
 
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something the wearer did to the device (a button press, a tap the IMU detected); since protocol 1.1.
+
+    `event` is an EventKind value; a host counts and ignores kinds it does not know (a newer minor version
+    may add some), so the field is a plain int rather than the enum."""
+
+    TYPE: ClassVar[MsgType] = MsgType.EVENT
+    _FMT: ClassVar[struct.Struct] = struct.Struct("<IB")
+
+    t_us: int  #: u32 device clock when it happened
+    event: int  #: u8 EventKind
+
+
 # --------------------------------------------------------------------------------------------- host -> device
 
 
@@ -270,7 +294,7 @@ class TimeSync:
 
 
 Command = RequestInfo | SetRate | Start | Stop | Haptic | TimeSync
-Message = DeviceInfo | ImuBatch | Status | Log | Ack | Command
+Message = DeviceInfo | ImuBatch | Status | Log | Ack | Event | Command
 
 _U16 = struct.Struct("<H")
 _I16 = np.dtype("<i2")
@@ -342,6 +366,8 @@ def _encode_body(msg: Message) -> bytes:
         return Log._FMT.pack(msg.level, msg.t_us & 0xFFFFFFFF) + text
     if isinstance(msg, Ack):
         return Ack._FMT.pack(msg.cmd_id, msg.cmd_type, msg.status) + msg.reply
+    if isinstance(msg, Event):
+        return Event._FMT.pack(msg.t_us & 0xFFFFFFFF, msg.event)
     if isinstance(msg, RequestInfo | Start | Stop):
         return _U16.pack(msg.cmd_id)
     if isinstance(msg, SetRate):
@@ -432,6 +458,7 @@ _DECODERS: dict[MsgType, Callable[[bytes], Message]] = {
     MsgType.STATUS: _dec_status,
     MsgType.LOG: _dec_log,
     MsgType.ACK: _dec_ack,
+    MsgType.EVENT: lambda b: Event(*Event._FMT.unpack_from(b)),
     MsgType.REQUEST_INFO: lambda b: RequestInfo(*_U16.unpack_from(b)),
     MsgType.START: lambda b: Start(*_U16.unpack_from(b)),
     MsgType.STOP: lambda b: Stop(*_U16.unpack_from(b)),

@@ -143,6 +143,11 @@ class VirtualDevice:
             out += self.advance(float(self._pend_t[-1]))
         return out
 
+    def press(self, event: int = fp.EventKind.BUTTON_PRESS, t_s: float | None = None) -> list[bytes]:
+        """The wearer presses the board's button (or double-taps it): queue an EVENT message (protocol 1.1)."""
+        self._send(fp.Event(self.clock_us(self._now_s if t_s is None else t_s), int(event)))
+        return self.take()
+
     def take(self) -> list[bytes]:
         out, self._out = self._out, []
         return out

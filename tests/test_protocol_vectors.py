@@ -25,6 +25,7 @@ EXPECTED: dict[str, fp.Message] = {
     "log": fp.Log(fp.LogLevel.INFO, 42, "boot ok"),
     "ack": fp.Ack(5, fp.MsgType.START, fp.AckStatus.OK),
     "nack": fp.Ack(6, fp.MsgType.SET_RATE, fp.AckStatus.BAD_ARGUMENT),
+    "event": fp.Event(3_000_000, fp.EventKind.BUTTON_PRESS),
     "request_info": fp.RequestInfo(1),
     "set_rate": fp.SetRate(2, 200_000, 10),
     "start": fp.Start(3),
@@ -45,7 +46,7 @@ def _hex(block: str, key: str) -> bytes:
 def test_every_message_type_has_a_vector() -> None:
     assert set(EXPECTED) <= set(VECTORS)
     covered = {type(m) for m in EXPECTED.values()}
-    assert covered == {fp.DeviceInfo, fp.ImuBatch, fp.Status, fp.Log, fp.Ack, fp.RequestInfo, fp.SetRate,
+    assert covered == {fp.DeviceInfo, fp.ImuBatch, fp.Status, fp.Log, fp.Ack, fp.Event, fp.RequestInfo, fp.SetRate,
                        fp.Start, fp.Stop, fp.Haptic, fp.TimeSync}
 
 

@@ -86,3 +86,13 @@ def test_faulty_link_is_counted_and_loses_only_damaged_frames() -> None:
     assert s.crc_errors + s.framing_errors > 0 and s.duplicates > 0
     assert np.all(np.diff(idx) > 0)  # in order, no duplicates delivered
     assert len(idx) + s.lost_samples == 6000  # every missing sample is counted
+
+
+def test_button_press_is_an_event_in_the_stream() -> None:
+    dev = VirtualDevice(ramp_chunks(3.0), 100.0, batch_size=10)
+    out = dev.boot() + dev.advance(1.0) + dev.press(fp.EventKind.BUTTON_PRESS) + dev.advance(2.0)
+    dec, events = _decode(frame_all(out))
+    pressed = [e for e in events if isinstance(e, fp.Event)]
+    assert pressed == [fp.Event(dev.clock_us(1.0), fp.EventKind.BUTTON_PRESS)]
+    batches = [e for e in events if isinstance(e, fp.ImuBatch)]
+    assert sum(len(b) for b in batches) == 200 and dec.stats.lost_samples == 0
