@@ -142,6 +142,11 @@ class Pipeline:
         return self._state
 
     @property
+    def next_sitting_reminder_s(self) -> float | None:
+        """When the sedentary tracker next wants a sitting reminder (t_s; the alert policy may hold it)."""
+        return self._sedentary.next_due_s
+
+    @property
     def R_bs(self) -> np.ndarray | None:
         """The mounting in use (from the profile or the auto-baseline), None while unknown."""
         return self._R_bs if self._R_bs is not None else (self.baseline.R_bs if self.baseline else None)

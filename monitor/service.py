@@ -137,6 +137,8 @@ class Service:
         self._last_status = 0.0
         self._last_status_log = 0.0
         self.on_event: Callable[[str, Any], None] | None = None  #: called for every pipeline event
+        #: called once per loop turn in the service's thread (the control channel's requests run there)
+        self.hooks: list[Callable[[], None]] = []
 
     # ----------------------------------------------------------------------------------------- control
     def stop(self, reason: str = "stopped") -> None:
@@ -161,6 +163,8 @@ class Service:
                 elif self.source.exhausted:
                     reason = "end of input"
                     break
+                for hook in self.hooks:
+                    hook()
                 self._tick()
             else:
                 reason = self._stop_reason
@@ -379,6 +383,10 @@ class Service:
             shift = getattr(sink, "shift_session", None)
             if shift is not None:
                 shift(s.device_id, delta)
+
+    def emit(self, device_id: str, events: list[Any]) -> None:
+        """Send events made outside the pipeline (a wearer's answer to an alert) to the sinks."""
+        self._dispatch(self.session(device_id), events)
 
     def _dispatch(self, s: DeviceSession, events: list[Any]) -> None:
         for ev in events:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from monitor.config import Config
+    from monitor.control import Controller
     from monitor.service import PipelineFactory, Service, SinkLike
     from monitor.sources.base import Source
 
@@ -150,7 +151,8 @@ class MqttSourceBuilder:
         return MqttSource(self.settings)
 
 
-def build_sinks(args: argparse.Namespace, cfg: Config, source: Source) -> list[SinkLike]:
+def build_sinks(args: argparse.Namespace, cfg: Config, source: Source,
+                controller: Controller | None = None) -> list[SinkLike]:
     from monitor.sinks import ConsoleSink
 
     sinks: list[SinkLike] = [ConsoleSink(sys.stdout)]
@@ -232,9 +234,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"posture run: {err}", file=sys.stderr)
         return 2
     setup_logging(args.log_level or cfg.service.log_level)
+    from monitor.control import Controller
+
+    controller = Controller()  # the wearer's answers, from the CLI, MQTT and the desktop (monitor.control)
     try:
         source = build_source(args, cfg)
-        sinks = build_sinks(args, cfg, source)
+        sinks = build_sinks(args, cfg, source, controller)
     except (ConfigError, MqttConfigError, ValueError, OSError) as err:
         print(f"posture run: {err}", file=sys.stderr)
         return 2
@@ -253,10 +258,15 @@ def run(args: argparse.Namespace) -> int:
     service = Service(source, pipeline_factory(cfg, live=True), sinks, opts)
     install_signal_handlers(service)
     log.info("posture run: %s", source.describe())
+    from monitor.control.wiring import start_control
+
+    control = start_control(service, controller)
     try:
         report = service.run()
     except SourceError as err:
         print(f"posture run: {err}", file=sys.stderr)
         return 1
+    finally:
+        control.close()
     print_report(report)
     return 0

@@ -104,6 +104,11 @@ class SedentaryTracker:
         return max(0.0, self._t - self._ref)
 
     @property
+    def next_due_s(self) -> float | None:
+        """When the next sitting reminder falls due, s (None before the first hop)."""
+        return self._next_due if math.isfinite(self._next_due) else None
+
+    @property
     def moving(self) -> bool:
         return self._moving
 
