@@ -232,7 +232,13 @@ class AlertPolicy:
             )
         kind = pending.alert.alert_kind
         if response == AlertResponse.SNOOZED:
-            self._s.snoozed_until_s[kind] = t_s + (self.params.snooze_s if snooze_s is None else snooze_s)
+            until = t_s + (self.params.snooze_s if snooze_s is None else snooze_s)
+            self._s.snoozed_until_s[kind] = until
+            # a snooze names when to remind: the rate limit of that kind does not hold it back longer
+            gap = {"lean": self.params.lean_min_interval_s, "flexion": self.params.flexion_min_interval_s}
+            if kind in gap:
+                last = self._s.last_given_s.get(kind, -math.inf)
+                self._s.last_given_s[kind] = min(last, until - gap[kind])
         elif response == AlertResponse.SKIPPED:
             self._s.skipped.add(kind)
         elif response not in (AlertResponse.ACKNOWLEDGED, AlertResponse.IGNORED):

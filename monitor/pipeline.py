@@ -181,8 +181,13 @@ class Pipeline:
     def respond(
         self, alert_id: int, response: AlertResponse, t_s: float, snooze_s: float | None = None
     ) -> list[Event]:
-        """Record the wearer's answer to an alert; returns the AlertResponseEvent (as a one-element list)."""
-        return [self.policy.respond(alert_id, response, t_s, snooze_s)]
+        """Record the wearer's answer to an alert; returns the AlertResponseEvent (as a one-element list).
+        A snoozed sitting reminder comes back when the snooze ends, not a whole repeat interval later."""
+        kind = self.policy.pending_kind(alert_id)
+        ev = self.policy.respond(alert_id, response, t_s, snooze_s)
+        if kind == "sedentary" and response == AlertResponse.SNOOZED:
+            self._sedentary.remind_at(self.policy.state.snoozed_until_s["sedentary"])
+        return [ev]
 
     def finish(self) -> list[Event]:
         """End of data: decide the last samples, close open episodes, walks, breaks and windows."""

@@ -164,9 +164,14 @@ class Controller:
         assert policy is not None and now is not None
         kind = policy.pending_kind(alert_id)
         minutes = (req.minutes or DEFAULT_SNOOZE_MIN) if req.action == "snooze" else None
-        ev = policy.respond(alert_id, ANSWERS[req.action], now, None if minutes is None else minutes * 60.0)
-        self.service.emit(s.device_id, [ev])
-        word = {"done": "done", "snooze": f"snoozed for {minutes:g} min", "skip": "skipped"}[req.action]
+        snooze_s = None if minutes is None else minutes * 60.0
+        respond = getattr(s.pipeline, "respond", None)  # the pipeline also moves its sitting reminder
+        events = respond(alert_id, ANSWERS[req.action], now, snooze_s) if respond is not None else \
+            [policy.respond(alert_id, ANSWERS[req.action], now, snooze_s)]
+        self.service.emit(s.device_id, events)
+        ev = events[0]
+        word = f"snoozed for {minutes:g} min" if minutes is not None else \
+            {"done": "done", "skip": "skipped"}[req.action]
         return {"ok": True, "device": s.device_id, "alert_id": alert_id, "alert_kind": kind,
                 "response": ev.response.name.lower(), "minutes": minutes,
                 "message": f"{(kind or 'alert').replace('_', ' ')} alert {alert_id} {word}"}

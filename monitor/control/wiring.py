@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from monitor.control.controller import Controller
@@ -35,11 +36,12 @@ class Control:
         self.extra = []
 
 
-def start_control(service: Service, controller: Controller, extra: list[Any] | None = None) -> Control:
+def start_control(service: Service, controller: Controller, extra: list[Any] | None = None,
+                  socket_path: Path | None = None) -> Control:
     """Attach the controller to the service and open the control socket. A socket that can not be opened
     (another monitor has it, no writable runtime directory) costs a warning, never the monitoring."""
     controller.attach(service)
-    server: ControlServer | None = ControlServer(controller)
+    server: ControlServer | None = ControlServer(controller, socket_path)
     assert server is not None
     try:
         server.start()

@@ -117,6 +117,10 @@ class SedentaryTracker:
         self._next_due = t_s + self.params.repeat_s
         self._alert_open = True
 
+    def remind_at(self, t_s: float) -> None:
+        """The wearer snoozed the reminder: the next one is due at t_s (earlier or later than planned)."""
+        self._next_due = t_s
+
     def postpone(self, until_s: float) -> None:
         """Nothing is due before until_s (a snooze)."""
         self._next_due = max(self._next_due, until_s)
