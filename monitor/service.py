@@ -225,6 +225,9 @@ class Service:
                 self._on_info(s, item.info)
             info = {"port": item.port, "odr_hz": item.info.odr_hz if item.info else None,
                     "device_id": item.device_id, **self.opt.device_info}
+            if item.info is not None:  # for Home Assistant's device registry
+                info["firmware"] = ".".join(map(str, item.info.firmware))
+                info["imu_model"] = _imu_name(item.info.imu_model)
             for sink in self.sinks:
                 sink.on_device(item.device_id, info)
         elif isinstance(item, Disconnected):
@@ -444,6 +447,13 @@ class Service:
                 "events": s.events, "held_dropped": s.held_dropped,
                 "capture": str(s.capture_path) if s.capture_path else None,
                 "decoder": st.as_dict() if st is not None else None}
+
+
+def _imu_name(model: int) -> str:
+    try:
+        return fp.ImuModel(model).name
+    except ValueError:
+        return f"IMU model {model}"
 
 
 def _deg(x: float) -> str:

@@ -169,18 +169,22 @@ def build_sinks(args: argparse.Namespace, cfg: Config, source: Source,
 
         sinks.append(DesktopSink())
     if cfg.sinks.mqtt:
+        from monitor.control.mqtt import monitor_availability_topic
         from monitor.sinks_mqtt import MqttSink
         from monitor.sources.mqtt import MqttSource
 
         if isinstance(source, MqttSource):
             sinks.append(MqttSink(source.s, source.publish, home_assistant=cfg.mqtt.home_assistant,
-                                  discovery_prefix=cfg.mqtt.discovery_prefix))
+                                  discovery_prefix=cfg.mqtt.discovery_prefix,
+                                  monitor_availability=monitor_availability_topic(source.s),
+                                  extras=controller.extras if controller else None))
         elif cfg.mqtt.url:
-            sinks.append(standalone_mqtt_sink(args, cfg))
+            sinks.append(standalone_mqtt_sink(args, cfg, controller))
     return sinks
 
 
-def standalone_mqtt_sink(args: argparse.Namespace, cfg: Config) -> SinkLike:
+def standalone_mqtt_sink(args: argparse.Namespace, cfg: Config, controller: Controller | None = None
+                         ) -> SinkLike:
     """An MQTT sink with its own connection (a serial device whose events also go to MQTT)."""
     from monitor.mqtt_common import connect_persistent, make_client
     from monitor.sinks_mqtt import MqttSink
@@ -201,8 +205,12 @@ def standalone_mqtt_sink(args: argparse.Namespace, cfg: Config) -> SinkLike:
     def publish(topic: str, payload: bytes | str, qos: int, retain: bool) -> None:
         client.publish(topic, payload, qos=qos, retain=retain)
 
+    from monitor.control.mqtt import monitor_availability_topic
+
     return _Sink(s, publish, home_assistant=cfg.mqtt.home_assistant,
-                 discovery_prefix=cfg.mqtt.discovery_prefix, publish_availability=True)
+                 discovery_prefix=cfg.mqtt.discovery_prefix, publish_availability=True,
+                 monitor_availability=monitor_availability_topic(s),
+                 extras=controller.extras if controller else None)
 
 
 def install_signal_handlers(service: Service) -> None:
@@ -259,8 +267,10 @@ def run(args: argparse.Namespace) -> int:
     install_signal_handlers(service)
     log.info("posture run: %s", source.describe())
     from monitor.control.wiring import start_control
+    from monitor.sinks_mqtt import MqttSink
 
-    control = start_control(service, controller)
+    mqtt = next((sink.s for sink in sinks if isinstance(sink, MqttSink)), None)  # answers over MQTT too
+    control = start_control(service, controller, mqtt=mqtt)
     try:
         report = service.run()
     except SourceError as err:

@@ -209,6 +209,14 @@ class Controller:
             return None
         return "resume" if math.isinf(until) else self._iso(s, until)
 
+    def extras(self, device_id: str) -> dict[str, Any]:
+        """What the live MQTT state adds beyond the pipeline's State (battery, pause); service thread only."""
+        s = self.service.sessions.get(device_id) if self.service is not None else None
+        if s is None:
+            return {}
+        until = self._paused_until(s)
+        return {"battery_pct": s.battery_pct, "paused": until is not None, "paused_until": until}
+
     def device_status(self, s: DeviceSession) -> dict[str, Any]:
         """What `posture status` shows for one device (JSON-ready; angles null while unknown)."""
         st, policy, now = s.state, _policy(s), s.last_t_s

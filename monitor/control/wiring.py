@@ -11,6 +11,7 @@ from monitor.control.protocol import ControlError
 from monitor.control.server import ControlServer
 
 if TYPE_CHECKING:
+    from monitor.mqtt_common import MqttSettings
     from monitor.service import Service
 
 log = logging.getLogger("posture.control")
@@ -37,10 +38,18 @@ class Control:
 
 
 def start_control(service: Service, controller: Controller, extra: list[Any] | None = None,
-                  socket_path: Path | None = None) -> Control:
-    """Attach the controller to the service and open the control socket. A socket that can not be opened
-    (another monitor has it, no writable runtime directory) costs a warning, never the monitoring."""
+                  socket_path: Path | None = None, mqtt: MqttSettings | None = None) -> Control:
+    """Attach the controller to the service, open the control socket and (with `mqtt`) the MQTT control
+    topic. A socket that can not be opened (another monitor has it, no writable runtime directory) costs a
+    warning, never the monitoring."""
     controller.attach(service)
+    extra = list(extra or [])
+    if mqtt is not None:
+        from monitor.control.mqtt import MqttControl
+
+        ctl = MqttControl(mqtt, controller)
+        ctl.start()
+        extra.append(ctl)
     server: ControlServer | None = ControlServer(controller, socket_path)
     assert server is not None
     try:
@@ -48,7 +57,7 @@ def start_control(service: Service, controller: Controller, extra: list[Any] | N
     except (ControlError, OSError) as err:
         log.warning("no control socket (posture status/done/snooze/... will not reach this monitor): %s", err)
         server = None
-    return Control(controller, server, extra or [])
+    return Control(controller, server, extra)
 
 
 __all__ = ["Control", "start_control"]
