@@ -165,9 +165,9 @@ def build_sinks(args: argparse.Namespace, cfg: Config, source: Source,
         pattern = HapticPattern(cfg.sinks.haptic_pulses_ms, cfg.sinks.haptic_intensity)
         sinks.append(HapticSink(source, pattern))
     if cfg.sinks.desktop:
-        from monitor.sinks import DesktopSink
+        from monitor.control.desktop import desktop_sink
 
-        sinks.append(DesktopSink())
+        sinks.append(desktop_sink(controller))  # Done / Snooze / Skip buttons where the desktop has them
     if cfg.sinks.mqtt:
         from monitor.control.mqtt import monitor_availability_topic
         from monitor.sinks_mqtt import MqttSink
