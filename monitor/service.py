@@ -437,7 +437,8 @@ class Service:
             else:
                 angles = f"alerts {s.alerts}"
             on = "" if s.online else " OFFLINE"
-            parts.append(f"{s.device_id[-6:]}{on} {s.rate_hz:5.1f} Hz {angles}")
+            bat = f" bat {s.battery_pct}%" if s.battery_pct is not None else ""
+            parts.append(f"{s.device_id[-6:]}{on} {s.rate_hz:5.1f} Hz{bat} {angles}")
         more = f" (+{len(self.sessions) - 4} devices)" if len(self.sessions) > 4 else ""
         return " | ".join(parts) + more
 

@@ -5,8 +5,8 @@
                                  are null until the neutral posture is known
 
 The state is published when something a person would see changed, not every second (Home Assistant's
-recorder keeps a row per change): at once when the activity, the alert or the pause changes; when the lean
-or flexion moved `deadband_deg` (1 deg) or a count changed, at most every `state_interval_s` (5 s); and at
+recorder keeps a row per change): at once when the alert or the pause changes; when the activity changed,
+the lean or flexion moved `deadband_deg` (1 deg) or a count changed, at most every `state_interval_s` (5 s); at
 least every `heartbeat_s` (60 s), well inside the discovery's `expire_after`. Besides the State's fields it
 carries since_break_min, alert_active, steps_today and upright_pct_today (monitor.day_tally), and what the
 monitor knows beyond the pipeline (`extras`: battery_pct, paused, paused_until; monitor.control).
@@ -115,7 +115,7 @@ class MqttSink:
         dt = t_s - last_t_s
         if dt >= self.heartbeat_s or dt < 0:
             return True
-        if any(d[k] != last.get(k) for k in ("activity", "alert_active", "paused")):
+        if any(d[k] != last.get(k) for k in ("alert_active", "paused")):
             return True
         if dt < self.state_interval_s:
             return False
@@ -123,7 +123,7 @@ class MqttSink:
             a, b = d[k], last.get(k)
             if (a is None) != (b is None) or (a is not None and b is not None and abs(a - b) >= self.deadband_deg):
                 return True
-        counts = ("alerts_today", "steps_today", "upright_pct_today", "battery_pct")
+        counts = ("activity", "alerts_today", "steps_today", "upright_pct_today", "battery_pct")
         return any(d[k] != last.get(k) for k in counts) or int(d["since_break_min"]) != int(last["since_break_min"])
 
     def close(self) -> None:

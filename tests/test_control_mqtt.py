@@ -201,3 +201,28 @@ def test_the_last_will_says_offline_when_the_monitor_dies(mosquitto: Broker) -> 
         wait_for(lambda: watcher.get(avail) == b"offline", "the Last Will")
     finally:
         watcher.close()
+
+
+def test_state_is_published_on_a_deadband_not_every_second() -> None:
+    """10 minutes of 1 Hz states with 0.3 deg jitter: a handful of publications, yet a 5 deg change shows
+    within the 5 s interval and an alert at once (the sink's decision; the transport is tested above)."""
+    import numpy as np
+
+    from monitor.events import Activity, Alert, State
+
+    sent: list[dict[str, Any]] = []
+    s = MqttSettings(prefix="p")
+    sink = MqttSink(s, lambda topic, payload, qos, retain: sent.append(json.loads(payload))
+                    if topic.endswith("/state") else None, home_assistant=False)
+    rng = np.random.default_rng(1)
+    for t in range(600):
+        lean = 2.0 + (5.0 if t >= 300 else 0.0) + float(rng.uniform(-0.3, 0.3))
+        if t == 400:
+            sink.handle("d", Alert(float(t), "lean", "Leaning right", 1, "right"))
+        sink.handle("d", State(float(t), lean, 3.0, Activity.SEDENTARY, 60.0 * 20, 0))
+    times = [p["t_s"] for p in sent]
+    assert 10 <= len(times) <= 30, f"{len(times)} publications in 600 s"
+    assert max(np.diff(times)) <= 60.0, "a heartbeat at least every minute"
+    assert any(300 <= t <= 305 for t in times), "the lean step within the interval"
+    assert 400.0 in times and next(p for p in sent if p["t_s"] == 400.0)["alert_active"]
+    assert all(p["lean_deg"] == round(p["lean_deg"], 1) for p in sent), "one decimal"
