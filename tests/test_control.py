@@ -220,3 +220,22 @@ def test_a_second_monitor_leaves_the_first_ones_socket_alone(tmp_path: Path, utc
         assert stat.S_IMODE(m.socket.stat().st_mode) == 0o600
     finally:
         server.close()
+
+
+def test_exported_names() -> None:
+    import monitor.control as control
+
+    assert sorted(control.__all__) == sorted(
+        ["ACTIONS", "ControlError", "ControlServer", "Controller", "MonitorNotRunning", "Request",
+         "decode_request", "default_socket_path", "parse_minutes", "request"])
+    for name in control.__all__:
+        assert getattr(control, name) is not None
+
+
+def test_default_socket_path_is_private_to_the_user(tmp_path: Path) -> None:
+    from monitor.control import default_socket_path
+
+    assert default_socket_path({"XDG_RUNTIME_DIR": str(tmp_path)}) == tmp_path / "posture" / "control.sock"
+    fallback = default_socket_path({"XDG_RUNTIME_DIR": str(tmp_path / "missing")})
+    assert fallback.parent.name == f"posture-{os.getuid()}"
+    assert default_socket_path({"POSTURE_CONTROL_SOCKET": "/x/y.sock"}) == Path("/x/y.sock")
