@@ -18,6 +18,12 @@ def add_common(p: argparse.ArgumentParser) -> None:
                    help="the monitor's control socket (default: $XDG_RUNTIME_DIR/posture/control.sock)")
 
 
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """--device, --socket and --json: all a command that only answers needs."""
+    add_common(p)
+    p.add_argument("--json", action="store_true", help="print the monitor's answer as JSON")
+
+
 def send(args: argparse.Namespace, req: Request) -> dict[str, Any] | None:
     """The monitor's response, or None after printing why there is none (the caller exits 1)."""
     from monitor.control.server import MonitorNotRunning, request

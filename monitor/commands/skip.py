@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from monitor.commands._control import add_common, answer
+from monitor.commands._control import add_arguments, answer
 
 HELP = "skip the latest open alert: that kind stays quiet until its cause starts again"
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    add_common(p)
-    p.add_argument("--json", action="store_true", help="print the monitor's answer as JSON")
+__all__ = ["HELP", "add_arguments", "run"]
 
 
 def run(args: argparse.Namespace) -> int:
