@@ -8,18 +8,27 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
+import subprocess
+import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from monitor.control import Controller
 from monitor.control.mqtt import MqttControl, monitor_availability_topic
 from monitor.events import AlertResponse
 from monitor.mqtt_common import MqttSettings, connect_persistent, make_client, parse_url
 from monitor.sinks_mqtt import MqttSink
+from monitor.sources.simulated import MqttDevice
+from monitor.virtual_device import VirtualDevice
 from tests.conftest import Broker
 from tests.control_helpers import Monitor, wait_for
+from tests.fake_chunks import ramp_chunks
 from tests.test_control import _stored
 
 
@@ -33,8 +42,6 @@ class Watcher:
         self.c = make_client(s, client_id=f"watcher-{id(self)}")
         self.c.on_message = self._on
         self.c.on_connect = lambda c, *a: c.subscribe([(t, 1) for t in topics])
-        from dataclasses import replace
-
         connect_persistent(self.c, replace(s, session_expiry_s=0))
         self.c.loop_start()
 
@@ -157,10 +164,6 @@ def test_home_assistant_buttons_and_switch_answer_and_pause(
             assert len(warnings) == 1, "logged once"
             assert m.controller.extras(dev)["paused"], "none of them resumed"
             # a retained request would replay at every (re)connect: a monitor that connects refuses it
-            from dataclasses import replace
-
-            from monitor.control import Controller
-
             watcher.publish(control, b'{"action": "pause"}', retain=True)
             late = MqttControl(replace(s, client_id="late-monitor"), Controller())
             late.start()
@@ -183,8 +186,6 @@ def test_home_assistant_buttons_and_switch_answer_and_pause(
 
 
 def test_the_last_will_says_offline_when_the_monitor_dies(mosquitto: Broker) -> None:
-    from monitor.control import Controller
-
     s = parse_url(mosquitto.url)
     s2 = MqttSettings(**{**{f: getattr(s, f) for f in ("host", "port", "prefix")}, "client_id": "dying"})
     avail = monitor_availability_topic(s2)
@@ -226,3 +227,58 @@ def test_state_is_published_on_a_deadband_not_every_second() -> None:
     assert any(300 <= t <= 305 for t in times), "the lean step within the interval"
     assert 400.0 in times and next(p for p in sent if p["t_s"] == 400.0)["alert_active"]
     assert all(p["lean_deg"] == round(p["lean_deg"], 1) for p in sent), "one decimal"
+
+
+def test_posture_run_mqtt_takes_commands_from_the_socket_and_the_control_topic(
+        mosquitto: Broker, tmp_path: Path) -> None:
+    """`posture run --mqtt` as a subprocess: the control socket and the MQTT control topic are wired, the
+    discovery names the monitor's availability, and SIGTERM says offline and removes the socket."""
+    posture = [sys.executable, "-m", "monitor"]
+    sock = tmp_path / "run" / "control.sock"
+    env = {**os.environ, "POSTURE_DATA_DIR": str(tmp_path), "POSTURE_CONTROL_SOCKET": str(sock)}
+    url = f"mqtt://127.0.0.1:{mosquitto.port}/runctl"
+    s = parse_url(url)
+    dev_id = "f100000000000007"
+    avail = monitor_availability_topic(replace(s, client_id="ctl-run"))
+    watcher = Watcher(s, ["homeassistant/#", avail])
+    run = subprocess.Popen([*posture, "run", "--mqtt", url, "--client-id", "ctl-run", "--no-capture",
+                            "--no-status", "--db", str(tmp_path / "p.db"), "--duration", "120"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    mdev = MqttDevice(VirtualDevice(ramp_chunks(120.0), 100.0, device_id=bytes.fromhex(dev_id)), s, dev_id)
+
+    def status() -> dict[str, Any]:
+        r = subprocess.run([*posture, "status", "--json"], capture_output=True, text=True, env=env, timeout=60)
+        return {d["device"]: d for d in json.loads(r.stdout)} if r.returncode == 0 else {}
+
+    try:
+        wait_for(lambda: watcher.get(avail) == b"online", "the monitor's availability")
+        mdev.start()
+        assert mdev.wait_connected(30.0)
+        mdev.boot()
+        t = 0.0
+
+        def streamed() -> bool:
+            nonlocal t
+            t += 0.5
+            mdev.advance(t)
+            return dev_id in status()
+
+        wait_for(streamed, "posture status to show the device")
+        cfg = json.loads(watcher.get(f"homeassistant/device/posture_{dev_id}/config") or b"{}")
+        assert [a["topic"] for a in cfg["availability"]][1] == avail
+        watcher.publish(f"{s.prefix}/{dev_id}/control", '{"action": "pause"}')
+        wait_for(lambda: status()[dev_id]["paused_until"] == "resume", "the pause from MQTT")
+        r = subprocess.run([*posture, "resume"], capture_output=True, text=True, env=env, timeout=60)
+        assert r.returncode == 0 and "resumed" in r.stdout, r.stderr
+        assert status()[dev_id]["paused_until"] is None
+        run.send_signal(signal.SIGTERM)
+        _, err = run.communicate(timeout=60)
+        assert run.returncode == 0 and "Traceback" not in err, err
+        wait_for(lambda: watcher.get(avail) == b"offline", "offline on the way out")
+        assert not sock.exists()
+    finally:
+        mdev.stop()
+        watcher.close()
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
