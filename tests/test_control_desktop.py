@@ -99,6 +99,7 @@ def test_clicking_snooze_and_done_on_the_notification_answers_the_alert(desktop:
         menu = desktop.menu.read_text()  # what dunst offered: the three buttons
         assert "#Done " in menu and "#Snooze 10 min " in menu and "#Skip " in menu, menu
         assert sink.answered == 1
+        wait_for(lambda: desktop.displayed() == 0, "dunst to close the answered notification")
         # the monitor went on meanwhile: the next reminder comes 10 min after the click
         t_click = m.t_s
         second = m.run_until_alert(after_s=first.t_s, step_s=10.0)
