@@ -7,7 +7,8 @@ reminder, a stretch reminder); `AlertPolicy.offer` decides, in this order:
    clock. Wall time is `wall_s` (Unix seconds) passed in by the caller, converted with `tz` (None: the
    local zone); offline (`wall_s` None) these limits do not apply. The caller owns the clock, so tests
    inject any time and nothing sleeps.
-2. a snooze ("postpone N minutes") for that kind, or for all kinds;
+2. a pause of all nudges (`pause(until_t_s)` until `resume()`: a meeting), then a snooze ("postpone N
+   minutes") for that kind, or for all kinds;
 3. the caps: at most one lean nudge per `lean_min_interval_s` (10 min, DOMAIN.md), likewise for slouch,
    and at most `daily_cap` alerts per day (the wall date, or t_s // 86400 offline);
 4. a skip: the wearer skipped this kind; it stays quiet until the detector re-arms it (`rearm`: a
@@ -112,6 +113,7 @@ class AlertPolicy:
         self.tz = tz
         self._s = PolicyState()
         self._pending: dict[int, _Pending] = {}
+        self._paused_until_s = -math.inf  # kept across a day change: a pause may span midnight
 
     @property
     def state(self) -> PolicyState:
@@ -146,6 +148,8 @@ class AlertPolicy:
                 now.weekday() not in p.work_days or not in_span(now.time(), p.work_hours)
             ):
                 return "outside work hours"
+        if t_s < self._paused_until_s:
+            return "paused"
         if t_s < max(s.snoozed_until_s.get(kind, -math.inf), s.snoozed_until_s.get("*", -math.inf)):
             return "snoozed"
         if kind in s.skipped:
@@ -228,7 +232,13 @@ class AlertPolicy:
             )
         kind = pending.alert.alert_kind
         if response == AlertResponse.SNOOZED:
-            self._s.snoozed_until_s[kind] = t_s + (self.params.snooze_s if snooze_s is None else snooze_s)
+            until = t_s + (self.params.snooze_s if snooze_s is None else snooze_s)
+            self._s.snoozed_until_s[kind] = until
+            # a snooze names when to remind: the rate limit of that kind does not hold it back longer
+            gap = {"lean": self.params.lean_min_interval_s, "flexion": self.params.flexion_min_interval_s}
+            if kind in gap:
+                last = self._s.last_given_s.get(kind, -math.inf)
+                self._s.last_given_s[kind] = min(last, until - gap[kind])
         elif response == AlertResponse.SKIPPED:
             self._s.skipped.add(kind)
         elif response not in (AlertResponse.ACKNOWLEDGED, AlertResponse.IGNORED):
@@ -236,6 +246,22 @@ class AlertPolicy:
         name = AlertResponse(response).name.lower()
         self._s.responses[name] = self._s.responses.get(name, 0) + 1
         return AlertResponseEvent(t_s, alert_id, AlertResponse(response))
+
+    def pause(self, until_t_s: float) -> None:
+        """Hold every nudge before until_t_s (device time; math.inf: until `resume`)."""
+        self._paused_until_s = until_t_s
+
+    def resume(self) -> None:
+        """End a pause now."""
+        self._paused_until_s = -math.inf
+
+    def paused_until_s(self, t_s: float) -> float | None:
+        """The end of the pause in force at t_s (math.inf: until resumed), None when not paused."""
+        return self._paused_until_s if t_s < self._paused_until_s else None
+
+    def latest_open(self) -> Alert | None:
+        """The newest alert still waiting for an answer (None: none is)."""
+        return max((p.alert for p in self._pending.values()), key=lambda a: a.alert_id, default=None)
 
     def pending_kind(self, alert_id: int) -> str | None:
         p = self._pending.get(alert_id)

@@ -21,18 +21,26 @@ _COMMANDS: dict[str, str] = {
     "analyze": "analyze",
     "calibrate": "calibrate",
     "demo": "demo",
+    "done": "done",
     "fuse": "fuse",
     "history": "history",
     "inspect": "inspect",
+    "pause": "pause",
     "record": "record",
     "replay": "replay",
+    "resume": "resume",
     "run": "run",
     "simulate": "simulate",
+    "skip": "skip",
+    "snooze": "snooze",
+    "status": "status",
     "summary": "summary",
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser with every subcommand, or (`only`) with just that one: `posture status` then imports
+    no other command module (calibrate's numpy alone costs a few hundred ms on a busy machine)."""
     parser = argparse.ArgumentParser(
         prog="posture",
         description="Posture monitor for a back-worn IMU.",
@@ -40,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, module_name in _COMMANDS.items():
+        if only is not None and name != only:
+            continue
         module = importlib.import_module(f"monitor.commands.{module_name}")
         p = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(p)
@@ -48,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv[0] if argv and argv[0] in _COMMANDS else None)
     args = parser.parse_args(argv)
     try:
         return int(args._run(args) or 0)

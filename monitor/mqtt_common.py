@@ -9,6 +9,7 @@ Topic layout under a configurable prefix (README "MQTT topics"):
     <prefix>/<device_id>/cmd      host -> device  commands (HAPTIC, SET_RATE, ...), unframed, QoS 1
     <prefix>/<device_id>/alert    monitor -> all  alerts as JSON, QoS 1
     <prefix>/<device_id>/state    monitor -> all  the live state as JSON (retained)
+    <prefix>/<device_id>/control  anyone -> monitor  answers to alerts, pause/resume (monitor.control.mqtt)
 
 Delivery without loss across restarts needs all of: a fixed client id, QoS 1 both ways, MQTT v5 with
 clean_start=False and a session expiry, and a broker with persistence. Credentials come from the config or
@@ -32,7 +33,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 DEFAULT_PREFIX = "posture"
-TOPIC_KINDS = ("imu", "msg", "info", "status", "cmd", "alert", "state")
+TOPIC_KINDS = ("imu", "msg", "info", "status", "cmd", "alert", "state", "control")
 
 
 class MqttConfigError(ValueError):

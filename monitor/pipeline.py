@@ -142,6 +142,11 @@ class Pipeline:
         return self._state
 
     @property
+    def next_sitting_reminder_s(self) -> float | None:
+        """When the sedentary tracker next wants a sitting reminder (t_s; the alert policy may hold it)."""
+        return self._sedentary.next_due_s
+
+    @property
     def R_bs(self) -> np.ndarray | None:
         """The mounting in use (from the profile or the auto-baseline), None while unknown."""
         return self._R_bs if self._R_bs is not None else (self.baseline.R_bs if self.baseline else None)
@@ -176,8 +181,13 @@ class Pipeline:
     def respond(
         self, alert_id: int, response: AlertResponse, t_s: float, snooze_s: float | None = None
     ) -> list[Event]:
-        """Record the wearer's answer to an alert; returns the AlertResponseEvent (as a one-element list)."""
-        return [self.policy.respond(alert_id, response, t_s, snooze_s)]
+        """Record the wearer's answer to an alert; returns the AlertResponseEvent (as a one-element list).
+        A snoozed sitting reminder comes back when the snooze ends, not a whole repeat interval later."""
+        kind = self.policy.pending_kind(alert_id)
+        ev = self.policy.respond(alert_id, response, t_s, snooze_s)
+        if kind == "sedentary" and response == AlertResponse.SNOOZED:
+            self._sedentary.remind_at(self.policy.state.snoozed_until_s["sedentary"])
+        return [ev]
 
     def finish(self) -> list[Event]:
         """End of data: decide the last samples, close open episodes, walks, breaks and windows."""

@@ -137,6 +137,8 @@ class Service:
         self._last_status = 0.0
         self._last_status_log = 0.0
         self.on_event: Callable[[str, Any], None] | None = None  #: called for every pipeline event
+        #: called once per loop turn in the service's thread (the control channel's requests run there)
+        self.hooks: list[Callable[[], None]] = []
 
     # ----------------------------------------------------------------------------------------- control
     def stop(self, reason: str = "stopped") -> None:
@@ -161,6 +163,8 @@ class Service:
                 elif self.source.exhausted:
                     reason = "end of input"
                     break
+                for hook in self.hooks:
+                    hook()
                 self._tick()
             else:
                 reason = self._stop_reason
@@ -221,6 +225,9 @@ class Service:
                 self._on_info(s, item.info)
             info = {"port": item.port, "odr_hz": item.info.odr_hz if item.info else None,
                     "device_id": item.device_id, **self.opt.device_info}
+            if item.info is not None:  # for Home Assistant's device registry
+                info["firmware"] = ".".join(map(str, item.info.firmware))
+                info["imu_model"] = _imu_name(item.info.imu_model)
             for sink in self.sinks:
                 sink.on_device(item.device_id, info)
         elif isinstance(item, Disconnected):
@@ -380,6 +387,10 @@ class Service:
             if shift is not None:
                 shift(s.device_id, delta)
 
+    def emit(self, device_id: str, events: list[Any]) -> None:
+        """Send events made outside the pipeline (a wearer's answer to an alert) to the sinks."""
+        self._dispatch(self.session(device_id), events)
+
     def _dispatch(self, s: DeviceSession, events: list[Any]) -> None:
         for ev in events:
             s.events += 1
@@ -426,7 +437,8 @@ class Service:
             else:
                 angles = f"alerts {s.alerts}"
             on = "" if s.online else " OFFLINE"
-            parts.append(f"{s.device_id[-6:]}{on} {s.rate_hz:5.1f} Hz {angles}")
+            bat = f" bat {s.battery_pct}%" if s.battery_pct is not None else ""
+            parts.append(f"{s.device_id[-6:]}{on} {s.rate_hz:5.1f} Hz{bat} {angles}")
         more = f" (+{len(self.sessions) - 4} devices)" if len(self.sessions) > 4 else ""
         return " | ".join(parts) + more
 
@@ -436,6 +448,13 @@ class Service:
                 "events": s.events, "held_dropped": s.held_dropped,
                 "capture": str(s.capture_path) if s.capture_path else None,
                 "decoder": st.as_dict() if st is not None else None}
+
+
+def _imu_name(model: int) -> str:
+    try:
+        return fp.ImuModel(model).name
+    except ValueError:
+        return f"IMU model {model}"
 
 
 def _deg(x: float) -> str:

@@ -80,13 +80,16 @@ def test_alerts_state_and_discovery_over_mqtt(mosquitto: Broker) -> None:
         watcher.loop_stop()
     with lock:
         msgs = list(got)
-    configs = {t: json.loads(p) for t, p, _ in msgs if t.startswith("homeassistant/")}
+    configs = {t: json.loads(p) for t, p, _ in msgs if t.startswith("homeassistant/") and p}
     node = f"posture_{dev_id}"
-    lean_cfg = configs[f"homeassistant/sensor/{node}/lean/config"]
-    assert lean_cfg["state_topic"] == f"{s.prefix}/{dev_id}/state"
-    assert lean_cfg["availability_topic"] == f"{s.prefix}/{dev_id}/status"
+    cfg = configs[f"homeassistant/device/{node}/config"]  # one device-based config (ha_discovery)
+    assert cfg["state_topic"] == f"{s.prefix}/{dev_id}/state"
+    assert cfg["availability"][0]["topic"] == f"{s.prefix}/{dev_id}/status"
+    assert cfg["device"]["serial_number"] == dev_id and cfg["device"]["sw_version"]
+    lean_cfg = cfg["components"]["lean"]
     assert lean_cfg["unit_of_measurement"] == "°" and lean_cfg["unique_id"] == f"{node}_lean"
-    assert f"homeassistant/binary_sensor/{node}/alert/config" in configs
+    assert cfg["components"]["alert"]["platform"] == "binary_sensor"
+    assert not any("object_id" in c for c in cfg["components"].values())
     alerts_pub = [json.loads(p) for t, p, _ in msgs if t == f"{s.prefix}/{dev_id}/alert"]
     assert any(a["alert_kind"] == "lean" and a["side"] == "right" for a in alerts_pub), alerts_pub
     states = [json.loads(p, parse_constant=_strict) for t, p, _ in msgs if t == f"{s.prefix}/{dev_id}/state"]

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from monitor.config import Config
+    from monitor.control import Controller
     from monitor.service import PipelineFactory, Service, SinkLike
     from monitor.sources.base import Source
 
@@ -150,7 +151,8 @@ class MqttSourceBuilder:
         return MqttSource(self.settings)
 
 
-def build_sinks(args: argparse.Namespace, cfg: Config, source: Source) -> list[SinkLike]:
+def build_sinks(args: argparse.Namespace, cfg: Config, source: Source,
+                controller: Controller | None = None) -> list[SinkLike]:
     from monitor.sinks import ConsoleSink
 
     sinks: list[SinkLike] = [ConsoleSink(sys.stdout)]
@@ -163,22 +165,26 @@ def build_sinks(args: argparse.Namespace, cfg: Config, source: Source) -> list[S
         pattern = HapticPattern(cfg.sinks.haptic_pulses_ms, cfg.sinks.haptic_intensity)
         sinks.append(HapticSink(source, pattern))
     if cfg.sinks.desktop:
-        from monitor.sinks import DesktopSink
+        from monitor.control.desktop import desktop_sink
 
-        sinks.append(DesktopSink())
+        sinks.append(desktop_sink(controller))  # Done / Snooze / Skip buttons where the desktop has them
     if cfg.sinks.mqtt:
+        from monitor.control.mqtt import monitor_availability_topic
         from monitor.sinks_mqtt import MqttSink
         from monitor.sources.mqtt import MqttSource
 
         if isinstance(source, MqttSource):
             sinks.append(MqttSink(source.s, source.publish, home_assistant=cfg.mqtt.home_assistant,
-                                  discovery_prefix=cfg.mqtt.discovery_prefix))
+                                  discovery_prefix=cfg.mqtt.discovery_prefix,
+                                  monitor_availability=monitor_availability_topic(source.s),
+                                  extras=controller.extras if controller else None))
         elif cfg.mqtt.url:
-            sinks.append(standalone_mqtt_sink(args, cfg))
+            sinks.append(standalone_mqtt_sink(args, cfg, controller))
     return sinks
 
 
-def standalone_mqtt_sink(args: argparse.Namespace, cfg: Config) -> SinkLike:
+def standalone_mqtt_sink(args: argparse.Namespace, cfg: Config, controller: Controller | None = None
+                         ) -> SinkLike:
     """An MQTT sink with its own connection (a serial device whose events also go to MQTT)."""
     from monitor.mqtt_common import connect_persistent, make_client
     from monitor.sinks_mqtt import MqttSink
@@ -199,8 +205,12 @@ def standalone_mqtt_sink(args: argparse.Namespace, cfg: Config) -> SinkLike:
     def publish(topic: str, payload: bytes | str, qos: int, retain: bool) -> None:
         client.publish(topic, payload, qos=qos, retain=retain)
 
+    from monitor.control.mqtt import monitor_availability_topic
+
     return _Sink(s, publish, home_assistant=cfg.mqtt.home_assistant,
-                 discovery_prefix=cfg.mqtt.discovery_prefix, publish_availability=True)
+                 discovery_prefix=cfg.mqtt.discovery_prefix, publish_availability=True,
+                 monitor_availability=monitor_availability_topic(s),
+                 extras=controller.extras if controller else None)
 
 
 def install_signal_handlers(service: Service) -> None:
@@ -232,9 +242,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"posture run: {err}", file=sys.stderr)
         return 2
     setup_logging(args.log_level or cfg.service.log_level)
+    from monitor.control import Controller
+
+    controller = Controller()  # the wearer's answers, from the CLI, MQTT and the desktop (monitor.control)
     try:
         source = build_source(args, cfg)
-        sinks = build_sinks(args, cfg, source)
+        sinks = build_sinks(args, cfg, source, controller)
     except (ConfigError, MqttConfigError, ValueError, OSError) as err:
         print(f"posture run: {err}", file=sys.stderr)
         return 2
@@ -253,10 +266,17 @@ def run(args: argparse.Namespace) -> int:
     service = Service(source, pipeline_factory(cfg, live=True), sinks, opts)
     install_signal_handlers(service)
     log.info("posture run: %s", source.describe())
+    from monitor.control.wiring import start_control
+    from monitor.sinks_mqtt import MqttSink
+
+    mqtt = next((sink.s for sink in sinks if isinstance(sink, MqttSink)), None)  # answers over MQTT too
+    control = start_control(service, controller, mqtt=mqtt)
     try:
         report = service.run()
     except SourceError as err:
         print(f"posture run: {err}", file=sys.stderr)
         return 1
+    finally:
+        control.close()
     print_report(report)
     return 0

@@ -104,6 +104,11 @@ class SedentaryTracker:
         return max(0.0, self._t - self._ref)
 
     @property
+    def next_due_s(self) -> float | None:
+        """When the next sitting reminder falls due, s (None before the first hop)."""
+        return self._next_due if math.isfinite(self._next_due) else None
+
+    @property
     def moving(self) -> bool:
         return self._moving
 
@@ -111,6 +116,10 @@ class SedentaryTracker:
         """An alert was delivered (or skipped) at t_s: the next is due repeat_s later."""
         self._next_due = t_s + self.params.repeat_s
         self._alert_open = True
+
+    def remind_at(self, t_s: float) -> None:
+        """The wearer snoozed the reminder: the next one is due at t_s (earlier or later than planned)."""
+        self._next_due = t_s
 
     def postpone(self, until_s: float) -> None:
         """Nothing is due before until_s (a snooze)."""
