@@ -1,0 +1,116 @@
+"""Shared by the firmware tests: building the C firmware once per session, the toolchain check, and the
+replay files (PFWS, firmware/include/samples.h) that feed the wearer simulator's samples to a firmware."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIRMWARE = ROOT / "firmware"
+HOST_FW = FIRMWARE / "build" / "host" / "posture-fw"
+TEST_CORE = FIRMWARE / "build" / "host" / "test-core"
+QEMU_ELF = FIRMWARE / "build" / "qemu" / "posture-fw.elf"
+POSTURE = [sys.executable, "-m", "monitor"]
+WAIT_S = 20.0  #: bound on every wait for a real process (generous: the machine is shared)
+
+
+def need(*tools: str) -> None:
+    """Skip, saying why, if a tool is missing, unless CI is set: then the missing tool is a failure."""
+    missing = [t for t in tools if shutil.which(t) is None]
+    if not missing:
+        return
+    why = f"needs {', '.join(missing)} (CI installs them: see .ci/run)"
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set but the firmware toolchain is missing: {why}")
+    pytest.skip(why)
+
+
+def make(target: str) -> None:
+    """`make -C firmware TARGET`, failing the test with the compiler's output."""
+    r = subprocess.run(["make", "-C", str(FIRMWARE), target], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.fail(f"make -C firmware {target} failed:\n{r.stdout}\n{r.stderr}")
+
+
+def write_samples(path: Path, acc: np.ndarray, gyr: np.ndarray, odr_hz: float, accel_fs_g: int,
+                  gyro_fs_dps: int) -> Path:
+    """A PFWS replay file: a 16-byte header, then 12 bytes per sample (i16 ax ay az gx gy gz, little-endian)."""
+    head = b"PFWS" + struct.pack("<IBBHI", round(odr_hz * 1000), accel_fs_g, 0, gyro_fs_dps, 0)
+    body = np.concatenate([acc, gyr], axis=1).astype("<i2").tobytes()
+    path.write_bytes(head + body)
+    return path
+
+
+class Wearer:
+    """A simulated wearer's counts, as the virtual device would stream them (`posture simulate` arguments)."""
+
+    def __init__(self, scenario: str, seconds: float, odr_hz: float, seed: int = 7) -> None:
+        from monitor.sim import Simulator, builtin_scenario
+
+        self.scenario, self.seconds, self.odr_hz, self.seed = scenario, seconds, odr_hz, seed
+        sim = Simulator(builtin_scenario(scenario), odr_hz=odr_hz, seed=seed)
+        acc, gyr = [], []
+        for c in sim.chunks(10.0):
+            keep = c.t_s < seconds
+            acc.append(c.acc_counts[keep])
+            gyr.append(c.gyr_counts[keep])
+            if not keep[-1]:
+                break
+        self.acc = np.concatenate(acc)
+        self.gyr = np.concatenate(gyr)
+        self.accel_fs_g, self.gyro_fs_dps = sim.accel_fs_g, sim.gyro_fs_dps
+
+    def write(self, path: Path) -> Path:
+        return write_samples(path, self.acc, self.gyr, self.odr_hz, self.accel_fs_g, self.gyro_fs_dps)
+
+    def simulate_args(self) -> list[str]:
+        return ["--scenario", self.scenario, "--seconds", f"{self.seconds:g}", "--odr", f"{self.odr_hz:g}",
+                "--seed", str(self.seed)]
+
+
+def decode_capture(data: bytes) -> tuple[list[object], object, np.ndarray, np.ndarray]:
+    """(events, stats, acc counts, gyr counts) of a byte stream."""
+    import firmware_protocol as fp
+
+    dec = fp.Decoder()
+    events = dec.feed(data)
+    batches = [e for e in events if isinstance(e, fp.ImuBatch)]
+    acc = np.concatenate([b.acc for b in batches]) if batches else np.zeros((0, 3), np.int16)
+    gyr = np.concatenate([b.gyr for b in batches]) if batches else np.zeros((0, 3), np.int16)
+    return events, dec.stats, acc, gyr
+
+
+def first_line(proc: subprocess.Popen[str]) -> str:
+    assert proc.stdout is not None
+    line = proc.stdout.readline().strip()
+    assert line.startswith("/dev/"), f"the first line should be a pty path, got {line!r}"
+    return line
+
+
+def stop(proc: subprocess.Popen[str]) -> str:
+    """Terminate a process we started and return its stderr."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        _, err = proc.communicate(timeout=WAIT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+    return err or ""
+
+
+@pytest.fixture(scope="session")
+def host_firmware() -> Iterator[Path]:
+    """The host build of the firmware, built once per session."""
+    need("make", "cc")
+    make("host")
+    yield HOST_FW
