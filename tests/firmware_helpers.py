@@ -8,8 +8,10 @@ import shutil
 import struct
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -53,11 +55,12 @@ def write_samples(path: Path, acc: np.ndarray, gyr: np.ndarray, odr_hz: float, a
 class Wearer:
     """A simulated wearer's counts, as the virtual device would stream them (`posture simulate` arguments)."""
 
-    def __init__(self, scenario: str, seconds: float, odr_hz: float, seed: int = 7) -> None:
+    def __init__(self, scenario: str, seconds: float | None, odr_hz: float, seed: int = 7) -> None:
         from monitor.sim import Simulator, builtin_scenario
 
-        self.scenario, self.seconds, self.odr_hz, self.seed = scenario, seconds, odr_hz, seed
         sim = Simulator(builtin_scenario(scenario), odr_hz=odr_hz, seed=seed)
+        seconds = sim.duration_s if seconds is None else seconds
+        self.scenario, self.seconds, self.odr_hz, self.seed = scenario, seconds, odr_hz, seed
         acc, gyr = [], []
         for c in sim.chunks(10.0):
             keep = c.t_s < seconds
@@ -87,6 +90,46 @@ def decode_capture(data: bytes) -> tuple[list[object], object, np.ndarray, np.nd
     acc = np.concatenate([b.acc for b in batches]) if batches else np.zeros((0, 3), np.int16)
     gyr = np.concatenate([b.gyr for b in batches]) if batches else np.zeros((0, 3), np.int16)
     return events, dec.stats, acc, gyr
+
+
+class Link:
+    """The host end of a firmware's serial port (a pty): send commands, decode what comes back."""
+
+    def __init__(self, port: str) -> None:
+        import serial
+
+        import firmware_protocol as fp
+
+        self.ser = serial.Serial(port, 921600, timeout=0.05)
+        self.dec = fp.Decoder()
+        self.events: list[Any] = []
+
+    def send(self, cmd: Any) -> None:
+        import firmware_protocol as fp
+
+        self.ser.write(cmd if isinstance(cmd, bytes) else fp.encode(cmd))
+
+    def until(self, cond: Callable[[list[Any]], bool]) -> list[Any]:
+        deadline = time.monotonic() + WAIT_S
+        while not cond(self.events):
+            assert time.monotonic() < deadline, f"timed out; last events: {self.events[-5:]}"
+            self.events += self.dec.feed(self.ser.read(4096))
+        return self.events
+
+    def ack(self, cmd_id: int) -> Any:
+        import firmware_protocol as fp
+
+        def answered(ev: list[Any]) -> bool:
+            return any(isinstance(e, fp.Ack) and e.cmd_id == cmd_id for e in ev)
+
+        self.until(answered)
+        return next(e for e in self.events if isinstance(e, fp.Ack) and e.cmd_id == cmd_id)
+
+    def after(self, msg: object) -> list[Any]:
+        return self.events[self.events.index(msg) + 1:]
+
+    def close(self) -> None:
+        self.ser.close()
 
 
 def first_line(proc: subprocess.Popen[str]) -> str:

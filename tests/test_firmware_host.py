@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import serial
 
 import firmware_protocol as fp
 from tests.firmware_helpers import (
@@ -23,6 +22,7 @@ from tests.firmware_helpers import (
     POSTURE,
     TEST_CORE,
     WAIT_S,
+    Link,
     Wearer,
     decode_capture,
     first_line,
@@ -149,32 +149,6 @@ def test_posture_run_reads_the_firmware_over_a_pty(host_firmware: Path, tmp_path
     np.testing.assert_array_equal(acc, wearer.acc[start:start + len(acc)])  # the wearer's counts, in order
 
 
-class Link:
-    """The host end of the firmware's pty: send commands, decode what comes back."""
-
-    def __init__(self, port: str) -> None:
-        self.ser = serial.Serial(port, 921600, timeout=0.05)
-        self.dec = fp.Decoder()
-        self.events: list[object] = []
-
-    def send(self, cmd: fp.Command | bytes) -> None:
-        self.ser.write(cmd if isinstance(cmd, bytes) else fp.encode(cmd))
-
-    def until(self, cond: object) -> list[object]:
-        deadline = time.monotonic() + WAIT_S
-        while not cond(self.events):  # type: ignore[operator]
-            assert time.monotonic() < deadline, f"timed out; last events: {self.events[-5:]}"
-            self.events += self.dec.feed(self.ser.read(4096))
-        return self.events
-
-    def ack(self, cmd_id: int) -> fp.Ack:
-        self.until(lambda ev: any(isinstance(e, fp.Ack) and e.cmd_id == cmd_id for e in ev))
-        return next(e for e in self.events if isinstance(e, fp.Ack) and e.cmd_id == cmd_id)
-
-    def after(self, msg: object) -> list[object]:
-        return self.events[self.events.index(msg) + 1:]
-
-
 def test_commands_over_the_pty_are_answered_per_the_spec(host_firmware: Path, tmp_path: Path) -> None:
     motor = tmp_path / "motor.log"
     fw, port = _start_pty(host_firmware, "--seconds", "60", "--motor-log", str(motor))
@@ -219,7 +193,7 @@ def test_commands_over_the_pty_are_answered_per_the_spec(host_firmware: Path, tm
         time.sleep(0.6)  # the pattern takes 0.5 s
     finally:
         err = stop(fw)
-        link.ser.close()
+        link.close()
     st = link.dec.stats
     assert st.crc_errors == st.framing_errors == st.lost_samples == st.device_gaps == 0, st
     assert err == ""
