@@ -21,6 +21,7 @@ _COMMANDS: dict[str, str] = {
     "analyze": "analyze",
     "calibrate": "calibrate",
     "demo": "demo",
+    "device": "device",
     "fuse": "fuse",
     "history": "history",
     "inspect": "inspect",

@@ -201,3 +201,34 @@ def test_commands_over_the_pty_are_answered_per_the_spec(host_firmware: Path, tm
     assert [v for _, v in changes] == [180, 0, 180, 0, 180, 0, 180, 0]
     t = [t for t, _ in changes]
     assert 95_000 <= t[1] - t[0] <= 130_000, "100 ms on (polled every few ms)"
+
+
+def test_posture_device_drives_every_command(host_firmware: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from monitor.cli import main
+
+    motor = tmp_path / "motor.log"
+    fw, port = _start_pty(host_firmware, "--seconds", "60", "--motor-log", str(motor), "--device-id",
+                          "0123456789abcdef")
+    try:
+        rc = main(["device", "--serial", port, "--config", "/dev/null", "--rate", "50", "--batch", "5", "--stop",
+                   "--start", "--buzz", "100,50,100", "--intensity", "90", "--time-sync"])
+        out = capsys.readouterr().out.splitlines()
+        assert rc == 0, out
+        assert out[0].startswith("device 0123456789abcdef") and "rates 100, 50, 25, 20, 10 Hz" in out[0]
+        assert out[1:5] == ["set rate 50 Hz, batch 5: ok (now 50 Hz)", "stop: ok", "start: ok",
+                            "buzz 100 on 50 off, 100 on 0 off ms at intensity 90: ok"]
+        assert out[5].startswith("time sync: ok: device clock 0 = host ")
+        assert main(["device", "--serial", port, "--config", "/dev/null", "--rate", "33"]) == 1
+        assert "refused: bad argument (the device accepts 100, 50, 25, 20, 10 Hz)" in capsys.readouterr().out
+        assert main(["device", "--serial", port, "--config", "/dev/null"]) == 0
+        assert " 50 Hz " in capsys.readouterr().out, "the rate set above stuck"
+        deadline = time.monotonic() + WAIT_S
+        while len(motor.read_text().splitlines()) < 4:  # the pattern plays for 250 ms after its ACK
+            assert time.monotonic() < deadline, motor.read_text()
+            time.sleep(0.05)
+    finally:
+        stop(fw)
+    assert [int(ln.split()[1]) for ln in motor.read_text().splitlines()] == [90, 0, 90, 0]
+    assert main(["device", "--serial", str(tmp_path / "nothing"), "--config", "/dev/null"]) == 2
+    assert main(["device", "--serial", port, "--buzz", "100,x"]) == 2
