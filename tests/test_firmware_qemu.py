@@ -134,3 +134,14 @@ def test_posture_run_and_commands_against_the_emulated_board(qemu_firmware: Path
             link.close()
     finally:
         stop(qemu)
+
+
+def test_the_black_pill_port_builds_with_debians_toolchain() -> None:
+    """The real-board port (bare-metal STM32F411) links into a flashable image; it can not run here."""
+    need("make", "arm-none-eabi-gcc")
+    make("blackpill")
+    image = (QEMU_ELF.parents[1] / "blackpill-f411" / "posture-fw.bin").read_bytes()
+    sp, reset = int.from_bytes(image[:4], "little"), int.from_bytes(image[4:8], "little")
+    assert sp == 0x2002_0000, "the stack starts at the top of the F411's 128 KiB SRAM"
+    assert 0x0800_0000 < reset < 0x0800_0000 + len(image) and reset & 1, "a Thumb reset handler in flash"
+    assert 4_000 < len(image) < 64 * 1024
