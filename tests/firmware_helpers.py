@@ -151,6 +151,31 @@ def stop(proc: subprocess.Popen[str]) -> str:
     return err or ""
 
 
+def run_until_captured(port: str, tmp_path: Path, min_bytes: int = 5_000) -> tuple[subprocess.CompletedProcess[str],
+                                                                                   Path]:
+    """`posture run --serial PORT` until its capture holds min_bytes (a busy machine starts it slowly),
+    then SIGTERM: it must flush and exit 0. Returns the finished process and the capture."""
+    run = subprocess.Popen([*POSTURE, "run", "--serial", port, "--captures", str(tmp_path / "caps"), "--no-db",
+                            "--no-status", "--duration", "300"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, env={**os.environ, "POSTURE_DATA_DIR": str(tmp_path)})
+    deadline = time.monotonic() + 60.0
+    try:
+        while True:
+            caps = list((tmp_path / "caps").glob("*/*.cap"))
+            if caps and caps[0].stat().st_size >= min_bytes:
+                break
+            assert run.poll() is None, f"posture run ended early: {run.communicate()[1]}"
+            assert time.monotonic() < deadline, "posture run captured nothing"
+            time.sleep(0.05)  # a bounded wait on a real process
+        run.terminate()
+        out, err = run.communicate(timeout=WAIT_S)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+    return subprocess.CompletedProcess(run.args, run.returncode, out, err), caps[0]
+
+
 @pytest.fixture(scope="session")
 def host_firmware() -> Iterator[Path]:
     """The host build of the firmware, built once per session."""

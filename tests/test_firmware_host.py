@@ -7,7 +7,6 @@ Needs make and a C compiler; without them these tests skip, saying so (under CI=
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -27,6 +26,7 @@ from tests.firmware_helpers import (
     decode_capture,
     first_line,
     host_firmware,
+    run_until_captured,
     stop,
 )
 
@@ -130,17 +130,14 @@ def _start_pty(host_firmware: Path, *args: str) -> tuple[subprocess.Popen[str], 
 def test_posture_run_reads_the_firmware_over_a_pty(host_firmware: Path, tmp_path: Path, wearer: Wearer) -> None:
     fw, port = _start_pty(host_firmware, "--samples", str(wearer.write(tmp_path / "w.pfws")), "--seconds", "60")
     try:
-        run = subprocess.run([*POSTURE, "run", "--serial", port, "--captures", str(tmp_path / "caps"), "--no-db",
-                              "--no-status", "--duration", "4"], capture_output=True, text=True, timeout=60,
-                             env={**os.environ, "POSTURE_DATA_DIR": str(tmp_path)})
+        run, cap = run_until_captured(port, tmp_path)
     finally:
         stop(fw)
     assert run.returncode == 0, run.stderr
-    assert "Traceback" not in run.stderr
-    cap = next((tmp_path / "caps").glob("*/*.cap"))
+    assert "Traceback" not in run.stderr and "stopped (SIGTERM)" in run.stderr
     rep = json.loads(subprocess.run([*POSTURE, "inspect", "--json", str(cap)], capture_output=True, text=True,
                                     check=True).stdout)
-    assert rep["samples"] >= 200 and rep["device"]["protocol"] == "1.1"
+    assert rep["samples"] >= 300 and rep["device"]["protocol"] == "1.1"
     assert rep["crc_errors"] == rep["framing_errors"] == rep["lost_samples"] == rep["device_gaps"] == 0
     line = next(ln for ln in run.stderr.splitlines() if "samples," in ln)
     assert " 0 lost" in line, line
@@ -232,3 +229,16 @@ def test_posture_device_drives_every_command(host_firmware: Path, tmp_path: Path
     assert [int(ln.split()[1]) for ln in motor.read_text().splitlines()] == [90, 0, 90, 0]
     assert main(["device", "--serial", str(tmp_path / "nothing"), "--config", "/dev/null"]) == 2
     assert main(["device", "--serial", port, "--buzz", "100,x"]) == 2
+
+
+def test_a_button_press_is_an_event_and_the_u32_clock_wraps(host_firmware: Path, tmp_path: Path) -> None:
+    cap = tmp_path / "fw.cap"
+    offset = 2**32 - 3_000_000  # the device clock wraps 3 s in
+    subprocess.run([str(host_firmware), "--out", str(cap), "--seconds", "6", "--press-at", "1.5",
+                    "--clock-offset-us", str(offset)], check=True, timeout=WAIT_S)
+    events, stats, acc, _ = decode_capture(cap.read_bytes())
+    pressed = [e for e in events if isinstance(e, fp.Event)]
+    assert pressed == [fp.Event(offset + 1_500_000, fp.EventKind.BUTTON_PRESS)]
+    times = np.concatenate([b.times_us() for b in events if isinstance(b, fp.ImuBatch)])
+    assert len(acc) == 600 and np.all(np.diff(times) == 10_000), "one monotonic timeline across the wrap"
+    assert stats.reboots == stats.lost_samples == 0  # type: ignore[attr-defined]

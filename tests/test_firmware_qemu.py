@@ -20,7 +20,17 @@ import numpy as np
 import pytest
 
 import firmware_protocol as fp
-from tests.firmware_helpers import POSTURE, QEMU_ELF, Link, Wearer, decode_capture, make, need, stop
+from tests.firmware_helpers import (
+    POSTURE,
+    QEMU_ELF,
+    Link,
+    Wearer,
+    decode_capture,
+    make,
+    need,
+    run_until_captured,
+    stop,
+)
 
 DEVICE_ID = "5e11501234567890"
 
@@ -92,15 +102,12 @@ def test_posture_run_and_commands_against_the_emulated_board(qemu_firmware: Path
     wearer = Wearer("lean", seconds=120.0, odr_hz=100.0)
     qemu, port = _start_pty(qemu_firmware, wearer.write(tmp_path / "w.pfws"), "--device-id", DEVICE_ID)
     try:
-        run = subprocess.run([*POSTURE, "run", "--serial", port, "--captures", str(tmp_path / "caps"), "--no-db",
-                              "--no-status", "--duration", "3"], capture_output=True, text=True, timeout=60,
-                             env={**os.environ, "POSTURE_DATA_DIR": str(tmp_path)})
+        run, cap = run_until_captured(port, tmp_path)
         assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
         line = next(ln for ln in run.stderr.splitlines() if "samples," in ln)
         assert line.startswith(f"[{DEVICE_ID}]") and " 0 lost" in line and "crc errors 0" in line, line
-        cap = next((tmp_path / "caps").glob("*/*.cap"))
         _, stats, acc, _ = decode_capture(cap.read_bytes())
-        assert len(acc) >= 100 and stats.lost_samples == stats.crc_errors == 0  # type: ignore[attr-defined]
+        assert len(acc) >= 300 and stats.lost_samples == stats.crc_errors == 0  # type: ignore[attr-defined]
 
         link = Link(port)  # the same pty, opened again: the board never restarted
         try:
