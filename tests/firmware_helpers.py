@@ -151,7 +151,7 @@ def stop(proc: subprocess.Popen[str]) -> str:
     return err or ""
 
 
-def run_until_captured(port: str, tmp_path: Path, min_bytes: int = 5_000) -> tuple[subprocess.CompletedProcess[str],
+def run_until_captured(port: str, tmp_path: Path, min_bytes: int = 6_000) -> tuple[subprocess.CompletedProcess[str],
                                                                                    Path]:
     """`posture run --serial PORT` until its capture holds min_bytes (a busy machine starts it slowly),
     then SIGTERM: it must flush and exit 0. Returns the finished process and the capture."""

@@ -137,7 +137,7 @@ def test_posture_run_reads_the_firmware_over_a_pty(host_firmware: Path, tmp_path
     assert "Traceback" not in run.stderr and "stopped (SIGTERM)" in run.stderr
     rep = json.loads(subprocess.run([*POSTURE, "inspect", "--json", str(cap)], capture_output=True, text=True,
                                     check=True).stdout)
-    assert rep["samples"] >= 300 and rep["device"]["protocol"] == "1.1"
+    assert rep["samples"] >= 200 and rep["device"]["protocol"] == "1.1"
     assert rep["crc_errors"] == rep["framing_errors"] == rep["lost_samples"] == rep["device_gaps"] == 0
     line = next(ln for ln in run.stderr.splitlines() if "samples," in ln)
     assert " 0 lost" in line, line

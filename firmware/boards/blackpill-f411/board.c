@@ -19,6 +19,7 @@
 #include "i2c.h"
 #include "mpu6050.h"
 #include "pfw.h"
+#include "../arm-common/rx_ring.h"
 
 #define REG(a) (*(volatile uint32_t *)(a))
 #define RCC 0x40023800u
@@ -90,15 +91,13 @@ static void clocks_96mhz(void)
 /* ------------------------------------------------------------------------------------------ the board interface */
 uint32_t board_clock_us(void) { return TIM_CNT(TIM2); }
 
-static uint8_t rx_ring[256];
-static volatile uint8_t rx_head, rx_tail;
+static rx_ring rx;
 
 void usart1_irq(void)
 {
     uint32_t sr = USART_SR;
     if (sr & ((1u << 5) | (1u << 3))) { /* RXNE or overrun: reading DR clears both */
-        rx_ring[rx_head] = (uint8_t)USART_DR;
-        rx_head = (uint8_t)(rx_head + 1);
+        rx_ring_put(&rx, (uint8_t)USART_DR);
     }
 }
 
@@ -309,11 +308,7 @@ int main(void)
 
     next_read = board_clock_us();
     for (;;) {
-        while (rx_tail != rx_head) {
-            uint8_t b = rx_ring[rx_tail];
-            rx_tail = (uint8_t)(rx_tail + 1);
-            pfw_receive(&dev, &b, 1);
-        }
+        rx_ring_feed(&rx, &dev);
         uint32_t now = board_clock_us();
         if (imu_ok && (int32_t)(now - next_read) >= 0) {
             read_imu();

@@ -1,27 +1,10 @@
-/* Vector table and reset handler for the STM32F411 (Cortex-M4; the FPU is left off: no floats here). */
+/* The vector table of the STM32F411 (Cortex-M4; the FPU is left off: no floats here). */
 #include <stdint.h>
 
-extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _estack;
-int main(void);
+extern uint32_t _estack;
+void reset_handler(void);  /* ../arm-common/crt0.c */
+void default_handler(void);
 void usart1_irq(void);
-
-void reset_handler(void)
-{
-    uint32_t *src = &_sidata, *dst = &_sdata;
-    while (dst < &_edata)
-        *dst++ = *src++;
-    for (dst = &_sbss; dst < &_ebss;)
-        *dst++ = 0;
-    main();
-    for (;;) {
-    }
-}
-
-static void default_handler(void)
-{
-    for (;;) {
-    }
-}
 
 #define D default_handler
 typedef void (*vector)(void);

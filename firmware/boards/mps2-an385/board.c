@@ -17,6 +17,7 @@
 
 #include "board.h"
 #include "pfw.h"
+#include "../arm-common/rx_ring.h"
 #include "samples.h"
 
 #define REG(a) (*(volatile uint32_t *)(a))
@@ -64,14 +65,12 @@ uint32_t board_clock_us(void)
 }
 
 /* ------------------------------------------------------------------------------------------ UART */
-static uint8_t rx_ring[256];
-static volatile uint8_t rx_head, rx_tail;
+static rx_ring rx;
 
 void uart0_rx_irq(void)
 {
     while (UART_STATE & 2u) {
-        rx_ring[rx_head] = (uint8_t)UART_DATA;
-        rx_head = (uint8_t)(rx_head + 1);
+        rx_ring_put(&rx, (uint8_t)UART_DATA);
     }
     UART_INTSTATUS = 2u; /* RX interrupt cleared */
 }
@@ -231,11 +230,7 @@ int main(void)
     uint64_t period_ns = 1000000000000ull / h.odr_mhz;
     int exhausted = 0;
     for (;;) {
-        while (rx_tail != rx_head) {
-            uint8_t b = rx_ring[rx_tail];
-            rx_tail = (uint8_t)(rx_tail + 1);
-            pfw_receive(&dev, &b, 1);
-        }
+        rx_ring_feed(&rx, &dev);
         uint32_t now = board_clock_us();
         while (!exhausted) {
             uint32_t due = (uint32_t)(k_src * period_ns / 1000u);

@@ -1,28 +1,11 @@
-/* Vector table and reset handler for the mps2-an385 (Cortex-M3). */
+/* The vector table of the mps2-an385 (Cortex-M3). */
 #include <stdint.h>
 
-extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _estack;
-int main(void);
+extern uint32_t _estack;
+void reset_handler(void);  /* ../arm-common/crt0.c */
+void default_handler(void);
 void uart0_rx_irq(void);
 void timer0_irq(void);
-
-void reset_handler(void)
-{
-    uint32_t *src = &_sidata, *dst = &_sdata;
-    while (dst < &_edata)
-        *dst++ = *src++;
-    for (dst = &_sbss; dst < &_ebss;)
-        *dst++ = 0;
-    main();
-    for (;;) {
-    }
-}
-
-static void default_handler(void)
-{
-    for (;;) {
-    }
-}
 
 typedef void (*vector)(void);
 __attribute__((section(".vectors"), used)) static const vector vectors[16 + 10] = {
