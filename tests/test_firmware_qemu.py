@@ -152,3 +152,16 @@ def test_the_black_pill_port_builds_with_debians_toolchain() -> None:
     assert sp == 0x2002_0000, "the stack starts at the top of the F411's 128 KiB SRAM"
     assert 0x0800_0000 < reset < 0x0800_0000 + len(image) and reset & 1, "a Thumb reset handler in flash"
     assert 4_000 < len(image) < 64 * 1024
+
+
+def test_the_emulated_board_sends_a_button_press(qemu_firmware: Path, tmp_path: Path) -> None:
+    wearer = Wearer("lean", seconds=10.0, odr_hz=100.0)
+    cap = tmp_path / "press.cap"
+    r = subprocess.run(qemu_cmd(qemu_firmware, wearer.write(tmp_path / "w.pfws"), f"file:{cap}", "--exit",
+                                "--press-at", "3"), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    events, stats, acc, _ = decode_capture(cap.read_bytes())
+    pressed = [e for e in events if isinstance(e, fp.Event)]
+    assert [e.event for e in pressed] == [fp.EventKind.BUTTON_PRESS]
+    assert 3_000_000 <= pressed[0].t_us < 3_010_000, "stamped by the device clock when it was seen"
+    assert len(acc) == 1000 and stats.unknown_types == 0  # type: ignore[attr-defined]

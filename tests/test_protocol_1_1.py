@@ -135,3 +135,24 @@ def test_a_1_0_device_still_works() -> None:
     info = events[0]
     assert isinstance(info, fp.DeviceInfo) and info.protocol == (1, 0) and info.rates_mhz == ()
     assert dec.stats.samples == 300 and dec.stats.malformed == 0 and dec.refused_protocol is None
+
+
+def test_a_1_0_device_over_a_real_serial_port() -> None:
+    """A 1.0 device (someone else's firmware) through the serial source on a pty: it connects and streams."""
+    from monitor.sources.base import Connected
+    from monitor.sources.serial import SerialSource
+    from tests.test_serial import Harness
+
+    h = Harness(seconds=20.0)
+    h.dev = VirtualDevice(ramp_chunks(20.0), 100.0, protocol=(1, 0))
+    src = SerialSource(h.find, handshake_timeout_s=0.2)
+    src.start()
+    try:
+        h.pump(src, lambda: len(h.indexes()) >= 200)
+    finally:
+        src.close()
+        h.link.close()
+    conn = [it for it in h.items if isinstance(it, Connected)]
+    assert conn and conn[0].info is not None and conn[0].info.protocol == (1, 0)
+    assert np.all(np.diff(h.indexes()) == 1)
+    assert src.decoder.stats.malformed == src.decoder.stats.refused_samples == 0
