@@ -358,8 +358,48 @@ static void test_rules(void)
           "FIFO stamp: last sample at the interrupt, earlier ones a period apart");
 }
 
+/* ------------------------------------------------------------------------------------------ captures */
+/* The IMU samples (12 bytes each) of every IMU_BATCH in a capture file, concatenated into out. */
+static long capture_samples(const char *path, uint8_t *out, long cap)
+{
+    static uint8_t data[1 << 21];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    size_t n = fread(data, 1, sizeof data, f);
+    fclose(f);
+    long got = 0;
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (data[i] != 0)
+            continue;
+        uint8_t m[1100];
+        long ml = i - start <= PFW_MAX_FRAME ? pfw_cobs_decode(data + start, i - start, m) : -1;
+        start = i + 1;
+        if (ml < 3 || pfw_crc16(m, (size_t)ml - 2, 0xFFFF) != (uint16_t)(m[ml - 2] | (m[ml - 1] << 8)))
+            continue;
+        if (m[0] == PFW_IMU_BATCH && ml - 2 >= 12 && got + 12L * m[11] <= cap) {
+            memcpy(out + got, m + 12, 12u * m[11]);
+            got += 12L * m[11];
+        }
+    }
+    return got;
+}
+
+/* test-core --same-samples A.cap B.cap: the two captures carry the same IMU samples, byte for byte */
+static int same_samples(const char *a, const char *b)
+{
+    static uint8_t sa[1 << 21], sb[1 << 21];
+    long na = capture_samples(a, sa, sizeof sa), nb = capture_samples(b, sb, sizeof sb);
+    int same = na > 0 && na == nb && !memcmp(sa, sb, (size_t)na);
+    printf("%s %s and %s carry the same %ld samples\n", same ? "ok" : "not ok", a, b, na / 12);
+    return same ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && !strcmp(argv[1], "--same-samples"))
+        return same_samples(argv[2], argv[3]);
     const char *path = argc > 1 ? argv[1] : "../firmware_protocol/PROTOCOL.md";
     FILE *f = fopen(path, "rb");
     if (!f) {

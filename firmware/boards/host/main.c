@@ -99,12 +99,12 @@ static int next_source_sample(int16_t s[6])
         pfws_record(r, s);
         return 1;
     }
-    s[0] = (int16_t)(ramp_i % 30000);
-    s[1] = 0;
+    s[0] = (int16_t)(ramp_i % 30000); /* the index: order and loss visible */
+    s[1] = (int16_t)-(int16_t)(ramp_i % 1000);
     s[2] = 8192;
-    s[3] = 0;
+    s[3] = (int16_t)((int32_t)(ramp_i % 2000) - 1000);
     s[4] = (int16_t)(ramp_i / 30000);
-    s[5] = 0;
+    s[5] = (int16_t)-(int16_t)(ramp_i % 700);
     ramp_i++;
     return 1;
 }
