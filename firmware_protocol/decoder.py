@@ -337,10 +337,9 @@ class Decoder:
                 stats.malformed += 1
             return
         stats.messages += 1
-        if isinstance(msg, Ack | Status):
-            if (msg.cmd_type == MsgType.STOP and msg.ok) if isinstance(msg, Ack) else \
-                    not msg.flags & StatusFlag.STREAMING:
-                self.tracker.pause()
+        stopped_ack = isinstance(msg, Ack) and msg.ok and msg.cmd_type == MsgType.STOP
+        if stopped_ack or (isinstance(msg, Status) and not msg.flags & StatusFlag.STREAMING):
+            self.tracker.pause()  # the next batch comes after a pause: no loss (PROTOCOL.md 4, START / STOP)
         elif isinstance(msg, DeviceInfo):
             if self._held and msg.boot_id != self.tracker.boot_id:
                 self.flush()  # the old boot's batches first
