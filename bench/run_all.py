@@ -18,6 +18,7 @@ BENCHES = [
     "latency.py",
     "mqtt_devices.py",
     "detection_accuracy.py",
+    "firmware_bench.py",
 ]
 
 

@@ -23,6 +23,9 @@ Theory of operation
      recent duplicate, arrived late (an MQTT redelivery after a reconnect can overtake nothing but arrive
      after newer batches): it is counted in `late`, taken back out of `lost_samples` (it did arrive), and
      not delivered, since the timeline has moved past it;
+   - a time jump with consecutive sequence numbers is a device gap only beyond the jitter tolerance
+     J = max(period/2, JITTER_US) (PROTOCOL.md 5), and not at all across a pause: the ACK of a STOP, or a
+     STATUS without the streaming flag, tells the tracker that the next batch comes after one;
    - a reboot is a new boot_id in DEVICE_INFO, or a sequence number or clock that goes back otherwise
      (a reset that DEVICE_INFO did not announce, e.g. because the frame was lost). After a reboot
      the device clock restarts; the timeline continues one sample period after the last sample, since a
@@ -37,6 +40,10 @@ Theory of operation
    A batch behind the stream, or a new boot_id, first flushes what is held (older batches go out first).
    The first batch of a boot anchors the order: a batch from before it is late, as without reordering.
 
+6. Versions. A DEVICE_INFO of another protocol major version makes the decoder refuse the batches that
+   follow (counted in `refused_samples`, not decoded) until a DEVICE_INFO of this major version: their
+   layout may differ. `Decoder.refused_protocol` says which version was refused.
+
 The decoder never raises on bad input and never grows without bound: the frame buffer is capped and the
 duplicate window holds 64 entries. Everything it dropped is counted in `DecodeStats`.
 """
@@ -50,10 +57,14 @@ from typing import Any
 from firmware_protocol.errors import MessageError
 from firmware_protocol.framing import MAX_FRAME, cobs_decode, crc16
 from firmware_protocol.messages import (
+    PROTOCOL_MAJOR,
+    Ack,
     DeviceInfo,
     ImuBatch,
     Message,
     MsgType,
+    Status,
+    StatusFlag,
     decode_imu_batch,
     decode_message,
 )
@@ -66,6 +77,9 @@ LATE_WINDOW = 256  # a batch this close behind, at the time its number says, is 
 #: batches an MQTT stream's decoder may hold to restore order: mosquitto displaces a batch by up to its
 #: in-flight window (max_inflight_messages, 20 by default); 64 leaves room for a broker set three times wider
 MQTT_REORDER = 64
+#: timestamps may be off by up to +-1 ms each (PROTOCOL.md 5): a time jump within J = max(period/2, this) is
+#: jitter, not a gap
+JITTER_US = 2000
 
 
 @dataclass
@@ -87,6 +101,7 @@ class DecodeStats:
     late: int = 0  #: IMU batches that arrived after newer ones (dropped; not counted as lost)
     reboots: int = 0  #: device resets seen (boot_id change or sequence reset)
     discarded_bytes: int = 0  #: bytes thrown away with bad frames
+    refused_samples: int = 0  #: samples not decoded because the device speaks another major version
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -112,6 +127,7 @@ class _TrackState:
     offset_us: int = 0  #: timeline = unwrapped raw device time + offset (0 for the first boot)
     last_end_us: int = 0  #: timeline time one period after the last sample delivered
     boot_id: int | None = None
+    paused: bool = False  #: a STOP was acknowledged (or STATUS says not streaming) since the last batch
     recent: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=_RECENT))
     recent_set: set[tuple[int, int]] = field(default_factory=set)
 
@@ -146,6 +162,10 @@ class StreamTracker:
         old = s.boot_id
         self._restart(info.boot_id)
         return Reboot("boot_id", old, info.boot_id, s.last_end_us)
+
+    def pause(self) -> None:
+        """The device stopped streaming: the time until the next batch is a pause, not a loss."""
+        self._s.paused = True
 
     def _restart(self, boot_id: int | None) -> None:
         s = self._s
@@ -193,7 +213,10 @@ class StreamTracker:
             else:
                 s.unwrapped_raw += d_t
                 gap_us = s.unwrapped_raw + s.offset_us - s.last_end_us
-                missing = max(0, round(gap_us * 1000 / period_ns))
+                jitter_us = max(period_ns / 2000, JITTER_US)
+                missing = max(1, round(gap_us * 1000 / period_ns)) if gap_us > jitter_us else 0
+                if s.paused:
+                    missing = 0  # stopped and started again: the pause is no loss
                 if d_seq > 1:
                     missing = missing or (d_seq - 1) * s.last_n
                     stats.lost_samples += missing
@@ -206,6 +229,7 @@ class StreamTracker:
             s.unwrapped_raw = t0_us
             s.offset_us = s.last_end_us - t0_us if s.started else 0
             s.started = True
+        s.paused = False
         s.last_seq = seq
         s.last_raw_t0 = t0_us
         s.last_n = n
@@ -234,6 +258,8 @@ class Decoder:
         self._buf = bytearray()
         self._overflow = False  # inside a frame that is already too long: skip to the next delimiter
         self._events: deque[Message | Reboot] = deque()
+        #: (major, minor) of a device whose protocol this decoder refuses, while it does
+        self.refused_protocol: tuple[int, int] | None = None
 
     # -- input
     def receive_data(self, data: bytes | bytearray | memoryview) -> None:
@@ -300,6 +326,8 @@ class Decoder:
         if body and body[0] == MsgType.IMU_BATCH:
             self._on_batch(body)
             return
+        if body[:1] == b"\x01" and len(body) >= 3:  # DEVICE_INFO: its first bytes are the protocol version
+            self.refused_protocol = None if body[1] == PROTOCOL_MAJOR else (body[1], body[2])
         try:
             msg = decode_message(body)
         except MessageError as err:
@@ -309,7 +337,10 @@ class Decoder:
                 stats.malformed += 1
             return
         stats.messages += 1
-        if isinstance(msg, DeviceInfo):
+        stopped_ack = isinstance(msg, Ack) and msg.ok and msg.cmd_type == MsgType.STOP
+        if stopped_ack or (isinstance(msg, Status) and not msg.flags & StatusFlag.STREAMING):
+            self.tracker.pause()  # the next batch comes after a pause: no loss (PROTOCOL.md 4, START / STOP)
+        elif isinstance(msg, DeviceInfo):
             if self._held and msg.boot_id != self.tracker.boot_id:
                 self.flush()  # the old boot's batches first
             reboot = self.tracker.on_info(msg)
@@ -324,6 +355,9 @@ class Decoder:
             stats.malformed += 1
             return
         seq, t0_us, period_ns, n = _BATCH_HEAD.unpack_from(body, 1)
+        if self.refused_protocol is not None:
+            stats.refused_samples += n
+            return
         if n == 0 or period_ns == 0 or len(body) < _BATCH_HEAD_END + 12 * n:
             stats.malformed += 1
             return

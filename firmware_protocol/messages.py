@@ -22,7 +22,7 @@ from firmware_protocol.errors import EncodeError, MessageError
 from firmware_protocol.framing import MAX_MESSAGE
 
 PROTOCOL_MAJOR = 1
-PROTOCOL_MINOR = 0
+PROTOCOL_MINOR = 1
 
 G = 9.80665  # m/s^2 per g
 DEG = np.pi / 180.0
@@ -114,6 +114,8 @@ class DeviceInfo:
     imu_model: int = ImuModel.UNKNOWN  #: u8 ImuModel
     firmware: tuple[int, int, int] = (0, 0, 0)  #: major, minor, patch
     protocol: tuple[int, int] = (PROTOCOL_MAJOR, PROTOCOL_MINOR)  #: major, minor
+    #: since 1.1: the rates SET_RATE accepts, millihertz (appended to the body; empty from a 1.0 device)
+    rates_mhz: tuple[int, ...] = ()
 
     @property
     def device_id_hex(self) -> str:
@@ -353,9 +355,12 @@ def _encode_body(msg: Message) -> bytes:
     if isinstance(msg, DeviceInfo):
         if len(msg.device_id) != 8:
             raise EncodeError("device_id must be 8 bytes")
-        return DeviceInfo._FMT.pack(*msg.protocol, *msg.firmware, msg.imu_model, msg.device_id, msg.boot_id,
+        body = DeviceInfo._FMT.pack(*msg.protocol, *msg.firmware, msg.imu_model, msg.device_id, msg.boot_id,
                                     msg.odr_mhz, msg.accel_fs_g, msg.gyro_fs_dps, msg.accel_lsb_m_s2,
                                     msg.gyro_lsb_rad_s)
+        if tuple(msg.protocol) >= (1, 1):  # 1.1 appends the supported rates
+            body += struct.pack(f"<B{len(msg.rates_mhz)}I", len(msg.rates_mhz), *msg.rates_mhz)
+        return body
     if isinstance(msg, Status):
         return Status._FMT.pack(msg.t_us & 0xFFFFFFFF, msg.battery_pct, msg.battery_mv, int(msg.charging),
                                 msg.temperature_cdeg, msg.dropped_samples, msg.flags)
@@ -426,7 +431,12 @@ def _dec_info(b: bytes) -> DeviceInfo:
     (pmaj, pmin, fmaj, fmin, fpat, model, dev, boot, odr, afs, gfs, alsb, glsb) = DeviceInfo._FMT.unpack_from(b)
     if odr == 0 or alsb <= 0 or glsb <= 0 or not (np.isfinite(alsb) and np.isfinite(glsb)):
         raise MessageError("DEVICE_INFO with a zero rate or non-positive LSB scale", MsgType.DEVICE_INFO)
-    return DeviceInfo(dev, boot, odr, afs, gfs, alsb, glsb, model, (fmaj, fmin, fpat), (pmaj, pmin))
+    rates: tuple[int, ...] = ()
+    end = DeviceInfo._FMT.size
+    if len(b) > end:  # since 1.1: u8 count, then count x u32 rates (mHz); a short list is cut to what is there
+        n = min(b[end], (len(b) - end - 1) // 4)
+        rates = struct.unpack_from(f"<{n}I", b, end + 1)
+    return DeviceInfo(dev, boot, odr, afs, gfs, alsb, glsb, model, (fmaj, fmin, fpat), (pmaj, pmin), rates)
 
 
 def _dec_status(b: bytes) -> Status:

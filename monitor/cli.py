@@ -21,6 +21,7 @@ _COMMANDS: dict[str, str] = {
     "analyze": "analyze",
     "calibrate": "calibrate",
     "demo": "demo",
+    "device": "device",
     "done": "done",
     "fuse": "fuse",
     "history": "history",

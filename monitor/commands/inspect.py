@@ -13,7 +13,7 @@ HELP = "decode a raw capture or CSV recording and report frames, samples, rate a
 #: the --json keys scripts rely on; keep them stable (recordings/README.md lists them)
 JSON_KEYS = ("file", "format", "bytes", "frames", "samples", "duration_s", "effective_rate_hz", "bytes_per_sample",
              "crc_errors", "framing_errors", "unknown_types", "malformed", "lost_samples", "device_gaps",
-             "duplicates", "late", "reboots", "bad_rows", "device")
+             "duplicates", "late", "reboots", "bad_rows", "device", "refused_samples")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -44,7 +44,7 @@ def inspect_file(path: Path, show_progress: bool = False) -> dict[str, Any]:
         "lost_samples": s.lost_samples if s else 0, "device_gaps": s.device_gaps if s else 0,
         "duplicates": s.duplicates if s else 0, "late": s.late if s else 0, "reboots": s.reboots if s else 0,
         "bad_rows": rec.csv_report.bad_rows if rec.csv_report else 0,
-        "device": None,
+        "device": None, "refused_samples": s.refused_samples if s else 0,
     }
     if rec.info is not None:
         i = rec.info
@@ -64,11 +64,16 @@ def inspect_file(path: Path, show_progress: bool = False) -> dict[str, Any]:
 
 
 def _text(r: dict[str, Any]) -> str:
+    from firmware_protocol import PROTOCOL_MAJOR, PROTOCOL_MINOR
+
     lines = [f"{r['file']}  ({'raw capture' if r['format'] == 'capture' else 'CSV'}, {r['bytes']:,} bytes)"]
     d = r["device"]
     if d:
         lines.append(f"  device     {d['device_id']}  {d['imu_model']}  fw {d['firmware']}  protocol {d['protocol']}  "
                      f"{d['odr_hz']:g} Hz  ±{d['accel_fs_g']} g  ±{d['gyro_fs_dps']} °/s")
+    if d and not d["protocol"].startswith(f"{PROTOCOL_MAJOR}."):
+        lines.append(f"  refused    protocol {d['protocol']} is not supported by this host (it speaks "
+                     f"{PROTOCOL_MAJOR}.{PROTOCOL_MINOR}): {r['refused_samples']:,} samples not decoded")
     if r["samples"]:
         lines.append(f"  duration   {r['duration_s']:.1f} s  ({r['t_start_s']:.3f} .. {r['t_end_s']:.3f})")
     lines.append(f"  samples    {r['samples']:,}   effective rate {r['effective_rate_hz']:.2f} Hz")

@@ -251,6 +251,9 @@ class SerialSource(QueuedSource):
         return self._clock()
 
     def _on_trusted(self, info: fp.DeviceInfo) -> None:
+        if info.protocol[0] != fp.PROTOCOL_MAJOR:
+            log.error("serial: device %s speaks protocol %d.%d; this host speaks %d.%d and refuses its samples",
+                      info.device_id_hex, *info.protocol, fp.PROTOCOL_MAJOR, fp.PROTOCOL_MINOR)
         self.info = info
         self.device_id = info.device_id_hex
         self.link.connects += 1
