@@ -20,10 +20,12 @@ from collections.abc import Sequence
 _COMMANDS: dict[str, str] = {
     "analyze": "analyze",
     "calibrate": "calibrate",
+    "completion": "completion",
     "demo": "demo",
     "fuse": "fuse",
     "history": "history",
     "inspect": "inspect",
+    "ports": "ports",
     "record": "record",
     "replay": "replay",
     "run": "run",
@@ -32,13 +34,33 @@ _COMMANDS: dict[str, str] = {
 }
 
 
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("posture-monitor")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+#: what a bare `posture` prints: the commands a new user starts with, and where to look next
+_SHORT_USAGE = """usage: posture COMMAND [options]
+
+  posture demo                 a simulated workday through the whole monitor (no hardware)
+  posture run --serial         monitor a sensor on USB (posture ports lists the ports)
+  posture summary              today's posture in numbers; --html FILE for the day report
+
+All commands: posture --help.  One command's options: posture COMMAND --help."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="posture",
         description="Posture monitor for a back-worn IMU.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
     for name, module_name in _COMMANDS.items():
         module = importlib.import_module(f"monitor.commands.{module_name}")
         p = sub.add_parser(name, help=module.HELP, description=module.HELP)
@@ -50,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command is None:  # a bare `posture`: a short usage and a hint, not an error
+        print(_SHORT_USAGE)
+        return 0
     try:
         return int(args._run(args) or 0)
     except KeyboardInterrupt:
