@@ -29,7 +29,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from monitor.commands.run import build_source, install_signal_handlers, print_report, setup_logging
+    from monitor.commands.run import (
+        build_source,
+        exit_status,
+        install_signal_handlers,
+        print_report,
+        setup_logging,
+    )
     from monitor.config import ConfigError, load_config
     from monitor.mqtt_common import MqttConfigError
     from monitor.service import Service, ServiceOptions
@@ -53,4 +59,4 @@ def run(args: argparse.Namespace) -> int:
         print(f"posture record: {err}", file=sys.stderr)
         return 1
     print_report(report)
-    return 0
+    return exit_status(report, "posture record")

@@ -220,6 +220,16 @@ def print_report(report: Any) -> None:
     print(f"posture: stopped ({report.reason}) after {report.wall_s:.1f} s", file=sys.stderr)
 
 
+def exit_status(report: Any, prog: str) -> int:
+    """0, or 1 with a message when no device ever appeared and the run ended on its own (`--duration`, end
+    of input): a script or a timer job must see that nothing was monitored. Stopped by a signal, it is 0."""
+    if report.devices or report.reason in ("SIGINT", "SIGTERM"):
+        return 0
+    print(f"{prog}: no device appeared in {report.wall_s:.0f} s (is it plugged in and on? `posture ports` "
+          "lists the serial ports)", file=sys.stderr)
+    return 1
+
+
 def run(args: argparse.Namespace) -> int:
     from monitor.config import ConfigError, load_config
     from monitor.mqtt_common import MqttConfigError
@@ -259,4 +269,4 @@ def run(args: argparse.Namespace) -> int:
         print(f"posture run: {err}", file=sys.stderr)
         return 1
     print_report(report)
-    return 0
+    return exit_status(report, "posture run")
