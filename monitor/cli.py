@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -79,8 +80,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args._run(args) or 0)
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:  # `posture inspect x | head`
-        sys.stderr.close()
+    except BrokenPipeError:  # `posture summary | head`: the reader has all it wanted
+        # what is still buffered for stdout goes nowhere, so the flush at exit can not fail loudly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
         return 0
 
 

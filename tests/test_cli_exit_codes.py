@@ -74,3 +74,15 @@ def test_replay_shows_progress(tmp_path: Path) -> None:
     res = subprocess.run([*POSTURE, "replay", str(cap), "--quiet", "--no-progress"], capture_output=True,
                          text=True, timeout=300, check=False)
     assert res.returncode == 0 and "replaying" not in res.stderr
+
+
+@pytest.mark.parametrize("extra", [[], ["--json"]])
+def test_summary_into_a_closed_pipe_ends_quietly(week_db: Path, extra: list[str]) -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # `| head` that has already read all it wanted
+    try:
+        res = subprocess.run([*POSTURE, "summary", "--db", str(week_db), *extra], stdout=write_end,
+                             stderr=subprocess.PIPE, text=True, timeout=300, check=False)
+    finally:
+        os.close(write_end)
+    assert res.returncode == 0 and res.stderr == "", res.stderr
