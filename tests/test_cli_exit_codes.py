@@ -24,8 +24,14 @@ POSTURE = [sys.executable, "-m", "monitor"]
 
 @pytest.mark.parametrize("command", [["record", "--out", "{tmp}"], ["run", "--no-db", "--captures", "{tmp}"]])
 def test_no_device_in_the_whole_duration_is_a_failure(command: list[str], tmp_path: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+                                                      capsys: pytest.CaptureFixture[str],
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    old = tmp_path / "00c0ffee00000001" / "20200101T080000Z.cap"  # a capture from long ago, the monitor's
+    old.parent.mkdir()
+    old.write_bytes(b"\x00")
+    os.utime(old, (1.5e9, 1.5e9))
     master, slave = pty.openpty()  # a real serial port with nothing behind it
+    caplog.set_level(logging.INFO, logger="posture")
     try:
         argv = [a.replace("{tmp}", str(tmp_path)) for a in command]
         assert main([*argv, "--serial", os.ttyname(slave), "--no-status", "--duration", "1.5",
@@ -35,6 +41,8 @@ def test_no_device_in_the_whole_duration_is_a_failure(command: list[str], tmp_pa
         os.close(slave)
     err = capsys.readouterr().err
     assert re.search(r"no device appeared in \d+ s", err) and "posture ports" in err, err
+    # said at start: where the captures go and for how long they are kept; the old one is gone
+    assert f"raw captures go to {tmp_path} and are kept 30 days" in caplog.text and not old.exists()
 
 
 def test_console_prints_an_alert_once_and_clears_the_status_line_on_a_terminal(
