@@ -116,7 +116,8 @@ def _legend(items: Sequence[tuple[str, str]]) -> str:
 def _delta(c: dict | None, key: str, unit: str, scale: float = 1.0, nd: int = 0,
            better: int = 0) -> tuple[str, str]:
     """The change against the 7-day average as (text, CSS class): "good" or "bad" when `better` says
-    which way is good (+1 more is good, -1 less is good, 0 neither), "" when it is the same or neutral."""
+    which way is good (+1 more is good, -1 less is good, 0 neither), "" when it is the same or neutral.
+    `unit` " min" shows durations as _dur does ("1 h 05 min"); " points" is singular for one."""
     if not c or c.get(key, {}).get("delta") is None:
         return "no earlier days to compare", ""
     d = c[key]["delta"] * scale
@@ -124,7 +125,12 @@ def _delta(c: dict | None, key: str, unit: str, scale: float = 1.0, nd: int = 0,
     if abs(d) < 10 ** -nd / 2:
         return f"same as your {n} average", ""
     cls = "" if not better else ("good" if d * better > 0 else "bad")
-    return f"{'▲' if d > 0 else '▼'} {abs(d):.{nd}f}{unit} vs {n} avg", cls
+    size = f"{abs(d):.{nd}f}"
+    if unit == " min":
+        amount = _dur(abs(d) * 60.0)
+    else:
+        amount = size + (" point" if unit == " points" and size == "1" else unit)
+    return f"{'▲' if d > 0 else '▼'} {amount} vs {n} avg", cls
 
 
 _SIDE_WORDS = {"right": "your right side dominated", "left": "your left side dominated",
@@ -199,7 +205,7 @@ def _headline(s: DaySummary) -> str:
     streak = (s.comparison or {}).get("streak", {}).get("upright_days")
     extra = [f'<span class="d {d_cls}">{escape(d_text)}</span>'] if s.comparison else []
     if streak:
-        extra.append(f'<span class="d">{_n(int(streak), "day")} in a row at the goal</span>')
+        extra.append(f'<span class="d">{_n(int(streak), "worn day")} in a row at the goal</span>')
     return (f'<section class="hero"><div class="big">{100 * share:.0f} %</div><div class="what">'
             f"<b>upright</b> — within {s.params.neutral_deg:.0f}° of neutral for "
             f"{_dur(s.lean_bands_s['neutral'])} of {_dur(s.posture_s)} sitting or standing still"

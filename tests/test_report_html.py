@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monitor.report_html import LEFT, RIGHT, WALK, device_name, plain_words, render_day
+from monitor.report_html import LEFT, RIGHT, WALK, _delta, device_name, plain_words, render_day
 from monitor.summary import DaySummary, compare_days, split_events, summarize_day, summarize_events
 from tests.sim_day_events import cached_day
 
@@ -113,13 +113,16 @@ def test_headline_deltas_legend_and_device(report: str) -> None:
     hero = re.search(r'<section class="hero">(.*?)</section>', report)
     assert hero is not None and report.index("hero") < report.index('class="cards"')
     assert re.search(r'class="big">\d+ %<', hero.group(1)) and "goal 80 %" in hero.group(1)
-    assert "2 days in a row at the goal" in hero.group(1)  # today, the day like it, then one below the goal
+    assert "2 worn days in a row at the goal" in hero.group(1)  # today, the day like it, then one below the goal
     cards = dict(re.findall(r'class="k">([^<]+)</div><div class="v">[^<]*</div><div class="d ?([a-z]*)"',
                             report))
     # more sitting and fewer steps than the average are bad, more breaks good; wear is neither
     assert cards == {"worn": "", "sitting": "bad", "breaks": "good", "sustained lean": "",
                      "left / right": "", "steps": "bad"}
     assert "asymmetry</div>" not in report  # the index is explained in words, not a card
+    c = {"days": {"count": 4.0}, "wear_s": {"delta": 361 * 60.0}, "upright_share": {"delta": -0.012}}
+    assert _delta(c, "wear_s", " min", 1 / 60) == ("▲ 6 h 01 min vs 4-day avg", "")
+    assert _delta(c, "upright_share", " points", 100.0, better=+1) == ("▼ 1 point vs 4-day avg", "bad")
     assert "slouch nudge" in report and "sitting reminder" in report and "lean nudge" in report
     assert "sensor 0001" in report and ">00c0ffee00000001<" not in report
     assert device_name("00c0ffee00000001") == "sensor 0001" and device_name("") == "–"
