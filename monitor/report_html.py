@@ -125,7 +125,7 @@ def _delta(c: dict | None, key: str, unit: str, scale: float = 1.0, nd: int = 0,
     if abs(d) < 10 ** -nd / 2:
         return f"same as your {n} average", ""
     cls = "" if not better else ("good" if d * better > 0 else "bad")
-    size = f"{abs(d):.{nd}f}"
+    size = f"{abs(d):,.{nd}f}"
     if unit == " min":
         amount = _dur(abs(d) * 60.0)
     else:

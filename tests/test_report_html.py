@@ -123,6 +123,7 @@ def test_headline_deltas_legend_and_device(report: str) -> None:
     c = {"days": {"count": 4.0}, "wear_s": {"delta": 361 * 60.0}, "upright_share": {"delta": -0.012}}
     assert _delta(c, "wear_s", " min", 1 / 60) == ("▲ 6 h 01 min vs 4-day avg", "")
     assert _delta(c, "upright_share", " points", 100.0, better=+1) == ("▼ 1 point vs 4-day avg", "bad")
+    assert _delta({**c, "steps": {"delta": 3197.0}}, "steps", "", better=+1) == ("▲ 3,197 vs 4-day avg", "good")
     assert "slouch nudge" in report and "sitting reminder" in report and "lean nudge" in report
     assert "sensor 0001" in report and ">00c0ffee00000001<" not in report
     assert device_name("00c0ffee00000001") == "sensor 0001" and device_name("") == "–"
