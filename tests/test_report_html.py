@@ -234,3 +234,20 @@ def test_fits_a_phone_and_a_desktop(report: str, width_px: int, tmp_path: Path) 
     else:  # side by side, the timeline across the page
         assert hr["top"] == h["top"] and charts[timeline]["width"] > 900
     assert max(m["cards"]) <= m["client"]
+
+
+@needs_chromium
+def test_dark_mode_follows_the_system(report: str, tmp_path: Path) -> None:
+    page = tmp_path / "report.html"
+    page.write_text(report, encoding="utf-8")
+    shots = {}
+    for scheme, flags in (("light", []), ("dark", ["--force-dark-mode"])):
+        shot = tmp_path / f"{scheme}.png"
+        res = chromium([*flags, "--hide-scrollbars", f"--screenshot={shot}", page.as_uri()], tmp_path)
+        assert res.returncode == 0 and shot.exists(), res.stderr[-2000:]
+        shots[scheme] = read_png(shot)
+    # the page's background (a margin pixel) and its text colour: light on dark, dark on light
+    assert near(shots["light"][5:6, 5:6], "#f4f6f9", 3) == 1 and near(shots["dark"][5:6, 5:6], "#0f141a", 3) == 1
+    assert near(shots["dark"], "#e3e9f0", 40) > 500 and near(shots["light"], "#1d2733", 40) > 500
+    # the charts keep their colours in the dark
+    assert near(shots["dark"], LEFT) > 400 and near(shots["dark"], RIGHT) > 400
