@@ -92,7 +92,7 @@ def _timeline(aggs: Sequence[Aggregate], ev: DayEvents, s: DaySummary, tz: tzinf
         W, L, R, H = 360.0, 54.0, 8.0, 400.0
         lean_y, lean_h, flex_y, flex_h, strip_y, mark_y = 18.0, 160.0, 204.0, 112.0, 332.0, 358.0
     else:
-        W, L, R, H = 1060.0, 58.0, 22.0, 418.0
+        W, L, R, H = 1060.0, 66.0, 22.0, 418.0
         lean_y, lean_h, flex_y, flex_h, strip_y, mark_y = 18.0, 170.0, 214.0, 120.0, 350.0, 376.0
 
     def x(tt: float) -> float:

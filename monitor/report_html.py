@@ -8,8 +8,9 @@ the day in plain words, a timeline of lean and flexion with the activity strip, 
 walks, breaks and nudges marked, a left/right lean histogram and hourly activity bars (monitor.report_charts).
 
 Layout: one column of cards that wrap and charts stacked below 720 px (a phone at 390 px has no sideways
-scrolling and chart text of at least 10 CSS px: tests/test_report_html.py measures both in Chromium), the
-desktop layout above it; dark colours under `prefers-color-scheme: dark`; print rules for paper.
+scrolling and chart text of at least 10 CSS px: tests/test_report_html.py measures both in Chromium, and at
+800 and 1280 px), charts stacked and the timeline's labels larger up to 1000 px (a tablet), the desktop
+layout above; dark colours under `prefers-color-scheme: dark`; print rules for paper.
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ svg text.strong{fill:#40505f} .timeline.narrow text{font-size:12px} .timeline.na
 .card{padding:12px} .card .v{font-size:20px} .panel{padding:14px 12px} .row{grid-template-columns:1fr;gap:18px}
 .timeline.wide{display:none} .timeline.narrow{display:block}
 .histogram text,.hourly text{font-size:17px}}
+@media (min-width:721px) and (max-width:1000px){.row{grid-template-columns:1fr}
+.timeline.wide text{font-size:16px}}
 @media (prefers-color-scheme:dark){:root{--bg:#0f141a;--fg:#e3e9f0;--muted:#9fb0c2;--card:#19212b;
 --good:#4cc38a;--bad:#ff7a72;--track:#2b3644;--shadow:none} svg text{fill:#9fb0c2} svg text.strong{fill:#d5dee8}
 .grid{stroke:#243040} .guide{stroke:#4a5a6c} .band{fill:#1d3a2a} .notch{fill:#19212b}
