@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -20,6 +21,7 @@ from collections.abc import Sequence
 _COMMANDS: dict[str, str] = {
     "analyze": "analyze",
     "calibrate": "calibrate",
+    "completion": "completion",
     "demo": "demo",
     "device": "device",
     "done": "done",
@@ -27,6 +29,7 @@ _COMMANDS: dict[str, str] = {
     "history": "history",
     "inspect": "inspect",
     "pause": "pause",
+    "ports": "ports",
     "record": "record",
     "replay": "replay",
     "resume": "resume",
@@ -39,6 +42,26 @@ _COMMANDS: dict[str, str] = {
 }
 
 
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("posture-monitor")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+#: what a bare `posture` prints: the commands a new user starts with, and where to look next
+_SHORT_USAGE = """usage: posture COMMAND [options]
+
+  posture demo                 a simulated workday through the whole monitor (no hardware)
+  posture run --serial         monitor a sensor on USB (posture ports lists the ports)
+  posture summary              today's posture in numbers; --html FILE for the day report
+
+All commands: posture --help.  One command's options: posture COMMAND --help."""
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser with every subcommand, or (`only`) with just that one: `posture status` then imports
     no other command module (calibrate's numpy alone costs a few hundred ms on a busy machine)."""
@@ -46,8 +69,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="posture",
         description="Posture monitor for a back-worn IMU.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
     for name, module_name in _COMMANDS.items():
         if only is not None and name != only:
             continue
@@ -62,12 +85,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv[0] if argv and argv[0] in _COMMANDS else None)
     args = parser.parse_args(argv)
+    if args.command is None:  # a bare `posture`: a short usage and a hint, not an error
+        print(_SHORT_USAGE)
+        return 0
     try:
         return int(args._run(args) or 0)
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:  # `posture inspect x | head`
-        sys.stderr.close()
+    except BrokenPipeError:  # `posture summary | head`: the reader has all it wanted
+        # what is still buffered for stdout goes nowhere, so the flush at exit can not fail loudly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
         return 0
 
 

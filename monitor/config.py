@@ -18,7 +18,6 @@ never printed: `Config.redacted()` is what gets logged.
 from __future__ import annotations
 
 import dataclasses
-import os
 import tomllib
 import types
 import typing
@@ -64,9 +63,9 @@ class MqttConfig:
 @dataclass(frozen=True, slots=True)
 class StorageConfig:
     db: str | None = None  #: SQLite database path (None: the storage module's default)
-    captures_dir: str = "~/.local/share/posture/captures"
+    captures_dir: str | None = None  #: raw captures (None: captures/ in the data directory, monitor.paths)
     capture: bool = True  #: keep every raw byte received
-    retention_days: int = 0  #: delete captures older than this at start; 0 = keep all
+    retention_days: int = 30  #: delete captures older than this at start; 0 = keep all
     fsync_interval_s: float = 1.0
 
 
@@ -226,8 +225,11 @@ def load_config(path: str | Path | None) -> Config:
 
 
 def default_config_path() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "posture" / "config.toml"
+    """config.toml in the config directory: $POSTURE_CONFIG_DIR, else $XDG_CONFIG_HOME/posture, else
+    ~/.config/posture (monitor.paths)."""
+    from monitor.paths import config_path
+
+    return config_path()
 
 
 def _pipeline_config_cls() -> type | None:

@@ -2,58 +2,90 @@
 
     html = render_day(summary, events)          # a DaySummary and the DayEvents it came from
 
-It shows the key numbers as cards, the day in plain words, a timeline of lean and flexion with the
-activity strip, lean and slouch episodes, walks, breaks and alerts marked, a left/right lean histogram
-and hourly activity bars. Charts are drawn here as SVG from the 10 s aggregates.
+It leads with a headline (upright share of still time against the goal, the streak of days at goal when
+the summary carries a comparison), then cards with the 7-day deltas coloured by whether the change is good,
+the day in plain words, a timeline of lean and flexion with the activity strip, lean and slouch episodes,
+walks, breaks and nudges marked, a left/right lean histogram and hourly activity bars (monitor.report_charts).
+
+Layout: one column of cards that wrap and charts stacked below 720 px (a phone at 390 px has no sideways
+scrolling and chart text of at least 10 CSS px: tests/test_report_html.py measures both in Chromium, and at
+800 and 1280 px), charts stacked and the timeline's labels larger up to 1000 px (a tablet), the desktop
+layout above; dark colours under `prefers-color-scheme: dark`; print rules for paper.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from html import escape
 
-import numpy as np
-
-from monitor.events import Activity, Aggregate
+from monitor.report_charts import (
+    ACTIVE,
+    ALERT,
+    BREAK,
+    FLEX_LINE,
+    LEAN_LINE,
+    LEAN_NUDGE,
+    LEFT,
+    NEUTRAL,
+    RIGHT,
+    SIT,
+    SLOUCH,
+    WALK,
+    _dur,
+    _histogram,
+    _hourly,
+    _timeline,
+)
 from monitor.summary import DayEvents, DaySummary
 
-LEFT, RIGHT, NEUTRAL = "#2f6fde", "#e8702a", "#9aa7b8"
-SIT, WALK, ACTIVE, ALERT, BREAK = "#cfd8e3", "#2fa866", "#17a2a2", "#d62f3a", "#2f54c9"
-SLOUCH, LEAN_LINE, FLEX_LINE = "#8a5cd1", "#33475b", "#6b4fa3"
-_ACT_COLOR = {Activity.SEDENTARY: SIT, Activity.WALKING: WALK, Activity.ACTIVE: ACTIVE,
-              Activity.TRANSITION: ACTIVE, Activity.UNKNOWN: "#e6e9ee"}
-
 _CSS = """
-*{box-sizing:border-box} body{margin:0;background:#f4f6f9;color:#1d2733;font:15px/1.5 system-ui,-apple-system,
-"Segoe UI",Roboto,Helvetica,Arial,sans-serif} main{max-width:1120px;margin:0 auto;padding:28px 28px 48px}
-h1{font-size:26px;margin:0 0 2px} h2{font-size:18px;margin:0 0 10px} .sub{color:#5b6b7d;margin:0 0 22px}
-.cards{display:grid;grid-template-columns:repeat(6,1fr);gap:12px;margin-bottom:22px}
-.card{background:#fff;border-radius:12px;padding:14px 16px;box-shadow:0 1px 3px rgba(20,40,70,.08)}
-.card .k{color:#5b6b7d;font-size:12px;text-transform:uppercase;letter-spacing:.04em}
-.card .v{font-size:22px;font-weight:650;margin:2px 0} .card .d{font-size:12px;color:#5b6b7d}
-.panel{background:#fff;border-radius:12px;padding:18px 20px;margin-bottom:18px;
-box-shadow:0 1px 3px rgba(20,40,70,.08)}
-.row{display:grid;grid-template-columns:1fr 1fr;gap:18px} .row .panel{margin-bottom:0}
+:root{color-scheme:light dark;--bg:#f4f6f9;--fg:#1d2733;--muted:#5b6b7d;--card:#fff;--good:#1f8a4c;
+--bad:#c4302b;--track:#e3e8ef;--shadow:0 1px 3px rgba(20,40,70,.08)}
+*{box-sizing:border-box} body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.5 system-ui,
+-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif} main{max-width:1120px;margin:0 auto;
+padding:28px 28px 48px} h1{font-size:26px;line-height:1.25;margin:0 0 4px} h2{font-size:18px;margin:0 0 10px}
+.sub{color:var(--muted);margin:0 0 18px}
+.hero{display:flex;flex-wrap:wrap;align-items:center;gap:6px 28px;background:var(--card);border-radius:12px;
+padding:18px 22px;margin-bottom:14px;box-shadow:var(--shadow)}
+.hero .big{font-size:44px;font-weight:700;line-height:1.1} .hero .what{flex:1 1 260px;min-width:0}
+.hero .what b{font-size:18px} .hero .what p{margin:2px 0;color:var(--muted)}
+.meter{position:relative;height:10px;border-radius:5px;background:var(--track);margin:8px 0 4px;
+max-width:520px} .meter span{position:absolute;left:0;top:0;bottom:0;border-radius:5px;background:var(--good)}
+.meter.below span{background:#d9822b} .meter i{position:absolute;top:-4px;bottom:-4px;width:2px;
+background:var(--fg)}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:12px;margin-bottom:18px}
+.card{background:var(--card);border-radius:12px;padding:14px 16px;box-shadow:var(--shadow);min-width:0}
+.card .k{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
+.card .v{font-size:22px;font-weight:650;margin:2px 0;white-space:nowrap}
+.card .d,.hero .d{font-size:12.5px;color:var(--muted)} .good{color:var(--good)!important}
+.bad{color:var(--bad)!important}
+.panel{background:var(--card);border-radius:12px;padding:18px 20px;margin-bottom:18px;box-shadow:var(--shadow);
+min-width:0} .row{display:grid;grid-template-columns:1fr 1fr;gap:18px} .row .panel{margin-bottom:0}
 ul.words{margin:0;padding-left:20px} ul.words li{margin:4px 0}
-.legend{display:flex;flex-wrap:wrap;gap:14px;font-size:12.5px;color:#40505f;margin-top:6px}
+.legend{display:flex;flex-wrap:wrap;gap:6px 14px;font-size:12.5px;color:var(--muted);margin-top:6px}
 .legend i{display:inline-block;width:12px;height:12px;border-radius:3px;margin-right:5px;vertical-align:-1px}
+.legend b{font-weight:400;margin-right:4px}
 svg{display:block;width:100%;height:auto} svg text{font:11px system-ui,sans-serif;fill:#5b6b7d}
-.foot{color:#6b7a8b;font-size:12.5px;margin-top:18px}
+svg text.strong{fill:#40505f} .timeline.narrow text{font-size:12px} .timeline.narrow{display:none}
+.foot{color:var(--muted);font-size:12.5px;margin-top:18px}
+@media (max-width:720px){main{padding:16px 12px 32px} h1{font-size:22px} .hero{padding:14px 16px}
+.hero .big{font-size:38px} .cards{grid-template-columns:repeat(auto-fit,minmax(140px,1fr));gap:10px}
+.card{padding:12px} .card .v{font-size:20px} .panel{padding:14px 12px} .row{grid-template-columns:1fr;gap:18px}
+.timeline.wide{display:none} .timeline.narrow{display:block}
+.histogram text,.hourly text{font-size:17px}}
+@media (min-width:721px) and (max-width:1000px){.row{grid-template-columns:1fr}
+.timeline.wide text{font-size:16px}}
+@media (prefers-color-scheme:dark){:root{--bg:#0f141a;--fg:#e3e9f0;--muted:#9fb0c2;--card:#19212b;
+--good:#4cc38a;--bad:#ff7a72;--track:#2b3644;--shadow:none} svg text{fill:#9fb0c2} svg text.strong{fill:#d5dee8}
+.grid{stroke:#243040} .guide{stroke:#4a5a6c} .band{fill:#1d3a2a} .notch{fill:#19212b}
+.lean-line{stroke:#c9d4e0} .flexion-line{stroke:#b49cf0} .nudge-lean{fill:#e3e9f0}
+.legend b.ink{color:#e3e9f0!important}
+.legend i[style*="#eaf5ee"]{background:#1d3a2a!important} .legend i[style*="#33475b"]{background:#c9d4e0!important}}
+@media print{:root{--bg:#fff;--card:#fff;--shadow:none} main{max-width:none;padding:0} .panel,.hero,.card{
+border:1px solid #d5dbe3;break-inside:avoid} .timeline.wide{display:block} .timeline.narrow{display:none}
+.row{grid-template-columns:1fr 1fr}}
 """
-
-
-def _dur(s: float | None) -> str:
-    """"7 h 05 min", "12 min", "45 s", "0 min"."""
-    if s is None:
-        return "–"
-    if s <= 0:
-        return "0 min"
-    if s < 60:
-        return f"{s:.0f} s"
-    m = int(round(s / 60.0))
-    return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
 
 
 def _n(count: int, word: str, plural: str = "") -> str:
@@ -61,50 +93,47 @@ def _n(count: int, word: str, plural: str = "") -> str:
     return f"{count} {word}" if count == 1 else f"{count} {plural or word + 's'}"
 
 
-def _clock(t: float, tz: tzinfo | None) -> str:
-    return datetime.fromtimestamp(t, tz).strftime("%H:%M")
-
-
-def _rect(x: float, y: float, w: float, h: float, fill: str, title: str = "", extra: str = "") -> str:
-    t = f"<title>{escape(title)}</title></rect>" if title else "</rect>"
-    return f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" fill="{fill}"{extra}>{t}'
-
-
-def _text(x: float, y: float, text: str, anchor: str = "start", extra: str = "") -> str:
-    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{extra}>{escape(text)}</text>'
-
-
-def _hline(x1: float, x2: float, y: float, stroke: str = "#eef1f5", dash: str = "") -> str:
-    d = f' stroke-dasharray="{dash}"' if dash else ""
-    return f'<line x1="{x1:.1f}" x2="{x2:.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="{stroke}"{d}/>'
-
-
-def _svg(w: float, h: float, cls: str, label: str) -> str:
-    return (f'<svg viewBox="0 0 {w:.0f} {h:.0f}" width="{w:.0f}" height="{h:.0f}" role="img" '
-            f'aria-label="{escape(label)}" class="{cls}">')
+def device_name(device_id: str) -> str:
+    """What the report calls a device: "sensor 0001" from the last four characters of its id (the name
+    Home Assistant shows is "Posture sensor" and the same four)."""
+    return f"sensor {device_id[-4:]}" if device_id else "–"
 
 
 def _legend(items: Sequence[tuple[str, str]]) -> str:
-    """(colours separated by spaces, label) pairs; a colour "x/0.4" has that opacity."""
+    """(colours separated by spaces, label) pairs; a colour "x/0.4" has that opacity, "▲x" / "▼x" is a
+    mark drawn in that colour (the timeline's nudges)."""
     out = []
     for colours, label in items:
         sw = ""
         for c in colours.split():
+            if c[0] in "▲▼":
+                ink = ' class="ink"' if c[1:] == LEAN_NUDGE else ""
+                sw += f'<b style="color:{c[1:]}"{ink}>{c[0]}</b>'
+                continue
             colour, _, alpha = c.partition("/")
             sw += f'<i style="background:{colour}' + (f";opacity:{alpha}" if alpha else "") + '"></i>'
-
         out.append(f"<span>{sw}{escape(label)}</span>")
     return f'<div class="legend">{"".join(out)}</div>'
 
 
-def _delta_text(c: dict | None, key: str, unit: str, scale: float = 1.0, nd: int = 0) -> str:
+def _delta(c: dict | None, key: str, unit: str, scale: float = 1.0, nd: int = 0,
+           better: int = 0) -> tuple[str, str]:
+    """The change against the 7-day average as (text, CSS class): "good" or "bad" when `better` says
+    which way is good (+1 more is good, -1 less is good, 0 neither), "" when it is the same or neutral.
+    `unit` " min" shows durations as _dur does ("1 h 05 min"); " points" is singular for one."""
     if not c or c.get(key, {}).get("delta") is None:
-        return "no earlier days to compare"
+        return "no earlier days to compare", ""
     d = c[key]["delta"] * scale
     n = f"{c['days']['count']:.0f}-day"
     if abs(d) < 10 ** -nd / 2:
-        return f"same as your {n} average"
-    return f"{'▲' if d > 0 else '▼'} {abs(d):.{nd}f}{unit} vs {n} avg"
+        return f"same as your {n} average", ""
+    cls = "" if not better else ("good" if d * better > 0 else "bad")
+    size = f"{abs(d):,.{nd}f}"
+    if unit == " min":
+        amount = _dur(abs(d) * 60.0)
+    else:
+        amount = size + (" point" if unit == " points" and size == "1" else unit)
+    return f"{'▲' if d > 0 else '▼'} {amount} vs {n} avg", cls
 
 
 _SIDE_WORDS = {"right": "your right side dominated", "left": "your left side dominated",
@@ -135,8 +164,10 @@ def plain_words(s: DaySummary, tz: tzinfo | None = None) -> list[str]:
                    f"{_dur(s.sustained_lean_s)} in all.")
     if s.flexion_percentiles_deg:
         fb = list(s.flexion_bands_s.values())
-        out.append(f"Your trunk was bent forward by {s.flexion_percentiles_deg[1]:.0f}° at the median; "
-                   f"{_dur(fb[1])} at 20–60° and {_dur(fb[2])} beyond 60°, with "
+        med = round(s.flexion_percentiles_deg[1])
+        how = (f"bent forward by {med}° at the median" if med > 0 else
+               f"tilted back by {-med}° at the median" if med < 0 else "upright front to back at the median")
+        out.append(f"Your trunk was {how}; {_dur(fb[1])} at 20–60° and {_dur(fb[2])} beyond 60°, with "
                    f"{_n(s.slouch_count, 'slouch', 'slouches')} ({_dur(s.slouch_s)}).")
     out.append(f"You sat for {_dur(s.sedentary_s)}, with {s.prolonged_bouts} unbroken "
                f"{'stretch' if s.prolonged_bouts == 1 else 'stretches'} of more than 30 minutes; the longest "
@@ -160,181 +191,40 @@ def plain_words(s: DaySummary, tz: tzinfo | None = None) -> list[str]:
     return out
 
 
-def _still(a: Aggregate) -> bool:
-    return (a.activity in (Activity.SEDENTARY, Activity.UNKNOWN) and math.isfinite(a.lean_mean_deg)
-            and math.isfinite(a.flexion_mean_deg))
-
-
-def _timeline(aggs: Sequence[Aggregate], ev: DayEvents, s: DaySummary, tz: tzinfo | None) -> str:
-    off = s.wall_offset_s
-    h0 = math.floor((aggs[0].start_s + off) / 3600.0) * 3600.0
-    h1 = max(math.ceil((aggs[-1].start_s + aggs[-1].duration_s + off) / 3600.0) * 3600.0, h0 + 3600.0)
-    W, L, R, H = 1060.0, 58.0, 22.0, 418.0
-    lean_y, lean_h, flex_y, flex_h, strip_y, mark_y = 18.0, 170.0, 214.0, 120.0, 350.0, 376.0
-
-    def x(tt: float) -> float:
-        return L + (tt + off - h0) / (h1 - h0) * (W - L - R)
-
-    def span(t0: float, t1: float, least: float = 1.0) -> tuple[float, float]:
-        return x(t0), max(least, x(t1) - x(t0))
-
-    def ly(v: float) -> float:
-        return lean_y + lean_h / 2 - max(-20.0, min(20.0, v)) / 20.0 * (lean_h / 2)
-
-    def fy(v: float) -> float:
-        return flex_y + flex_h - (max(-10.0, min(70.0, v)) + 10.0) / 80.0 * flex_h
-
-    o = [_svg(W, H, "timeline", "lean and flexion through the day")]
-    for w in ev.walks:  # walks: green spans behind both panels
-        x0, w_ = span(w.start_s, w.end_s)
-        o.append(_rect(x0, lean_y, w_, flex_y + flex_h - lean_y, WALK, f"walk, {w.steps} steps",
-                       ' opacity=".12"'))
-    o.append(_rect(L, ly(5), W - L - R, ly(-5) - ly(5), "#eaf5ee"))
-    o += [_hline(L, W - R, ly(v), "#c3ccd6", "4 4") for v in (-10, 10)]
-    o += [_text(L - 6, ly(v) + 4, f"{v:+d}°" if v else "0°", "end") for v in (-20, -10, 0, 10, 20)]
-    o.append(_text(L + 4, lean_y + 11, "right ↑", extra=f' fill="{RIGHT}"'))
-    o.append(_text(L + 4, lean_y + lean_h - 4, "left ↓", extra=f' fill="{LEFT}"'))
-    for e in ev.lean_episodes:
-        x0, w_ = span(e.start_s, e.end_s, 2.0)
-        o.append(_rect(x0, lean_y, w_, lean_h, RIGHT if e.side == "right" else LEFT,
-                       f"lean {e.side} {_dur(e.end_s - e.start_s)}, up to {e.peak_deg:.0f}°",
-                       ' opacity=".22" class="lean-episode"'))
-    for v in (0, 20, 60):
-        o.append(_hline(L, W - R, fy(v), "#c3ccd6", "" if v == 0 else "4 4"))
-        o.append(_text(L - 6, fy(v) + 4, f"{v}°", "end"))
-    o.append(_text(L + 4, flex_y + 11, "forward bend"))
-    for fe in ev.flexion_episodes:
-        x0, w_ = span(fe.start_s, fe.end_s, 2.0)
-        o.append(_rect(x0, flex_y, w_, flex_h, SLOUCH, f"slouch {_dur(fe.end_s - fe.start_s)}",
-                       ' opacity=".2"'))
-    lean_pts, flex_pts = [], []
-    prev_end: float | None = None
-    for a in aggs:  # the still windows only; moving shows in the activity strip
-        if not _still(a):
-            prev_end = None
-            continue
-        cmd = "M" if prev_end is None or a.start_s - prev_end > 30.0 else "L"
-        xm = x(a.start_s + a.duration_s / 2)
-        lean_pts.append(f"{cmd}{xm:.1f} {ly(a.lean_mean_deg):.1f}")
-        flex_pts.append(f"{cmd}{xm:.1f} {fy(a.flexion_mean_deg):.1f}")
-        prev_end = a.start_s + a.duration_s
-    for pts, colour, cls in ((lean_pts, LEAN_LINE, "lean-line"), (flex_pts, FLEX_LINE, "flexion-line")):
-        o.append(f'<path d="{"".join(pts)}" fill="none" stroke="{colour}" stroke-width="1.2" class="{cls}"/>')
-    runs: list[list] = []  # activity strip: [activity, start_s, end_s] runs of adjacent windows
-    for a in aggs:
-        if runs and runs[-1][0] == a.activity and a.start_s - runs[-1][2] < 1.0:
-            runs[-1][2] = a.start_s + a.duration_s
-        else:
-            runs.append([a.activity, a.start_s, a.start_s + a.duration_s])
-    for act, r0, r1 in runs:
-        if act in _ACT_COLOR:
-            x0, w_ = span(r0, r1, 0.6)
-            o.append(_rect(x0, strip_y, w_, 14, _ACT_COLOR[act]))
-    o.append(_text(L - 6, strip_y + 11, "activity", "end") + _text(L - 6, mark_y + 11, "events", "end"))
-    for b in ev.breaks:
-        x0, w_ = span(b.start_s, b.end_s, 3.0)
-        o.append(_rect(x0, mark_y, w_, 7, BREAK, f"break {_dur(b.end_s - b.start_s)}"
-                       + (" after a reminder" if b.prompted else ""), ' rx="3"'))
-    for al in ev.alerts:
-        col = {"lean": RIGHT if al.side == "right" else LEFT, "flexion": SLOUCH}.get(al.alert_kind, ALERT)
-        tip = escape(f"{al.alert_kind} alert {_clock(al.t_s + off, tz)}: {al.text}")
-        o.append(f'<path d="M{x(al.t_s):.1f} {mark_y + 10}l-4.5 8h9z" fill="{col}">'
-                 f"<title>{tip}</title></path>")
-    hh = h0
-    step = 3600.0 if h1 - h0 <= 14 * 3600 else 7200.0
-    while hh <= h1 + 1:
-        xx = L + (hh - h0) / (h1 - h0) * (W - L - R)
-        o.append(f'<line x1="{xx:.1f}" x2="{xx:.1f}" y1="{lean_y}" y2="{strip_y + 14}" stroke="#eef1f5"/>'
-                 + _text(xx, H - 4, _clock(hh, tz), "middle"))
-        hh += step
-    o.append("</svg>")
-    return "".join(o)
-
-
-def _histogram(aggs: Sequence[Aggregate]) -> str:
-    """Minutes of still time per 1° of mean lean, -20..+20 (beyond goes to the end bins); the neutral bars
-    are cut when they would dwarf the lateral ones."""
-    posture = [a for a in aggs if _still(a)]
-    lean = np.array([a.lean_mean_deg for a in posture])
-    w = np.array([a.duration_s * a.worn_fraction for a in posture]) / 60.0
-    edges = np.arange(-20.0, 21.0, 1.0)
-    minutes = (np.histogram(np.clip(lean, -19.999, 19.999), bins=edges, weights=w)[0] if len(lean)
-               else np.zeros(40))
-    side = np.abs(edges[:-1] + 0.5) >= 5
-    cap = max(float(minutes[side].max()) * 1.3, 5.0)
-    W, H, L, B = 520.0, 250.0, 40.0, 30.0
-    bw = (W - L - 10) / 40
-    ph = H - B - 20
-    o = [_svg(W, H, "histogram", "lean histogram")]
-    for k in range(5):
-        yy = H - B - ph * k / 4
-        o.append(_hline(L, W - 10, yy) + _text(L - 5, yy + 4, f"{cap * k / 4:.0f}", "end"))
-    clipped = []
-    for i, m in enumerate(minutes):
-        c = edges[i] + 0.5
-        h = min(m, cap) / cap * ph
-        xx = L + i * bw
-        o.append(_rect(xx + 1, H - B - h, bw - 2, h, NEUTRAL if abs(c) < 5 else (RIGHT if c > 0 else LEFT),
-                       f"{edges[i]:+.0f}° to {edges[i + 1]:+.0f}°: {_dur(m * 60)}", ' rx="2"'))
-        if m > cap:  # cut: a white notch across the bar
-            clipped.append(xx + bw / 2)
-            o.append(f'<path d="M{xx:.1f} {H - B - h + 12:.1f}l{bw:.1f} -5v4l-{bw:.1f} 5z" fill="#fff"/>')
-    if clipped:
-        within = _dur(float(minutes[~side].sum()) * 60)
-        o.append(_text(sum(clipped) / len(clipped), 16, f"{within} within ±5° (bars cut)", "middle",
-                       ' fill="#40505f"'))
-    o += [_text(L + (v + 20) * bw, H - B + 14, f"{v:+d}°" if v else "0°", "middle")
-          for v in (-20, -10, -5, 0, 5, 10, 20)]
-    o.append(_text(L, H - 2, "◀ left", extra=f' fill="{LEFT}"')
-             + _text(W - 10, H - 2, "right ▶", "end", f' fill="{RIGHT}"') + _text(L - 30, 12, "minutes"))
-    o.append("</svg>")
-    return "".join(o)
-
-
-def _hourly(s: DaySummary) -> str:
-    W, H, L, B = 520.0, 250.0, 40.0, 30.0
-    hours = list(s.hourly)
-    if not hours:
-        return _svg(W, H, "hourly", "activity per hour") + "</svg>"
-    lo, hi = hours[0].hour, hours[-1].hour
-    n = hi - lo + 1
-    bw = (W - L - 10) / n
-    by = {h.hour: h for h in hours}
-    ph = H - B - 40
-    o = [_svg(W, H, "hourly", "activity per hour")]
-    for v in (0, 15, 30, 45, 60):
-        yy = H - B - ph * v / 60
-        o.append(_hline(L, W - 10, yy) + _text(L - 5, yy + 4, str(v), "end"))
-    for k in range(n):
-        h = by.get(lo + k)
-        xx = L + k * bw
-        if h is not None:
-            y = H - B
-            for val, col, name in ((h.sedentary_s, SIT, "sitting/still"), (h.walking_s, WALK, "walking"),
-                                   (h.active_s, ACTIVE, "active")):
-                hh = min(val / 3600.0, 1.0) * ph
-                if hh > 0:
-                    o.append(_rect(xx + 3, y - hh, bw - 6, hh, col, f"{lo + k:02d}:00 {name} {_dur(val)}"))
-                    y -= hh
-            if h.steps:
-                o.append(_text(xx + bw / 2, y - 4, f"{h.steps:,}", "middle", ' font-size="9"'))
-        o.append(_text(xx + bw / 2, H - B + 14, f"{lo + k:02d}", "middle"))
-    o.append(_text(L - 30, 12, "minutes per hour; the numbers are steps") + "</svg>")
-    return "".join(o)
-
-
-def _card(k: str, v: str, d: str) -> str:
+def _card(k: str, v: str, d: tuple[str, str] | str) -> str:
+    text, cls = (d, "") if isinstance(d, str) else d
     return (f'<div class="card"><div class="k">{escape(k)}</div><div class="v">{escape(v)}</div>'
-            f'<div class="d">{escape(d)}</div></div>')
+            f'<div class="d {cls}">{escape(text)}</div></div>')
 
 
-_CARD_SIDE = {"right": "leaning right", "left": "leaning left", "balanced": "balanced",
-              None: "not enough leaning"}
+def _headline(s: DaySummary) -> str:
+    """Upright share of still time against the goal, with a meter, the 7-day change and the streak."""
+    share, goal = s.upright_share, s.params.upright_goal
+    if share is None:
+        return ""
+    met = share >= goal
+    verdict = "goal met" if met else f"{100 * (goal - share):.0f} points below the goal"
+    d_text, d_cls = _delta(s.comparison, "upright_share", " points", 100.0, 0, +1)
+    streak = (s.comparison or {}).get("streak", {}).get("upright_days")
+    extra = [f'<span class="d {d_cls}">{escape(d_text)}</span>'] if s.comparison else []
+    if streak:
+        extra.append(f'<span class="d">{_n(int(streak), "worn day")} in a row at the goal</span>')
+    return (f'<section class="hero"><div class="big">{100 * share:.0f} %</div><div class="what">'
+            f"<b>upright</b> — within {s.params.neutral_deg:.0f}° of neutral for "
+            f"{_dur(s.lean_bands_s['neutral'])} of {_dur(s.posture_s)} sitting or standing still"
+            f'<div class="meter{"" if met else " below"}" title="goal {100 * goal:.0f} %">'
+            f'<span style="width:{100 * share:.1f}%"></span><i style="left:{100 * goal:.1f}%"></i></div>'
+            f"<p>goal {100 * goal:.0f} %: {verdict}</p><p>{' · '.join(extra)}</p></div></section>")
+
+
+_CARD_SIDE = {"right": "more to the right", "left": "more to the left", "balanced": "balanced",
+              None: "too little to tell"}
 _TIMELINE_LEGEND = [(LEAN_LINE, "lean (mean of 10 s)"), (FLEX_LINE, "forward bend"),
                     ("#eaf5ee", "neutral ±5°"),
-                    (f"{RIGHT}/0.4 {LEFT}/0.4", "sustained lean"), (f"{SLOUCH}/0.4", "slouch"),
+                    (f"{RIGHT}/0.4 {LEFT}/0.4", "sustained lean right, left"), (f"{SLOUCH}/0.4", "slouch"),
                     (f"{WALK}/0.3", "walk"), (SIT, "still"), (ACTIVE, "active"), (BREAK, "break"),
-                    (ALERT, "sitting reminder ▲"), (f"{RIGHT} {LEFT}", "lean nudge ▲")]
+                    (f"▲{ALERT}", "sitting reminder"), (f"▲{LEAN_NUDGE} ▼{LEAN_NUDGE}", "lean nudge right, left"),
+                    (f"▲{SLOUCH}", "slouch nudge")]
 
 
 def render_day(s: DaySummary, ev: DayEvents, tz: tzinfo | None = None, title: str | None = None) -> str:
@@ -342,39 +232,46 @@ def render_day(s: DaySummary, ev: DayEvents, tz: tzinfo | None = None, title: st
     day = datetime.fromisoformat(s.date).strftime("%A, %d %B %Y") if s.date else "no date"
     title = title or f"Posture on {day}"
     c = s.comparison
+    b = s.lean_bands_s
+    left, right = b["left_mild"] + b["left_strong"], b["right_mild"] + b["right_strong"]
     cards = "".join([
-        _card("worn", _dur(s.wear_s), _delta_text(c, "wear_s", " min", 1 / 60)),
-        _card("asymmetry", "–" if s.asymmetry_index is None else f"{s.asymmetry_index:+.2f}",
-              _CARD_SIDE[s.dominant_side]),
-        _card("sitting", _dur(s.sedentary_s), _delta_text(c, "sedentary_s", " min", 1 / 60)),
-        _card("breaks", f"{s.breaks_taken}", _delta_text(c, "breaks_taken", "", 1.0, 1)),
-        _card("sustained lean", _dur(s.sustained_lean_s), _delta_text(c, "sustained_lean_s", " min", 1 / 60)),
-        _card("steps", f"{s.steps:,}", _delta_text(c, "steps", "")),
+        _card("worn", _dur(s.wear_s), _delta(c, "wear_s", " min", 1 / 60)),
+        _card("sitting", _dur(s.sedentary_s), _delta(c, "sedentary_s", " min", 1 / 60, better=-1)),
+        _card("breaks", f"{s.breaks_taken}", _delta(c, "breaks_taken", "", 1.0, 1, better=+1)),
+        _card("sustained lean", _dur(s.sustained_lean_s),
+              _delta(c, "sustained_lean_s", " min", 1 / 60, better=-1)),
+        _card("left / right", _CARD_SIDE[s.dominant_side], f"left {_dur(left)} · right {_dur(right)}"),
+        _card("steps", f"{s.steps:,}", _delta(c, "steps", "", better=+1)),
     ])
     words = "".join(f"<li>{escape(w)}</li>" for w in plain_words(s, tz))
     aggs = ev.aggregates
     worn = f"{s.clock(s.first_s, tz) or '–'}–{s.clock(s.last_s, tz) or '–'}"
+    dev = escape(s.device_id or "")
     body = [f"<main><h1>{escape(title)}</h1>",
-            f'<p class="sub">device {escape(s.device_id or "–")} · worn {escape(worn)}</p>',
+            f'<p class="sub"><span title="{dev}">{escape(device_name(s.device_id))}</span> · worn '
+            f"{escape(worn)}</p>", _headline(s),
             f'<div class="cards">{cards}</div>',
             f'<section class="panel"><h2>The day in plain words</h2><ul class="words">{words}</ul></section>']
     if aggs:
         body.append('<section class="panel"><h2>Lean and forward bend through the day</h2>'
-                    f"{_timeline(aggs, ev, s, tz)}{_legend(_TIMELINE_LEGEND)}</section>")
+                    f"{_timeline(aggs, ev, s, tz)}{_timeline(aggs, ev, s, tz, narrow=True)}"
+                    f"{_legend(_TIMELINE_LEGEND)}</section>")
         body.append('<div class="row"><section class="panel"><h2>Left or right?</h2>'
                     + _histogram(aggs)
                     + _legend([(LEFT, "left ≥ 5°"), (NEUTRAL, "neutral"), (RIGHT, "right ≥ 5°")])
                     + '</section><section class="panel"><h2>Activity per hour</h2>' + _hourly(s)
                     + _legend([(SIT, "sitting or still"), (WALK, "walking"), (ACTIVE, "active")])
                     + "</section></div>")
-    body.append('<p class="foot">Asymmetry index = (R − L) / (R + L), where R and L are the still time spent '
+    body.append(f'<p class="foot">Upright: within {s.params.neutral_deg:.0f}° of neutral lean while sitting or '
+                f"standing still; the goal is {100 * s.params.upright_goal:.0f} % of that time. "
+                "Asymmetry index = (R − L) / (R + L), where R and L are the still time spent "
                 "leaning 5° or more to the right and to the left: −1 all left, 0 balanced, +1 all right. "
                 "Angles are relative to your calibrated neutral posture. Generated by posture-monitor."
                 "</p></main>")
     return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
-            f'content="width=device-width,initial-scale=1"><title>{escape(title)}</title>'
-            f"<style>{_CSS}</style>"
+            'content="width=device-width,initial-scale=1"><meta name="color-scheme" content="light dark">'
+            f"<title>{escape(title)}</title><style>{_CSS}</style>"
             f"</head><body>{''.join(body)}</body></html>\n")
 
 
-__all__ = ["plain_words", "render_day"]
+__all__ = ["device_name", "plain_words", "render_day"]

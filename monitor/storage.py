@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
+import re
 import sqlite3
 import time
 from collections.abc import Mapping
@@ -46,6 +46,7 @@ from monitor.events import (
     Transition,
     Walk,
 )
+from monitor.paths import DB_NAME, db_path
 from monitor.summary import (
     DEFAULT_PARAMS,
     DayEvents,
@@ -56,7 +57,6 @@ from monitor.summary import (
 )
 
 log = logging.getLogger(__name__)
-DB_NAME = "posture.db"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -114,13 +114,9 @@ _AGG_COLS = ("start, duration_s, lean_mean_deg, lean_min_deg, lean_max_deg, flex
 
 
 def default_db_path(env: Mapping[str, str] | None = None) -> Path:
-    """`$POSTURE_DATA_DIR/posture.db`, else `$XDG_DATA_HOME/posture/posture.db`, else
-    `~/.local/share/posture/posture.db`."""
-    env = os.environ if env is None else env
-    if env.get("POSTURE_DATA_DIR"):
-        return Path(env["POSTURE_DATA_DIR"]) / DB_NAME
-    base = Path(env["XDG_DATA_HOME"]) if env.get("XDG_DATA_HOME") else Path.home() / ".local" / "share"
-    return base / "posture" / DB_NAME
+    """`posture.db` in the data directory: $POSTURE_DATA_DIR, else $XDG_DATA_HOME/posture, else
+    ~/.local/share/posture (monitor.paths)."""
+    return db_path(env)
 
 
 def day_bounds(day: date, tz: tzinfo | None = None) -> tuple[float, float]:
@@ -296,21 +292,30 @@ class Database:
                           (device_id, time.time() if t is None else t, kind, blob))
 
 
+#: the name the service gives a capture: <captures_dir>/<device_id>/<UTC start>[-n].cap
+_CAPTURE_NAME = re.compile(r"\d{8}T\d{6}Z(-\d+)?\.cap")
+
+
 def prune_captures(captures_dir: str | Path, retention_days: float, now: float | None = None) -> list[Path]:
-    """Delete raw captures (`*.cap` with their `.json` / `.labels.json` sidecars, in `captures_dir` and its
-    subdirectories) last written more than `retention_days` ago; returns what was deleted.
-    `retention_days <= 0` keeps everything."""
+    """Delete raw captures last written more than `retention_days` ago, with their `.json` / `.labels.json`
+    sidecars; returns what was deleted. `retention_days <= 0` keeps everything.
+
+    Only what the monitor wrote is touched: files named as the service names them, `<UTC start>[-n].cap`
+    in a device's folder `<captures_dir>/<device_id>/`, that are regular files (not symlinks). Anything else
+    there (a recording someone copied in, notes, another program's files) stays, whatever its age; so does a
+    capture still being written, whose modification time is recent."""
     d = Path(captures_dir)
     if retention_days <= 0 or not d.is_dir():
         return []
     limit = (time.time() if now is None else now) - retention_days * 86400.0
     gone: list[Path] = []
-    for cap in sorted(d.rglob("*.cap")):  # the service keeps them per device: <dir>/<device_id>/*.cap
+    for cap in sorted(d.glob("*/*.cap")):  # glob does not follow symlinked folders here
         try:
-            if cap.stat().st_mtime >= limit:
+            if (not _CAPTURE_NAME.fullmatch(cap.name) or cap.is_symlink() or not cap.is_file()
+                    or cap.stat().st_mtime >= limit):
                 continue
             for p in (cap, Path(f"{cap}.json"), Path(f"{cap}.labels.json")):
-                if p.exists():
+                if p.is_file() and not p.is_symlink():
                     p.unlink()
                     gone.append(p)
         except OSError:

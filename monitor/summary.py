@@ -63,6 +63,7 @@ class SummaryParams:
     bout_gap_s: float = 120.0  #: an interruption this long ends a sedentary bout, s
     bout_min_s: float = 1800.0  #: a sedentary bout this long is "prolonged", s
     flexion_bands_deg: tuple[float, float] = (20.0, 60.0)  #: RULA/REBA trunk flexion bands, deg
+    upright_goal: float = 0.8  #: the day report's goal for the upright share of still time, 0..1
 
 
 DEFAULT_PARAMS = SummaryParams()
@@ -157,6 +158,11 @@ class DaySummary:
     wall_offset_s: float = 0.0  #: add to timeline s to get Unix time
     params: SummaryParams = field(default_factory=SummaryParams)
     comparison: dict[str, dict[str, float | None]] | None = None  #: vs the 7-day average (compare_days)
+
+    @property
+    def upright_share(self) -> float | None:
+        """The share of still time within `neutral_deg` of neutral lean, 0..1 (None without still time)."""
+        return self.lean_bands_s["neutral"] / self.posture_s if self.posture_s > 0 else None
 
     @property
     def alerts_total(self) -> int:
@@ -353,7 +359,8 @@ def summarize_events(events: DayEvents, *, device_id: str = "", wall_offset_s: f
 
 #: metric name -> how to read it from a DaySummary, for the 7-day comparison and `posture history`
 def trend_metrics(s: DaySummary) -> dict[str, float | None]:
-    return {"wear_s": s.wear_s, "asymmetry_index": s.asymmetry_index, "sedentary_s": s.sedentary_s,
+    return {"wear_s": s.wear_s, "upright_share": s.upright_share, "asymmetry_index": s.asymmetry_index,
+            "sedentary_s": s.sedentary_s,
             "longest_bout_s": s.longest_bout_s, "breaks_taken": float(s.breaks_taken),
             "sustained_lean_s": s.sustained_lean_s, "steps": float(s.steps),
             "shifts_per_sitting_hour": s.shifts_per_sitting_hour, "alerts_total": float(s.alerts_total)}
@@ -363,7 +370,9 @@ def compare_days(today: DaySummary,
                  previous: Sequence[DaySummary]) -> dict[str, dict[str, float | None]] | None:
     """Each trend metric today against its mean over `previous` (the days before, usually up to 7, with
     some wear): {"days": {"count": n}, metric: {"today", "average", "delta"}}; None without previous days.
-    Metrics undefined on a day (e.g. asymmetry) are averaged over the days that have them."""
+    Metrics undefined on a day (e.g. asymmetry) are averaged over the days that have them.
+    "streak": {"upright_days": n} counts today and the days before it (newest first, as `previous` is
+    ordered) whose upright share met `params.upright_goal`, up to the first that did not."""
     prev = [d for d in previous if d.wear_s > 0]
     if not prev:
         return None
@@ -375,6 +384,13 @@ def compare_days(today: DaySummary,
         avg = float(np.mean(vals)) if vals else None
         out[k] = {"today": _r(v), "average": _r(avg),
                   "delta": _r(v - avg) if v is not None and avg is not None else None}
+    streak = 0
+    for d in (today, *prev):
+        share = d.upright_share
+        if share is None or share < today.params.upright_goal:
+            break
+        streak += 1
+    out["streak"] = {"upright_days": streak}
     return out
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import main
-from monitor.commands.analyze import JSON_KEYS, analyze_file
+from monitor.commands.analyze import JSON_KEYS, _clock, analyze_file
 from monitor.sim.labels import labels_from_json
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,3 +140,9 @@ def test_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad.write_text("t_s,ax,ay,az,gx,gy,gz\n0,0,0,9.8,0,0,0\n")
     assert main(["analyze", str(bad)]) == 2
     assert "nothing to analyse" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("t_s, shown", [(0.0, "0:00:00.0"), (59.96, "0:01:00.0"), (3599.97, "1:00:00.0"),
+                                        (3599.94, "0:59:59.9"), (3725.25, "1:02:05.2"), (-1.0, "0:00:00.0")])
+def test_clock_never_shows_sixty_seconds(t_s: float, shown: str) -> None:
+    assert _clock(t_s) == shown

@@ -100,3 +100,16 @@ def test_inspect_human_readable_and_errors(tmp_path: Path, capsys: pytest.Captur
     bad.write_text("t_s,a,b\n1,2,3\n")
     assert main(["inspect", str(bad)]) == 2
     assert "header" in capsys.readouterr().err
+
+
+def test_inspect_fails_on_a_file_that_is_neither_capture_nor_csv(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("shopping list\nmilk\neggs\n" * 50)
+    assert main(["inspect", str(notes)]) == 1
+    err = capsys.readouterr().err
+    assert "neither a raw capture" in err and "nor a CSV" in err
+    noise = tmp_path / "noise.cap"
+    noise.write_bytes(bytes(range(256)) * 20)
+    assert main(["inspect", str(noise), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["frames"] == 0

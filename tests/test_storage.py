@@ -48,6 +48,30 @@ def count(path: Path, table: str = "aggregates") -> int:
         return int(c.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
 
+def test_one_rule_for_every_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor.config import StorageConfig, default_config_path
+    from monitor.paths import captures_dir, config_dir, data_dir
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for var in ("POSTURE_DATA_DIR", "XDG_DATA_HOME", "POSTURE_CONFIG_DIR", "XDG_CONFIG_HOME"):
+        monkeypatch.delenv(var, raising=False)
+    home = tmp_path / "home"
+    assert data_dir() == home / ".local/share/posture" and config_dir() == home / ".config/posture"
+    assert default_db_path().parent == captures_dir().parent == data_dir()
+    assert default_config_path() == config_dir() / "config.toml"
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    assert captures_dir() == tmp_path / "xdg-data/posture/captures"
+    assert default_config_path() == tmp_path / "xdg-config/posture/config.toml"
+    monkeypatch.setenv("POSTURE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("POSTURE_CONFIG_DIR", str(tmp_path / "conf"))
+    assert default_db_path() == tmp_path / "data/posture.db" and captures_dir() == tmp_path / "data/captures"
+    assert default_config_path() == tmp_path / "conf/config.toml"
+    monkeypatch.setenv("POSTURE_DATA_DIR", "")  # empty counts as unset
+    assert data_dir() == tmp_path / "xdg-data/posture"
+    assert StorageConfig().captures_dir is None and StorageConfig().retention_days == 30
+
+
 def test_default_db_path_precedence(tmp_path: Path) -> None:
     assert default_db_path({"POSTURE_DATA_DIR": "/d", "XDG_DATA_HOME": "/x"}) == Path("/d/posture.db")
     assert default_db_path({"XDG_DATA_HOME": "/x"}) == Path("/x/posture/posture.db")
@@ -230,20 +254,36 @@ def test_calibration_history(tmp_path: Path) -> None:
 def test_retention_deletes_old_captures_and_their_sidecars(tmp_path: Path) -> None:
     now = 1_800_000_000.0
     caps = tmp_path / "captures"
-    caps.mkdir()
-    (caps / DEV).mkdir()
-    for name, age_days in (("old", 40), ("recent", 3), (f"{DEV}/older", 31)):
+    (caps / DEV).mkdir(parents=True)
+    (caps / "5e11501234567890").mkdir()
+
+    def put(rel: str, age_days: float, text: str = "x") -> Path:
+        p = caps / rel
+        p.write_text(text)
+        os.utime(p, (now - age_days * 86400, now - age_days * 86400))
+        return p
+
+    for name, age_days in ((f"{DEV}/20260901T080000Z", 40), (f"{DEV}/20261101T080000Z", 3),
+                           ("5e11501234567890/20261001T080000Z-2", 31)):
         for suffix in (".cap", ".cap.json", ".cap.labels.json"):
-            p = caps / f"{name}{suffix}"
-            p.write_text("x")
-            os.utime(p, (now - age_days * 86400, now - age_days * 86400))
-    (caps / "notes.txt").write_text("keep")
-    os.utime(caps / "notes.txt", (now - 90 * 86400, now - 90 * 86400))
+            put(f"{name}{suffix}", age_days)
+    # not the monitor's: a recording copied in at the top and one with its own name, notes, a symlink
+    put("lean.cap", 90)
+    put(f"{DEV}/my-walk.cap", 90)
+    put("notes.txt", 90)
+    outside = tmp_path / "20250101T000000Z.cap"
+    outside.write_text("someone else's")
+    os.utime(outside, (now - 400 * 86400, now - 400 * 86400))
+    (caps / DEV / "20250101T000000Z.cap").symlink_to(outside)
     gone = prune_captures(caps, retention_days=30, now=now)
-    assert sorted(p.name for p in gone) == ["old.cap", "old.cap.json", "old.cap.labels.json", "older.cap",
-                                            "older.cap.json", "older.cap.labels.json"]
-    left = sorted(p.name for p in caps.rglob("*") if p.is_file())
-    assert left == ["notes.txt", "recent.cap", "recent.cap.json", "recent.cap.labels.json"]
+    assert sorted(p.name for p in gone) == [
+        "20260901T080000Z.cap", "20260901T080000Z.cap.json", "20260901T080000Z.cap.labels.json",
+        "20261001T080000Z-2.cap", "20261001T080000Z-2.cap.json", "20261001T080000Z-2.cap.labels.json"]
+    left = sorted(str(p.relative_to(caps)) for p in caps.rglob("*") if p.is_file())
+    assert left == [f"{DEV}/20250101T000000Z.cap", f"{DEV}/20261101T080000Z.cap",
+                    f"{DEV}/20261101T080000Z.cap.json", f"{DEV}/20261101T080000Z.cap.labels.json",
+                    f"{DEV}/my-walk.cap", "lean.cap", "notes.txt"]
+    assert outside.exists()
     assert prune_captures(caps, retention_days=0, now=now) == []
     assert prune_captures(tmp_path / "missing", retention_days=1, now=now) == []
 

@@ -126,7 +126,7 @@ def test_html_report_file(week_db: Path, tmp_path: Path, capsys: pytest.CaptureF
     assert main(["summary", "--db", str(week_db), "--date", "2026-11-24", "--html", str(out)]) == 0
     assert capsys.readouterr().out.strip() == f"wrote {out}"
     html = out.read_text(encoding="utf-8")
-    assert html.startswith("<!DOCTYPE html>") and html.count("<svg") == 3
+    assert html.startswith("<!DOCTYPE html>") and html.count("<svg") == 4
     assert "Posture on Tuesday, 24 November 2026" in html and "vs 4-day avg" in html
     assert main(["summary", "--db", str(week_db), "--html", str(tmp_path / "no" / "dir.html")]) == 2
     assert "posture summary:" in capsys.readouterr().err

@@ -221,8 +221,11 @@ def analyze_file(
 
 
 def _clock(t: float) -> str:
-    t = max(0.0, t)
-    return f"{int(t // 3600)}:{int(t % 3600 // 60):02d}:{t % 60:04.1f}"
+    """"H:MM:SS.s" of a time into the recording; rounded to tenths first, so 3599.97 s is 1:00:00.0 (not
+    0:59:60.0)."""
+    tenths = int(round(max(0.0, t) * 10))
+    s, d = divmod(tenths, 10)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}.{d}"
 
 
 def report_text(r: dict[str, Any]) -> str:

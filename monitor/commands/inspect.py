@@ -101,4 +101,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"posture inspect: {err}", file=sys.stderr)
         return 2
     print(json.dumps(report, indent=2) if args.json else _text(report))
+    if report["format"] == "capture" and report["frames"] == 0:  # not one valid frame: not a capture at all
+        print(f"posture inspect: {args.file}: neither a raw capture (no valid frame in {report['bytes']:,} bytes) "
+              "nor a CSV recording (no t_s header)", file=sys.stderr)
+        return 1
     return 0

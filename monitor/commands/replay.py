@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 HELP = "replay a raw capture or CSV through the monitor's pipeline (as fast as possible or paced)"
 
@@ -21,6 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="Unix time of the recording's t_s = 0 (for work hours and dating the day); default: "
                         "the capture sidecar's, for captures made by `posture run`/`record`, else unknown")
     p.add_argument("--quiet", action="store_true", help="print alerts only, not every episode")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress line on stderr (shown by default: a workday takes minutes)")
     p.add_argument("--log-level", default="WARNING")
 
 
@@ -28,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from monitor.commands.run import pipeline_factory, print_report, setup_logging
     from monitor.config import ConfigError, load_config
     from monitor.events import Alert
+    from monitor.progress import Progress
     from monitor.service import Service, ServiceOptions, SinkLike
     from monitor.sinks import ConsoleSink
     from monitor.sources.base import SourceError
@@ -69,15 +73,38 @@ def run(args: argparse.Namespace) -> int:
         from monitor.sinks_sqlite import SqliteSink
 
         sinks.append(SqliteSink(args.db))
+    source = ReplaySource(args.file, speed=args.speed)
+    size = args.file.stat().st_size if args.file.is_file() else 0
+    progress = Progress(f"replaying {args.file.name}", total=size or None, enabled=not args.no_progress)
+    sinks.append(_ProgressSink(progress, source))
     opts = ServiceOptions(poll_s=0.0, device_info={} if wall_start is None else {"wall_offset_s": wall_start})
-    service = Service(ReplaySource(args.file, speed=args.speed), factory, sinks, opts)
+    service = Service(source, factory, sinks, opts)
     try:
-        report = service.run()
+        with progress:
+            report = service.run()
     except SourceError as err:
         print(f"posture replay: {err}", file=sys.stderr)
         return 2
     print_report(report)
     return 0
+
+
+class _ProgressSink:
+    """Moves the progress line to the share of the file read, at each event (an aggregate every 10 s of
+    recording at least); Progress itself redraws at most five times a second."""
+
+    def __init__(self, progress: Any, source: Any) -> None:
+        self.progress = progress
+        self.source = source
+
+    def on_device(self, device_id: str, info: dict[str, object]) -> None:
+        pass
+
+    def handle(self, device_id: str, event: object) -> None:
+        self.progress.update(self.source.bytes_read)
+
+    def close(self) -> None:
+        pass
 
 
 def _recorded_wall_start(path: Path) -> float | None:

@@ -38,7 +38,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_common_arguments(p)
     p.add_argument("--devices", help="MQTT: comma-separated device ids or glob patterns this monitor handles")
     p.add_argument("--client-id", help="MQTT client id (default: [mqtt] client_id or posture-monitor-HOST)")
-    p.add_argument("--captures", type=Path, help="raw captures directory (default: [storage] captures_dir)")
+    p.add_argument("--captures", type=Path, help="raw captures directory (default: [storage] captures_dir, else "
+                   "captures/ in the data directory)")
     p.add_argument("--no-capture", action="store_true", help="do not keep the raw bytes")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: never)")
 
@@ -230,6 +231,34 @@ def print_report(report: Any) -> None:
     print(f"posture: stopped ({report.reason}) after {report.wall_s:.1f} s", file=sys.stderr)
 
 
+def keep_captures(flag: Path | None, cfg: Config) -> Path:
+    """The captures directory (--captures, [storage] captures_dir, else captures/ in the data directory),
+    said in the log with how long captures are kept; captures older than that are deleted now."""
+    from monitor.paths import captures_dir
+    from monitor.storage import prune_captures
+
+    where = (flag or (Path(cfg.storage.captures_dir) if cfg.storage.captures_dir else captures_dir())).expanduser()
+    days = cfg.storage.retention_days
+    log.info("raw captures go to %s and are %s ([storage] retention_days)", where,
+             f"kept {days} days" if days > 0 else "kept forever")
+    gone = prune_captures(where, days)  # and its per-device dirs
+    for path in gone:
+        log.debug("deleted old capture %s", path)
+    if gone:
+        log.info("deleted %d capture files older than %d days from %s", len(gone), days, where)
+    return where
+
+
+def exit_status(report: Any, prog: str) -> int:
+    """0, or 1 with a message when no device ever appeared and the run ended on its own (`--duration`, end
+    of input): a script or a timer job must see that nothing was monitored. Stopped by a signal, it is 0."""
+    if report.devices or report.reason in ("SIGINT", "SIGTERM"):
+        return 0
+    print(f"{prog}: no device appeared in {report.wall_s:.0f} s (is it plugged in and on? `posture ports` "
+          "lists the serial ports)", file=sys.stderr)
+    return 1
+
+
 def run(args: argparse.Namespace) -> int:
     from monitor.config import ConfigError, load_config
     from monitor.mqtt_common import MqttConfigError
@@ -253,12 +282,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     captures: Path | None = None
     if not args.no_capture and cfg.storage.capture:
-        captures = (args.captures or Path(cfg.storage.captures_dir)).expanduser()
-        if cfg.storage.retention_days > 0:
-            from monitor.storage import prune_captures
-
-            for gone in prune_captures(captures, cfg.storage.retention_days):  # and its per-device dirs
-                log.info("deleted old capture %s", gone)
+        captures = keep_captures(args.captures, cfg)
     status = sys.stderr if cfg.service.status_line and not args.no_status else None
     opts = ServiceOptions(captures_dir=captures, fsync_interval_s=cfg.storage.fsync_interval_s,
                           duration_s=args.duration, status_interval_s=cfg.service.status_interval_s,
@@ -279,4 +303,4 @@ def run(args: argparse.Namespace) -> int:
     finally:
         control.close()
     print_report(report)
-    return 0
+    return exit_status(report, "posture run")

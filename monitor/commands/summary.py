@@ -210,6 +210,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {args.csv}")
         else:
             print(text_report(d))
+    except BrokenPipeError:  # `posture summary | head`: the reader has gone; monitor.cli ends quietly
+        raise
     except OSError as err:
         print(f"posture summary: {err}", file=sys.stderr)
         return 2
