@@ -35,6 +35,7 @@ from firmware_protocol import (
     encode_message,
 )
 from monitor.imu import CsvError, CsvReport, ImuSamples, iter_csv_chunks
+from monitor.private_files import open_private_append, private_dir, write_private_text
 
 CAPTURE_FORMAT = "posture-capture"
 CAPTURE_VERSION = 1
@@ -95,7 +96,7 @@ class CaptureMeta:
 
 def write_meta(path: str | Path, meta: CaptureMeta) -> None:
     tmp = Path(f"{meta_path(path)}.tmp")
-    tmp.write_text(meta.to_json(), encoding="utf-8")
+    write_private_text(tmp, meta.to_json())
     os.replace(tmp, meta_path(path))
 
 
@@ -124,8 +125,8 @@ class CaptureWriter:
         import time
 
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._f = open(self.path, "ab", buffering=0)
+        private_dir(self.path.parent)
+        self._f = open(open_private_append(self.path), "ab", buffering=0)
         self._clock = clock or time.monotonic
         self._interval = fsync_interval_s
         self._last_sync = self._clock()

@@ -365,7 +365,7 @@ def test_exported_names() -> None:
     import monitor.sources as sources
 
     assert sorted(sources.__all__) == ["Connected", "Disconnected", "Item", "QueuedSource", "Received",
-                                       "Samples", "Source", "SourceError", "SourceUnavailable"]
+                                       "Samples", "Source", "SourceError", "SourceFailed", "SourceUnavailable"]
     for name in sources.__all__:
         assert hasattr(sources, name)
 

@@ -40,12 +40,14 @@ from typing import Any
 from paho.mqtt.client import Client, MQTTMessage
 
 import firmware_protocol as fp
+from monitor.device_ids import is_device_id, shown
 from monitor.mqtt_common import MqttSettings, connect_persistent, make_client, parse_topic, redacted_url
 from monitor.sources.base import Connected, Disconnected, Item, QueuedSource, Received, SourceUnavailable
 
 log = logging.getLogger(__name__)
 
-#: devices one monitor keeps state for (each costs a Decoder); more are refused with a warning
+#: devices one monitor keeps state for (each costs a Decoder); when full, one that never sent DEVICE_INFO
+#: (the one heard from least recently) makes room, so a flood of made-up ids can not lock out a real device
 MAX_DEVICES = 1024
 #: a device silent this long (s) no longer gets to fill a gap: its held batches go out, the gap counts lost
 HOLD_IDLE_S = 2.0
@@ -73,6 +75,10 @@ class MqttSource(QueuedSource):
         self.connected = threading.Event()
         self.connects = 0
         self.ignored_messages = 0  #: not ours: other devices, unknown topics, over MAX_DEVICES
+        self.bad_ids = 0  #: messages whose topic id is not 16 hex digits (acknowledged and dropped)
+        self.poison_messages = 0  #: payloads that can never be processed (acknowledged and dropped)
+        self.evicted_devices = 0  #: devices without DEVICE_INFO dropped from the table to make room
+        self._last_msg: dict[str, float] = {}  # device -> clock() of its last message (for eviction)
         self._cmd_ids = count(1)
         self._warned_full = False
 
@@ -86,6 +92,14 @@ class MqttSource(QueuedSource):
         except (OSError, ValueError) as err:
             raise SourceUnavailable(f"mqtt: can not connect to {redacted_url(self.s)}: {err}") from err
         self.client.loop_start()
+        # paho keeps its network thread in `_thread`; the watchdog needs to see whether it still runs
+        self._loop_thread: threading.Thread | None = getattr(self.client, "_thread", None)
+
+    def failure(self) -> str | None:
+        t = getattr(self, "_loop_thread", None)
+        if t is not None and not t.is_alive() and not self._closing:
+            return "mqtt: the network thread stopped (see the error above); no more messages would arrive"
+        return super().failure()
 
     def close(self) -> None:
         self._closing = True
@@ -169,12 +183,29 @@ class MqttSource(QueuedSource):
             self.client.ack(msg.mid, msg.qos)
 
     def _on_message(self, client: Client, userdata: Any, msg: MQTTMessage) -> None:
+        # runs on paho's network thread: an exception here would end it and leave the monitor deaf, so a
+        # message that can not be processed is logged, counted and acknowledged (never redelivered forever)
+        try:
+            self._message(msg)
+        except Exception:
+            self.poison_messages += 1
+            log.exception("mqtt: a message on %s could not be processed; dropped", shown(msg.topic, 80))
+            self._ack(msg)
+
+    def _message(self, msg: MQTTMessage) -> None:
         parsed = parse_topic(self.s, msg.topic)
         if parsed is None or not self.s.wants(parsed[0]) or parsed[1] not in ("imu", "msg", "info", "status"):
             self.ignored_messages += 1
             self._ack(msg)
             return
         device_id, kind = parsed
+        if not is_device_id(device_id):
+            self.bad_ids += 1
+            (log.warning if self.bad_ids == 1 else log.debug)(
+                "mqtt: dropped a message for device id %s: not 16 hex digits (%d so far)", shown(device_id),
+                self.bad_ids)
+            self._ack(msg)
+            return
         if kind == "status":
             text = bytes(msg.payload).decode("utf-8", "replace").strip().lower()
             was = self.online.get(device_id)
@@ -184,25 +215,45 @@ class MqttSource(QueuedSource):
                 self._put(Disconnected(device_id, "offline (last will or clean stop)"))
             self._ack(msg)
             return
+        payload = bytes(msg.payload)
+        if not 0 < len(payload) <= fp.MAX_MESSAGE:
+            self.poison_messages += 1
+            (log.warning if self.poison_messages == 1 else log.debug)(
+                "mqtt: dropped a %d-byte message from %s: a message is 1 to %d bytes (%d dropped so far)",
+                len(payload), device_id, fp.MAX_MESSAGE, self.poison_messages)
+            self._ack(msg)
+            return
         with self._dec_lock:
-            received = self._decode(device_id, msg)
+            received = self._decode(device_id, msg, payload)
         if received is not None:
             self._put(received)
         else:
             self._ack(msg)
 
-    def _decode(self, device_id: str, msg: MQTTMessage) -> Received | None:
+    def _make_room(self) -> bool:
+        """Drop the least recently heard device that never sent DEVICE_INFO; False if there is none."""
+        unknown = [d for d in self.decoders if d not in self.infos and d not in self._last_heard]
+        if not unknown:
+            return False
+        victim = min(unknown, key=lambda d: self._last_msg.get(d, 0.0))
+        del self.decoders[victim]
+        self._last_msg.pop(victim, None)
+        self.online.pop(victim, None)
+        self.evicted_devices += 1
+        return True
+
+    def _decode(self, device_id: str, msg: MQTTMessage, payload: bytes) -> Received | None:
         """Feed one message to the device's decoder (with _dec_lock held); None if it is not taken."""
         dec = self.decoders.get(device_id)
         if dec is None:
-            if len(self.decoders) >= MAX_DEVICES:
+            if len(self.decoders) >= MAX_DEVICES and not self._make_room():
                 if not self._warned_full:
                     log.warning("mqtt: more than %d devices; ignoring new ones", MAX_DEVICES)
                     self._warned_full = True
                 self.ignored_messages += 1
                 return None
             dec = self.decoders[device_id] = fp.Decoder(reorder=fp.MQTT_REORDER)
-        payload = bytes(msg.payload)
+        self._last_msg[device_id] = self._clock()
         dec.receive_message(payload)
         events = dec.events()
         if dec.held_batches:

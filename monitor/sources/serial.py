@@ -104,7 +104,7 @@ class SerialSource(QueuedSource):
         self._ser: serial.Serial | None = None
         self._write_lock = threading.Lock()
         self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._reader: threading.Thread | None = None
         self._cmd_ids = count(1)
         self._down_since: float | None = None
 
@@ -113,14 +113,13 @@ class SerialSource(QueuedSource):
 
     # ----------------------------------------------------------------------------------------- lifecycle
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="serial-reader", daemon=True)
-        self._thread.start()
+        self._reader = self._start_thread(self._run, "reader")
 
     def close(self) -> None:
         self._closing = True
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5.0)
+        if self._reader is not None:
+            self._reader.join(timeout=5.0)
         self._close_port()
 
     def stats(self, device_id: str) -> fp.DecodeStats | None:
