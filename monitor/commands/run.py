@@ -212,11 +212,20 @@ def install_signal_handlers(service: Service) -> None:
 
 
 def print_report(report: Any) -> None:
+    silent = 0  # ids that never delivered a sample (a flood of made-up ids must not flood the report)
     for dev, r in report.devices.items():
+        if not r["samples"] and not r["lost_samples"] and not r["reboots"]:
+            silent += 1
+            continue
         d = r.get("decoder") or {}
+        extra = "".join(f", {r[k]} {label}" for k, label in (
+            ("dropped_samples", "dropped (time not increasing)"), ("faults", "faults"),
+            ("capture_lost_bytes", "bytes not captured")) if r.get(k))
         print(f"[{dev}] {r['samples']:,} samples, {r['lost_samples']} lost, {r['reboots']} reboots, "
-              f"{r['alerts']} alerts, crc errors {d.get('crc_errors', 0)}"
+              f"{r['alerts']} alerts, crc errors {d.get('crc_errors', 0)}{extra}"
               + (f"; capture {r['capture']}" if r["capture"] else ""), file=sys.stderr)
+    if silent:
+        print(f"{silent} other device ids sent no samples", file=sys.stderr)
     print(f"posture: stopped ({report.reason}) after {report.wall_s:.1f} s", file=sys.stderr)
 
 

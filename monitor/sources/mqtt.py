@@ -102,6 +102,10 @@ class MqttSource(QueuedSource):
         return super().failure()
 
     def close(self) -> None:
+        if self.bad_ids or self.poison_messages or self.evicted_devices:
+            log.warning("mqtt: dropped %d messages with a device id that is not 16 hex digits and %d that "
+                        "could not be processed; %d unidentified device ids were evicted from the table",
+                        self.bad_ids, self.poison_messages, self.evicted_devices)
         self._closing = True
         try:
             self.client.disconnect()
