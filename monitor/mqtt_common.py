@@ -57,6 +57,16 @@ class MqttSettings:
     session_expiry_s: int = 3600  #: how long the broker keeps our session (and queues) while we are away
     devices: tuple[str, ...] = ("*",)  #: device ids or glob patterns this monitor handles
 
+    def __post_init__(self) -> None:
+        # values that pass here would otherwise fail on the network thread, leaving the monitor deaf
+        if not 0 <= self.session_expiry_s <= 0xFFFFFFFF:
+            raise MqttConfigError(f"session_expiry_s must be 0..4294967295, got {self.session_expiry_s}")
+        if not self.devices or any(not d or any(c in d for c in "/+#") for d in self.devices):
+            raise MqttConfigError(f"devices must list device ids or glob patterns (without / + #), got "
+                                  f"{list(self.devices)!r}")
+        if not 0 < self.port < 65536:
+            raise MqttConfigError(f"port must be 1..65535, got {self.port}")
+
     def __repr__(self) -> str:  # the dataclass repr would show the user name; keep it short and safe
         auth = " auth=yes" if self.username or self.password else ""
         return (f"MqttSettings({redacted_url(self)}{auth} client_id={self.client_id!r} "
