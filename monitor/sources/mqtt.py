@@ -30,8 +30,10 @@ status says offline: that message too may overtake batches sent before it).
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from functools import partial
 from itertools import count
@@ -41,7 +43,14 @@ from paho.mqtt.client import Client, MQTTMessage
 
 import firmware_protocol as fp
 from monitor.device_ids import is_device_id, shown
-from monitor.mqtt_common import MqttSettings, connect_persistent, make_client, parse_topic, redacted_url
+from monitor.mqtt_common import (
+    MqttSettings,
+    connect_persistent,
+    describe_connect_error,
+    make_client,
+    parse_topic,
+    redacted_url,
+)
 from monitor.sources.base import Connected, Disconnected, Item, QueuedSource, Received, SourceUnavailable
 
 log = logging.getLogger(__name__)
@@ -51,6 +60,9 @@ log = logging.getLogger(__name__)
 MAX_DEVICES = 1024
 #: a device silent this long (s) no longer gets to fill a gap: its held batches go out, the gap counts lost
 HOLD_IDLE_S = 2.0
+#: this many lost connections within FLAP_WINDOW_S is a session two clients take from each other
+FLAP_DROPS = 3
+FLAP_WINDOW_S = 60.0
 
 
 class MqttSource(QueuedSource):
@@ -66,6 +78,9 @@ class MqttSource(QueuedSource):
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.client.on_subscribe = self._on_subscribe
+        self.client.on_connect_fail = self._on_connect_fail
+        self._said: str | None = None  # the last connection problem logged (each new one is said once)
+        self._drops: deque[float] = deque(maxlen=FLAP_DROPS)  # clock() of the last disconnects
         self.decoders: dict[str, fp.Decoder] = {}
         self._dec_lock = threading.Lock()  # decoders: the network thread feeds them, get() flushes idle ones
         self._last_heard: dict[str, float] = {}  # device -> clock() of its last message, while it holds batches
@@ -156,11 +171,24 @@ class MqttSource(QueuedSource):
         self.client.publish(topic, payload, qos=qos, retain=retain)
 
     # ----------------------------------------------------------------------------------------- callbacks
+    def _say(self, problem: str) -> None:
+        """Log a connection problem at warning level once; the same problem again (every retry) at debug."""
+        (log.debug if problem == self._said else log.warning)("mqtt: %s; retrying with backoff", problem)
+        self._said = problem
+
+    def _on_connect_fail(self, client: Client, userdata: Any) -> None:
+        # paho calls this inside its `except OSError` around the connection attempt: the error is current
+        self._say(describe_connect_error(sys.exc_info()[1], self.s))
+
     def _on_connect(self, client: Client, userdata: Any, flags: Any, reason_code: Any,
                     properties: Any) -> None:
         if reason_code.is_failure:
-            log.warning("mqtt: broker refused the connection: %s", reason_code)
+            self._say(f"{redacted_url(self.s)} refused the connection: {reason_code}"
+                      + (" (check the user name and password)" if "authori" in str(reason_code).lower()
+                         or "password" in str(reason_code).lower() else ""))
             return
+        if self._said is not None and "client id" not in self._said:  # a flapping session stays said
+            self._said = None
         self.connects += 1
         present = bool(getattr(flags, "session_present", False))
         log.info("mqtt: connected to %s (session %s)", redacted_url(self.s), "resumed" if present else "new")
@@ -179,8 +207,22 @@ class MqttSource(QueuedSource):
                        properties: Any) -> None:
         was = self.connected.is_set()
         self.connected.clear()
-        if was and not self._closing:
-            log.warning("mqtt: lost the broker (%s); reconnecting with backoff", reason_code)
+        if self._closing:
+            return
+        now = self._clock()
+        self._drops.append(now)
+        flapping = len(self._drops) == self._drops.maxlen and now - self._drops[0] < FLAP_WINDOW_S
+        if "taken over" in str(reason_code).lower() or flapping:
+            # mosquitto closes the older of two connections with one client id; paho reports that as an
+            # "Unspecified error", and the two then take the session from each other every second
+            self._say(f"the broker keeps closing this connection soon after it is made ({reason_code}, "
+                      f"{len(self._drops)} times in {now - self._drops[0]:.0f} s): another client, probably a "
+                      f"second monitor, uses the client id {self.client._client_id.decode()!r} (it took over "
+                      "the session); give each monitor its own --client-id / [mqtt] client_id")
+        elif was:  # said once per FLAP_WINDOW_S: a broker that drops us every few seconds is not news
+            quiet = self._said is not None or (len(self._drops) > 1 and now - self._drops[-2] < FLAP_WINDOW_S)
+            (log.debug if quiet else log.warning)("mqtt: lost the broker (%s); reconnecting with backoff",
+                                                  reason_code)
 
     def _ack(self, msg: MQTTMessage) -> None:
         if msg.qos > 0:

@@ -20,6 +20,7 @@ Theory of operation
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 import time
@@ -36,6 +37,8 @@ from monitor.sources.base import Connected, DeviceEvent, Disconnected, QueuedSou
 log = logging.getLogger(__name__)
 
 PortFinder = Callable[[], str | None]
+
+UNPLUGGED = "unplugged"
 
 #: messages held while waiting for DEVICE_INFO (at 100 Hz in batches of 10: over a minute)
 HOLD_EVENTS = 1000
@@ -71,16 +74,42 @@ def find_usb_port(vid: int | None, pid: int | None, serial_number: str | None = 
     return None
 
 
+@dataclass(frozen=True)
+class PortLookup:
+    """A fixed port if it exists, else detection by USB ids; `why_not()` says what was not found."""
+
+    port: str | None = None
+    vid: int | None = None
+    pid: int | None = None
+    serial_number: str | None = None
+
+    def __call__(self) -> str | None:
+        if self.port and Path(self.port).exists():
+            return self.port
+        return find_usb_port(self.vid, self.pid, self.serial_number)
+
+    def why_not(self) -> str:
+        if self.port:
+            return (f"{self.port} does not exist (unplugged, or a typo in --serial / [device] port?)"
+                    + ("; no USB device matching [device] vid/pid either" if self.vid or self.pid else ""))
+        ids = f"{self.vid or 0:04x}:{self.pid or 0:04x}" + (f" serial {self.serial_number}"
+                                                           if self.serial_number else "")
+        return f"no USB serial port with VID:PID {ids} (is the device plugged in?)"
+
+
 def port_finder(port: str | None, vid: int | None = None, pid: int | None = None,
                 serial_number: str | None = None) -> PortFinder:
     """A fixed port if it exists, else detection by USB ids."""
+    return PortLookup(port, vid, pid, serial_number)
 
-    def find() -> str | None:
-        if port and Path(port).exists():
-            return port
-        return find_usb_port(vid, pid, serial_number)
 
-    return find
+def open_error_hint(path: str, err: Exception) -> str:
+    """What to say when a port exists but can not be opened (EACCES gets the dialout hint)."""
+    text = f"can not open {path}: {err}"
+    if getattr(err, "errno", None) == errno.EACCES or "Permission denied" in str(err):
+        text += ("; your user may not use serial ports: add it to the port's group (usually dialout: "
+                 "sudo usermod -aG dialout $USER, then log in again)")
+    return text
 
 
 class SerialSource(QueuedSource):
@@ -107,6 +136,7 @@ class SerialSource(QueuedSource):
         self._reader: threading.Thread | None = None
         self._cmd_ids = count(1)
         self._down_since: float | None = None
+        self._said: str | None = None  # the last port problem logged
 
     def describe(self) -> str:
         return f"serial:{self.port or '(looking for the device)'}"
@@ -147,9 +177,16 @@ class SerialSource(QueuedSource):
             return False
 
     # ----------------------------------------------------------------------------------------- reader
+    def _say(self, problem: str) -> None:
+        """A problem finding or opening the port: at warning level once, the same again at debug level."""
+        if self._said == UNPLUGGED:  # the retrying after an unplug was announced with the unplug itself
+            log.debug("serial: %s; retrying with backoff", problem)
+            return
+        (log.debug if problem == self._said else log.warning)("serial: %s; retrying with backoff", problem)
+        self._said = problem
+
     def _run(self) -> None:
         delay = self.backoff_s[0]
-        quiet = False  # after the first failure, log retries at debug level only ("log once")
         while not self._closing:
             path = self._find_port()
             ser = None
@@ -158,11 +195,10 @@ class SerialSource(QueuedSource):
                     ser = serial.Serial(path, self.baudrate, timeout=0.05, write_timeout=1.0)
                 except (serial.SerialException, OSError) as err:
                     self.link.open_failures += 1
-                    (log.debug if quiet else log.warning)("serial: can not open %s: %s; retrying", path, err)
-                    quiet = True
+                    self._say(open_error_hint(path, err))
             else:
-                (log.debug if quiet else log.warning)("serial: no device port found; retrying with backoff")
-                quiet = True
+                why_not = getattr(self._find_port, "why_not", None)
+                self._say(why_not() if why_not is not None else "no device port found")
             if ser is None:
                 self._wake.wait(delay)
                 delay = min(delay * 2, self.backoff_s[1])
@@ -177,7 +213,7 @@ class SerialSource(QueuedSource):
             log.warning("serial: link to %s lost (%s); will reconnect", path, reason)
             if self.device_id is not None:
                 self._put(Disconnected(self.device_id, reason))
-            quiet = True
+            self._said = UNPLUGGED
             delay = self.backoff_s[0]
             self._wake.wait(delay)
 
@@ -250,6 +286,7 @@ class SerialSource(QueuedSource):
         return self._clock()
 
     def _on_trusted(self, info: fp.DeviceInfo) -> None:
+        self._said = None
         self.info = info
         self.device_id = info.device_id_hex
         self.link.connects += 1
@@ -263,4 +300,5 @@ class SerialSource(QueuedSource):
         self._put(Connected(self.device_id, info, self.port or ""))
 
 
-__all__ = ["LinkStats", "PortFinder", "SerialSource", "find_usb_port", "port_finder"]
+__all__ = ["LinkStats", "PortFinder", "PortLookup", "SerialSource", "find_usb_port", "open_error_hint",
+           "port_finder"]
