@@ -112,6 +112,24 @@ def open_error_hint(path: str, err: Exception) -> str:
     return text
 
 
+class _KeepWaitingInput(serial.Serial):
+    """pyserial's open() discards what the device sent while the port was closed (tcflush). A replugged
+    device's first batches wait exactly there (a pty, a UART's buffer): keep them, they are good data."""
+
+    _opening = False
+
+    def open(self) -> None:
+        self._opening = True
+        try:
+            super().open()
+        finally:
+            self._opening = False
+
+    def _reset_input_buffer(self) -> None:
+        if not self._opening:
+            super()._reset_input_buffer()
+
+
 class SerialSource(QueuedSource):
     kind = "serial"
 
@@ -192,7 +210,7 @@ class SerialSource(QueuedSource):
             ser = None
             if path is not None:
                 try:
-                    ser = serial.Serial(path, self.baudrate, timeout=0.05, write_timeout=1.0)
+                    ser = _KeepWaitingInput(path, self.baudrate, timeout=0.05, write_timeout=1.0)
                 except (serial.SerialException, OSError) as err:
                     self.link.open_failures += 1
                     self._say(open_error_hint(path, err))
@@ -228,6 +246,8 @@ class SerialSource(QueuedSource):
     def _session(self, ser: serial.Serial) -> str:
         """Handshake and read until the link fails or the source closes; returns why it ended."""
         dec = self.decoder
+        if self.link.connects:
+            dec.on_reconnect()  # a device that restarted with the same boot_id re-sends the same seq numbers
         resync = b""
         if dec.pending_bytes:
             # a half frame from before the unplug: end it so it can not merge with the new stream
