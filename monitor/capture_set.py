@@ -55,6 +55,14 @@ class CaptureSet:
         c = self._caps.get(device_id)
         return c.path if c else None
 
+    def size(self, device_id: str) -> int | None:
+        """Bytes in the device's current capture file, None if it has none."""
+        c = self._caps.get(device_id)
+        try:
+            return c.path.stat().st_size if c is not None and c.path is not None else None
+        except OSError:
+            return None
+
     def lost_bytes(self, device_id: str) -> int:
         c = self._caps.get(device_id)
         return c.lost_bytes if c else 0

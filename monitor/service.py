@@ -99,6 +99,7 @@ class DeviceSession:
     info: fp.DeviceInfo | None = None
     capture_path: Path | None = None
     capture_created_utc: str = ""  #: when its capture was started (kept in the sidecar across rewrites)
+    reconnects_at: list[int] = field(default_factory=list)  #: capture offsets where the link came back
     wall_offset_s: float | None = None  #: Unix time of the decoder timeline's 0 (from the pipeline, if it knows)
     min_bound_s: float | None = None  #: smallest wall clock - decoder time of a sample seen (live)
     pace_ref: tuple[float, float] | None = None  #: (decoder time, its bound) PACE_WINDOW_S ago
@@ -222,7 +223,7 @@ class Service:
         if isinstance(item, Received):
             s = self.session(item.device_id)
             if item.raw and self.captures is not None:
-                self._capture(s, item.raw)
+                self._capture(s, item.raw, item.relink)
             if item.ack is not None:
                 item.ack()
             guarded(s, self._on_events, s, item.events)
@@ -245,12 +246,17 @@ class Service:
             if self.opt.live:
                 self._fix_backlog(s)
 
-    def _capture(self, s: DeviceSession, raw: bytes) -> None:
+    def _capture(self, s: DeviceSession, raw: bytes, relink: bool) -> None:
         assert self.captures is not None
+        at = self.captures.size(s.device_id) if relink else None
         if self.captures.write(s.device_id, raw):  # a new capture file
             s.capture_path = self.captures.path(s.device_id)
+            s.reconnects_at = []
             self._write_meta(s)
             log.info("capturing %s to %s", s.device_id, s.capture_path)
+        elif at:  # so that a replay tells the decoder where the link came back, as it was told live
+            s.reconnects_at.append(at)
+            self._write_meta(s)
 
     def _write_meta(self, s: DeviceSession) -> None:
         if s.capture_path is None:
@@ -262,6 +268,8 @@ class Service:
         s.capture_created_utc = meta.created_utc
         if s.wall_offset_s is not None:  # so that a replay dates the day as it happened
             meta.extra["wall_offset_s"] = round(s.wall_offset_s, 3)
+        if s.reconnects_at:
+            meta.extra["reconnects_at"] = s.reconnects_at
         try:
             write_meta(s.capture_path, meta)
         except OSError as err:  # a full disk: the capture's sidecar is stale, the analysis goes on

@@ -13,6 +13,7 @@ from pathlib import Path
 import firmware_protocol as fp
 from monitor.cli import build_parser
 from monitor.commands.simulate import build_device
+from monitor.recording import load_recording
 from monitor.service import Service, ServiceOptions
 from monitor.sources.serial import SerialSource, port_finder
 from monitor.sources.simulated import PtyLink, play_pty
@@ -57,7 +58,7 @@ def test_twenty_restarts_with_the_default_seed_keep_what_was_sent(tmp_path: Path
         return pipes[-1]
 
     src = SerialSource(port_finder(str(port)), backoff_s=(0.05, 0.2))
-    svc = Service(src, factory, [], ServiceOptions(live=True, poll_s=0.05))
+    svc = Service(src, factory, [], ServiceOptions(captures_dir=tmp_path / "caps", live=True, poll_s=0.05))
     runner = threading.Thread(target=svc.run)
     sent = 0
     try:
@@ -95,3 +96,7 @@ def test_twenty_restarts_with_the_default_seed_keep_what_was_sent(tmp_path: Path
     assert kept >= 0.9 * sent, (kept, sent)
     assert kept + session.lost == sent, (kept, session.lost, sent)  # the rest is counted as lost
     assert session.reboots == CYCLES - 1  # each restart is seen as one
+    # the capture replays the same: its sidecar says where the link came back
+    rec = load_recording(next((tmp_path / "caps").glob("*/*.cap")))
+    assert rec.stats is not None and rec.stats.duplicates == 0 and rec.stats.reboots == CYCLES - 1
+    assert len(rec.samples) == kept and rec.stats.lost_samples == session.lost

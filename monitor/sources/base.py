@@ -60,6 +60,7 @@ class Received:
     raw: bytes  #: bytes for the capture: COBS frames each ended by 0x00
     events: list[DeviceEvent] = field(default_factory=list)
     ack: Callable[[], None] | None = None  #: call once the data is safely captured (MQTT manual ack)
+    relink: bool = False  #: the first bytes after the link was re-established (a serial replug)
 
 
 @dataclass(frozen=True, slots=True)

@@ -246,7 +246,8 @@ class SerialSource(QueuedSource):
     def _session(self, ser: serial.Serial) -> str:
         """Handshake and read until the link fails or the source closes; returns why it ended."""
         dec = self.decoder
-        if self.link.connects:
+        relink = self.link.connects > 0
+        if relink:
             dec.on_reconnect()  # a device that restarted with the same boot_id re-sends the same seq numbers
         resync = b""
         if dec.pending_bytes:
@@ -270,7 +271,8 @@ class SerialSource(QueuedSource):
                 events = dec.events()
                 if trusted:
                     assert self.device_id is not None
-                    self._put(Received(self.device_id, data, events))
+                    self._put(Received(self.device_id, data, events, relink=relink))
+                    relink = False
                     continue
                 held += data
                 held_events += events
@@ -294,7 +296,8 @@ class SerialSource(QueuedSource):
                 self._on_trusted(info)
                 assert self.device_id is not None
                 ordered = [info] + held_events[:info_at] + held_events[info_at + 1:]
-                self._put(Received(self.device_id, bytes(held), ordered))
+                self._put(Received(self.device_id, bytes(held), ordered, relink=relink))
+                relink = False
                 held.clear()
                 held_events = []
         except (serial.SerialException, OSError) as err:
