@@ -47,7 +47,7 @@ import numpy as np
 
 import firmware_protocol as fp
 from monitor.capture_set import CaptureSet
-from monitor.events import Alert, Event, State
+from monitor.events import Alert, Event, LinkLoss, State
 from monitor.imu import ImuSamples
 from monitor.progress import Progress
 from monitor.recording import CaptureMeta, write_meta
@@ -352,7 +352,11 @@ class Service:
                 "device %s: dropped %d samples whose time did not increase (%d so far)", s.device_id, dropped,
                 s.dropped_samples)
         n = len(samples)
+        losses = [LinkLoss(float(samples.t_s[0]) if n else (s.last_t_s or 0.0), k, why)
+                  for k, why in ((lost_before, "link"), (dropped, "time")) if k]
         if n == 0:
+            if s.pipeline is not None and losses:
+                self._dispatch(s, losses)
             return
         s.last_wall_s = self._clock()
         s.samples += n
@@ -373,7 +377,7 @@ class Service:
             t_dec = float(samples.t_s[-1]) - s.t_shift_s
             self._track_pace(s, t_dec, self._wall() - t_dec)
         if s.pipeline is not None:
-            self._dispatch(s, s.pipeline.process(samples, lost_before))
+            self._dispatch(s, losses + s.pipeline.process(samples, lost_before))
 
     def _track_pace(self, s: DeviceSession, t_dec: float, bound_s: float) -> None:
         """`bound_s`: wall clock now minus the decoder time of the newest sample, an upper bound of the
@@ -450,7 +454,9 @@ class Service:
             else:
                 angles = f"alerts {s.alerts}"
             on = "" if s.online else " OFFLINE"
-            parts.append(f"{s.device_id[-6:]}{on} {s.rate_hz:5.1f} Hz {angles}")
+            missed = s.lost + s.dropped_samples + s.held_dropped
+            lost = f" lost {missed}" if missed else ""
+            parts.append(f"{s.device_id[-6:]}{on} {s.rate_hz:5.1f} Hz{lost} {angles}")
         more = f" (+{len(self.sessions) - 4} devices)" if len(self.sessions) > 4 else ""
         return " | ".join(parts) + more
 

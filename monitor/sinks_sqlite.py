@@ -21,6 +21,7 @@ from monitor.events import (
     Event,
     FlexionEpisode,
     LeanEpisode,
+    LinkLoss,
     PostureShift,
     State,
     StretchRoutine,
@@ -69,6 +70,9 @@ def event_rows(device_id: str, ev: Event, offset_s: float, session_id: int | Non
     if isinstance(ev, StretchRoutine):
         return [("INSERT OR REPLACE INTO marks VALUES (?,?,?,?,?,?)",
                  (d, "stretch", ev.start_s + o, ev.end_s + o, ev.part_of_day, s))]
+    if isinstance(ev, LinkLoss):
+        return [("INSERT OR REPLACE INTO marks VALUES (?,?,?,?,?,?)",
+                 (d, "link_loss", ev.t_s + o, None, f"{ev.samples} {ev.reason}", s))]
     return []  # State (live only) and anything newer
 
 

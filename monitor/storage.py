@@ -41,6 +41,7 @@ from monitor.events import (
     Break,
     FlexionEpisode,
     LeanEpisode,
+    LinkLoss,
     PostureShift,
     StretchRoutine,
     Transition,
@@ -63,6 +64,13 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 class StorageError(Exception):
     """Root of the storage errors."""
 
+
+
+def _link_loss(t: float, detail: str | None) -> LinkLoss:
+    """A link_loss mark back as an event (detail: "<samples> <reason>")."""
+    parts = (detail or "").split()
+    n = int(parts[0]) if parts and parts[0].isdigit() else 0
+    return LinkLoss(t, n, parts[1] if len(parts) > 1 else "link")
 
 class DatabaseDamaged(StorageError):
     """The file is not a SQLite database, or fails the integrity check."""
@@ -255,7 +263,8 @@ class Database:
                             for r in al if r[5] != AlertResponse.PENDING),
             shifts=tuple(PostureShift(r[1]) for r in marks if r[0] == "posture_shift"),
             transitions=tuple(Transition(r[1], r[3]) for r in marks if r[0] == "transition"),
-            stretches=tuple(StretchRoutine(r[1], r[2], r[3]) for r in marks if r[0] == "stretch"))
+            stretches=tuple(StretchRoutine(r[1], r[2], r[3]) for r in marks if r[0] == "stretch"),
+            link_losses=tuple(_link_loss(r[1], r[3]) for r in marks if r[0] == "link_loss"))
 
     def pick_device(self, day: date, device_id: str | None = None,
                     tz: tzinfo | None = None) -> tuple[str | None, list[str]]:

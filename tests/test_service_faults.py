@@ -143,3 +143,27 @@ def test_the_watchdog_ends_the_service_when_the_reader_thread_dies() -> None:
             svc.run()
     finally:
         link.close()
+
+
+def test_losses_reach_the_status_line_the_database_and_the_summary(tmp_path: Path) -> None:
+    from monitor.commands.run import pipeline_factory
+    from monitor.config import Config
+    from monitor.sinks_sqlite import SqliteSink
+    from monitor.storage import Database
+    from monitor.summary import summarize_events
+
+    info = fp.DeviceInfo.for_ranges(bytes.fromhex("f200000000000005"), 1, 100.0, 2, 250)
+    acc = np.tile(np.array([[0, 0, 16384]], np.int16), (10, 1))
+    gyr = np.zeros((10, 3), np.int16)
+    raw = fp.encode(info) + b"".join(fp.encode_frame(fp.encode_imu_batch(k, k * 100_000, 10_000_000, acc, gyr))
+                                     for k in list(range(100)) + list(range(105, 200)))  # 5 batches lost
+    dev = "f200000000000005"
+    sink = SqliteSink(tmp_path / "p.db", background=False)
+    svc = Service(ListSource([Received(dev, raw, fp.Decoder().feed(raw))]),
+                  pipeline_factory(Config(), live=False, wall_offset_s=1.7e9), [sink])
+    svc.run()
+    assert "lost 50" in svc.status_line()
+    db = Database(tmp_path / "p.db")
+    events = db.day_events(dev, 0.0, 2e9)
+    assert [(x.samples, x.reason) for x in events.link_losses] == [(50, "link")]
+    assert summarize_events(events).to_dict()["link"] == {"lost_samples": 50}

@@ -144,6 +144,9 @@ def text_report(d: dict[str, Any]) -> str:
         return f"{key} ✓ {r['clock']}" if r else f"{key} ✗"
 
     lines.append(f"  stretch       {done('morning')},  {done('evening')}")
+    lost = d.get("link", {}).get("lost_samples", 0)
+    if lost:
+        lines.append(f"  link          {lost:,} samples not received (reconnects, gaps) or dropped")
     c = d["vs_7day"]
     if c:
         lines.append(f"  vs {c['days']['count']:.0f}-day avg  "
