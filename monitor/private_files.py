@@ -8,6 +8,7 @@ for anything under the data or captures folders.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 DIR_MODE = 0o700
@@ -46,9 +47,13 @@ def write_private_text(path: str | Path, text: str) -> None:
 
 
 def make_private(path: str | Path) -> None:
-    """Restrict an existing file to its owner (0600), e.g. a database another library created."""
-    if Path(path).exists():
-        os.chmod(path, FILE_MODE)
+    """Take group and other permissions off an existing file (e.g. a database another library created);
+    the owner's bits stay as they are (a file the user made read-only stays read-only)."""
+    p = Path(path)
+    if p.exists():
+        mode = stat.S_IMODE(p.stat().st_mode)
+        if mode & 0o077:
+            os.chmod(p, mode & ~0o077)
 
 
 __all__ = ["DIR_MODE", "FILE_MODE", "make_private", "open_private_append", "private_dir", "write_private_text"]

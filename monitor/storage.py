@@ -47,6 +47,7 @@ from monitor.events import (
     Transition,
     Walk,
 )
+from monitor.private_files import make_private, private_dir
 from monitor.summary import (
     DEFAULT_PARAMS,
     DayEvents,
@@ -152,7 +153,7 @@ class Database:
         if not self.path.exists():
             if not create:
                 raise StorageError(f"no database at {self.path} (the monitor creates it when it records)")
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path.parent)
         elif self.path.stat().st_size > 0:
             with open(self.path, "rb") as f:
                 head = f.read(16)
@@ -168,10 +169,27 @@ class Database:
             if check:
                 self.check(full=False)
             self._migrate()
+        except sqlite3.OperationalError as err:
+            self.conn.close()
+            text = str(err).lower()
+            if "readonly" in text or "read-only" in text or "unable to open" in text or "locked" in text:
+                # not damage: a file or folder the user may not write, a full or read-only file system
+                raise StorageError(f"{self.path}: can not use the database ({err}); check that you may "
+                                   "write the file and its folder") from err
+            raise DatabaseDamaged(f"{self.path}: damaged database ({err}); move it aside and the monitor "
+                                  "starts a new one") from err
         except sqlite3.DatabaseError as err:
             self.conn.close()
             raise DatabaseDamaged(f"{self.path}: damaged database ({err}); move it aside and the monitor "
                                   "starts a new one") from err
+        except BaseException:
+            self.conn.close()
+            raise
+        for suffix in ("", "-wal", "-shm"):  # a day of a person's posture: for their eyes only
+            try:
+                make_private(f"{self.path}{suffix}")
+            except OSError:
+                pass  # a file we may read but not chmod (someone else's): reading it is still fine
 
     def close(self) -> None:
         self.conn.close()

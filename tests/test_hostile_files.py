@@ -58,3 +58,93 @@ def test_analyze_survives_hostile_csv(case: str, tmp_path: Path, capsys: pytest.
         assert code != 0 and "nothing to analyse" in err  # one sample left: a clear message, no DetectError
     else:
         assert code == 0, err
+
+
+def _db(tmp_path: Path) -> Path:
+    from monitor.storage import Database
+
+    path = tmp_path / "p.db"
+    Database(path).close()
+    return path
+
+
+@pytest.mark.parametrize("cmd", ["run", "replay"])
+@pytest.mark.parametrize("damage", ["newer_schema", "damaged"])
+def test_a_database_that_can_not_be_used_is_a_clear_message(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                            cmd: str, damage: str) -> None:
+    import sqlite3
+
+    path = _db(tmp_path)
+    if damage == "newer_schema":
+        with sqlite3.connect(path) as c:
+            c.execute("PRAGMA user_version = 99")
+        c.close()
+    else:
+        path.write_bytes(b"SQLite format 3\x00" + b"garbage!" * 1000)
+    cap = tmp_path / "x.cap"
+    assert main(["simulate", "--scenario", "lean", "--odr", "25", "--seconds", "5", "--out", str(cap)]) == 0
+    args = (["run", "--serial", "/dev/ttyACMnone", "--duration", "1"] if cmd == "run" else ["replay", str(cap)])
+    assert main([*args, "--db", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "newer than this program" in err if damage == "newer_schema" else "damaged database" in err
+
+
+def test_a_read_only_database_is_not_called_damaged(tmp_path: Path) -> None:
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    path = _db(tmp_path)
+    path.chmod(0o400)
+    prefix: list[str] = []
+    if os.geteuid() == 0:  # root writes anything: drop the capabilities that let it
+        if shutil.which("setpriv") is None:
+            pytest.skip("as root, this test needs setpriv (util-linux) to drop CAP_DAC_OVERRIDE")
+        prefix = ["setpriv", "--inh-caps=-all", "--bounding-set=-all"]
+    r = subprocess.run([*prefix, sys.executable, "-m", "monitor", "run", "--serial", "/dev/ttyACMnone", "--db",
+                        str(path), "--duration", "1", "--no-status"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert "can not write the database" in r.stderr and "damaged" not in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_the_database_is_private(tmp_path: Path) -> None:
+    import stat
+
+    path = _db(tmp_path)
+    for p in (path, path.with_name("p.db-wal")):
+        if p.exists():
+            assert stat.S_IMODE(p.stat().st_mode) == 0o600, p
+
+
+def test_fuse_leaves_no_partial_output_whatever_stops_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import monitor.commands.fuse as fuse
+
+    src = tmp_path / "in.csv"
+    src.write_text(HEADER + "".join(_rows(np.arange(0, 2, 0.01))))
+
+    def interrupted(inp: Path, out: Path, *a: object, **kw: object) -> int:
+        out.write_text("half")
+        raise KeyboardInterrupt  # Ctrl-C (the outside world) in the middle of the work
+
+    monkeypatch.setattr(fuse, "_fuse_file", interrupted)
+    assert main(["fuse", str(src), "-o", str(tmp_path / "o.csv"), "--no-progress"]) != 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+def test_summary_csv_cells_can_not_be_formulas(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import csv
+
+    from tests.sim_day_events import WEEK, cached_day, store_day
+
+    db = tmp_path / "p.db"
+    day = max(WEEK)
+    store_day(db, cached_day(*WEEK[day], day), '=HYPERLINK("http://evil","x")')
+    out = tmp_path / "day.csv"
+    assert main(["summary", "--db", str(db), "--date", day.isoformat(), "--csv", str(out)]) == 0
+    with open(out, newline="") as fh:
+        rows = list(csv.reader(fh))
+    cells = dict(zip(rows[0], rows[1], strict=True))
+    assert cells["device_id"] == "'=HYPERLINK(\"http://evil\",\"x\")"
+    assert not any(v[:1] in "=+@" for v in rows[1] if v)

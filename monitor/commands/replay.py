@@ -67,8 +67,13 @@ def run(args: argparse.Namespace) -> int:
         sinks.append(console)
     if args.db is not None:
         from monitor.sinks_sqlite import SqliteSink
+        from monitor.storage import StorageError
 
-        sinks.append(SqliteSink(args.db))
+        try:
+            sinks.append(SqliteSink(args.db))
+        except StorageError as err:
+            print(f"posture replay: {err}", file=sys.stderr)
+            return 2
     opts = ServiceOptions(poll_s=0.0, device_info={} if wall_start is None else {"wall_offset_s": wall_start})
     service = Service(ReplaySource(args.file, speed=args.speed), factory, sinks, opts)
     try:

@@ -110,7 +110,6 @@ def storage_sink(args: argparse.Namespace, cfg: Config) -> SinkLike | None:
     from monitor.storage import default_db_path
 
     path = args.db or (Path(cfg.storage.db).expanduser() if cfg.storage.db else default_db_path())
-    path.parent.mkdir(parents=True, exist_ok=True)
     log.info("storing events in %s", path)
     return SqliteSink(path)
 
@@ -234,6 +233,7 @@ def run(args: argparse.Namespace) -> int:
     from monitor.mqtt_common import MqttConfigError
     from monitor.service import Service, ServiceOptions
     from monitor.sources.base import SourceError
+    from monitor.storage import StorageError
 
     try:
         cfg = load_config(args.config)
@@ -244,7 +244,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         source = build_source(args, cfg)
         sinks = build_sinks(args, cfg, source)
-    except (ConfigError, MqttConfigError, ValueError, OSError) as err:
+    except (ConfigError, MqttConfigError, ValueError, OSError, StorageError) as err:
         print(f"posture run: {err}", file=sys.stderr)
         return 2
     captures: Path | None = None
