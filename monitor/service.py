@@ -51,7 +51,7 @@ from monitor.events import Alert, Event, LinkLoss, State
 from monitor.imu import ImuSamples
 from monitor.progress import Progress
 from monitor.recording import CaptureMeta, write_meta
-from monitor.service_guard import drop_non_increasing, guarded, trim_sessions
+from monitor.service_guard import drop_non_increasing, guarded, implausible_period, trim_sessions
 from monitor.sources.base import Connected, Disconnected, Item, Received, Samples, Source, SourceFailed
 
 log = logging.getLogger(__name__)
@@ -327,6 +327,12 @@ class Service:
         # merge runs of contiguous batches into one call
         run: list[fp.ImuBatch] = []
         for b in batches:
+            if implausible_period(b.period_ns, info.odr_hz):
+                s.dropped_samples += len(b)
+                (log.warning if s.dropped_samples == len(b) else log.debug)(
+                    "device %s: dropped a batch with a sample period of %d ns (declared rate %g Hz)",
+                    s.device_id, b.period_ns, info.odr_hz)
+                continue
             if run and b.lost_before:
                 self._run(s, info, run)
                 run = []

@@ -53,6 +53,15 @@ def drop_non_increasing(samples: ImuSamples, last_t_s: float | None) -> tuple[Im
     return ImuSamples(t[keep], samples.acc[keep], samples.gyr[keep]), int(len(t) - keep.sum())
 
 
+def implausible_period(batch_period_ns: int, odr_hz: float) -> bool:
+    """A batch whose sample period is not within a factor of 4 of the device's declared rate: its samples
+    would pile up in the detectors' time windows (1 ns apart, a window never fills) or stretch them."""
+    if not odr_hz > 0:
+        return False
+    expected_ns = 1e9 / odr_hz
+    return not expected_ns / 4 <= batch_period_ns <= expected_ns * 4
+
+
 def trim_sessions(sessions: dict[str, Any], captures: CaptureSet | None) -> None:
     """Make room for one more session if the table is full (see the module docstring)."""
     if len(sessions) < MAX_SESSIONS:
@@ -66,4 +75,4 @@ def trim_sessions(sessions: dict[str, Any], captures: CaptureSet | None) -> None
         captures.close(idle)
 
 
-__all__ = ["MAX_SESSIONS", "drop_non_increasing", "guarded", "trim_sessions"]
+__all__ = ["MAX_SESSIONS", "drop_non_increasing", "guarded", "implausible_period", "trim_sessions"]

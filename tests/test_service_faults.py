@@ -167,3 +167,19 @@ def test_losses_reach_the_status_line_the_database_and_the_summary(tmp_path: Pat
     events = db.day_events(dev, 0.0, 2e9)
     assert [(x.samples, x.reason) for x in events.link_losses] == [(50, "link")]
     assert summarize_events(events).to_dict()["link"] == {"lost_samples": 50}
+
+
+def test_a_batch_whose_period_contradicts_the_declared_rate_is_dropped() -> None:
+    """A declared sample period of 1 ns would pile samples into the detectors' windows without bound."""
+    info = fp.DeviceInfo.for_ranges(bytes.fromhex("f200000000000006"), 1, 100.0, 2, 250)
+    acc = np.tile(np.array([[0, 0, 16384]], np.int16), (10, 1))
+    gyr = np.zeros((10, 3), np.int16)
+    raw = fp.encode(info) + b"".join(
+        fp.encode_frame(fp.encode_imu_batch(k, k * 100_000, 1 if k % 2 else 10_000_000, acc, gyr))
+        for k in range(100))
+    pipe = RecordingPipeline()
+    report = Service(ListSource([Received("f200000000000006", raw, fp.Decoder().feed(raw))]),
+                     lambda d, t0: pipe, []).run()
+    r = report.devices["f200000000000006"]
+    assert r["dropped_samples"] == 500 and r["samples"] == 500
+    assert np.all(np.diff(np.concatenate(pipe.t)) > 0.005)
