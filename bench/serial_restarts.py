@@ -28,16 +28,6 @@ from monitor.sources.serial import SerialSource, port_finder
 from monitor.sources.simulated import PtyLink, play_pty
 
 
-class TapLink(PtyLink):
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent = bytearray()
-
-    def write(self, data: bytes) -> None:
-        self.sent += data
-        super().write(data)
-
-
 def _wait(cond: object, timeout_s: float = 60.0) -> None:
     deadline = time.monotonic() + timeout_s
     while not cond() and time.monotonic() < deadline:  # type: ignore[operator]
@@ -63,7 +53,7 @@ def main() -> int:
             if a.fresh_seeds:
                 args.seed = 1000 + k
             _, dev = build_device(args)
-            link = TapLink()
+            link = PtyLink(keep_sent=True)
             (Path(tmp) / "new").symlink_to(link.path)
             os.replace(Path(tmp) / "new", port)
             if k == 0:
@@ -77,9 +67,9 @@ def main() -> int:
             stop.set()
             player.join()
             if a.settle:
-                _wait(lambda: src.decoder.stats.bytes - before >= len(link.sent))  # noqa: B023
+                _wait(lambda: src.decoder.stats.bytes - before >= len(link.sent or b""))  # noqa: B023
             link.close()
-            sent += sum(len(e) for e in fp.Decoder().feed(bytes(link.sent)) if isinstance(e, fp.ImuBatch))
+            sent += sum(len(e) for e in fp.Decoder().feed(bytes(link.sent or b"")) if isinstance(e, fp.ImuBatch))
         time.sleep(1.0)
         svc.stop()
         runner.join()

@@ -25,18 +25,6 @@ DEVICE_S = 6.0  # device seconds per run once found: fewer batches than LATE_WIN
 SPEED = 20.0
 
 
-class TapLink(PtyLink):
-    """The device end of a pty, keeping a copy of what the device sent."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent = bytearray()
-
-    def write(self, data: bytes) -> None:
-        self.sent += data
-        super().write(data)
-
-
 def _samples_in(raw: bytes) -> int:
     return sum(len(e) for e in fp.Decoder().feed(raw) if isinstance(e, fp.ImuBatch))
 
@@ -64,7 +52,7 @@ def test_twenty_restarts_with_the_default_seed_keep_what_was_sent(tmp_path: Path
     try:
         for k in range(CYCLES):
             _, dev = build_device(args)
-            link = TapLink()
+            link = PtyLink(keep_sent=True)
             tmp = port.with_suffix(".new")
             tmp.symlink_to(link.path)
             os.replace(tmp, port)
@@ -81,10 +69,10 @@ def test_twenty_restarts_with_the_default_seed_keep_what_was_sent(tmp_path: Path
             player.join(WAIT_S)
             # a real unplug may lose bytes in flight (the tail of a boot: nobody can count those); this test
             # unplugs once the monitor has received everything, so every loss it sees is one the monitor made
-            _wait(lambda: src.decoder.stats.bytes - received_before >= len(link.sent),  # noqa: B023
+            _wait(lambda: src.decoder.stats.bytes - received_before >= len(link.sent or b""),  # noqa: B023
                   "the monitor receives what the device sent")
             link.close()  # unplug
-            sent += _samples_in(bytes(link.sent))
+            sent += _samples_in(bytes(link.sent or b""))
         session = next(iter(svc.sessions.values()))
         _wait(lambda: session.samples + session.lost >= sent, f"kept {session.samples} + lost {session.lost} "
               f"of {sent}")
