@@ -138,3 +138,51 @@ def test_poison_messages_leave_the_monitor_running_and_a_valid_device_analysed(m
         assert stat.S_IMODE(d.stat().st_mode) == 0o700
         for f in d.iterdir():
             assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
+
+
+def test_poison_messages_are_acknowledged_so_never_redelivered(mosquitto: Broker) -> None:
+    from dataclasses import replace
+
+    from monitor.sources.base import Received
+    from monitor.sources.mqtt import MqttSource
+
+    s = replace(parse_url(mosquitto.url), client_id="mon-poison")
+    good = "f1000000000000c0"
+    pub = _publisher(mosquitto)
+
+    def until_sentinel(src: MqttSource, boot_id: int) -> None:
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            assert time.monotonic() < deadline, "the sentinel did not arrive"
+            item = src.get(0.05)
+            if isinstance(item, Received):
+                if item.ack is not None:
+                    item.ack()
+                if any(isinstance(e, fp.DeviceInfo) and e.boot_id == boot_id for e in item.events):
+                    return
+
+    src = MqttSource(s)
+    src.start()
+    try:
+        assert src.connected.wait(WAIT_S)
+        prefix = s.prefix
+        _send(pub, f"{prefix}/{good}/imu", b"")
+        _send(pub, f"{prefix}/{good}/msg", bytes(1100))
+        _send(pub, f"{prefix}/../imu", b"\x01")
+        _send(pub, f"{prefix}/{'b' * 300}/imu", b"\x01")
+        info = fp.DeviceInfo.for_ranges(bytes.fromhex(good), 1, 100.0, 2, 250)
+        _send(pub, f"{prefix}/{good}/info", fp.encode_message(info))
+        until_sentinel(src, 1)
+        assert (src.poison_messages, src.bad_ids) == (2, 2)
+        src.close()
+        src = MqttSource(s)  # the same client id: the session (and anything unacknowledged) resumes
+        src.start()
+        assert src.connected.wait(WAIT_S)
+        info2 = fp.DeviceInfo.for_ranges(bytes.fromhex(good), 2, 100.0, 2, 250)
+        _send(pub, f"{prefix}/{good}/info", fp.encode_message(info2))
+        until_sentinel(src, 2)
+        assert (src.poison_messages, src.bad_ids) == (0, 0), "nothing was redelivered"
+    finally:
+        src.close()
+        pub.loop_stop()
+        pub.disconnect()
