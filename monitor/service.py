@@ -26,10 +26,11 @@ is exhausted. For each device it keeps a `DeviceSession`:
 
 Faults (monitor/service_guard.py): bad input from one device never harms another device or the service.
 Each device's handling is guarded (an unexpected error is logged with its traceback once, counted in the
-device's `faults`, and the service goes on); samples whose time does not increase are dropped and counted
-(`dropped_samples`); captures are guarded at the I/O edge (monitor/capture_set.py: a full disk costs the
-capture, not the analysis). A fault the service can not recover from, a source whose reader thread died,
-ends `run` with `SourceFailed` (the watchdog), so `posture run` exits non-zero and a supervisor restarts it.
+device's `faults`, and the service goes on); samples whose time does not increase, and batches whose sample
+period contradicts the declared rate, are dropped and counted (`dropped_samples`); captures are guarded at
+the I/O edge (monitor/capture_set.py: a full disk costs the capture, not the analysis). A fault the service
+can not recover from, a source whose reader thread died, ends `run` with `SourceFailed` (the watchdog), so
+`posture run` exits non-zero and a supervisor restarts it.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ class DeviceSession:
     state: State | None = None
     held: deque[fp.ImuBatch] = field(default_factory=lambda: deque(maxlen=HOLD_BATCHES))
     held_dropped: int = 0
-    dropped_samples: int = 0  #: samples whose time did not increase (dropped before the pipeline)
+    dropped_samples: int = 0  #: samples whose time did not increase, or whose batch period was implausible
     faults: int = 0  #: unexpected errors while handling this device's data (logged; the service went on)
     samples: int = 0
     lost: int = 0
