@@ -17,6 +17,7 @@ BENCHES = [
     "storage_bench.py",
     "latency.py",
     "mqtt_devices.py",
+    "serial_restarts.py",
     "detection_accuracy.py",
     "firmware_bench.py",
 ]

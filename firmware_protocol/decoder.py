@@ -30,6 +30,11 @@ Theory of operation
      (a reset that DEVICE_INFO did not announce, e.g. because the frame was lost). After a reboot
      the device clock restarts; the timeline continues one sample period after the last sample, since a
      sans-IO decoder can not know how long the device was away (the service can, from its own clock).
+     A new boot's sequence starts at 0, so a first batch numbered k means k batches of it were lost.
+   - after `on_reconnect()` (the link was re-established, e.g. a serial replug), the first batch that does
+     not move the stream forward starts a new boot, even if it looks like a duplicate or a late batch: a
+     device that restarts with the same boot_id (a weak boot id, a simulator with a fixed seed) re-sends the
+     same sequence numbers and times, and a link that was down delivers neither duplicates nor late batches.
 5. Reordering (optional, `Decoder(reorder=N)`; the MQTT source and replays of MQTT captures use it). A serial
    link delivers in order, so a sequence gap there is a loss. An MQTT broker need not: mosquitto 2.0 sends a
    new QoS 1 message straight out while older ones still wait in its queue for a free in-flight slot, so
@@ -128,6 +133,7 @@ class _TrackState:
     last_end_us: int = 0  #: timeline time one period after the last sample delivered
     boot_id: int | None = None
     paused: bool = False  #: a STOP was acknowledged (or STATUS says not streaming) since the last batch
+    relinked: bool = False  #: on_reconnect() was called and no batch has arrived since
     recent: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=_RECENT))
     recent_set: set[tuple[int, int]] = field(default_factory=set)
 
@@ -167,6 +173,10 @@ class StreamTracker:
         """The device stopped streaming: the time until the next batch is a pause, not a loss."""
         self._s.paused = True
 
+    def on_reconnect(self) -> None:
+        """The link was re-established: see the module docstring (same-boot_id restarts)."""
+        self._s.relinked = True
+
     def _restart(self, boot_id: int | None) -> None:
         s = self._s
         self.stats.reboots += 1
@@ -195,17 +205,20 @@ class StreamTracker:
         stats = self.stats
         reboot = None
         lost = 0
+        relinked, s.relinked = s.relinked, False
         if s.last_seq is not None:
-            if (seq, t0_us) in s.recent_set:
-                stats.duplicates += 1
-                return None
             d_seq = (seq - s.last_seq) & 0xFFFF
             d_t = (t0_us - s.last_raw_t0) % _WRAP
-            if self._is_late(seq, t0_us, period_ns):
-                stats.late += 1
-                stats.lost_samples -= min(n, stats.lost_samples)
-                return None
-            if d_seq == 0 or d_seq >= 0x8000 or d_t >= _WRAP // 2:
+            back = d_seq == 0 or d_seq >= 0x8000 or d_t >= _WRAP // 2
+            if not (relinked and back):  # after a reconnect, a step back is a restart (module docstring)
+                if (seq, t0_us) in s.recent_set:
+                    stats.duplicates += 1
+                    return None
+                if self._is_late(seq, t0_us, period_ns):
+                    stats.late += 1
+                    stats.lost_samples -= min(n, stats.lost_samples)
+                    return None
+            if back:
                 # sequence or clock went back and it is no recent duplicate: the device was reset
                 old = s.boot_id
                 self._restart(None)
@@ -228,6 +241,9 @@ class StreamTracker:
             # timeline one period after the last sample (the real gap is unknown here)
             s.unwrapped_raw = t0_us
             s.offset_us = s.last_end_us - t0_us if s.started else 0
+            if s.started and 0 < seq < 0x8000:  # a new boot counts from 0: its first `seq` batches are lost
+                lost = seq * n
+                stats.lost_samples += lost
             s.started = True
         s.paused = False
         s.last_seq = seq
@@ -408,6 +424,12 @@ class Decoder:
         """Give up waiting for gaps: track every held batch, in sequence order (end of stream, device gone)."""
         while self._held:
             self._track_body(self._pop_nearest())
+
+    def on_reconnect(self) -> None:
+        """Call when the link is re-established (a serial replug): a batch that does not move the stream
+        forward then starts a new boot (a device that restarted with the same boot_id; module docstring)."""
+        self.flush()
+        self.tracker.on_reconnect()
 
     @property
     def held_batches(self) -> int:

@@ -43,6 +43,12 @@ class DeviceConfig:
     baudrate: int = 921600
     handshake_timeout_s: float = 1.0
 
+    def __post_init__(self) -> None:
+        if self.baudrate <= 0:
+            raise ValueError(f"baudrate must be > 0, got {self.baudrate}")
+        if not self.handshake_timeout_s > 0:
+            raise ValueError(f"handshake_timeout_s must be > 0, got {self.handshake_timeout_s}")
+
 
 @dataclass(frozen=True, slots=True)
 class MqttConfig:
@@ -58,6 +64,13 @@ class MqttConfig:
     devices: tuple[str, ...] = ("*",)  #: device ids or glob patterns this monitor handles
     home_assistant: bool = True  #: publish Home Assistant MQTT discovery
     discovery_prefix: str = "homeassistant"
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.session_expiry_s <= 0xFFFFFFFF:  # an MQTT v5 Four Byte Integer
+            raise ValueError(f"session_expiry_s must be 0..4294967295, got {self.session_expiry_s}")
+        if not self.devices or any(not d or any(c in d for c in "/+#") for d in self.devices):
+            raise ValueError(f"devices must list device ids or glob patterns (without / + #), got "
+                             f"{list(self.devices)!r}")
 
 
 @dataclass(frozen=True, slots=True)

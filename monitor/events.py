@@ -101,6 +101,18 @@ class StretchRoutine:
 
 
 @dataclass(frozen=True, slots=True)
+class LinkLoss:
+    """Samples the monitor did not get (the service, not the pipeline, emits it): lost on the link (a
+    sequence gap, a reconnect, the missed start of a boot) or dropped because their time did not
+    increase. Stored as a mark, counted in the day summary."""
+
+    kind: ClassVar[str] = "link_loss"
+    t_s: float  #: where on the timeline (the first sample after the loss)
+    samples: int
+    reason: str = "link"  #: "link" or "time" (time did not increase)
+
+
+@dataclass(frozen=True, slots=True)
 class Alert:
     """A nudge to the wearer. `alert_kind` is "lean", "sedentary", "flexion" or "stretch_reminder"."""
 
@@ -152,7 +164,7 @@ class State:
 
 
 Event = (LeanEpisode | FlexionEpisode | Walk | Break | PostureShift | Transition | StretchRoutine | Alert
-         | AlertResponseEvent | Aggregate | State)
+         | AlertResponseEvent | Aggregate | State | LinkLoss)
 
 
 def event_to_dict(ev: Event) -> dict[str, Any]:
@@ -168,5 +180,5 @@ def event_to_dict(ev: Event) -> dict[str, Any]:
 
 
 __all__ = ["Activity", "Aggregate", "Alert", "AlertResponse", "AlertResponseEvent", "Break", "Event",
-           "FlexionEpisode", "LeanEpisode", "PostureShift", "State", "StretchRoutine", "Transition", "Walk",
+           "FlexionEpisode", "LeanEpisode", "LinkLoss", "PostureShift", "State", "StretchRoutine", "Transition", "Walk",
            "event_to_dict"]

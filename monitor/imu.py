@@ -23,13 +23,24 @@ from typing import IO
 import numpy as np
 
 CSV_COLUMNS = ("t_s", "ax", "ay", "az", "gx", "gy", "gz")
+#: plausibility bounds of a CSV row: far beyond any IMU (16 g is 157 m/s^2, 2000 dps is 35 rad/s), but small
+#: enough that nothing downstream overflows
+MAX_ACC_M_S2 = 1e4
+MAX_GYR_RAD_S = 1e3
+#: a row more than this after the previous one is refused: a week's gap is a recording's limit, and a
+#: 1e15 s jump would have the pipeline allocate arrays over the whole span
+MAX_GAP_S = 7 * 86400.0
+#: |t_s| above this (about 317 years) is no timeline
+MAX_T_S = 1e10
+#: a CSV row is seven numbers: a line this long is no row (the csv module's own limit is 128 KiB)
+MAX_LINE_CHARS = 4096
 
 
 @dataclass(frozen=True, slots=True)
 class ImuSamples:
     """A batch of IMU samples in SI units, sensor frame."""
 
-    t_s: np.ndarray  #: (N,) seconds, non-decreasing
+    t_s: np.ndarray  #: (N,) seconds, increasing
     acc: np.ndarray  #: (N, 3) m/s^2
     gyr: np.ndarray  #: (N, 3) rad/s
 
@@ -103,7 +114,7 @@ def iter_csv_chunks(
             raise CsvError(f"header is {','.join(header)!r}, expected {','.join(CSV_COLUMNS)!r}", 1)
         rows: list[list[float]] = []
         last_t = -math.inf
-        for line_no, row in enumerate(reader, start=2):
+        for line_no, row in _rows(reader, fh, report):
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue
             try:
@@ -127,6 +138,30 @@ def iter_csv_chunks(
             fh.close()
 
 
+def _rows(reader: Iterator[list[str]], fh: IO[str], report: CsvReport | None) -> Iterator[tuple[int, list[str]]]:
+    """(line number, row) pairs; a line too long to be a row is a CsvError (or skipped into `report`)."""
+    line_no = 1
+    while True:
+        line_no += 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:  # e.g. "field larger than field limit (131072)"
+            bad = CsvError(f"a line that is no row ({err})", line_no)
+            if report is None:
+                raise bad from None
+            report.add(bad)
+            continue
+        if sum(len(v) for v in row) > MAX_LINE_CHARS:
+            bad = CsvError(f"a line of {sum(len(v) for v in row)} characters is no row", line_no)
+            if report is None:
+                raise bad
+            report.add(bad)
+            continue
+        yield line_no, row
+
+
 def _parse_row(row: list[str], line_no: int, last_t: float) -> list[float]:
     if len(row) != 7:
         raise CsvError(f"expected 7 fields, got {len(row)}", line_no)
@@ -136,8 +171,14 @@ def _parse_row(row: list[str], line_no: int, last_t: float) -> list[float]:
         raise CsvError(f"not a number in {','.join(row)!r}", line_no) from None
     if not all(math.isfinite(v) for v in values):
         raise CsvError(f"non-finite value in {','.join(row)!r}", line_no)
-    if values[0] < last_t:
-        raise CsvError(f"t_s goes backwards ({values[0]} after {last_t})", line_no)
+    t = values[0]
+    if t <= last_t:
+        raise CsvError(f"t_s does not increase ({t} after {last_t})", line_no)
+    if abs(t) > MAX_T_S or (math.isfinite(last_t) and t - last_t > MAX_GAP_S):
+        raise CsvError(f"t_s jumps from {last_t} to {t} (more than {MAX_GAP_S:.0f} s)", line_no)
+    if max(map(abs, values[1:4])) > MAX_ACC_M_S2 or max(map(abs, values[4:7])) > MAX_GYR_RAD_S:
+        raise CsvError(f"implausible value in {','.join(row)!r} (|acc| <= {MAX_ACC_M_S2:g} m/s^2, "
+                       f"|gyr| <= {MAX_GYR_RAD_S:g} rad/s)", line_no)
     return values
 
 

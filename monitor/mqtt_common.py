@@ -58,6 +58,16 @@ class MqttSettings:
     session_expiry_s: int = 3600  #: how long the broker keeps our session (and queues) while we are away
     devices: tuple[str, ...] = ("*",)  #: device ids or glob patterns this monitor handles
 
+    def __post_init__(self) -> None:
+        # values that pass here would otherwise fail on the network thread, leaving the monitor deaf
+        if not 0 <= self.session_expiry_s <= 0xFFFFFFFF:
+            raise MqttConfigError(f"session_expiry_s must be 0..4294967295, got {self.session_expiry_s}")
+        if not self.devices or any(not d or any(c in d for c in "/+#") for d in self.devices):
+            raise MqttConfigError(f"devices must list device ids or glob patterns (without / + #), got "
+                                  f"{list(self.devices)!r}")
+        if not 0 < self.port < 65536:
+            raise MqttConfigError(f"port must be 1..65535, got {self.port}")
+
     def __repr__(self) -> str:  # the dataclass repr would show the user name; keep it short and safe
         auth = " auth=yes" if self.username or self.password else ""
         return (f"MqttSettings({redacted_url(self)}{auth} client_id={self.client_id!r} "
@@ -180,6 +190,28 @@ def publish(c: Client, topic: str, payload: bytes | str, qos: int = 1,
     return c.publish(topic, payload, qos=qos, retain=retain)
 
 
+def describe_connect_error(err: BaseException | None, s: MqttSettings) -> str:
+    """One clear sentence for a failed connection attempt (DNS, refused, TLS, timeout), naming the broker
+    (never a credential) and what to check."""
+    where = redacted_url(s)
+    if isinstance(err, socket.gaierror):
+        return f"can not resolve the broker's host name {s.host!r} ({err.strerror}); check the MQTT URL"
+    if isinstance(err, ConnectionRefusedError):
+        return f"{where} refused the connection: no broker listens on {s.host}:{s.port}"
+    if isinstance(err, ssl.SSLCertVerificationError):
+        why = err.verify_message or str(err)
+        hint = ("the certificate is not for this host name" if "hostname" in why.lower()
+                else "check [mqtt] ca_file: it must hold the CA that signed the broker's certificate")
+        return f"TLS: {where} presented a certificate that was not accepted ({why}); {hint}"
+    if isinstance(err, ssl.SSLError):
+        return f"TLS handshake with {where} failed ({err.reason or err}); is it a TLS port?"
+    if isinstance(err, TimeoutError | socket.timeout):
+        return f"connecting to {where} timed out"
+    if err is None:
+        return f"can not connect to {where}"
+    return f"can not connect to {where}: {type(err).__name__}: {err}"
+
+
 def settings_summary(s: MqttSettings) -> dict[str, Any]:
     """For logs and status: no credentials."""
     return {"url": redacted_url(s), "client_id": s.effective_client_id(), "devices": list(s.devices),
@@ -187,5 +219,5 @@ def settings_summary(s: MqttSettings) -> dict[str, Any]:
 
 
 __all__ = ["DEFAULT_PREFIX", "MqttConfigError", "MqttSettings", "TOPIC_KINDS", "connect_persistent",
-           "connect_properties", "make_client", "parse_topic", "parse_url", "publish", "redacted_url",
-           "settings_summary", "with_env_credentials"]
+           "connect_properties", "describe_connect_error", "make_client", "parse_topic", "parse_url", "publish",
+           "redacted_url", "settings_summary", "with_env_credentials"]

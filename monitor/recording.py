@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -35,6 +35,7 @@ from firmware_protocol import (
     encode_message,
 )
 from monitor.imu import CsvError, CsvReport, ImuSamples, iter_csv_chunks
+from monitor.private_files import open_private_append, private_dir, write_private_text
 
 CAPTURE_FORMAT = "posture-capture"
 CAPTURE_VERSION = 1
@@ -77,6 +78,16 @@ class CaptureMeta:
         return msg if isinstance(msg, DeviceInfo) else None
 
     @property
+    def reconnects_at(self) -> list[int]:
+        """Byte offsets in the capture where the link was re-established (`reconnects_at`): a replay's
+        decoder calls `on_reconnect()` there, as the live one did, so a device that restarted with the
+        same boot_id replays the same way."""
+        v = self.extra.get("reconnects_at")
+        if not isinstance(v, list):
+            return []
+        return sorted(x for x in v if isinstance(x, int) and not isinstance(x, bool) and x > 0)
+
+    @property
     def wall_offset_s(self) -> float | None:
         """Unix time of the capture's t_s = 0, when the monitor that made it knew it (`wall_offset_s`)."""
         v = self.extra.get("wall_offset_s")
@@ -95,7 +106,7 @@ class CaptureMeta:
 
 def write_meta(path: str | Path, meta: CaptureMeta) -> None:
     tmp = Path(f"{meta_path(path)}.tmp")
-    tmp.write_text(meta.to_json(), encoding="utf-8")
+    write_private_text(tmp, meta.to_json())
     os.replace(tmp, meta_path(path))
 
 
@@ -124,8 +135,8 @@ class CaptureWriter:
         import time
 
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._f = open(self.path, "ab", buffering=0)
+        private_dir(self.path.parent)
+        self._f = open(open_private_append(self.path), "ab", buffering=0)
         self._clock = clock or time.monotonic
         self._interval = fsync_interval_s
         self._last_sync = self._clock()
@@ -172,16 +183,36 @@ def is_csv(path: str | Path) -> bool:
         return f.read(4) == b"t_s,"
 
 
+def capture_chunks(f: BinaryIO, size: int, reconnects_at: list[int]) -> Iterator[tuple[bytes, bool]]:
+    """(chunk, starts a new link session) pairs: chunks of at most `size` bytes, cut at the sidecar's
+    reconnect offsets (CaptureMeta.reconnects_at), so the decoder can be told where they are."""
+    marks = sorted(set(reconnects_at))
+    pos = 0
+    while True:
+        while marks and marks[0] < pos:
+            marks.pop(0)
+        relink = bool(marks) and marks[0] == pos
+        if relink:
+            marks.pop(0)
+        chunk = f.read(min(size, marks[0] - pos) if marks else size)
+        if not chunk:
+            return
+        pos += len(chunk)
+        yield chunk, relink
+
+
 def iter_capture(path: str | Path, on_progress: Callable[[int], None] | None = None,
                  decoder: Decoder | None = None) -> Iterator[DeviceInfo | ImuBatch | Reboot | object]:
     """Decode a capture file chunk by chunk, yielding every event (messages and Reboot). Without a decoder,
     the one its sidecar calls for (CaptureMeta.decoder)."""
+    meta = read_meta(path)
     if decoder is None:
-        meta = read_meta(path)
         decoder = meta.decoder() if meta else Decoder()
     dec = decoder
     with open(path, "rb") as f:
-        while chunk := f.read(READ_CHUNK):
+        for chunk, relink in capture_chunks(f, READ_CHUNK, meta.reconnects_at if meta else []):
+            if relink:
+                dec.on_reconnect()
             dec.receive_data(chunk)
             yield from dec.events()
             if on_progress:
@@ -250,5 +281,6 @@ def _append(b: ImuBatch, info: DeviceInfo, t: list[np.ndarray], a: list[np.ndarr
     g.append(gyr)
 
 
-__all__ = ["CaptureMeta", "CaptureWriter", "CsvError", "Recording", "RecordingError", "iter_capture",
+__all__ = ["CaptureMeta", "CaptureWriter", "CsvError", "Recording", "RecordingError", "capture_chunks",
+           "iter_capture",
            "labels_path", "load_recording", "meta_path", "read_meta", "write_meta"]

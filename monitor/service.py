@@ -23,6 +23,14 @@ is exhausted. For each device it keeps a `DeviceSession`:
   sink with a `shift_session(device_id, delta_s)` (the database) are moved to the earlier time, with one
   warning.
 `finish()` closes open episodes (`Pipeline.finish`), flushes the sinks and closes the captures.
+
+Faults (monitor/service_guard.py): bad input from one device never harms another device or the service.
+Each device's handling is guarded (an unexpected error is logged with its traceback once, counted in the
+device's `faults`, and the service goes on); samples whose time does not increase, and batches whose sample
+period contradicts the declared rate, are dropped and counted (`dropped_samples`); captures are guarded at
+the I/O edge (monitor/capture_set.py: a full disk costs the capture, not the analysis). A fault the service
+can not recover from, a source whose reader thread died, ends `run` with `SourceFailed` (the watchdog), so
+`posture run` exits non-zero and a supervisor restarts it.
 """
 
 from __future__ import annotations
@@ -33,18 +41,19 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 import numpy as np
 
 import firmware_protocol as fp
-from monitor.events import Alert, Event, State
+from monitor.capture_set import CaptureSet
+from monitor.events import Alert, Event, LinkLoss, State
 from monitor.imu import ImuSamples
 from monitor.progress import Progress
-from monitor.recording import CaptureMeta, CaptureWriter, write_meta
-from monitor.sources.base import Connected, Disconnected, Item, Received, Samples, Source
+from monitor.recording import CaptureMeta, write_meta
+from monitor.service_guard import drop_non_increasing, guarded, implausible_period, trim_sessions
+from monitor.sources.base import Connected, Disconnected, Item, Received, Samples, Source, SourceFailed
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +98,9 @@ class ServiceOptions:
 class DeviceSession:
     device_id: str
     info: fp.DeviceInfo | None = None
-    capture: CaptureWriter | None = None
     capture_path: Path | None = None
     capture_created_utc: str = ""  #: when its capture was started (kept in the sidecar across rewrites)
+    reconnects_at: list[int] = field(default_factory=list)  #: capture offsets where the link came back
     wall_offset_s: float | None = None  #: Unix time of the decoder timeline's 0 (from the pipeline, if it knows)
     min_bound_s: float | None = None  #: smallest wall clock - decoder time of a sample seen (live)
     pace_ref: tuple[float, float] | None = None  #: (decoder time, its bound) PACE_WINDOW_S ago
@@ -99,6 +108,8 @@ class DeviceSession:
     state: State | None = None
     held: deque[fp.ImuBatch] = field(default_factory=lambda: deque(maxlen=HOLD_BATCHES))
     held_dropped: int = 0
+    dropped_samples: int = 0  #: samples whose time did not increase, or whose batch period was implausible
+    faults: int = 0  #: unexpected errors while handling this device's data (logged; the service went on)
     samples: int = 0
     lost: int = 0
     reboots: int = 0
@@ -139,6 +150,8 @@ class Service:
         self.on_event: Callable[[str, Any], None] | None = None  #: called for every pipeline event
         #: called once per loop turn in the service's thread (the control channel's requests run there)
         self.hooks: list[Callable[[], None]] = []
+        self.captures = (CaptureSet(self.opt.captures_dir, self.opt.fsync_interval_s)
+                         if self.opt.captures_dir is not None else None)
 
     # ----------------------------------------------------------------------------------------- control
     def stop(self, reason: str = "stopped") -> None:
@@ -157,6 +170,10 @@ class Service:
             while not self._stop.is_set():
                 if self.opt.duration_s is not None and self._clock() - t0 >= self.opt.duration_s:
                     break
+                # the watchdog: a dead reader thread ends the service (duck-typed sources have no failure())
+                failure = getattr(self.source, "failure", _healthy)()
+                if failure is not None:
+                    raise SourceFailed(failure)
                 item = self.source.get(self.opt.poll_s)
                 if item is not None:
                     self.handle(item)
@@ -187,9 +204,8 @@ class Service:
                     except Exception:  # one device's failure must not lose the others' data
                         log.exception("pipeline finish failed for %s", s.device_id)
                     s.pipeline = None
-                if s.capture is not None:
-                    s.capture.close()
-                    s.capture = None
+            if self.captures is not None:
+                self.captures.close()
             for sink in self.sinks:
                 try:
                     sink.close()
@@ -204,25 +220,26 @@ class Service:
     def session(self, device_id: str) -> DeviceSession:
         s = self.sessions.get(device_id)
         if s is None:
+            trim_sessions(self.sessions, self.captures)
             s = self.sessions[device_id] = DeviceSession(device_id)
         return s
 
     def handle(self, item: Item) -> None:
         if isinstance(item, Received):
             s = self.session(item.device_id)
-            if item.raw and self.opt.captures_dir is not None:
-                self._capture(s).write(item.raw)
+            if item.raw and self.captures is not None:
+                self._capture(s, item.raw, item.relink)
             if item.ack is not None:
                 item.ack()
-            self._on_events(s, item.events)
+            guarded(s, self._on_events, s, item.events)
         elif isinstance(item, Samples):
             s = self.session(item.device_id)
-            self._process(s, item.samples, item.lost_before)
+            guarded(s, self._process, s, item.samples, item.lost_before)
         elif isinstance(item, Connected):
             s = self.session(item.device_id)
             s.online = True
             if item.info is not None:
-                self._on_info(s, item.info)
+                guarded(s, self._on_info, s, item.info)
             info = {"port": item.port, "odr_hz": item.info.odr_hz if item.info else None,
                     "device_id": item.device_id, **self.opt.device_info}
             if item.info is not None:  # for Home Assistant's device registry
@@ -237,20 +254,17 @@ class Service:
             if self.opt.live:
                 self._fix_backlog(s)
 
-    def _capture(self, s: DeviceSession) -> CaptureWriter:
-        if s.capture is None:
-            assert self.opt.captures_dir is not None
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-            path = self.opt.captures_dir / s.device_id / f"{stamp}.cap"
-            n = 1
-            while path.exists():
-                n += 1
-                path = self.opt.captures_dir / s.device_id / f"{stamp}-{n}.cap"
-            s.capture = CaptureWriter(path, self.opt.fsync_interval_s)
-            s.capture_path = path
+    def _capture(self, s: DeviceSession, raw: bytes, relink: bool) -> None:
+        assert self.captures is not None
+        at = self.captures.size(s.device_id) if relink else None
+        if self.captures.write(s.device_id, raw):  # a new capture file
+            s.capture_path = self.captures.path(s.device_id)
+            s.reconnects_at = []
             self._write_meta(s)
-            log.info("capturing %s to %s", s.device_id, path)
-        return s.capture
+            log.info("capturing %s to %s", s.device_id, s.capture_path)
+        elif at:  # so that a replay tells the decoder where the link came back, as it was told live
+            s.reconnects_at.append(at)
+            self._write_meta(s)
 
     def _write_meta(self, s: DeviceSession) -> None:
         if s.capture_path is None:
@@ -262,7 +276,12 @@ class Service:
         s.capture_created_utc = meta.created_utc
         if s.wall_offset_s is not None:  # so that a replay dates the day as it happened
             meta.extra["wall_offset_s"] = round(s.wall_offset_s, 3)
-        write_meta(s.capture_path, meta)
+        if s.reconnects_at:
+            meta.extra["reconnects_at"] = s.reconnects_at
+        try:
+            write_meta(s.capture_path, meta)
+        except OSError as err:  # a full disk: the capture's sidecar is stale, the analysis goes on
+            log.error("writing the sidecar of %s failed: %s", s.capture_path, err)
 
     def _on_info(self, s: DeviceSession, info: fp.DeviceInfo) -> None:
         first = s.info is None
@@ -316,6 +335,12 @@ class Service:
         # merge runs of contiguous batches into one call
         run: list[fp.ImuBatch] = []
         for b in batches:
+            if implausible_period(b.period_ns, info.odr_hz):
+                s.dropped_samples += len(b)
+                (log.warning if s.dropped_samples == len(b) else log.debug)(
+                    "device %s: dropped a batch with a sample period of %d ns (declared rate %g Hz)",
+                    s.device_id, b.period_ns, info.odr_hz)
+                continue
             if run and b.lost_before:
                 self._run(s, info, run)
                 run = []
@@ -332,11 +357,21 @@ class Service:
         self._process(s, ImuSamples(t, acc, gyr), run[0].lost_before)
 
     def _process(self, s: DeviceSession, samples: ImuSamples, lost_before: int) -> None:
-        n = len(samples)
-        if n == 0:
-            return
         if s.t_shift_s:
             samples = ImuSamples(samples.t_s + s.t_shift_s, samples.acc, samples.gyr)
+        samples, dropped = drop_non_increasing(samples, s.last_t_s)
+        if dropped:
+            s.dropped_samples += dropped
+            (log.warning if s.dropped_samples == dropped else log.debug)(
+                "device %s: dropped %d samples whose time did not increase (%d so far)", s.device_id, dropped,
+                s.dropped_samples)
+        n = len(samples)
+        losses = [LinkLoss(float(samples.t_s[0]) if n else (s.last_t_s or 0.0), k, why)
+                  for k, why in ((lost_before, "link"), (dropped, "time")) if k]
+        if n == 0:
+            if s.pipeline is not None and losses:
+                self._dispatch(s, losses)
+            return
         s.last_wall_s = self._clock()
         s.samples += n
         s._rate_n += n
@@ -356,7 +391,7 @@ class Service:
             t_dec = float(samples.t_s[-1]) - s.t_shift_s
             self._track_pace(s, t_dec, self._wall() - t_dec)
         if s.pipeline is not None:
-            self._dispatch(s, s.pipeline.process(samples, lost_before))
+            self._dispatch(s, losses + s.pipeline.process(samples, lost_before))
 
     def _track_pace(self, s: DeviceSession, t_dec: float, bound_s: float) -> None:
         """`bound_s`: wall clock now minus the decoder time of the newest sample, an upper bound of the
@@ -438,14 +473,18 @@ class Service:
                 angles = f"alerts {s.alerts}"
             on = "" if s.online else " OFFLINE"
             bat = f" bat {s.battery_pct}%" if s.battery_pct is not None else ""
-            parts.append(f"{s.device_id[-6:]}{on} {s.rate_hz:5.1f} Hz{bat} {angles}")
+            missed = s.lost + s.dropped_samples + s.held_dropped
+            lost = f" lost {missed}" if missed else ""
+            parts.append(f"{s.device_id[-6:]}{on} {s.rate_hz:5.1f} Hz{bat}{lost} {angles}")
         more = f" (+{len(self.sessions) - 4} devices)" if len(self.sessions) > 4 else ""
         return " | ".join(parts) + more
 
     def session_summary(self, s: DeviceSession) -> dict[str, Any]:
         st = self.source.stats(s.device_id)
         return {"samples": s.samples, "lost_samples": s.lost, "reboots": s.reboots, "alerts": s.alerts,
-                "events": s.events, "held_dropped": s.held_dropped,
+                "events": s.events, "held_dropped": s.held_dropped, "dropped_samples": s.dropped_samples,
+                "faults": s.faults,
+                "capture_lost_bytes": self.captures.lost_bytes(s.device_id) if self.captures else 0,
                 "capture": str(s.capture_path) if s.capture_path else None,
                 "decoder": st.as_dict() if st is not None else None}
 
@@ -455,6 +494,10 @@ def _imu_name(model: int) -> str:
         return fp.ImuModel(model).name
     except ValueError:
         return f"IMU model {model}"
+
+
+def _healthy() -> None:
+    return None
 
 
 def _deg(x: float) -> str:

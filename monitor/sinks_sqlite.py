@@ -21,13 +21,14 @@ from monitor.events import (
     Event,
     FlexionEpisode,
     LeanEpisode,
+    LinkLoss,
     PostureShift,
     State,
     StretchRoutine,
     Transition,
     Walk,
 )
-from monitor.storage import AGG_INSERT, Database
+from monitor.storage import AGG_INSERT, Database, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,9 @@ def event_rows(device_id: str, ev: Event, offset_s: float, session_id: int | Non
     if isinstance(ev, StretchRoutine):
         return [("INSERT OR REPLACE INTO marks VALUES (?,?,?,?,?,?)",
                  (d, "stretch", ev.start_s + o, ev.end_s + o, ev.part_of_day, s))]
+    if isinstance(ev, LinkLoss):
+        return [("INSERT OR REPLACE INTO marks VALUES (?,?,?,?,?,?)",
+                 (d, "link_loss", ev.t_s + o, None, f"{ev.samples} {ev.reason}", s))]
     return []  # State (live only) and anything newer
 
 
@@ -105,6 +109,16 @@ class SqliteSink:
                  wall_clock: Callable[[], float] = time.time, timeout_s: float = 10.0,
                  max_pending: int = 100_000) -> None:
         self.db = Database(path, timeout_s=timeout_s)
+        try:  # a database the monitor can not write is refused now, not found out at the first commit
+            self.db.conn.execute("BEGIN IMMEDIATE")
+            try:  # a write SQLite refuses on a file it could only open read-only; rolled back
+                self.db.conn.execute(f"PRAGMA user_version = {self.db.schema_version}")
+            finally:
+                self.db.conn.execute("ROLLBACK")
+        except sqlite3.OperationalError as err:
+            self.db.close()
+            raise StorageError(f"{path}: can not write the database ({err}); check that you may write the "
+                               "file and its folder") from err
         self.commit_interval_s = commit_interval_s
         self.max_batch, self.max_pending = max_batch, max_pending
         self._clock, self._wall = clock, wall_clock

@@ -41,12 +41,14 @@ from monitor.events import (
     Break,
     FlexionEpisode,
     LeanEpisode,
+    LinkLoss,
     PostureShift,
     StretchRoutine,
     Transition,
     Walk,
 )
 from monitor.paths import DB_NAME, db_path
+from monitor.private_files import make_private, private_dir
 from monitor.summary import (
     DEFAULT_PARAMS,
     DayEvents,
@@ -63,6 +65,13 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 class StorageError(Exception):
     """Root of the storage errors."""
 
+
+
+def _link_loss(t: float, detail: str | None) -> LinkLoss:
+    """A link_loss mark back as an event (detail: "<samples> <reason>")."""
+    parts = (detail or "").split()
+    n = int(parts[0]) if parts and parts[0].isdigit() else 0
+    return LinkLoss(t, n, parts[1] if len(parts) > 1 else "link")
 
 class DatabaseDamaged(StorageError):
     """The file is not a SQLite database, or fails the integrity check."""
@@ -140,7 +149,7 @@ class Database:
         if not self.path.exists():
             if not create:
                 raise StorageError(f"no database at {self.path} (the monitor creates it when it records)")
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path.parent)
         elif self.path.stat().st_size > 0:
             with open(self.path, "rb") as f:
                 head = f.read(16)
@@ -156,10 +165,27 @@ class Database:
             if check:
                 self.check(full=False)
             self._migrate()
+        except sqlite3.OperationalError as err:
+            self.conn.close()
+            text = str(err).lower()
+            if "readonly" in text or "read-only" in text or "unable to open" in text or "locked" in text:
+                # not damage: a file or folder the user may not write, a full or read-only file system
+                raise StorageError(f"{self.path}: can not use the database ({err}); check that you may "
+                                   "write the file and its folder") from err
+            raise DatabaseDamaged(f"{self.path}: damaged database ({err}); move it aside and the monitor "
+                                  "starts a new one") from err
         except sqlite3.DatabaseError as err:
             self.conn.close()
             raise DatabaseDamaged(f"{self.path}: damaged database ({err}); move it aside and the monitor "
                                   "starts a new one") from err
+        except BaseException:
+            self.conn.close()
+            raise
+        for suffix in ("", "-wal", "-shm"):  # a day of a person's posture: for their eyes only
+            try:
+                make_private(f"{self.path}{suffix}")
+            except OSError:
+                pass  # a file we may read but not chmod (someone else's): reading it is still fine
 
     def close(self) -> None:
         self.conn.close()
@@ -251,7 +277,8 @@ class Database:
                             for r in al if r[5] != AlertResponse.PENDING),
             shifts=tuple(PostureShift(r[1]) for r in marks if r[0] == "posture_shift"),
             transitions=tuple(Transition(r[1], r[3]) for r in marks if r[0] == "transition"),
-            stretches=tuple(StretchRoutine(r[1], r[2], r[3]) for r in marks if r[0] == "stretch"))
+            stretches=tuple(StretchRoutine(r[1], r[2], r[3]) for r in marks if r[0] == "stretch"),
+            link_losses=tuple(_link_loss(r[1], r[3]) for r in marks if r[0] == "link_loss"))
 
     def pick_device(self, day: date, device_id: str | None = None,
                     tz: tzinfo | None = None) -> tuple[str | None, list[str]]:

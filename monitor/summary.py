@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -40,6 +40,7 @@ from monitor.events import (
     Event,
     FlexionEpisode,
     LeanEpisode,
+    LinkLoss,
     PostureShift,
     StretchRoutine,
     Transition,
@@ -83,13 +84,14 @@ class DayEvents:
     shifts: tuple[PostureShift, ...] = ()
     transitions: tuple[Transition, ...] = ()
     stretches: tuple[StretchRoutine, ...] = ()
+    link_losses: tuple[LinkLoss, ...] = ()  #: samples the monitor did not get (monitor/service_guard.py)
 
 
 def split_events(events: Iterable[Event]) -> DayEvents:
     """A mixed stream of events (e.g. what `Pipeline.process` returned) split into a DayEvents."""
     buckets: dict[type, list[Any]] = {t: [] for t in (Aggregate, LeanEpisode, FlexionEpisode, Walk, Break,
                                                        Alert, AlertResponseEvent, PostureShift, Transition,
-                                                       StretchRoutine)}
+                                                       StretchRoutine, LinkLoss)}
     for ev in events:
         b = buckets.get(type(ev))
         if b is not None:
@@ -100,7 +102,8 @@ def split_events(events: Iterable[Event]) -> DayEvents:
 
     s = {t: tuple(sorted(v, key=start)) for t, v in buckets.items()}
     return DayEvents(s[Aggregate], s[LeanEpisode], s[FlexionEpisode], s[Walk], s[Break], s[Alert],
-                     s[AlertResponseEvent], s[PostureShift], s[Transition], s[StretchRoutine])
+                     s[AlertResponseEvent], s[PostureShift], s[Transition], s[StretchRoutine],
+                     s[LinkLoss])
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +161,7 @@ class DaySummary:
     wall_offset_s: float = 0.0  #: add to timeline s to get Unix time
     params: SummaryParams = field(default_factory=SummaryParams)
     comparison: dict[str, dict[str, float | None]] | None = None  #: vs the 7-day average (compare_days)
+    lost_samples: int = 0  #: samples the monitor did not get that day (link losses, time not increasing)
 
     @property
     def upright_share(self) -> float | None:
@@ -219,6 +223,7 @@ class DaySummary:
                         "walking_s": _r(h.walking_s), "active_s": _r(h.active_s), "steps": h.steps}
                        for h in self.hourly],
             "vs_7day": self.comparison,
+            "link": {"lost_samples": self.lost_samples},
         }
 
 
@@ -352,9 +357,10 @@ def summarize_day(aggregates: Sequence[Aggregate], episodes: Sequence[LeanEpisod
 def summarize_events(events: DayEvents, *, device_id: str = "", wall_offset_s: float = 0.0,
                      tz: tzinfo | None = None, params: SummaryParams = DEFAULT_PARAMS) -> DaySummary:
     """`summarize_day` on a DayEvents (e.g. `split_events(pipeline events)` or `Database.day_events`)."""
-    return summarize_day(events.aggregates, events.lean_episodes + events.flexion_episodes, events.walks,
-                         events.breaks, events.alerts, events.responses, events.shifts, events.stretches,
-                         device_id=device_id, wall_offset_s=wall_offset_s, tz=tz, params=params)
+    day = summarize_day(events.aggregates, events.lean_episodes + events.flexion_episodes, events.walks,
+                        events.breaks, events.alerts, events.responses, events.shifts, events.stretches,
+                        device_id=device_id, wall_offset_s=wall_offset_s, tz=tz, params=params)
+    return replace(day, lost_samples=sum(x.samples for x in events.link_losses))
 
 
 #: metric name -> how to read it from a DaySummary, for the 7-day comparison and `posture history`

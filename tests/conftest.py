@@ -12,6 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# The suite runs on busy machines (two cores shared by several jobs, CI): Hypothesis' timing checks ("input
+# generation is slow", per-example deadlines) are about the machine, not the code, so they are off for all.
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 
 def _mosquitto_binary() -> str | None:

@@ -78,3 +78,21 @@ def test_defaults() -> None:
     cfg = parse_config({})
     assert cfg == Config() or cfg.device == Config().device
     assert MqttConfig().devices == ("*",)
+
+
+@pytest.mark.parametrize(("toml", "says"), [
+    ("[mqtt]\ndevices = []\n", r"\[mqtt\]: devices must list"),
+    ("[mqtt]\nsession_expiry_s = 4294967296\n", r"\[mqtt\]: session_expiry_s must be"),
+    ("[mqtt]\nsession_expiry_s = -1\n", r"\[mqtt\]: session_expiry_s must be"),
+    ("[device]\nbaudrate = -1\n", r"\[device\]: baudrate must be > 0"),
+])
+def test_values_that_would_leave_the_monitor_deaf_are_config_errors(tmp_path: Path, toml: str,
+                                                                     says: str) -> None:
+    """Issue #13: these passed validation, then killed the network or reader thread at run time."""
+    f = tmp_path / "c.toml"
+    f.write_text(toml)
+    with pytest.raises(ConfigError, match=says):
+        load_config(f)
+    from monitor.cli import main
+
+    assert main(["run", "--config", str(f), "--mqtt", "mqtt://127.0.0.1:1/x", "--no-db"]) == 2

@@ -219,4 +219,4 @@ def test_no_port_keeps_retrying_without_error() -> None:
         assert time.monotonic() < deadline
         assert src.get(0.02) is None
     src.close()
-    assert src._thread is not None and not src._thread.is_alive()
+    assert src._reader is not None and not src._reader.is_alive()

@@ -286,12 +286,14 @@ def test_demo_runs_short(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_record_keeps_the_raw_bytes_only(tmp_path: Path) -> None:
-    sim, port = _start_device()
+    # a device in real time: one faster than that delivers its samples in a rush, which the recorder rightly
+    # dates as a backlog once it is over BACKLOG_FIX_S behind (on a busy machine, the rush lasted that long)
+    sim, port = _start_device(speed=1.0)
     rec = subprocess.Popen([*POSTURE, "record", "--serial", port, "--out", str(tmp_path), "--no-status",
                             "--duration", "120"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     started = time.time()
     try:
-        cap = _wait_capture(tmp_path, 10_000)
+        cap = _wait_capture(tmp_path, 6_000)
         rec.send_signal(signal.SIGTERM)
         _, err = rec.communicate(timeout=WAIT_S)
     finally:
@@ -299,7 +301,7 @@ def test_record_keeps_the_raw_bytes_only(tmp_path: Path) -> None:
         _stop(sim)
     assert rec.returncode == 0 and "stopped (SIGTERM)" in err, err
     loaded = load_recording(cap)
-    assert len(loaded.samples) > 200 and loaded.info is not None
+    assert len(loaded.samples) > 100 and loaded.info is not None
     meta = read_meta(cap)
     assert meta is not None and meta.wall_offset_s is not None, "when the recording was made, for replays"
     first_wall = meta.wall_offset_s + float(loaded.samples.t_s[0])
@@ -365,7 +367,7 @@ def test_exported_names() -> None:
     import monitor.sources as sources
 
     assert sorted(sources.__all__) == ["Connected", "Disconnected", "Item", "QueuedSource", "Received",
-                                       "Samples", "Source", "SourceError", "SourceUnavailable"]
+                                       "Samples", "Source", "SourceError", "SourceFailed", "SourceUnavailable"]
     for name in sources.__all__:
         assert hasattr(sources, name)
 

@@ -59,14 +59,13 @@ def run(args: argparse.Namespace) -> int:
         n = _fuse_file(args.input, partial, setup, show_progress=not args.no_progress)
         os.replace(partial, args.output)
     except CsvError as err:
-        partial.unlink(missing_ok=True)
         return _fail(f"{args.input}: {err}")
     except CalibrationError as err:
-        partial.unlink(missing_ok=True)
         return _fail(str(err))
     except OSError as err:
-        partial.unlink(missing_ok=True)
         return _fail(f"{err.filename or args.output}: {err.strerror or err}")
+    finally:  # whatever ended it (an error above, Ctrl-C, a bug): no half-written output is left behind
+        partial.unlink(missing_ok=True)
     cols = OUTPUT_COLUMNS + (ANGLE_COLUMNS if setup["R_bs"] is not None else ())
     print(f"fused {n:,} samples -> {args.output} ({','.join(cols)})", file=sys.stderr)
     return 0

@@ -71,8 +71,13 @@ def run(args: argparse.Namespace) -> int:
         sinks.append(console)
     if args.db is not None:
         from monitor.sinks_sqlite import SqliteSink
+        from monitor.storage import StorageError
 
-        sinks.append(SqliteSink(args.db))
+        try:
+            sinks.append(SqliteSink(args.db))
+        except StorageError as err:
+            print(f"posture replay: {err}", file=sys.stderr)
+            return 2
     source = ReplaySource(args.file, speed=args.speed)
     size = args.file.stat().st_size if args.file.is_file() else 0
     progress = Progress(f"replaying {args.file.name}", total=size or None, enabled=not args.no_progress)

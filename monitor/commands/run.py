@@ -112,7 +112,6 @@ def storage_sink(args: argparse.Namespace, cfg: Config) -> SinkLike | None:
     from monitor.storage import default_db_path
 
     path = args.db or (Path(cfg.storage.db).expanduser() if cfg.storage.db else default_db_path())
-    path.parent.mkdir(parents=True, exist_ok=True)
     log.info("storing events in %s", path)
     return SqliteSink(path)
 
@@ -223,11 +222,20 @@ def install_signal_handlers(service: Service) -> None:
 
 
 def print_report(report: Any) -> None:
+    silent = 0  # ids that never delivered a sample (a flood of made-up ids must not flood the report)
     for dev, r in report.devices.items():
+        if not r["samples"] and not r["lost_samples"] and not r["reboots"]:
+            silent += 1
+            continue
         d = r.get("decoder") or {}
+        extra = "".join(f", {r[k]} {label}" for k, label in (
+            ("dropped_samples", "dropped (time not increasing)"), ("faults", "faults"),
+            ("capture_lost_bytes", "bytes not captured")) if r.get(k))
         print(f"[{dev}] {r['samples']:,} samples, {r['lost_samples']} lost, {r['reboots']} reboots, "
-              f"{r['alerts']} alerts, crc errors {d.get('crc_errors', 0)}"
+              f"{r['alerts']} alerts, crc errors {d.get('crc_errors', 0)}{extra}"
               + (f"; capture {r['capture']}" if r["capture"] else ""), file=sys.stderr)
+    if silent:
+        print(f"{silent} other device ids sent no samples", file=sys.stderr)
     print(f"posture: stopped ({report.reason}) after {report.wall_s:.1f} s", file=sys.stderr)
 
 
@@ -264,6 +272,7 @@ def run(args: argparse.Namespace) -> int:
     from monitor.mqtt_common import MqttConfigError
     from monitor.service import Service, ServiceOptions
     from monitor.sources.base import SourceError
+    from monitor.storage import StorageError
 
     try:
         cfg = load_config(args.config)
@@ -277,7 +286,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         source = build_source(args, cfg)
         sinks = build_sinks(args, cfg, source, controller)
-    except (ConfigError, MqttConfigError, ValueError, OSError) as err:
+    except (ConfigError, MqttConfigError, ValueError, OSError, StorageError) as err:
         print(f"posture run: {err}", file=sys.stderr)
         return 2
     captures: Path | None = None

@@ -144,6 +144,9 @@ def text_report(d: dict[str, Any]) -> str:
         return f"{key} ✓ {r['clock']}" if r else f"{key} ✗"
 
     lines.append(f"  stretch       {done('morning')},  {done('evening')}")
+    lost = d.get("link", {}).get("lost_samples", 0)
+    if lost:
+        lines.append(f"  link          {lost:,} samples not received (reconnects, gaps) or dropped")
     c = d["vs_7day"]
     if c:
         lines.append(f"  vs {c['days']['count']:.0f}-day avg  "
@@ -157,6 +160,14 @@ def text_report(d: dict[str, Any]) -> str:
 
 def _min(s: float | None) -> float | None:
     return None if s is None else s / 60.0
+
+
+def csv_cell(v: object) -> object:
+    """A value for a CSV cell a spreadsheet will open: text starting with = + - @ (or a tab or CR) would be
+    run as a formula (a device id is text from the wire), so it gets a leading apostrophe (OWASP's advice)."""
+    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + v
+    return v
 
 
 def run(args: argparse.Namespace) -> int:
@@ -206,7 +217,7 @@ def run(args: argparse.Namespace) -> int:
             with open(args.csv, "w", newline="", encoding="utf-8") as fh:
                 w = csv.writer(fh)
                 w.writerow(list(flat))
-                w.writerow(["" if v is None else v for v in flat.values()])
+                w.writerow(["" if v is None else csv_cell(v) for v in flat.values()])
             print(f"wrote {args.csv}")
         else:
             print(text_report(d))

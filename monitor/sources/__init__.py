@@ -9,8 +9,9 @@ from monitor.sources.base import (
     Samples,
     Source,
     SourceError,
+    SourceFailed,
     SourceUnavailable,
 )
 
 __all__ = ["Connected", "Disconnected", "Item", "QueuedSource", "Received", "Samples", "Source",
-           "SourceError", "SourceUnavailable"]
+           "SourceError", "SourceFailed", "SourceUnavailable"]

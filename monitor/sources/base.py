@@ -15,18 +15,25 @@ Sources keep a `Decoder` per device, so sequence numbers, losses and reboots are
 `stats(device_id)` reports them. Live sources run their I/O on their own threads and hand items over through
 a bounded queue (back pressure, never unbounded growth); file and simulator sources are plain iterators.
 
-Errors: `SourceError` is the root; `SourceUnavailable` means the link could not be opened at all at start.
+Errors: `SourceError` is the root; `SourceUnavailable` means the link could not be opened at all at start;
+`SourceFailed` means a live source can no longer deliver (its I/O thread died): the service raises it from
+its watchdog (`Source.failure()`), so the process ends non-zero and a supervisor restarts it, rather than
+living on deaf.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import firmware_protocol as fp
 from monitor.imu import ImuSamples
+
+log = logging.getLogger(__name__)
 
 #: items a live source may hold before its I/O thread waits for the service (back pressure)
 QUEUE_ITEMS = 2048
@@ -40,6 +47,10 @@ class SourceUnavailable(SourceError):
     """The source could not be opened (no such port, no broker)."""
 
 
+class SourceFailed(SourceError):
+    """A live source stopped delivering for good (its reader thread died); the message says why."""
+
+
 DeviceEvent = fp.Message | fp.Reboot
 
 
@@ -49,6 +60,7 @@ class Received:
     raw: bytes  #: bytes for the capture: COBS frames each ended by 0x00
     events: list[DeviceEvent] = field(default_factory=list)
     ack: Callable[[], None] | None = None  #: call once the data is safely captured (MQTT manual ack)
+    relink: bool = False  #: the first bytes after the link was re-established (a serial replug)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +119,11 @@ class Source(ABC):
     def describe(self) -> str:
         return self.kind
 
+    def failure(self) -> str | None:
+        """Why this source can no longer deliver anything (a dead I/O thread), None while it is healthy.
+        The service's watchdog checks it on every poll."""
+        return None
+
 
 class QueuedSource(Source, ABC):
     """A live source whose I/O threads `_put` items into a bounded queue."""
@@ -114,6 +131,28 @@ class QueuedSource(Source, ABC):
     def __init__(self, maxsize: int = QUEUE_ITEMS) -> None:
         self._q: queue.Queue[Item] = queue.Queue(maxsize=maxsize)
         self._closing = False
+        self._failure: str | None = None
+
+    def failure(self) -> str | None:
+        return self._failure
+
+    def _guarded(self, target: Callable[[], None], name: str) -> Callable[[], None]:
+        """`target` for an I/O thread: an exception it did not expect is logged and kept as the source's
+        failure (the thread is dead; the watchdog ends the service), never lost on a silent thread."""
+
+        def run() -> None:
+            try:
+                target()
+            except Exception as err:
+                log.exception("%s: the %s thread died", self.kind, name)
+                self._failure = f"{self.kind}: the {name} thread died: {type(err).__name__}: {err}"
+
+        return run
+
+    def _start_thread(self, target: Callable[[], None], name: str) -> threading.Thread:
+        t = threading.Thread(target=self._guarded(target, name), name=f"{self.kind}-{name}", daemon=True)
+        t.start()
+        return t
 
     def _put(self, item: Item) -> None:
         while not self._closing:
@@ -131,4 +170,4 @@ class QueuedSource(Source, ABC):
 
 
 __all__ = ["Connected", "DeviceEvent", "Disconnected", "Item", "QUEUE_ITEMS", "QueuedSource", "Received",
-           "Samples", "Source", "SourceError", "SourceUnavailable"]
+           "Samples", "Source", "SourceError", "SourceFailed", "SourceUnavailable"]

@@ -30,8 +30,10 @@ status says offline: that message too may overtake batches sent before it).
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from functools import partial
 from itertools import count
@@ -40,15 +42,27 @@ from typing import Any
 from paho.mqtt.client import Client, MQTTMessage
 
 import firmware_protocol as fp
-from monitor.mqtt_common import MqttSettings, connect_persistent, make_client, parse_topic, redacted_url
+from monitor.device_ids import is_device_id, shown
+from monitor.mqtt_common import (
+    MqttSettings,
+    connect_persistent,
+    describe_connect_error,
+    make_client,
+    parse_topic,
+    redacted_url,
+)
 from monitor.sources.base import Connected, Disconnected, Item, QueuedSource, Received, SourceUnavailable
 
 log = logging.getLogger(__name__)
 
-#: devices one monitor keeps state for (each costs a Decoder); more are refused with a warning
+#: devices one monitor keeps state for (each costs a Decoder); when full, one that never sent DEVICE_INFO
+#: (the one heard from least recently) makes room, so a flood of made-up ids can not lock out a real device
 MAX_DEVICES = 1024
 #: a device silent this long (s) no longer gets to fill a gap: its held batches go out, the gap counts lost
 HOLD_IDLE_S = 2.0
+#: this many lost connections within FLAP_WINDOW_S is a session two clients take from each other
+FLAP_DROPS = 3
+FLAP_WINDOW_S = 60.0
 
 
 class MqttSource(QueuedSource):
@@ -64,6 +78,9 @@ class MqttSource(QueuedSource):
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self.client.on_subscribe = self._on_subscribe
+        self.client.on_connect_fail = self._on_connect_fail
+        self._said: str | None = None  # the last connection problem logged (each new one is said once)
+        self._drops: deque[float] = deque(maxlen=FLAP_DROPS)  # clock() of the last disconnects
         self.decoders: dict[str, fp.Decoder] = {}
         self._dec_lock = threading.Lock()  # decoders: the network thread feeds them, get() flushes idle ones
         self._last_heard: dict[str, float] = {}  # device -> clock() of its last message, while it holds batches
@@ -73,6 +90,10 @@ class MqttSource(QueuedSource):
         self.connected = threading.Event()
         self.connects = 0
         self.ignored_messages = 0  #: not ours: other devices, unknown topics, over MAX_DEVICES
+        self.bad_ids = 0  #: messages whose topic id is not 16 hex digits (acknowledged and dropped)
+        self.poison_messages = 0  #: payloads that can never be processed (acknowledged and dropped)
+        self.evicted_devices = 0  #: devices without DEVICE_INFO dropped from the table to make room
+        self._last_msg: dict[str, float] = {}  # device -> clock() of its last message (for eviction)
         self._cmd_ids = count(1)
         self._warned_full = False
 
@@ -86,8 +107,20 @@ class MqttSource(QueuedSource):
         except (OSError, ValueError) as err:
             raise SourceUnavailable(f"mqtt: can not connect to {redacted_url(self.s)}: {err}") from err
         self.client.loop_start()
+        # paho keeps its network thread in `_thread`; the watchdog needs to see whether it still runs
+        self._loop_thread: threading.Thread | None = getattr(self.client, "_thread", None)
+
+    def failure(self) -> str | None:
+        t = getattr(self, "_loop_thread", None)
+        if t is not None and not t.is_alive() and not self._closing:
+            return "mqtt: the network thread stopped (see the error above); no more messages would arrive"
+        return super().failure()
 
     def close(self) -> None:
+        if self.bad_ids or self.poison_messages or self.evicted_devices:
+            log.warning("mqtt: dropped %d messages with a device id that is not 16 hex digits and %d that "
+                        "could not be processed; %d unidentified device ids were evicted from the table",
+                        self.bad_ids, self.poison_messages, self.evicted_devices)
         self._closing = True
         try:
             self.client.disconnect()
@@ -138,11 +171,24 @@ class MqttSource(QueuedSource):
         self.client.publish(topic, payload, qos=qos, retain=retain)
 
     # ----------------------------------------------------------------------------------------- callbacks
+    def _say(self, problem: str) -> None:
+        """Log a connection problem at warning level once; the same problem again (every retry) at debug."""
+        (log.debug if problem == self._said else log.warning)("mqtt: %s; retrying with backoff", problem)
+        self._said = problem
+
+    def _on_connect_fail(self, client: Client, userdata: Any) -> None:
+        # paho calls this inside its `except OSError` around the connection attempt: the error is current
+        self._say(describe_connect_error(sys.exc_info()[1], self.s))
+
     def _on_connect(self, client: Client, userdata: Any, flags: Any, reason_code: Any,
                     properties: Any) -> None:
         if reason_code.is_failure:
-            log.warning("mqtt: broker refused the connection: %s", reason_code)
+            self._say(f"{redacted_url(self.s)} refused the connection: {reason_code}"
+                      + (" (check the user name and password)" if "authori" in str(reason_code).lower()
+                         or "password" in str(reason_code).lower() else ""))
             return
+        if self._said is not None and "client id" not in self._said:  # a flapping session stays said
+            self._said = None
         self.connects += 1
         present = bool(getattr(flags, "session_present", False))
         log.info("mqtt: connected to %s (session %s)", redacted_url(self.s), "resumed" if present else "new")
@@ -161,20 +207,51 @@ class MqttSource(QueuedSource):
                        properties: Any) -> None:
         was = self.connected.is_set()
         self.connected.clear()
-        if was and not self._closing:
-            log.warning("mqtt: lost the broker (%s); reconnecting with backoff", reason_code)
+        if self._closing:
+            return
+        now = self._clock()
+        self._drops.append(now)
+        flapping = len(self._drops) == self._drops.maxlen and now - self._drops[0] < FLAP_WINDOW_S
+        if "taken over" in str(reason_code).lower() or flapping:
+            # mosquitto closes the older of two connections with one client id; paho reports that as an
+            # "Unspecified error", and the two then take the session from each other every second
+            self._say(f"the broker keeps closing this connection soon after it is made ({reason_code}, "
+                      f"{len(self._drops)} times in {now - self._drops[0]:.0f} s): another client, probably a "
+                      f"second monitor, uses the client id {self.client._client_id.decode()!r} (it took over "
+                      "the session); give each monitor its own --client-id / [mqtt] client_id")
+        elif was:  # said once per FLAP_WINDOW_S: a broker that drops us every few seconds is not news
+            quiet = self._said is not None or (len(self._drops) > 1 and now - self._drops[-2] < FLAP_WINDOW_S)
+            (log.debug if quiet else log.warning)("mqtt: lost the broker (%s); reconnecting with backoff",
+                                                  reason_code)
 
     def _ack(self, msg: MQTTMessage) -> None:
         if msg.qos > 0:
             self.client.ack(msg.mid, msg.qos)
 
     def _on_message(self, client: Client, userdata: Any, msg: MQTTMessage) -> None:
+        # runs on paho's network thread: an exception here would end it and leave the monitor deaf, so a
+        # message that can not be processed is logged, counted and acknowledged (never redelivered forever)
+        try:
+            self._message(msg)
+        except Exception:
+            self.poison_messages += 1
+            log.exception("mqtt: a message on %s could not be processed; dropped", shown(msg.topic, 80))
+            self._ack(msg)
+
+    def _message(self, msg: MQTTMessage) -> None:
         parsed = parse_topic(self.s, msg.topic)
         if parsed is None or not self.s.wants(parsed[0]) or parsed[1] not in ("imu", "msg", "info", "status"):
             self.ignored_messages += 1
             self._ack(msg)
             return
         device_id, kind = parsed
+        if not is_device_id(device_id):
+            self.bad_ids += 1
+            (log.warning if self.bad_ids == 1 else log.debug)(
+                "mqtt: dropped a message for device id %s: not 16 hex digits (%d so far)", shown(device_id),
+                self.bad_ids)
+            self._ack(msg)
+            return
         if kind == "status":
             text = bytes(msg.payload).decode("utf-8", "replace").strip().lower()
             was = self.online.get(device_id)
@@ -184,25 +261,45 @@ class MqttSource(QueuedSource):
                 self._put(Disconnected(device_id, "offline (last will or clean stop)"))
             self._ack(msg)
             return
+        payload = bytes(msg.payload)
+        if not 0 < len(payload) <= fp.MAX_MESSAGE:
+            self.poison_messages += 1
+            (log.warning if self.poison_messages == 1 else log.debug)(
+                "mqtt: dropped a %d-byte message from %s: a message is 1 to %d bytes (%d dropped so far)",
+                len(payload), device_id, fp.MAX_MESSAGE, self.poison_messages)
+            self._ack(msg)
+            return
         with self._dec_lock:
-            received = self._decode(device_id, msg)
+            received = self._decode(device_id, msg, payload)
         if received is not None:
             self._put(received)
         else:
             self._ack(msg)
 
-    def _decode(self, device_id: str, msg: MQTTMessage) -> Received | None:
+    def _make_room(self) -> bool:
+        """Drop the least recently heard device that never sent DEVICE_INFO; False if there is none."""
+        unknown = [d for d in self.decoders if d not in self.infos and d not in self._last_heard]
+        if not unknown:
+            return False
+        victim = min(unknown, key=lambda d: self._last_msg.get(d, 0.0))
+        del self.decoders[victim]
+        self._last_msg.pop(victim, None)
+        self.online.pop(victim, None)
+        self.evicted_devices += 1
+        return True
+
+    def _decode(self, device_id: str, msg: MQTTMessage, payload: bytes) -> Received | None:
         """Feed one message to the device's decoder (with _dec_lock held); None if it is not taken."""
         dec = self.decoders.get(device_id)
         if dec is None:
-            if len(self.decoders) >= MAX_DEVICES:
+            if len(self.decoders) >= MAX_DEVICES and not self._make_room():
                 if not self._warned_full:
                     log.warning("mqtt: more than %d devices; ignoring new ones", MAX_DEVICES)
                     self._warned_full = True
                 self.ignored_messages += 1
                 return None
             dec = self.decoders[device_id] = fp.Decoder(reorder=fp.MQTT_REORDER)
-        payload = bytes(msg.payload)
+        self._last_msg[device_id] = self._clock()
         dec.receive_message(payload)
         events = dec.events()
         if dec.held_batches:

@@ -15,7 +15,7 @@ import numpy as np
 
 import firmware_protocol as fp
 from monitor.imu import ImuSamples, iter_csv_chunks
-from monitor.recording import RecordingError, is_csv, read_meta
+from monitor.recording import RecordingError, capture_chunks, is_csv, read_meta
 from monitor.sources.base import Connected, Item, Received, Samples, Source, SourceUnavailable
 
 CHUNK_BYTES = 1 << 14
@@ -41,6 +41,7 @@ class ReplaySource(Source):
         self._t0_dev: float | None = None
         self.bytes_read = 0
         self.size = 0
+        self._reconnects_at: list[int] = []
 
     def describe(self) -> str:
         return f"replay:{self.path}"
@@ -60,6 +61,7 @@ class ReplaySource(Source):
             self.device_id = meta.device_id
         if meta is not None:
             self.decoder = meta.decoder()
+            self._reconnects_at = meta.reconnects_at
         info = meta.device_info if meta else None
         if info is not None:
             self.decoder.tracker.on_info(info)
@@ -73,7 +75,9 @@ class ReplaySource(Source):
             yield Received(self.device_id, b"", [info])
         size = CHUNK_BYTES if self.speed is None else PACED_CHUNK_BYTES
         with open(self.path, "rb") as f:
-            while chunk := f.read(size):
+            for chunk, relink in capture_chunks(f, size, self._reconnects_at):
+                if relink:
+                    self.decoder.on_reconnect()
                 self.bytes_read += len(chunk)
                 events = self.decoder.feed(chunk)
                 if not announced:

@@ -20,6 +20,7 @@ Theory of operation
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 import time
@@ -36,6 +37,8 @@ from monitor.sources.base import Connected, DeviceEvent, Disconnected, QueuedSou
 log = logging.getLogger(__name__)
 
 PortFinder = Callable[[], str | None]
+
+UNPLUGGED = "unplugged"
 
 #: messages held while waiting for DEVICE_INFO (at 100 Hz in batches of 10: over a minute)
 HOLD_EVENTS = 1000
@@ -71,16 +74,60 @@ def find_usb_port(vid: int | None, pid: int | None, serial_number: str | None = 
     return None
 
 
+@dataclass(frozen=True)
+class PortLookup:
+    """A fixed port if it exists, else detection by USB ids; `why_not()` says what was not found."""
+
+    port: str | None = None
+    vid: int | None = None
+    pid: int | None = None
+    serial_number: str | None = None
+
+    def __call__(self) -> str | None:
+        if self.port and Path(self.port).exists():
+            return self.port
+        return find_usb_port(self.vid, self.pid, self.serial_number)
+
+    def why_not(self) -> str:
+        if self.port:
+            return (f"{self.port} does not exist (unplugged, or a typo in --serial / [device] port?)"
+                    + ("; no USB device matching [device] vid/pid either" if self.vid or self.pid else ""))
+        ids = f"{self.vid or 0:04x}:{self.pid or 0:04x}" + (f" serial {self.serial_number}"
+                                                           if self.serial_number else "")
+        return f"no USB serial port with VID:PID {ids} (is the device plugged in?)"
+
+
 def port_finder(port: str | None, vid: int | None = None, pid: int | None = None,
                 serial_number: str | None = None) -> PortFinder:
     """A fixed port if it exists, else detection by USB ids."""
+    return PortLookup(port, vid, pid, serial_number)
 
-    def find() -> str | None:
-        if port and Path(port).exists():
-            return port
-        return find_usb_port(vid, pid, serial_number)
 
-    return find
+def open_error_hint(path: str, err: Exception) -> str:
+    """What to say when a port exists but can not be opened (EACCES gets the dialout hint)."""
+    text = f"can not open {path}: {err}"
+    if getattr(err, "errno", None) == errno.EACCES or "Permission denied" in str(err):
+        text += ("; your user may not use serial ports: add it to the port's group (usually dialout: "
+                 "sudo usermod -aG dialout $USER, then log in again)")
+    return text
+
+
+class _KeepWaitingInput(serial.Serial):
+    """pyserial's open() discards what the device sent while the port was closed (tcflush). A replugged
+    device's first batches wait exactly there (a pty, a UART's buffer): keep them, they are good data."""
+
+    _opening = False
+
+    def open(self) -> None:
+        self._opening = True
+        try:
+            super().open()
+        finally:
+            self._opening = False
+
+    def _reset_input_buffer(self) -> None:
+        if not self._opening:
+            super()._reset_input_buffer()
 
 
 class SerialSource(QueuedSource):
@@ -104,23 +151,23 @@ class SerialSource(QueuedSource):
         self._ser: serial.Serial | None = None
         self._write_lock = threading.Lock()
         self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._reader: threading.Thread | None = None
         self._cmd_ids = count(1)
         self._down_since: float | None = None
+        self._said: str | None = None  # the last port problem logged
 
     def describe(self) -> str:
         return f"serial:{self.port or '(looking for the device)'}"
 
     # ----------------------------------------------------------------------------------------- lifecycle
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="serial-reader", daemon=True)
-        self._thread.start()
+        self._reader = self._start_thread(self._run, "reader")
 
     def close(self) -> None:
         self._closing = True
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5.0)
+        if self._reader is not None:
+            self._reader.join(timeout=5.0)
         self._close_port()
 
     def stats(self, device_id: str) -> fp.DecodeStats | None:
@@ -148,22 +195,28 @@ class SerialSource(QueuedSource):
             return False
 
     # ----------------------------------------------------------------------------------------- reader
+    def _say(self, problem: str) -> None:
+        """A problem finding or opening the port: at warning level once, the same again at debug level."""
+        if self._said == UNPLUGGED:  # the retrying after an unplug was announced with the unplug itself
+            log.debug("serial: %s; retrying with backoff", problem)
+            return
+        (log.debug if problem == self._said else log.warning)("serial: %s; retrying with backoff", problem)
+        self._said = problem
+
     def _run(self) -> None:
         delay = self.backoff_s[0]
-        quiet = False  # after the first failure, log retries at debug level only ("log once")
         while not self._closing:
             path = self._find_port()
             ser = None
             if path is not None:
                 try:
-                    ser = serial.Serial(path, self.baudrate, timeout=0.05, write_timeout=1.0)
+                    ser = _KeepWaitingInput(path, self.baudrate, timeout=0.05, write_timeout=1.0)
                 except (serial.SerialException, OSError) as err:
                     self.link.open_failures += 1
-                    (log.debug if quiet else log.warning)("serial: can not open %s: %s; retrying", path, err)
-                    quiet = True
+                    self._say(open_error_hint(path, err))
             else:
-                (log.debug if quiet else log.warning)("serial: no device port found; retrying with backoff")
-                quiet = True
+                why_not = getattr(self._find_port, "why_not", None)
+                self._say(why_not() if why_not is not None else "no device port found")
             if ser is None:
                 self._wake.wait(delay)
                 delay = min(delay * 2, self.backoff_s[1])
@@ -178,7 +231,7 @@ class SerialSource(QueuedSource):
             log.warning("serial: link to %s lost (%s); will reconnect", path, reason)
             if self.device_id is not None:
                 self._put(Disconnected(self.device_id, reason))
-            quiet = True
+            self._said = UNPLUGGED
             delay = self.backoff_s[0]
             self._wake.wait(delay)
 
@@ -193,6 +246,9 @@ class SerialSource(QueuedSource):
     def _session(self, ser: serial.Serial) -> str:
         """Handshake and read until the link fails or the source closes; returns why it ended."""
         dec = self.decoder
+        relink = self.link.connects > 0
+        if relink:
+            dec.on_reconnect()  # a device that restarted with the same boot_id re-sends the same seq numbers
         resync = b""
         if dec.pending_bytes:
             # a half frame from before the unplug: end it so it can not merge with the new stream
@@ -215,7 +271,8 @@ class SerialSource(QueuedSource):
                 events = dec.events()
                 if trusted:
                     assert self.device_id is not None
-                    self._put(Received(self.device_id, data, events))
+                    self._put(Received(self.device_id, data, events, relink=relink))
+                    relink = False
                     continue
                 held += data
                 held_events += events
@@ -239,7 +296,8 @@ class SerialSource(QueuedSource):
                 self._on_trusted(info)
                 assert self.device_id is not None
                 ordered = [info] + held_events[:info_at] + held_events[info_at + 1:]
-                self._put(Received(self.device_id, bytes(held), ordered))
+                self._put(Received(self.device_id, bytes(held), ordered, relink=relink))
+                relink = False
                 held.clear()
                 held_events = []
         except (serial.SerialException, OSError) as err:
@@ -254,6 +312,7 @@ class SerialSource(QueuedSource):
         if info.protocol[0] != fp.PROTOCOL_MAJOR:
             log.error("serial: device %s speaks protocol %d.%d; this host speaks %d.%d and refuses its samples",
                       info.device_id_hex, *info.protocol, fp.PROTOCOL_MAJOR, fp.PROTOCOL_MINOR)
+        self._said = None
         self.info = info
         self.device_id = info.device_id_hex
         self.link.connects += 1
@@ -267,4 +326,5 @@ class SerialSource(QueuedSource):
         self._put(Connected(self.device_id, info, self.port or ""))
 
 
-__all__ = ["LinkStats", "PortFinder", "SerialSource", "find_usb_port", "port_finder"]
+__all__ = ["LinkStats", "PortFinder", "PortLookup", "SerialSource", "find_usb_port", "open_error_hint",
+           "port_finder"]

@@ -104,7 +104,7 @@ class PtyLink:
     """The device end of a pseudo-terminal: `path` is what the host opens as its serial port.
     `close()` is an unplug (the host's reads fail with SerialException / EIO)."""
 
-    def __init__(self, max_pending: int = 1 << 20) -> None:
+    def __init__(self, max_pending: int = 1 << 20, keep_sent: bool = False) -> None:
         import pty
 
         self.master, self._slave = pty.openpty()
@@ -115,9 +115,12 @@ class PtyLink:
         self.max_pending = max_pending
         self.dropped_bytes = 0  #: output the host did not read in time (a device would drop it too)
         self.closed = False
+        self.sent = bytearray() if keep_sent else None  #: with keep_sent: a copy of every byte written
 
     def write(self, data: bytes) -> None:
         """Queue bytes for the host and push as many as the pty takes now."""
+        if self.sent is not None:
+            self.sent += data
         self._pending += data
         if len(self._pending) > self.max_pending:
             cut = len(self._pending) - self.max_pending
