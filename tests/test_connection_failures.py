@@ -115,7 +115,8 @@ def _posture_run_serial(port: str, cmd_prefix: list[str] | None = None) -> str:
     r = subprocess.run([*(cmd_prefix or []), *POSTURE, "run", "--serial", port, "--no-db", "--no-capture",
                         "--no-status", "--duration", "4"], capture_output=True, text=True, timeout=WAIT_S * 2,
                        env={**os.environ, "POSTURE_DATA_DIR": "/nonexistent-posture-test"})
-    assert r.returncode == 0, r.stderr
+    # no device ever appeared before --duration ran out: exit 1 with a hint (README "Exit codes")
+    assert r.returncode == 1 and "no device appeared" in r.stderr, r.stderr
     return r.stderr
 
 
