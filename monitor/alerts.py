@@ -8,10 +8,21 @@ reminder, a stretch reminder); `AlertPolicy.offer` decides, in this order:
    local zone); offline (`wall_s` None) these limits do not apply. The caller owns the clock, so tests
    inject any time and nothing sleeps.
 2. a snooze ("postpone N minutes") for that kind, or for all kinds;
-3. the caps: at most one lean nudge per `lean_min_interval_s` (10 min, DOMAIN.md), likewise for slouch,
-   and at most `daily_cap` alerts per day (the wall date, or t_s // 86400 offline);
-4. a skip: the wearer skipped this kind; it stays quiet until the detector re-arms it (`rearm`: a
+3. a skip: the wearer skipped this kind; it stays quiet until the detector re-arms it (`rearm`: a
    new episode, a credited break).
+4. the caps: at most one lean nudge per `lean_min_interval_s` (10 min, DOMAIN.md), likewise for slouch;
+   the backoff of sedentary repeats; each kind's daily budget; at most `daily_cap` alerts per day (the
+   wall date, or t_s // 86400 offline).
+
+Kind and rare (issue 12; README "Alerts"). Within one sitting bout (from one credited break to the next)
+the first sedentary reminder always comes (subject to 1-2 and the daily cap); each repeat waits
+`sedentary_backoff_s` after the last one, indexed by how many reminders of the bout are still unanswered
+(ignored or pending): 15, 30, then 60 min for a wearer who never answers, where the detector alone would
+repeat every 15 min. An answer (done, snooze) or a break (`rearm`) resets the backoff. Repeats have a
+daily budget of their own, spent only by repeats the wearer ignored (`sedentary_repeat_budget`), so a
+wearer who answers keeps getting them and one who never does is not nagged all day; lean, slouch, stretch
+and battery nudges have a daily budget each (`*_budget`). Evidence: DOMAIN.md (not to be nagged;
+postpone/skip with limits, Stretchly #266/#1366, Workrave #255/#407).
 
 Every delivered alert gets an id and stays pending until `respond` records acknowledged, snoozed or
 skipped; `expire` turns alerts nobody answered within `ignore_after_s` into "ignored". Responses are
@@ -31,7 +42,7 @@ from datetime import datetime, time, tzinfo
 
 from monitor.events import Alert, AlertResponse, AlertResponseEvent
 
-KINDS = ("lean", "flexion", "sedentary", "stretch_reminder")
+KINDS = ("lean", "flexion", "sedentary", "stretch_reminder", "battery")
 
 
 class AlertPolicyError(ValueError):
@@ -62,9 +73,16 @@ class AlertPolicyParams:
     quiet_hours: tuple[str, str] | None = ("21:00", "07:00")  #: local HH:MM span without alerts; None: none
     lean_min_interval_s: float = 600.0  #: at most one lean nudge per this time, s
     flexion_min_interval_s: float = 600.0  #: at most one slouch nudge per this time, s
-    daily_cap: int = 30  #: alerts per day at most
+    daily_cap: int = 20  #: alerts per day at most
+    sedentary_backoff_s: tuple[float, ...] = (900.0, 1800.0, 3600.0)  #: repeat gaps by unanswered count, s
+    sedentary_repeat_budget: int = 2  #: ignored sedentary repeats a day before repeats stop
+    lean_budget: int = 6  #: lean nudges a day at most
+    flexion_budget: int = 6  #: slouch nudges a day at most
+    stretch_budget: int = 2  #: stretch reminders a day at most (morning, evening)
+    battery_budget: int = 1  #: low-battery nudges a day at most
     snooze_s: float = 600.0  #: default postpone, s
     ignore_after_s: float = 300.0  #: an alert unanswered this long is recorded as ignored, s
+    stale_after_s: float = 120.0  #: live: alerts from samples older than this are held ("stale samples"), s
     lopsided_ratio: float = 1.5  #: one side's lean time at least this multiple of the other's ...
     lopsided_min_s: float = 300.0  #: ... and at least this long, s
 
@@ -75,10 +93,19 @@ class AlertPolicyParams:
                     raise AlertPolicyError(f"[alerts] a span needs two HH:MM times, got {span!r}")
                 parse_hhmm(span[0])
                 parse_hhmm(span[1])
-        if self.daily_cap < 0:
-            raise AlertPolicyError(f"[alerts] daily_cap must be >= 0, got {self.daily_cap}")
+        for name in ("daily_cap", "sedentary_repeat_budget", "lean_budget", "flexion_budget", "stretch_budget",
+                     "battery_budget"):
+            if getattr(self, name) < 0:
+                raise AlertPolicyError(f"[alerts] {name} must be >= 0, got {getattr(self, name)}")
+        if not self.sedentary_backoff_s or any(not g >= 0 for g in self.sedentary_backoff_s):
+            raise AlertPolicyError(f"[alerts] sedentary_backoff_s must be gaps >= 0 s, got {self.sedentary_backoff_s}")
         if any(d not in range(7) for d in self.work_days):
             raise AlertPolicyError(f"[alerts] work_days must be 0 (Monday) .. 6, got {self.work_days}")
+
+    def budget(self, kind: str) -> int | None:
+        """The daily budget of `kind` (None: only the daily cap; sedentary: see sedentary_repeat_budget)."""
+        return {"lean": self.lean_budget, "flexion": self.flexion_budget, "stretch_reminder": self.stretch_budget,
+                "battery": self.battery_budget}.get(kind)
 
 
 #: the offline policy of `posture analyze`: no wall-clock limits
@@ -89,6 +116,7 @@ OFFLINE = AlertPolicyParams(work_hours=None, quiet_hours=None)
 class _Pending:
     alert: Alert
     given_s: float
+    repeat: bool = False  #: a sedentary repeat (not the first reminder of its bout)
 
 
 @dataclass
@@ -104,6 +132,10 @@ class PolicyState:
     lean_left_s: float = 0.0  #: today's time in lean episodes, s
     lean_right_s: float = 0.0
     responses: dict[str, int] = field(default_factory=dict)  #: response name -> count today
+    given: dict[str, int] = field(default_factory=dict)  #: kind -> alerts given today
+    unanswered: dict[str, int] = field(default_factory=dict)  #: kind -> reminders since the last answer/rearm
+    bout_reminders: int = 0  #: sedentary reminders given since the last credited break
+    ignored_repeats: int = 0  #: sedentary repeats ignored today
 
 
 class AlertPolicy:
@@ -153,6 +185,17 @@ class AlertPolicy:
         gap = {"lean": p.lean_min_interval_s, "flexion": p.flexion_min_interval_s}.get(kind, 0.0)
         if t_s - s.last_given_s.get(kind, -math.inf) < gap:
             return "too soon after the last one"
+        if kind == "sedentary" and s.bout_reminders > 0:
+            unanswered = s.unanswered.get(kind, 0)
+            if unanswered > 0:
+                back = p.sedentary_backoff_s[min(unanswered, len(p.sedentary_backoff_s)) - 1]
+                if t_s - s.last_given_s.get(kind, -math.inf) < back:
+                    return "backing off"
+            if s.ignored_repeats >= p.sedentary_repeat_budget:
+                return "over budget"
+        budget = p.budget(kind)
+        if budget is not None and s.given.get(kind, 0) >= budget:
+            return "over budget"
         if s.alerts_today >= p.daily_cap:
             return "daily cap reached"
         return None
@@ -164,6 +207,8 @@ class AlertPolicy:
         wall_s: float | None = None,
         side: str | None = None,
         minutes: float = 0.0,
+        part: str | None = None,
+        battery_pct: int | None = None,
     ) -> Alert | None:
         """The Alert to deliver now, or None when the policy holds it back (see blocked_reason)."""
         if kind not in KINDS:
@@ -171,16 +216,30 @@ class AlertPolicy:
         if self.blocked_reason(kind, t_s, wall_s) is not None:
             return None
         s = self._s
-        alert = Alert(t_s, kind, self.text(kind, side, minutes), s.next_id, side)
+        alert = Alert(t_s, kind, self.text(kind, side, minutes, part, battery_pct), s.next_id, side)
         s.next_id += 1
         s.alerts_today += 1
         s.last_given_s[kind] = t_s
-        self._pending[alert.alert_id] = _Pending(alert, t_s)
+        s.given[kind] = s.given.get(kind, 0) + 1
+        s.unanswered[kind] = s.unanswered.get(kind, 0) + 1
+        repeat = kind == "sedentary" and s.bout_reminders > 0
+        if kind == "sedentary":
+            s.bout_reminders += 1
+        self._pending[alert.alert_id] = _Pending(alert, t_s, repeat)
         return alert
 
     def rearm(self, kind: str) -> None:
-        """The condition behind `kind` reset (new episode, credited break): a skip no longer applies."""
+        """The condition behind `kind` reset (new episode, credited break): a skip no longer applies, and
+        for sedentary a new bout starts (its backoff reset)."""
         self._s.skipped.discard(kind)
+        if kind == "sedentary":
+            self._s.unanswered.pop(kind, None)
+            self._s.bout_reminders = 0
+
+    def latest_open(self, kind: str | None = None) -> int | None:
+        """The id of the latest alert still waiting for an answer (of `kind`, or any), None if none."""
+        ids = [i for i, p in self._pending.items() if kind is None or p.alert.alert_kind == kind]
+        return max(ids, key=lambda i: self._pending[i].given_s) if ids else None
 
     def add_lean_time(self, side: str, seconds: float) -> None:
         """Count a finished lean episode toward today's left/right balance."""
@@ -199,7 +258,8 @@ class AlertPolicy:
             return side
         return None
 
-    def text(self, kind: str, side: str | None = None, minutes: float = 0.0) -> str:
+    def text(self, kind: str, side: str | None = None, minutes: float = 0.0, part: str | None = None,
+             battery_pct: int | None = None) -> str:
         """The short alert text."""
         lop = self.lopsided_side()
         stretch = (
@@ -214,7 +274,10 @@ class AlertPolicy:
             return "Slouching for over a minute: sit back and lift your chest."
         if kind == "sedentary":
             return f"Sitting for {max(1, round(minutes))} min: time for a 2-minute walk.{stretch}"
-        return f"Time for your 3-minute stretch: reach up tall, then bend over slowly.{stretch}"
+        if kind == "battery":
+            return f"Sensor battery at {battery_pct if battery_pct is not None else 'under 15'} %: charge it soon."
+        when = f"{part} " if part in ("morning", "evening") else ""
+        return f"Time for your 3-minute {when}stretch: reach up tall, then bend over slowly.{stretch}"
 
     def respond(
         self, alert_id: int, response: AlertResponse, t_s: float, snooze_s: float | None = None
@@ -227,6 +290,10 @@ class AlertPolicy:
                 f"alert {alert_id} is not waiting for a response (unknown or already answered)"
             )
         kind = pending.alert.alert_kind
+        if response == AlertResponse.IGNORED:
+            self._s.ignored_repeats += int(pending.repeat)
+        else:
+            self._s.unanswered.pop(kind, None)  # an answer resets the backoff
         if response == AlertResponse.SNOOZED:
             self._s.snoozed_until_s[kind] = t_s + (self.params.snooze_s if snooze_s is None else snooze_s)
         elif response == AlertResponse.SKIPPED:

@@ -113,6 +113,17 @@ class Alert:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldAlert:
+    """A nudge the alert policy held back, reported once per hold (monitor.held): `reason` is one of
+    monitor.held.HELD_REASONS, e.g. "outside work hours"."""
+
+    kind: ClassVar[str] = "held_alert"
+    t_s: float
+    alert_kind: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class AlertResponseEvent:
     kind: ClassVar[str] = "alert_response"
     t_s: float
@@ -152,7 +163,7 @@ class State:
 
 
 Event = (LeanEpisode | FlexionEpisode | Walk | Break | PostureShift | Transition | StretchRoutine | Alert
-         | AlertResponseEvent | Aggregate | State)
+         | AlertResponseEvent | HeldAlert | Aggregate | State)
 
 
 def event_to_dict(ev: Event) -> dict[str, Any]:
@@ -168,5 +179,5 @@ def event_to_dict(ev: Event) -> dict[str, Any]:
 
 
 __all__ = ["Activity", "Aggregate", "Alert", "AlertResponse", "AlertResponseEvent", "Break", "Event",
-           "FlexionEpisode", "LeanEpisode", "PostureShift", "State", "StretchRoutine", "Transition", "Walk",
-           "event_to_dict"]
+           "FlexionEpisode", "HeldAlert", "LeanEpisode", "PostureShift", "State", "StretchRoutine", "Transition",
+           "Walk", "event_to_dict"]

@@ -20,7 +20,7 @@ when it is held still, because the trunk far from upright is not sitting.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any
@@ -49,6 +49,7 @@ from monitor.detect.stretch import StretchDetector, StretchParams, StretchRemind
 from monitor.events import (
     Activity,
     Aggregate,
+    Alert,
     AlertResponse,
     Event,
     FlexionEpisode,
@@ -56,6 +57,7 @@ from monitor.events import (
     State,
 )
 from monitor.fusion import Fusion, FusionParams
+from monitor.held import HeldLog
 from monitor.imu import ImuSamples
 
 
@@ -81,6 +83,7 @@ class PipelineConfig:
 
 
 _BUF_S = 12.0  # seconds of recent angles kept for the hop-based checks
+BATTERY_LOW_PCT = 15  #: one nudge at this battery level or less (re-armed above it + 5)
 
 
 class Pipeline:
@@ -92,8 +95,12 @@ class Pipeline:
         profile: Any = None,
         wall_offset_s: float | None = None,
         tz: tzinfo | None = None,
+        now_wall: Callable[[], float] | None = None,
     ) -> None:
+        """`now_wall`: the wall clock (Unix s) of a live monitor, so alerts from samples older than
+        [alerts] stale_after_s are held; None (replays, the demo): samples are never stale."""
         self.config = c = config
+        self.now_wall = now_wall
         self.profile = profile
         self.wall_offset_s = wall_offset_s
         initial: BiasEstimate | None = None
@@ -117,6 +124,8 @@ class Pipeline:
         self._flex = HysteresisDetector(c.flexion)
         self._sedentary = SedentaryTracker(c.sedentary)
         self.policy = AlertPolicy(c.alerts, tz)
+        self.held = HeldLog()
+        self._battery_low = False
         self._stretch = StretchDetector(c.stretch, tz)
         self._reminder = StretchReminder(c.stretch, tz)
         self._agg = Aggregator(c.aggregate)
@@ -178,6 +187,31 @@ class Pipeline:
     ) -> list[Event]:
         """Record the wearer's answer to an alert; returns the AlertResponseEvent (as a one-element list)."""
         return [self.policy.respond(alert_id, response, t_s, snooze_s)]
+
+    def answer_latest(self, response: AlertResponse, t_s: float | None = None,
+                      kind: str | None = None) -> list[Event]:
+        """Answer the latest open alert (of `kind`, or any): a press of the device's button, a double tap,
+        a done routine. Nothing when no alert is open."""
+        alert_id = self.policy.latest_open(kind)
+        if alert_id is None:
+            return []
+        return self.respond(alert_id, response, self._t_prev if t_s is None else t_s)
+
+    def battery(self, pct: int, t_s: float | None = None) -> list[Event]:
+        """The device reported its battery (STATUS): one nudge when it reaches [alerts] battery_low_pct or
+        less (held and retried while it can not be given), re-armed once it is charged again."""
+        t = self._t_prev if t_s is None else t_s
+        if not math.isfinite(t):
+            return []
+        if pct > BATTERY_LOW_PCT + 5:
+            self._battery_low = False
+            self.held.clear("battery")
+            return []
+        if pct > BATTERY_LOW_PCT or self._battery_low:
+            return []
+        alert, events = self._offer("battery", t, battery_pct=pct)
+        self._battery_low = alert is not None
+        return events
 
     def finish(self) -> list[Event]:
         """End of data: decide the last samples, close open episodes, walks, breaks and windows."""
@@ -285,15 +319,15 @@ class Pipeline:
         given: list[Event] = []
 
         def on_due(d: SedentaryDue) -> bool:
-            alert = self.policy.offer("sedentary", d.t_s, self._wall(d.t_s), minutes=d.since_break_s / 60.0)
-            if alert is not None:
-                given.append(alert)
+            alert, evs = self._offer("sedentary", d.t_s, minutes=d.since_break_s / 60.0)
+            given.extend(evs)
             return alert is not None
 
         breaks, _ = self._sedentary.feed(hops, on_due)
-        if breaks:
-            self.policy.rearm("sedentary")
-        events += breaks + given
+        events += given
+        events += breaks
+        if breaks or self._sedentary.in_break:  # a break long enough to count answers the reminder at once
+            events += self._break_taken(breaks[-1].end_s if breaks else hops[-1].end_s)
         for h in hops:
             seg = self._span(h)
             if len(seg) == 0 or not np.isfinite(seg).any():
@@ -305,11 +339,13 @@ class Pipeline:
             ):
                 self._reminder.routine_done(r, self.wall_offset_s)
                 events.append(r)
+                # the routine closes the stretch reminder it answers
+                events += self.answer_latest(AlertResponse.ACKNOWLEDGED, r.end_s, "stretch_reminder")
                 sitting_s = self._sedentary.since_break_s
                 credited = self._sedentary.credit(r.start_s, r.end_s)  # a stretch routine is a break
-                if credited or self._sedentary.since_break_s < sitting_s:
-                    self.policy.rearm("sedentary")
                 events += credited
+                if credited or self._sedentary.since_break_s < sitting_s:
+                    events += self._break_taken(r.end_s)
         return events
 
     def _episodes(self, t: np.ndarray, lean: np.ndarray, flex: np.ndarray, valid: np.ndarray) -> list[Event]:
@@ -327,10 +363,11 @@ class Pipeline:
                 else:
                     events.append(FlexionEpisode(ep.start_s, ep.end_s, ep.peak_deg, ep.mean_deg))
                 self.policy.rearm(kind)
+                self.held.clear(kind)
             for cf in confs:  # the episode was active at cf.t_s, even if it ended later in this batch
-                alert = self.policy.offer(kind, cf.t_s, self._wall(cf.t_s), side=side)
+                alert, evs = self._offer(kind, cf.t_s, side=side)
+                events += evs
                 if alert is not None:
-                    events.append(alert)
                     self._waiting.pop(kind, None)
                 elif det.active:
                     self._waiting[kind] = (side, det)  # held back (too soon, snoozed): retried while it lasts
@@ -338,21 +375,47 @@ class Pipeline:
             if not det.active:
                 del self._waiting[kind]
                 continue
-            alert = self.policy.offer(kind, float(t[-1]), self._wall(float(t[-1])), side=side)
+            alert, evs = self._offer(kind, float(t[-1]), side=side)
+            events += evs
             if alert is not None:
-                events.append(alert)
                 del self._waiting[kind]
         return events
+
+    def _offer(self, kind: str, t_s: float, *, side: str | None = None, minutes: float = 0.0,
+               part: str | None = None, battery_pct: int | None = None) -> tuple[Alert | None, list[Event]]:
+        """Offer a nudge to the policy: (the Alert, [it]) when given, else (None, [a HeldAlert the first time
+        it is held for a reason of monitor.held.HELD_REASONS]). Before the policy's own limits: samples
+        older than stale_after_s (live) are not nudged about; while walking nothing is."""
+        wall = self._wall(t_s)
+        reason: str | None = None
+        if self.now_wall is not None and wall is not None and self.now_wall() - wall > self.config.alerts.stale_after_s:
+            reason = "stale samples"
+        reason = reason or self.policy.blocked_reason(kind, t_s, wall)
+        if reason is None and self._last_act == Activity.WALKING:
+            reason = "while walking"
+        if reason is not None:
+            held = self.held.note(kind, reason, t_s)
+            return None, [] if held is None else [held]
+        alert = self.policy.offer(kind, t_s, wall, side=side, minutes=minutes, part=part, battery_pct=battery_pct)
+        if alert is None:  # pragma: no cover - blocked_reason said it would be given
+            return None, []
+        self.held.clear(kind)
+        return alert, [alert]
+
+    def _break_taken(self, t_s: float) -> list[Event]:
+        """A credited break: a new sitting bout (backoff reset), and it answers an open sitting reminder."""
+        self.policy.rearm("sedentary")
+        self.held.clear("sedentary")
+        return self.answer_latest(AlertResponse.ACKNOWLEDGED, t_s, "sedentary")
 
     def _reminders(self, t_s: float) -> list[Event]:
         part = self._reminder.due(t_s, self.wall_offset_s)
         if part is None:
             return []
-        alert = self.policy.offer("stretch_reminder", t_s, self._wall(t_s))
-        if alert is None:
-            return []
-        self._reminder.given(part, t_s, self.wall_offset_s)
-        return [alert]
+        alert, events = self._offer("stretch_reminder", t_s, part=part)
+        if alert is not None:
+            self._reminder.given(part, t_s, self.wall_offset_s)
+        return events
 
     def _wall(self, t_s: float) -> float | None:
         return None if self.wall_offset_s is None else t_s + self.wall_offset_s

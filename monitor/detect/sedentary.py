@@ -104,6 +104,11 @@ class SedentaryTracker:
         return max(0.0, self._t - self._ref)
 
     @property
+    def in_break(self) -> bool:
+        """A movement run long enough to be credited is going on (the break is reported when it ends)."""
+        return self._run_qualifies()
+
+    @property
     def moving(self) -> bool:
         return self._moving
 
