@@ -82,6 +82,7 @@ class AlertPolicyParams:
     battery_budget: int = 1  #: low-battery nudges a day at most
     snooze_s: float = 600.0  #: default postpone, s
     ignore_after_s: float = 300.0  #: an alert unanswered this long is recorded as ignored, s
+    stretch_ignore_after_s: float = 1200.0  #: ... a stretch reminder (the routine it asks for closes it), s
     stale_after_s: float = 120.0  #: live: alerts from samples older than this are held ("stale samples"), s
     lopsided_ratio: float = 1.5  #: one side's lean time at least this multiple of the other's ...
     lopsided_min_s: float = 300.0  #: ... and at least this long, s
@@ -310,8 +311,11 @@ class AlertPolicy:
 
     def expire(self, t_s: float) -> list[AlertResponseEvent]:
         """Alerts unanswered for ignore_after_s become IGNORED (the pending set only shrinks here)."""
-        late = [i for i, p in self._pending.items() if t_s - p.given_s >= self.params.ignore_after_s]
+        late = [i for i, p in self._pending.items() if t_s - p.given_s >= self._ignore_after_s(p.alert.alert_kind)]
         return [self.respond(i, AlertResponse.IGNORED, t_s) for i in late]
+
+    def _ignore_after_s(self, kind: str) -> float:
+        return self.params.stretch_ignore_after_s if kind == "stretch_reminder" else self.params.ignore_after_s
 
     def flush(self, t_s: float) -> list[AlertResponseEvent]:
         """End of data: every alert still open is recorded as ignored."""

@@ -17,6 +17,7 @@ from html import escape
 import numpy as np
 
 from monitor.events import Activity, Aggregate
+from monitor.report_nudges import nudges_panel
 from monitor.summary import DayEvents, DaySummary
 
 LEFT, RIGHT, NEUTRAL = "#2f6fde", "#e8702a", "#9aa7b8"
@@ -358,6 +359,7 @@ def render_day(s: DaySummary, ev: DayEvents, tz: tzinfo | None = None, title: st
             f'<p class="sub">device {escape(s.device_id or "–")} · worn {escape(worn)}</p>',
             f'<div class="cards">{cards}</div>',
             f'<section class="panel"><h2>The day in plain words</h2><ul class="words">{words}</ul></section>']
+    body.append(nudges_panel(s))  # monitor/report_nudges.py: sent, answered, held back
     if aggs:
         body.append('<section class="panel"><h2>Lean and forward bend through the day</h2>'
                     f"{_timeline(aggs, ev, s, tz)}{_legend(_TIMELINE_LEGEND)}</section>")

@@ -20,6 +20,7 @@ from monitor.events import (
     Break,
     Event,
     FlexionEpisode,
+    HeldAlert,
     LeanEpisode,
     PostureShift,
     State,
@@ -69,6 +70,9 @@ def event_rows(device_id: str, ev: Event, offset_s: float, session_id: int | Non
     if isinstance(ev, StretchRoutine):
         return [("INSERT OR REPLACE INTO marks VALUES (?,?,?,?,?,?)",
                  (d, "stretch", ev.start_s + o, ev.end_s + o, ev.part_of_day, s))]
+    if isinstance(ev, HeldAlert):  # one mark per kind and time: a lean and a slouch held at once both stay
+        return [("INSERT OR REPLACE INTO marks VALUES (?,?,?,?,?,?)",
+                 (d, f"held:{ev.alert_kind}", ev.t_s + o, None, ev.reason, s))]
     return []  # State (live only) and anything newer
 
 
