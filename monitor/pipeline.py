@@ -57,8 +57,8 @@ from monitor.events import (
     State,
 )
 from monitor.fusion import Fusion, FusionParams
-from monitor.held import HeldLog
 from monitor.imu import ImuSamples
+from monitor.nudges import Nudger
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +83,6 @@ class PipelineConfig:
 
 
 _BUF_S = 12.0  # seconds of recent angles kept for the hop-based checks
-BATTERY_LOW_PCT = 15  #: one nudge at this battery level or less (re-armed above it + 5)
 
 
 class Pipeline:
@@ -100,7 +99,6 @@ class Pipeline:
         """`now_wall`: the wall clock (Unix s) of a live monitor, so alerts from samples older than
         [alerts] stale_after_s are held; None (replays, the demo): samples are never stale."""
         self.config = c = config
-        self.now_wall = now_wall
         self.profile = profile
         self.wall_offset_s = wall_offset_s
         initial: BiasEstimate | None = None
@@ -124,8 +122,7 @@ class Pipeline:
         self._flex = HysteresisDetector(c.flexion)
         self._sedentary = SedentaryTracker(c.sedentary)
         self.policy = AlertPolicy(c.alerts, tz)
-        self.held = HeldLog()
-        self._battery_low = False
+        self.nudger = Nudger(self.policy, now_wall)
         self._stretch = StretchDetector(c.stretch, tz)
         self._reminder = StretchReminder(c.stretch, tz)
         self._agg = Aggregator(c.aggregate)
@@ -190,28 +187,14 @@ class Pipeline:
 
     def answer_latest(self, response: AlertResponse, t_s: float | None = None,
                       kind: str | None = None) -> list[Event]:
-        """Answer the latest open alert (of `kind`, or any): a press of the device's button, a double tap,
-        a done routine. Nothing when no alert is open."""
-        alert_id = self.policy.latest_open(kind)
-        if alert_id is None:
-            return []
-        return self.respond(alert_id, response, self._t_prev if t_s is None else t_s)
+        """Answer the latest open alert (of `kind`, or any): the device's button, a double tap, a done
+        routine (monitor.nudges). Nothing when no alert is open."""
+        return self.nudger.answer_latest(response, self._t_prev if t_s is None else t_s, kind)
 
     def battery(self, pct: int, t_s: float | None = None) -> list[Event]:
-        """The device reported its battery (STATUS): one nudge when it reaches [alerts] battery_low_pct or
-        less (held and retried while it can not be given), re-armed once it is charged again."""
+        """The device's battery level (STATUS): one nudge at 15 % or less (monitor.nudges)."""
         t = self._t_prev if t_s is None else t_s
-        if not math.isfinite(t):
-            return []
-        if pct > BATTERY_LOW_PCT + 5:
-            self._battery_low = False
-            self.held.clear("battery")
-            return []
-        if pct > BATTERY_LOW_PCT or self._battery_low:
-            return []
-        alert, events = self._offer("battery", t, battery_pct=pct)
-        self._battery_low = alert is not None
-        return events
+        return self.nudger.battery(pct, t, self._wall(t), self._last_act == Activity.WALKING)
 
     def finish(self) -> list[Event]:
         """End of data: decide the last samples, close open episodes, walks, breaks and windows."""
@@ -362,8 +345,7 @@ class Pipeline:
                     self.policy.add_lean_time(side or "", ep.end_s - ep.start_s)
                 else:
                     events.append(FlexionEpisode(ep.start_s, ep.end_s, ep.peak_deg, ep.mean_deg))
-                self.policy.rearm(kind)
-                self.held.clear(kind)
+                self.nudger.rearm(kind)
             for cf in confs:  # the episode was active at cf.t_s, even if it ended later in this batch
                 alert, evs = self._offer(kind, cf.t_s, side=side)
                 events += evs
@@ -381,31 +363,12 @@ class Pipeline:
                 del self._waiting[kind]
         return events
 
-    def _offer(self, kind: str, t_s: float, *, side: str | None = None, minutes: float = 0.0,
-               part: str | None = None, battery_pct: int | None = None) -> tuple[Alert | None, list[Event]]:
-        """Offer a nudge to the policy: (the Alert, [it]) when given, else (None, [a HeldAlert the first time
-        it is held for a reason of monitor.held.HELD_REASONS]). Before the policy's own limits: samples
-        older than stale_after_s (live) are not nudged about; while walking nothing is."""
-        wall = self._wall(t_s)
-        reason: str | None = None
-        if self.now_wall is not None and wall is not None and self.now_wall() - wall > self.config.alerts.stale_after_s:
-            reason = "stale samples"
-        reason = reason or self.policy.blocked_reason(kind, t_s, wall)
-        if reason is None and self._last_act == Activity.WALKING:
-            reason = "while walking"
-        if reason is not None:
-            held = self.held.note(kind, reason, t_s)
-            return None, [] if held is None else [held]
-        alert = self.policy.offer(kind, t_s, wall, side=side, minutes=minutes, part=part, battery_pct=battery_pct)
-        if alert is None:  # pragma: no cover - blocked_reason said it would be given
-            return None, []
-        self.held.clear(kind)
-        return alert, [alert]
+    def _offer(self, kind: str, t_s: float, **kw: Any) -> tuple[Alert | None, list[Event]]:
+        return self.nudger.offer(kind, t_s, self._wall(t_s), self._last_act == Activity.WALKING, **kw)
 
     def _break_taken(self, t_s: float) -> list[Event]:
         """A credited break: a new sitting bout (backoff reset), and it answers an open sitting reminder."""
-        self.policy.rearm("sedentary")
-        self.held.clear("sedentary")
+        self.nudger.rearm("sedentary")
         return self.answer_latest(AlertResponse.ACKNOWLEDGED, t_s, "sedentary")
 
     def _reminders(self, t_s: float) -> list[Event]:

@@ -178,3 +178,42 @@ def _chromium_shows_the_panel(html: str, tmp_path: Path) -> None:
     m = re.search(r'id="nudges"[^>]*data-h="(\d+)"[^>]*data-rows="(\d+)"', dom.stdout)
     assert m is not None, dom.stdout[:500]
     assert int(m.group(1)) > 60 and int(m.group(2)) >= 2
+
+
+def test_the_device_button_and_double_tap_answer_the_latest_alert_and_low_battery_nudges_once() -> None:
+    import firmware_protocol as fp
+    from monitor.commands.run import pipeline_factory
+    from monitor.config import Config
+    from monitor.service import Service, ServiceOptions
+    from monitor.sim import builtin_scenario
+    from monitor.sources.base import Received
+    from monitor.sources.simulated import SimulatedSource, frame_all
+    from monitor.virtual_device import VirtualDevice
+
+    sim = Simulator(builtin_scenario("lean"), odr_hz=25.0)
+    dev = VirtualDevice(sim.chunks(10.0), sim.odr_hz, batch_size=25, seed=1)
+    src = SimulatedSource(dev, step_s=10.0)
+    got: list = []
+    gestures = [fp.EventKind.BUTTON_PRESS, 99, fp.EventKind.TAP_DOUBLE]
+
+    def on_event(device_id: str, ev: object) -> None:
+        got.append(ev)
+        if isinstance(ev, Alert) and gestures:  # the wearer answers on the device (99: a kind from the future)
+            for kind in (gestures.pop(0),) if gestures[0] != 99 else (gestures.pop(0), gestures.pop(0)):
+                raw = frame_all(dev.press(kind))
+                src._pending.append(Received(src.device_id, raw, src.decoder.feed(raw)))
+            dev.battery_pct = 12  # and the battery runs low: the next STATUS says so
+
+    svc = Service(src, pipeline_factory(Config(), live=False), [], ServiceOptions(poll_s=0.0))
+    svc.on_event = on_event
+    report = svc.run()
+    alerts = of(got, Alert)
+    answers = {r.alert_id: r.response for r in of(got, AlertResponseEvent)}
+    first_non_battery = [a for a in alerts if a.alert_kind != "battery"]
+    assert answers[first_non_battery[0].alert_id] == AlertResponse.ACKNOWLEDGED  # the button press
+    assert [a.alert_kind for a in alerts].count("battery") == 1
+    (r,) = report.devices.values()
+    assert r["device_events"]["button press"] == 1 and r["device_events"]["unknown (99)"] == 1
+    assert sum(r["device_events"].values()) == 3
+    acked = [i for i, resp in answers.items() if resp == AlertResponse.ACKNOWLEDGED]
+    assert len(acked) == 2  # the double tap answered the next alert too
