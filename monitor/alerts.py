@@ -37,6 +37,7 @@ trace of the left/right imbalance the seed article blames for much back pain (DO
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, tzinfo
 
@@ -228,6 +229,42 @@ class AlertPolicy:
             s.bout_reminders += 1
         self._pending[alert.alert_id] = _Pending(alert, t_s, repeat)
         return alert
+
+    def restore(self, t_s: float, wall_s: float | None,
+                alerts: Sequence[tuple[float, str, int, AlertResponse, float | None]],
+                bout_starts_s: Sequence[float]) -> None:
+        """Take up the day after a restart (monitor.resume): today's alerts, oldest first, as (t_s, kind, id,
+        latest response, response t_s), and the ends of today's credited breaks (sitting bouts start there).
+        Counts, budgets, rate limits, the backoff, skips and snoozes continue, and ids are not reused. Alerts
+        left open by the stopped monitor are not reopened (it recorded them as ignored)."""
+        self._roll_day(t_s, wall_s)
+        s = self._s
+        bout_of_last: int | None = None
+        for t, kind, alert_id, response, resp_t in alerts:
+            s.alerts_today += 1
+            s.given[kind] = s.given.get(kind, 0) + 1
+            s.last_given_s[kind] = t
+            s.next_id = max(s.next_id, alert_id + 1)
+            if response != AlertResponse.PENDING:
+                name = AlertResponse(response).name.lower()
+                s.responses[name] = s.responses.get(name, 0) + 1
+            answered = response in (AlertResponse.ACKNOWLEDGED, AlertResponse.SNOOZED, AlertResponse.SKIPPED)
+            if response == AlertResponse.SNOOZED and resp_t is not None:
+                s.snoozed_until_s[kind] = resp_t + self.params.snooze_s
+            if kind != "sedentary":
+                continue
+            bout = sum(1 for b in bout_starts_s if b <= t)
+            repeat = bout == bout_of_last
+            bout_of_last = bout
+            s.bout_reminders = s.bout_reminders + 1 if repeat else 1
+            s.unanswered[kind] = 0 if answered else (s.unanswered.get(kind, 0) if repeat else 0) + 1
+            s.ignored_repeats += int(repeat and response == AlertResponse.IGNORED)
+            if response == AlertResponse.SKIPPED:
+                s.skipped.add(kind)
+        if bout_of_last is not None and bout_of_last < len(bout_starts_s):  # a break since: a new bout
+            s.unanswered.pop("sedentary", None)
+            s.bout_reminders = 0
+            s.skipped.discard("sedentary")
 
     def rearm(self, kind: str) -> None:
         """The condition behind `kind` reset (new episode, credited break): a skip no longer applies, and

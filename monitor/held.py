@@ -32,11 +32,14 @@ class HeldLog:
         self._open: set[tuple[str, str]] = set()
         self.counts: dict[str, int] = {}  #: reason -> holds reported (this pipeline's lifetime)
 
-    def note(self, kind: str, reason: str, t_s: float) -> HeldAlert | None:
-        """The policy refused a `kind` nudge at t_s for `reason`: a HeldAlert the first time, else None."""
+    def note(self, kind: str, reason: str, t_s: float, quiet: bool = False) -> HeldAlert | None:
+        """The policy refused a `kind` nudge at t_s for `reason`: a HeldAlert the first time, else None.
+        `quiet`: only remember it (a hold reported before a restart)."""
         if reason not in HELD_REASONS or (kind, reason) in self._open:
             return None
         self._open.add((kind, reason))
+        if quiet:
+            return None
         self.counts[reason] = self.counts.get(reason, 0) + 1
         log.info("%s%s nudge held: %s", f"{self.label}: " if self.label else "", kind, reason)
         return HeldAlert(t_s, kind, reason)

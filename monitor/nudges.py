@@ -11,7 +11,8 @@ open alert for the device's button, a double tap, a done routine or a taken brea
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from monitor.alerts import AlertPolicy
 from monitor.events import Alert, AlertResponse, Event
@@ -50,6 +51,15 @@ class Nudger:
             return None, []
         self.held.clear(kind)
         return alert, [alert]
+
+    def restore(self, held: Sequence[tuple[float, str, str]], bout_start_s: float,
+                alerts: Sequence[tuple[float, str, int, Any, Any]]) -> None:
+        """After a restart (monitor.resume): holds reported today (t_s, kind, reason) stay reported, the
+        sitting ones only within the current bout; a battery nudge given today is not given again."""
+        for t, kind, reason in held:
+            if kind != "sedentary" or t >= bout_start_s:
+                self.held.note(kind, reason, t, quiet=True)
+        self.battery_low = any(kind == "battery" for _, kind, *_ in alerts)
 
     def rearm(self, kind: str) -> None:
         """A new episode or sitting bout: the policy re-arms `kind` and its next hold is reported again."""

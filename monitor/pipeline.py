@@ -23,7 +23,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -59,6 +59,9 @@ from monitor.events import (
 from monitor.fusion import Fusion, FusionParams
 from monitor.imu import ImuSamples
 from monitor.nudges import Nudger
+
+if TYPE_CHECKING:
+    from monitor.resume import DayStory
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +198,25 @@ class Pipeline:
         """The device's battery level (STATUS): one nudge at 15 % or less (monitor.nudges)."""
         t = self._t_prev if t_s is None else t_s
         return self.nudger.battery(pct, t, self._wall(t), self._last_act == Activity.WALKING)
+
+    def restore_day(self, story: DayStory, t0_s: float, within_s: float) -> None:
+        """Take up the day so far after a restart (monitor.resume; times on this pipeline's timeline)."""
+        breaks = story.break_ends_s
+        self.policy.restore(t0_s, self._wall(t0_s), story.alerts, breaks)
+        self.nudger.restore(story.held, breaks[-1] if breaks else -math.inf, story.alerts)
+        wall0 = self._wall(t0_s)
+        if wall0 is not None:
+            for part in story.stretch_parts:
+                self._reminder.done_on(part, wall0)
+            for t, kind, *_ in story.alerts:
+                if kind == "stretch_reminder":
+                    self._reminder.done_on(self._reminder.part_at(t + wall0 - t0_s), wall0)
+        if story.last_s is None or t0_s - story.last_s > within_s or story.first_s is None:
+            return
+        ref = max(breaks[-1] if breaks else story.first_s, story.first_s)
+        since = [t for t, kind, *_ in story.alerts if kind == "sedentary" and t >= ref]
+        walk = story.walk if story.walk and t0_s - story.walk[1] <= self.config.sedentary.bridge_s else None
+        self._sedentary.resume(ref, since[-1] if since else None, walk)
 
     def finish(self) -> list[Event]:
         """End of data: decide the last samples, close open episodes, walks, breaks and windows."""

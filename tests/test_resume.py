@@ -1,0 +1,139 @@
+"""A restart keeps the day (issue 12): today's alerts, budgets, the sitting clock, reminders already sent, the
+stretch already done and a walk in progress are read back from a real SQLite file; nothing is sent twice.
+In process (the pipeline cut in two at a restart, against one uninterrupted run), and with a real
+`posture run` on a pty device, stopped and started again in the middle of a simulated day (fake wall clock)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+from monitor.events import Alert, AlertResponse, AlertResponseEvent
+from monitor.imu import ImuSamples
+from monitor.pipeline import Pipeline, PipelineConfig
+from monitor.resume import read_day_story, resume_day
+from monitor.sim import Simulator, scenario_from_toml
+from monitor.sinks_sqlite import SqliteSink
+from tests.test_pipeline import profile_for
+
+RESTART_DAY = """
+name = "restart-day"
+odr_hz = 25
+seed = 7
+start_posture = "sit"
+[sensor]
+part = "BMI270"
+mounting_deg = "random"
+[[segment]]
+do = "calibrate"
+[[segment]]
+do = "sit"
+seconds = 900
+[[segment]]
+do = "lean"
+side = "right"
+deg = 15
+seconds = 100
+[[segment]]
+do = "sit"
+seconds = 1900
+[[segment]]
+do = "walk"
+seconds = 150
+[[segment]]
+do = "sit"
+seconds = 1900
+"""
+DEV = "00c0ffee0000beef"
+
+
+@lru_cache(maxsize=None)
+def day():
+    sim = Simulator(scenario_from_toml(RESTART_DAY), odr_hz=25.0)
+    return sim, sim.run()
+
+
+def run_span(pipe: Pipeline, chunk, t_from: float, t_to: float, sink: SqliteSink | None) -> list:
+    """Feed the samples in [t_from, t_to) in 4 s batches, then finish (a monitor that stops)."""
+    i0, i1 = (int(x) for x in chunk.t_s.searchsorted([t_from, t_to]))
+    events: list = []
+    for i in range(i0, i1, 100):
+        j = min(i + 100, i1)
+        events += pipe.process(ImuSamples(chunk.t_s[i:j], chunk.acc[i:j], chunk.gyr[i:j]))
+    events += pipe.finish()
+    if sink is not None:
+        sink.handle_all(DEV, events)
+    return events
+
+
+def start_wall(chunk) -> float:
+    return datetime(2026, 11, 23, 8, 50, tzinfo=UTC).timestamp() - float(chunk.t_s[0])  # a Monday
+
+
+def new_pipe(sim, chunk) -> Pipeline:
+    off = start_wall(chunk)
+    pipe = Pipeline(PipelineConfig(state_interval_s=0.0), profile_for(sim, chunk), off, tz=UTC,
+                    now_wall=lambda: pipe._t_prev + off + 1.0)  # live, samples fresh
+    return pipe
+
+
+def alerts_of(events: list) -> list[tuple[str, int]]:
+    return [(a.alert_kind, round(a.t_s / 60)) for a in events if isinstance(a, Alert)]
+
+
+@lru_cache(maxsize=None)
+def uninterrupted() -> list[tuple[str, int]]:
+    sim, chunk = day()
+    return alerts_of(run_span(new_pipe(sim, chunk), chunk, float(chunk.t_s[0]), float(chunk.t_s[-1]) + 1.0, None))
+
+
+@pytest.mark.parametrize("cut_min", [35.0, 58.0])  # sitting after the first reminder; in the next bout
+def test_a_restart_sends_what_one_run_sends_and_nothing_twice(tmp_path: Path, cut_min: float,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "UTC")
+    import time
+
+    time.tzset()
+    sim, chunk = day()
+    t0, t_end = float(chunk.t_s[0]), float(chunk.t_s[-1]) + 1.0
+    whole = uninterrupted()
+    assert [k for k, _ in whole].count("sedentary") >= 3 and ("stretch_reminder", 10) in whole
+
+    db = tmp_path / "posture.db"
+    cut = t0 + cut_min * 60.0
+    sink = SqliteSink(db, background=False)
+    sink.on_device(DEV, {"wall_offset_s": start_wall(chunk)})
+    first = run_span(new_pipe(sim, chunk), chunk, t0, cut, sink)
+    sink.flush()
+    second_pipe = new_pipe(sim, chunk)
+    story = resume_day(second_pipe, db, DEV, cut)
+    assert story is not None and story.alerts
+    second = run_span(second_pipe, chunk, cut, t_end, sink)
+    sink.close()
+    assert alerts_of(first) + alerts_of(second) == whole
+    ids = [a.alert_id for a in first + second if isinstance(a, Alert)]
+    assert len(ids) == len(set(ids))  # ids continue, never reused within the day
+    # without reading the day back, the restart repeats the morning stretch reminder and restarts the clock
+    naive = alerts_of(run_span(new_pipe(sim, chunk), chunk, cut, t_end, None))
+    assert alerts_of(first) + naive != whole
+
+
+def test_the_story_read_back_has_the_walk_in_progress_and_the_stretch(tmp_path: Path) -> None:
+    sim, chunk = day()
+    walk = next(lb for lb in sim.labels if lb.kind == "walk")
+    t0 = float(chunk.t_s[0])
+    db = tmp_path / "posture.db"
+    sink = SqliteSink(db, background=False)
+    sink.on_device(DEV, {"wall_offset_s": start_wall(chunk)})
+    cut = walk.start_s + 60.0  # a minute into the walk: not yet a credited break
+    events = run_span(new_pipe(sim, chunk), chunk, t0, cut, sink)
+    sink.close()
+    story = read_day_story(db, DEV, start_wall(chunk), cut + 2.0)
+    assert story is not None and story.walk is not None
+    assert story.walk[0] == pytest.approx(walk.start_s, abs=8.0) and story.walk[1] == pytest.approx(cut, abs=2.0)
+    assert [a[1] for a in story.alerts] == [a.alert_kind for a in events if isinstance(a, Alert)]
+    answered = {r.alert_id: r.response for r in events if isinstance(r, AlertResponseEvent)}
+    assert [a[3] for a in story.alerts] == [answered.get(a[2], AlertResponse.PENDING) for a in story.alerts]
