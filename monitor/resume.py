@@ -23,15 +23,17 @@ Alerts that were open when the old monitor stopped were recorded as ignored by i
 from __future__ import annotations
 
 import logging
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from monitor.events import AlertResponse
 
 if TYPE_CHECKING:
     from monitor.pipeline import Pipeline
+    from monitor.sinks_sqlite import SqliteSink
+    from monitor.storage import Database
 
 log = logging.getLogger(__name__)
 
@@ -52,25 +54,17 @@ class DayStory:
     held: list[tuple[float, str, str]] = field(default_factory=list)  #: (t_s, kind, reason) reported today
 
 
-def read_day_story(db_path: Path, device_id: str, offset_s: float, t0_s: float) -> DayStory | None:
-    """Today's story of `device_id` (None: no database yet, or nothing today). `offset_s`: the new
-    pipeline's wall offset; `t0_s`: its first sample."""
-    from monitor.storage import Database, StorageError, day_bounds
+def read_day_story(db: Database, device_id: str, offset_s: float, t0_s: float) -> DayStory | None:
+    """Today's story of `device_id` in `db` (None: nothing today). `offset_s`: the new pipeline's wall
+    offset; `t0_s`: its first sample."""
+    from monitor.storage import day_bounds
 
-    if not db_path.exists():
-        return None
     day = datetime.fromtimestamp(t0_s + offset_s).date()
-    try:
-        with Database(db_path, create=False, check=False) as db:
-            a, b = day_bounds(day)
-            ev = db.day_events(device_id, a, min(b, t0_s + offset_s))
-            rows = db.conn.execute(
-                "SELECT t, alert_kind, alert_id, response, response_t FROM alerts WHERE device_id = ? AND "
-                "t >= ? AND t < ? ORDER BY t", (device_id, a, t0_s + offset_s)).fetchall()
-    except StorageError as err:
-        log.warning("device %s: could not read today back from %s (%s); starting the day afresh",
-                    device_id, db_path, err)
-        return None
+    a, b = day_bounds(day)
+    ev = db.day_events(device_id, a, min(b, t0_s + offset_s))
+    rows = db.conn.execute(
+        "SELECT t, alert_kind, alert_id, response, response_t FROM alerts WHERE device_id = ? AND "
+        "t >= ? AND t < ? ORDER BY t", (device_id, a, t0_s + offset_s)).fetchall()
     if not (ev.aggregates or rows):
         return None
 
@@ -93,15 +87,24 @@ def read_day_story(db_path: Path, device_id: str, offset_s: float, t0_s: float) 
     return story
 
 
-def resume_day(pipe: Pipeline, db_path: Path, device_id: str, t0_s: float) -> DayStory | None:
-    """Read today back (read_day_story) and restore it into `pipe` (a new live pipeline); logs what it took up."""
-    if pipe.wall_offset_s is None:
+def resume_day(pipe: Pipeline, sink: SqliteSink, device_id: str, t0_s: float) -> DayStory | None:
+    """Read today back (read_day_story, on the service's own database connection: SqliteSink.read) and
+    restore it into `pipe` (a new live pipeline); logs what it took up."""
+    from monitor.storage import StorageError
+
+    off = pipe.wall_offset_s
+    if off is None:
         return None
-    story = read_day_story(db_path, device_id, pipe.wall_offset_s, t0_s)
+    try:
+        story = sink.read(lambda db: read_day_story(db, device_id, off, t0_s))
+    except (StorageError, sqlite3.Error) as err:
+        log.warning("device %s: could not read today back from %s (%s); starting the day afresh",
+                    device_id, sink.db.path, err)
+        return None
     if story is None:
         return None
     pipe.restore_day(story, t0_s, RESUME_WITHIN_S)
-    log.info("device %s: took up the day from %s: %d alerts so far, data until %.0f s ago", device_id, db_path,
+    log.info("device %s: took up the day from %s: %d alerts so far, data until %.0f s ago", device_id, sink.db.path,
              len(story.alerts), t0_s - (story.last_s or t0_s))
     return story
 

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from monitor.events import (
     Aggregate,
@@ -31,6 +31,7 @@ from monitor.events import (
 from monitor.storage import AGG_INSERT, Database
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def event_rows(device_id: str, ev: Event, offset_s: float, session_id: int | None) -> list[tuple[str, tuple]]:
@@ -187,6 +188,14 @@ class SqliteSink:
                 self.errors += 1
                 self.last_error = f"{self.db.path}: could not move session {sess.sid} in time ({err})"
                 log.warning("%s", self.last_error)
+
+    def read(self, fn: Callable[[Database], T]) -> T:
+        """`fn(database)` on this sink's own connection, after committing what is queued (monitor.resume
+        reads the day back this way: a second connection to the file opened and closed in the same process
+        releases the process's POSIX locks and lets SQLite remove the WAL under the first one)."""
+        with self._lock:
+            self._commit()
+            return fn(self.db)
 
     def handle_all(self, device_id: str, events: Iterable[Event]) -> None:
         for ev in events:

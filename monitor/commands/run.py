@@ -68,11 +68,12 @@ def setup_logging(level: str) -> None:
 
 def pipeline_factory(cfg: Config, live: bool, wall_offset_s: float | None = None,
                      profile: Any = None, clock: Callable[[], float] = time.time,
-                     db_path: Path | None = None) -> PipelineFactory | None:
+                     store: Any = None) -> PipelineFactory | None:
     """Pipelines with the config's parameters and each device's calibration profile (if saved; `profile`,
     a calibration.Profile, is used for every device instead when given).
     `live`: the wall offset is `clock()` minus the first sample's time, alerts from stale samples are held,
-    and the day so far is read back from `db_path` (monitor.resume); else `wall_offset_s` (None: offline)."""
+    and the day so far is read back through `store` (the SqliteSink; monitor.resume); else `wall_offset_s`
+    (None: offline)."""
     try:
         from monitor.pipeline import Pipeline, PipelineConfig
     except ImportError as err:  # pragma: no cover - the pipeline is part of the package
@@ -88,10 +89,10 @@ def pipeline_factory(cfg: Config, live: bool, wall_offset_s: float | None = None
         offset = clock() - t0_s if live else wall_offset_s
         pipe = Pipeline(pcfg, fixed if fixed is not None else device_profile(device_id), offset,
                         now_wall=clock if live else None)
-        if live and db_path is not None and offset is not None:
+        if live and store is not None and offset is not None:
             from monitor.resume import resume_day
 
-            resume_day(pipe, db_path, device_id, t0_s)
+            resume_day(pipe, store, device_id, t0_s)
         return pipe
 
     def device_profile(device_id: str) -> Any:
@@ -272,8 +273,11 @@ def run(args: argparse.Namespace) -> int:
     opts = ServiceOptions(captures_dir=captures, fsync_interval_s=cfg.storage.fsync_interval_s,
                           duration_s=args.duration, status_interval_s=cfg.service.status_interval_s,
                           status_stream=status, live=True)
-    service = Service(source, pipeline_factory(cfg, live=True, clock=clock, db_path=db_path(args, cfg)), sinks,
-                      opts, wall_clock=clock)
+    from monitor.sinks_sqlite import SqliteSink
+
+    store = next((s for s in sinks if isinstance(s, SqliteSink)), None)
+    service = Service(source, pipeline_factory(cfg, live=True, clock=clock, store=store), sinks, opts,
+                      wall_clock=clock)
     install_signal_handlers(service)
     log.info("posture run: %s", source.describe())
     try:
