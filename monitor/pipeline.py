@@ -4,6 +4,7 @@
         `--ActivityClassifier--> hops --WalkTracker, SedentaryTracker, TransitionDetector, StretchDetector
     angles + hops --HysteresisDetectors (lean right, lean left, flexion)--> episodes, confirmations
     confirmations, sedentary dues, stretch reminders --AlertPolicy--> Alerts;  --Aggregator--> 10 s Aggregates
+    samples --DoubleTapDetector--> a double tap on the sensor answers the latest open alert "done"
 
 Everything runs on the device timeline `t_s`; wall time (`t_s + wall_offset_s`) is used only by the alert
 policy and the stretch reminders, and is None offline. `process` is causal and gives the same events for
@@ -46,6 +47,7 @@ from monitor.detect.episodes import FlexionParams, HysteresisDetector, LeanParam
 from monitor.detect.sedentary import SedentaryDue, SedentaryParams, SedentaryTracker
 from monitor.detect.shifts import ShiftDetector, ShiftParams
 from monitor.detect.stretch import StretchDetector, StretchParams, StretchReminder
+from monitor.detect.tap import DoubleTapDetector, TapParams
 from monitor.events import (
     Activity,
     Aggregate,
@@ -79,6 +81,7 @@ class PipelineConfig:
     stretch: StretchParams = field(default_factory=StretchParams)
     aggregate: AggregateParams = field(default_factory=AggregateParams)
     shifts: ShiftParams = field(default_factory=ShiftParams)
+    tap: TapParams = field(default_factory=TapParams)
     baseline: BaselineParams = field(default_factory=BaselineParams)
     smooth_tau_s: float = 1.0  #: low-pass of the angles before the episode detectors, s (0: off)
     big_bend_deg: float = 45.0  #: a hop with flexion past this is active movement, deg
@@ -130,6 +133,7 @@ class Pipeline:
         self._reminder = StretchReminder(c.stretch, tz)
         self._agg = Aggregator(c.aggregate)
         self._shifts = ShiftDetector(c.shifts)
+        self.taps = DoubleTapDetector(c.tap)  #: a double tap on the sensor answers the latest alert "done"
         self._lp = np.full(2, np.nan)
         self._t_prev = math.nan
         self._buf_t = np.zeros(0)
@@ -178,6 +182,8 @@ class Pipeline:
         events += self._episodes(t, lean, flex, valid)
         events += self._windows(self._agg.feed(t, lean, flex, hops))
         events += self._reminders(float(t[-1]))
+        for t_tap in self.taps.feed(t, acc, gyr):
+            events += self.answer_latest(AlertResponse.ACKNOWLEDGED, max(t_tap, float(t[-1])))
         events += self.policy.expire(float(t[-1]))
         self._update_state(float(t[-1]), lean, flex, events)
         return events
