@@ -110,8 +110,11 @@ class AlertPolicyParams:
                 "battery": self.battery_budget}.get(kind)
 
 
-#: the offline policy of `posture analyze`: no wall-clock limits
-OFFLINE = AlertPolicyParams(work_hours=None, quiet_hours=None)
+#: the offline policy of `posture analyze` and the detection bench: no wall-clock limits, and the detectors'
+#: own schedule (no backoff, no per-kind budgets; the daily cap of 30 as before issue 12)
+OFFLINE = AlertPolicyParams(work_hours=None, quiet_hours=None, daily_cap=30, sedentary_backoff_s=(0.0,),
+                            sedentary_repeat_budget=10_000, lean_budget=10_000, flexion_budget=10_000,
+                            stretch_budget=10_000, battery_budget=10_000)
 
 
 @dataclass
