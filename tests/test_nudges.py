@@ -19,6 +19,7 @@ from monitor.report_html import render_day
 from monitor.sim import Simulator, scenario_from_toml
 from monitor.sinks_sqlite import SqliteSink
 from monitor.storage import Database
+from tests.scenario_text import scenario_toml, segments
 from tests.test_pipeline import ODR, profile_for, short_day
 from tests.test_report_html import chromium, needs_chromium
 
@@ -81,26 +82,8 @@ def test_alerts_from_samples_older_than_two_minutes_are_held_as_stale() -> None:
     assert {h.alert_kind for h in of(late, HeldAlert)} == {a.alert_kind for a in of(fresh, Alert)}
 
 
-STRETCH_DAY = """
-name = "stretch-late"
-odr_hz = 25
-seed = 5
-start_posture = "sit"
-[sensor]
-part = "BMI270"
-mounting_deg = "random"
-[[segment]]
-do = "calibrate"
-[[segment]]
-do = "sit"
-seconds = 700
-[[segment]]
-do = "stretch"
-rounds = 3
-[[segment]]
-do = "sit"
-seconds = 60
-"""
+STRETCH_DAY = scenario_toml("stretch-late", 5, segments("calibrate", "sit seconds=700", "stretch rounds=3",
+                                                          "sit seconds=60"))
 
 
 def test_the_stretch_reminder_says_morning_and_the_routine_closes_it() -> None:

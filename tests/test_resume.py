@@ -18,36 +18,12 @@ from monitor.resume import read_day_story, resume_day
 from monitor.sim import Simulator, scenario_from_toml
 from monitor.sinks_sqlite import SqliteSink
 from monitor.storage import Database
+from tests.scenario_text import scenario_toml, segments
 from tests.test_pipeline import profile_for
 
-RESTART_DAY = """
-name = "restart-day"
-odr_hz = 25
-seed = 7
-start_posture = "sit"
-[sensor]
-part = "BMI270"
-mounting_deg = "random"
-[[segment]]
-do = "calibrate"
-[[segment]]
-do = "sit"
-seconds = 900
-[[segment]]
-do = "lean"
-side = "right"
-deg = 15
-seconds = 100
-[[segment]]
-do = "sit"
-seconds = 1900
-[[segment]]
-do = "walk"
-seconds = 150
-[[segment]]
-do = "sit"
-seconds = 1900
-"""
+RESTART_DAY = scenario_toml("restart-day", 7, segments(
+    "calibrate", "sit seconds=900", 'lean side="right" deg=15 seconds=100', "sit seconds=1900",
+    "walk seconds=150", "sit seconds=1900"))
 DEV = "00c0ffee0000beef"
 
 

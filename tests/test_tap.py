@@ -16,24 +16,12 @@ from monitor.events import Alert, AlertResponse, AlertResponseEvent
 from monitor.imu import ImuSamples
 from monitor.pipeline import Pipeline, PipelineConfig
 from monitor.sim import Simulator, scenario_from_toml
+from tests.scenario_text import scenario_toml, segments
 from tests.test_pipeline import profile_for
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
-TAPS = """
-name = "taps"
-odr_hz = 25
-seed = 3
-start_posture = "sit"
-[sensor]
-part = "MPU-6050"
-mounting_deg = "random"
-[[segment]]
-do = "sit"
-seconds = 20
-[[segment]]
-do = "repeat"
-times = 6
+TAPS = scenario_toml("taps", 3, segments("sit seconds=20", "repeat times=6") + """
 [[segment.segment]]
 do = "tap"
 [[segment.segment]]
@@ -42,7 +30,7 @@ seconds = [8, 20]
 [[segment.segment]]
 do = "walk"
 seconds = 15
-"""
+""", part="MPU-6050")
 
 
 @pytest.mark.parametrize("odr", [25.0, 100.0])
@@ -100,33 +88,9 @@ def test_no_double_tap_on_a_vibrating_phone() -> None:
     assert find_double_taps(t, d["acc"], d["gyr"]) == []
 
 
-LEAN_THEN_TAP = """
-name = "lean-tap"
-odr_hz = 25
-seed = 8
-start_posture = "sit"
-[sensor]
-part = "BMI270"
-mounting_deg = "random"
-[[segment]]
-do = "calibrate"
-[[segment]]
-do = "sit"
-seconds = 30
-[[segment]]
-do = "lean"
-side = "right"
-deg = 15
-seconds = 100
-[[segment]]
-do = "sit"
-seconds = 20
-[[segment]]
-do = "tap"
-[[segment]]
-do = "sit"
-seconds = 20
-"""
+LEAN_THEN_TAP = scenario_toml("lean-tap", 8, segments(
+    "calibrate", "sit seconds=30", 'lean side="right" deg=15 seconds=100', "sit seconds=20", "tap",
+    "sit seconds=20"))
 
 
 def test_in_the_pipeline_a_double_tap_answers_the_open_alert_done() -> None:
