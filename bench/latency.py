@@ -82,7 +82,7 @@ def main() -> int:
     src = StampedSerial(lambda: link.path, handshake_timeout_s=0.2)
     cfg = PipelineConfig(lean=LeanParams(hold_s=HOLD_S),
                          alerts=AlertPolicyParams(work_hours=None, quiet_hours=None, lean_min_interval_s=0.0,
-                                                  daily_cap=100_000))
+                                                  daily_cap=100_000, lean_budget=100_000))  # every lean
     alerts: list[tuple[Alert, float]] = []
     lag_s: list[float] = []  # device time processed past alert.t_s when the alert came out
     svc = Service(src, lambda d, t0: Pipeline(cfg, None, None), [],

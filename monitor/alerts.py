@@ -9,10 +9,21 @@ reminder, a stretch reminder); `AlertPolicy.offer` decides, in this order:
    inject any time and nothing sleeps.
 2. a pause of all nudges (`pause(until_t_s)` until `resume()`: a meeting), then a snooze ("postpone N
    minutes") for that kind, or for all kinds;
-3. the caps: at most one lean nudge per `lean_min_interval_s` (10 min, DOMAIN.md), likewise for slouch,
-   and at most `daily_cap` alerts per day (the wall date, or t_s // 86400 offline);
-4. a skip: the wearer skipped this kind; it stays quiet until the detector re-arms it (`rearm`: a
+3. a skip: the wearer skipped this kind; it stays quiet until the detector re-arms it (`rearm`: a
    new episode, a credited break).
+4. the caps: at most one lean nudge per `lean_min_interval_s` (10 min, DOMAIN.md), likewise for slouch;
+   the backoff of sedentary repeats; each kind's daily budget; at most `daily_cap` alerts per day (the
+   wall date, or t_s // 86400 offline).
+
+Kind and rare (issue 12; README "Alerts"). Within one sitting bout (from one credited break to the next)
+the first sedentary reminder always comes (subject to 1-2 and the daily cap); each repeat waits
+`sedentary_backoff_s` after the last one, indexed by how many reminders of the bout are still unanswered
+(ignored or pending): 15, 30, then 60 min for a wearer who never answers, where the detector alone would
+repeat every 15 min. An answer (done, snooze) or a break (`rearm`) resets the backoff. Repeats have a
+daily budget of their own, spent only by repeats the wearer ignored (`sedentary_repeat_budget`), so a
+wearer who answers keeps getting them and one who never does is not nagged all day; lean, slouch, stretch
+and battery nudges have a daily budget each (`*_budget`). Evidence: DOMAIN.md (not to be nagged;
+postpone/skip with limits, Stretchly #266/#1366, Workrave #255/#407).
 
 Every delivered alert gets an id and stays pending until `respond` records acknowledged, snoozed or
 skipped; `expire` turns alerts nobody answered within `ignore_after_s` into "ignored". Responses are
@@ -27,12 +38,13 @@ trace of the left/right imbalance the seed article blames for much back pain (DO
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, tzinfo
 
 from monitor.events import Alert, AlertResponse, AlertResponseEvent
 
-KINDS = ("lean", "flexion", "sedentary", "stretch_reminder")
+KINDS = ("lean", "flexion", "sedentary", "stretch_reminder", "battery")
 
 
 class AlertPolicyError(ValueError):
@@ -63,9 +75,17 @@ class AlertPolicyParams:
     quiet_hours: tuple[str, str] | None = ("21:00", "07:00")  #: local HH:MM span without alerts; None: none
     lean_min_interval_s: float = 600.0  #: at most one lean nudge per this time, s
     flexion_min_interval_s: float = 600.0  #: at most one slouch nudge per this time, s
-    daily_cap: int = 30  #: alerts per day at most
+    daily_cap: int = 20  #: alerts per day at most
+    sedentary_backoff_s: tuple[float, ...] = (900.0, 1800.0, 3600.0)  #: repeat gaps by unanswered count, s
+    sedentary_repeat_budget: int = 2  #: ignored sedentary repeats a day before repeats stop
+    lean_budget: int = 6  #: lean nudges a day at most
+    flexion_budget: int = 6  #: slouch nudges a day at most
+    stretch_budget: int = 2  #: stretch reminders a day at most (morning, evening)
+    battery_budget: int = 1  #: low-battery nudges a day at most
     snooze_s: float = 600.0  #: default postpone, s
     ignore_after_s: float = 300.0  #: an alert unanswered this long is recorded as ignored, s
+    stretch_ignore_after_s: float = 1200.0  #: ... a stretch reminder (the routine it asks for closes it), s
+    stale_after_s: float = 120.0  #: live: alerts from samples older than this are held ("stale samples"), s
     lopsided_ratio: float = 1.5  #: one side's lean time at least this multiple of the other's ...
     lopsided_min_s: float = 300.0  #: ... and at least this long, s
 
@@ -76,20 +96,33 @@ class AlertPolicyParams:
                     raise AlertPolicyError(f"[alerts] a span needs two HH:MM times, got {span!r}")
                 parse_hhmm(span[0])
                 parse_hhmm(span[1])
-        if self.daily_cap < 0:
-            raise AlertPolicyError(f"[alerts] daily_cap must be >= 0, got {self.daily_cap}")
+        for name in ("daily_cap", "sedentary_repeat_budget", "lean_budget", "flexion_budget", "stretch_budget",
+                     "battery_budget"):
+            if getattr(self, name) < 0:
+                raise AlertPolicyError(f"[alerts] {name} must be >= 0, got {getattr(self, name)}")
+        if not self.sedentary_backoff_s or any(not g >= 0 for g in self.sedentary_backoff_s):
+            raise AlertPolicyError(f"[alerts] sedentary_backoff_s must be gaps >= 0 s, got {self.sedentary_backoff_s}")
         if any(d not in range(7) for d in self.work_days):
             raise AlertPolicyError(f"[alerts] work_days must be 0 (Monday) .. 6, got {self.work_days}")
 
+    def budget(self, kind: str) -> int | None:
+        """The daily budget of `kind` (None: only the daily cap; sedentary: see sedentary_repeat_budget)."""
+        return {"lean": self.lean_budget, "flexion": self.flexion_budget, "stretch_reminder": self.stretch_budget,
+                "battery": self.battery_budget}.get(kind)
 
-#: the offline policy of `posture analyze`: no wall-clock limits
-OFFLINE = AlertPolicyParams(work_hours=None, quiet_hours=None)
+
+#: the offline policy of `posture analyze` and the detection bench: no wall-clock limits, and the detectors'
+#: own schedule (no backoff, no per-kind budgets; the daily cap of 30 as before issue 12)
+OFFLINE = AlertPolicyParams(work_hours=None, quiet_hours=None, daily_cap=30, sedentary_backoff_s=(0.0,),
+                            sedentary_repeat_budget=10_000, lean_budget=10_000, flexion_budget=10_000,
+                            stretch_budget=10_000, battery_budget=10_000)
 
 
 @dataclass
 class _Pending:
     alert: Alert
     given_s: float
+    repeat: bool = False  #: a sedentary repeat (not the first reminder of its bout)
 
 
 @dataclass
@@ -105,6 +138,10 @@ class PolicyState:
     lean_left_s: float = 0.0  #: today's time in lean episodes, s
     lean_right_s: float = 0.0
     responses: dict[str, int] = field(default_factory=dict)  #: response name -> count today
+    given: dict[str, int] = field(default_factory=dict)  #: kind -> alerts given today
+    unanswered: dict[str, int] = field(default_factory=dict)  #: kind -> reminders since the last answer/rearm
+    bout_reminders: int = 0  #: sedentary reminders given since the last credited break
+    ignored_repeats: int = 0  #: sedentary repeats ignored today
 
 
 class AlertPolicy:
@@ -157,6 +194,17 @@ class AlertPolicy:
         gap = {"lean": p.lean_min_interval_s, "flexion": p.flexion_min_interval_s}.get(kind, 0.0)
         if t_s - s.last_given_s.get(kind, -math.inf) < gap:
             return "too soon after the last one"
+        if kind == "sedentary" and s.bout_reminders > 0:
+            unanswered = s.unanswered.get(kind, 0)
+            if unanswered > 0:
+                back = p.sedentary_backoff_s[min(unanswered, len(p.sedentary_backoff_s)) - 1]
+                if t_s - s.last_given_s.get(kind, -math.inf) < back:
+                    return "backing off"
+            if s.ignored_repeats >= p.sedentary_repeat_budget:
+                return "over budget"
+        budget = p.budget(kind)
+        if budget is not None and s.given.get(kind, 0) >= budget:
+            return "over budget"
         if s.alerts_today >= p.daily_cap:
             return "daily cap reached"
         return None
@@ -168,6 +216,8 @@ class AlertPolicy:
         wall_s: float | None = None,
         side: str | None = None,
         minutes: float = 0.0,
+        part: str | None = None,
+        battery_pct: int | None = None,
     ) -> Alert | None:
         """The Alert to deliver now, or None when the policy holds it back (see blocked_reason)."""
         if kind not in KINDS:
@@ -175,16 +225,61 @@ class AlertPolicy:
         if self.blocked_reason(kind, t_s, wall_s) is not None:
             return None
         s = self._s
-        alert = Alert(t_s, kind, self.text(kind, side, minutes), s.next_id, side)
+        alert = Alert(t_s, kind, self.text(kind, side, minutes, part, battery_pct), s.next_id, side)
         s.next_id += 1
         s.alerts_today += 1
         s.last_given_s[kind] = t_s
-        self._pending[alert.alert_id] = _Pending(alert, t_s)
+        s.given[kind] = s.given.get(kind, 0) + 1
+        s.unanswered[kind] = s.unanswered.get(kind, 0) + 1
+        repeat = kind == "sedentary" and s.bout_reminders > 0
+        if kind == "sedentary":
+            s.bout_reminders += 1
+        self._pending[alert.alert_id] = _Pending(alert, t_s, repeat)
         return alert
 
+    def restore(self, t_s: float, wall_s: float | None,
+                alerts: Sequence[tuple[float, str, int, AlertResponse, float | None]],
+                bout_starts_s: Sequence[float]) -> None:
+        """Take up the day after a restart (monitor.resume): today's alerts, oldest first, as (t_s, kind, id,
+        latest response, response t_s), and the ends of today's credited breaks (sitting bouts start there).
+        Counts, budgets, rate limits, the backoff, skips and snoozes continue, and ids are not reused. Alerts
+        left open by the stopped monitor are not reopened (it recorded them as ignored)."""
+        self._roll_day(t_s, wall_s)
+        s = self._s
+        bout_of_last: int | None = None
+        for t, kind, alert_id, response, resp_t in alerts:
+            s.alerts_today += 1
+            s.given[kind] = s.given.get(kind, 0) + 1
+            s.last_given_s[kind] = t
+            s.next_id = max(s.next_id, alert_id + 1)
+            if response != AlertResponse.PENDING:
+                name = AlertResponse(response).name.lower()
+                s.responses[name] = s.responses.get(name, 0) + 1
+            answered = response in (AlertResponse.ACKNOWLEDGED, AlertResponse.SNOOZED, AlertResponse.SKIPPED)
+            if response == AlertResponse.SNOOZED and resp_t is not None:
+                s.snoozed_until_s[kind] = resp_t + self.params.snooze_s
+            if kind != "sedentary":
+                continue
+            bout = sum(1 for b in bout_starts_s if b <= t)
+            repeat = bout == bout_of_last
+            bout_of_last = bout
+            s.bout_reminders = s.bout_reminders + 1 if repeat else 1
+            s.unanswered[kind] = 0 if answered else (s.unanswered.get(kind, 0) if repeat else 0) + 1
+            s.ignored_repeats += int(repeat and response == AlertResponse.IGNORED)
+            if response == AlertResponse.SKIPPED:
+                s.skipped.add(kind)
+        if bout_of_last is not None and bout_of_last < len(bout_starts_s):  # a break since: a new bout
+            s.unanswered.pop("sedentary", None)
+            s.bout_reminders = 0
+            s.skipped.discard("sedentary")
+
     def rearm(self, kind: str) -> None:
-        """The condition behind `kind` reset (new episode, credited break): a skip no longer applies."""
+        """The condition behind `kind` reset (new episode, credited break): a skip no longer applies, and
+        for sedentary a new bout starts (its backoff reset)."""
         self._s.skipped.discard(kind)
+        if kind == "sedentary":
+            self._s.unanswered.pop(kind, None)
+            self._s.bout_reminders = 0
 
     def add_lean_time(self, side: str, seconds: float) -> None:
         """Count a finished lean episode toward today's left/right balance."""
@@ -203,7 +298,8 @@ class AlertPolicy:
             return side
         return None
 
-    def text(self, kind: str, side: str | None = None, minutes: float = 0.0) -> str:
+    def text(self, kind: str, side: str | None = None, minutes: float = 0.0, part: str | None = None,
+             battery_pct: int | None = None) -> str:
         """The short alert text."""
         lop = self.lopsided_side()
         stretch = (
@@ -218,7 +314,10 @@ class AlertPolicy:
             return "Slouching for over a minute: sit back and lift your chest."
         if kind == "sedentary":
             return f"Sitting for {max(1, round(minutes))} min: time for a 2-minute walk.{stretch}"
-        return f"Time for your 3-minute stretch: reach up tall, then bend over slowly.{stretch}"
+        if kind == "battery":
+            return f"Sensor battery at {battery_pct if battery_pct is not None else 'under 15'} %: charge it soon."
+        when = f"{part} " if part in ("morning", "evening") else ""
+        return f"Time for your 3-minute {when}stretch: reach up tall, then bend over slowly.{stretch}"
 
     def respond(
         self, alert_id: int, response: AlertResponse, t_s: float, snooze_s: float | None = None
@@ -231,6 +330,10 @@ class AlertPolicy:
                 f"alert {alert_id} is not waiting for a response (unknown or already answered)"
             )
         kind = pending.alert.alert_kind
+        if response == AlertResponse.IGNORED:
+            self._s.ignored_repeats += int(pending.repeat)
+        else:
+            self._s.unanswered.pop(kind, None)  # an answer resets the backoff
         if response == AlertResponse.SNOOZED:
             until = t_s + (self.params.snooze_s if snooze_s is None else snooze_s)
             self._s.snoozed_until_s[kind] = until
@@ -259,9 +362,10 @@ class AlertPolicy:
         """The end of the pause in force at t_s (math.inf: until resumed), None when not paused."""
         return self._paused_until_s if t_s < self._paused_until_s else None
 
-    def latest_open(self) -> Alert | None:
-        """The newest alert still waiting for an answer (None: none is)."""
-        return max((p.alert for p in self._pending.values()), key=lambda a: a.alert_id, default=None)
+    def latest_open(self, kind: str | None = None) -> Alert | None:
+        """The newest alert still waiting for an answer (of `kind`, or any); None when none is."""
+        open_ = [p for p in self._pending.values() if kind is None or p.alert.alert_kind == kind]
+        return max(open_, key=lambda p: (p.given_s, p.alert.alert_id)).alert if open_ else None
 
     def pending_kind(self, alert_id: int) -> str | None:
         p = self._pending.get(alert_id)
@@ -269,8 +373,11 @@ class AlertPolicy:
 
     def expire(self, t_s: float) -> list[AlertResponseEvent]:
         """Alerts unanswered for ignore_after_s become IGNORED (the pending set only shrinks here)."""
-        late = [i for i, p in self._pending.items() if t_s - p.given_s >= self.params.ignore_after_s]
+        late = [i for i, p in self._pending.items() if t_s - p.given_s >= self._ignore_after_s(p.alert.alert_kind)]
         return [self.respond(i, AlertResponse.IGNORED, t_s) for i in late]
+
+    def _ignore_after_s(self, kind: str) -> float:
+        return self.params.stretch_ignore_after_s if kind == "stretch_reminder" else self.params.ignore_after_s
 
     def flush(self, t_s: float) -> list[AlertResponseEvent]:
         """End of data: every alert still open is recorded as ignored."""

@@ -125,6 +125,17 @@ class Alert:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldAlert:
+    """A nudge the alert policy held back, reported once per hold (monitor.held): `reason` is one of
+    monitor.held.HELD_REASONS, e.g. "outside work hours"."""
+
+    kind: ClassVar[str] = "held_alert"
+    t_s: float
+    alert_kind: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class AlertResponseEvent:
     kind: ClassVar[str] = "alert_response"
     t_s: float
@@ -164,7 +175,7 @@ class State:
 
 
 Event = (LeanEpisode | FlexionEpisode | Walk | Break | PostureShift | Transition | StretchRoutine | Alert
-         | AlertResponseEvent | Aggregate | State | LinkLoss)
+         | AlertResponseEvent | Aggregate | State | LinkLoss | HeldAlert)
 
 
 def event_to_dict(ev: Event) -> dict[str, Any]:
@@ -180,5 +191,5 @@ def event_to_dict(ev: Event) -> dict[str, Any]:
 
 
 __all__ = ["Activity", "Aggregate", "Alert", "AlertResponse", "AlertResponseEvent", "Break", "Event",
-           "FlexionEpisode", "LeanEpisode", "LinkLoss", "PostureShift", "State", "StretchRoutine", "Transition", "Walk",
-           "event_to_dict"]
+           "FlexionEpisode", "HeldAlert", "LeanEpisode", "LinkLoss", "PostureShift", "State", "StretchRoutine",
+           "Transition", "Walk", "event_to_dict"]

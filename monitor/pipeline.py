@@ -4,6 +4,7 @@
         `--ActivityClassifier--> hops --WalkTracker, SedentaryTracker, TransitionDetector, StretchDetector
     angles + hops --HysteresisDetectors (lean right, lean left, flexion)--> episodes, confirmations
     confirmations, sedentary dues, stretch reminders --AlertPolicy--> Alerts;  --Aggregator--> 10 s Aggregates
+    samples --DoubleTapDetector--> a double tap on the sensor answers the latest open alert "done"
 
 Everything runs on the device timeline `t_s`; wall time (`t_s + wall_offset_s`) is used only by the alert
 policy and the stretch reminders, and is None offline. `process` is causal and gives the same events for
@@ -20,10 +21,10 @@ when it is held still, because the trunk far from upright is not sitting.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -46,9 +47,11 @@ from monitor.detect.episodes import FlexionParams, HysteresisDetector, LeanParam
 from monitor.detect.sedentary import SedentaryDue, SedentaryParams, SedentaryTracker
 from monitor.detect.shifts import ShiftDetector, ShiftParams
 from monitor.detect.stretch import StretchDetector, StretchParams, StretchReminder
+from monitor.detect.tap import DoubleTapDetector, TapParams
 from monitor.events import (
     Activity,
     Aggregate,
+    Alert,
     AlertResponse,
     Event,
     FlexionEpisode,
@@ -57,6 +60,10 @@ from monitor.events import (
 )
 from monitor.fusion import Fusion, FusionParams
 from monitor.imu import ImuSamples
+from monitor.nudges import Nudger
+
+if TYPE_CHECKING:
+    from monitor.resume import DayStory
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +81,7 @@ class PipelineConfig:
     stretch: StretchParams = field(default_factory=StretchParams)
     aggregate: AggregateParams = field(default_factory=AggregateParams)
     shifts: ShiftParams = field(default_factory=ShiftParams)
+    tap: TapParams = field(default_factory=TapParams)
     baseline: BaselineParams = field(default_factory=BaselineParams)
     smooth_tau_s: float = 1.0  #: low-pass of the angles before the episode detectors, s (0: off)
     big_bend_deg: float = 45.0  #: a hop with flexion past this is active movement, deg
@@ -92,7 +100,10 @@ class Pipeline:
         profile: Any = None,
         wall_offset_s: float | None = None,
         tz: tzinfo | None = None,
+        now_wall: Callable[[], float] | None = None,
     ) -> None:
+        """`now_wall`: the wall clock (Unix s) of a live monitor, so alerts from samples older than
+        [alerts] stale_after_s are held; None (replays, the demo): samples are never stale."""
         self.config = c = config
         self.profile = profile
         self.wall_offset_s = wall_offset_s
@@ -117,10 +128,12 @@ class Pipeline:
         self._flex = HysteresisDetector(c.flexion)
         self._sedentary = SedentaryTracker(c.sedentary)
         self.policy = AlertPolicy(c.alerts, tz)
+        self.nudger = Nudger(self.policy, now_wall)
         self._stretch = StretchDetector(c.stretch, tz)
         self._reminder = StretchReminder(c.stretch, tz)
         self._agg = Aggregator(c.aggregate)
         self._shifts = ShiftDetector(c.shifts)
+        self.taps = DoubleTapDetector(c.tap)  #: a double tap on the sensor answers the latest alert "done"
         self._lp = np.full(2, np.nan)
         self._t_prev = math.nan
         self._buf_t = np.zeros(0)
@@ -174,6 +187,8 @@ class Pipeline:
         events += self._episodes(t, lean, flex, valid)
         events += self._windows(self._agg.feed(t, lean, flex, hops))
         events += self._reminders(float(t[-1]))
+        for t_tap in self.taps.feed(t, acc, gyr):
+            events += self.answer_latest(AlertResponse.ACKNOWLEDGED, max(t_tap, float(t[-1])))
         events += self.policy.expire(float(t[-1]))
         self._update_state(float(t[-1]), lean, flex, events)
         return events
@@ -188,6 +203,36 @@ class Pipeline:
         if kind == "sedentary" and response == AlertResponse.SNOOZED:
             self._sedentary.remind_at(self.policy.state.snoozed_until_s["sedentary"])
         return [ev]
+
+    def answer_latest(self, response: AlertResponse, t_s: float | None = None,
+                      kind: str | None = None) -> list[Event]:
+        """Answer the latest open alert (of `kind`, or any): the device's button, a double tap, a done
+        routine (monitor.nudges). Nothing when no alert is open."""
+        return self.nudger.answer_latest(response, self._t_prev if t_s is None else t_s, kind)
+
+    def battery(self, pct: int, t_s: float | None = None) -> list[Event]:
+        """The device's battery level (STATUS): one nudge at 15 % or less (monitor.nudges)."""
+        t = self._t_prev if t_s is None else t_s
+        return self.nudger.battery(pct, t, self._wall(t), self._last_act == Activity.WALKING)
+
+    def restore_day(self, story: DayStory, t0_s: float, within_s: float) -> None:
+        """Take up the day so far after a restart (monitor.resume; times on this pipeline's timeline)."""
+        breaks = story.break_ends_s
+        self.policy.restore(t0_s, self._wall(t0_s), story.alerts, breaks)
+        self.nudger.restore(story.held, breaks[-1] if breaks else -math.inf, story.alerts)
+        wall0 = self._wall(t0_s)
+        if wall0 is not None:
+            for part in story.stretch_parts:
+                self._reminder.done_on(part, wall0)
+            for t, kind, *_ in story.alerts:
+                if kind == "stretch_reminder":
+                    self._reminder.done_on(self._reminder.part_at(t + wall0 - t0_s), wall0)
+        if story.last_s is None or t0_s - story.last_s > within_s or story.first_s is None:
+            return
+        ref = max(breaks[-1] if breaks else story.first_s, story.first_s)
+        since = [t for t, kind, *_ in story.alerts if kind == "sedentary" and t >= ref]
+        walk = story.walk if story.walk and t0_s - story.walk[1] <= self.config.sedentary.bridge_s else None
+        self._sedentary.resume(ref, since[-1] if since else None, walk)
 
     def finish(self) -> list[Event]:
         """End of data: decide the last samples, close open episodes, walks, breaks and windows."""
@@ -295,15 +340,15 @@ class Pipeline:
         given: list[Event] = []
 
         def on_due(d: SedentaryDue) -> bool:
-            alert = self.policy.offer("sedentary", d.t_s, self._wall(d.t_s), minutes=d.since_break_s / 60.0)
-            if alert is not None:
-                given.append(alert)
+            alert, evs = self._offer("sedentary", d.t_s, minutes=d.since_break_s / 60.0)
+            given.extend(evs)
             return alert is not None
 
         breaks, _ = self._sedentary.feed(hops, on_due)
-        if breaks:
-            self.policy.rearm("sedentary")
-        events += breaks + given
+        events += given
+        events += breaks
+        if breaks or self._sedentary.in_break:  # a break long enough to count answers the reminder at once
+            events += self._break_taken(breaks[-1].end_s if breaks else hops[-1].end_s)
         for h in hops:
             seg = self._span(h)
             if len(seg) == 0 or not np.isfinite(seg).any():
@@ -315,11 +360,13 @@ class Pipeline:
             ):
                 self._reminder.routine_done(r, self.wall_offset_s)
                 events.append(r)
+                # the routine closes the stretch reminder it answers
+                events += self.answer_latest(AlertResponse.ACKNOWLEDGED, r.end_s, "stretch_reminder")
                 sitting_s = self._sedentary.since_break_s
                 credited = self._sedentary.credit(r.start_s, r.end_s)  # a stretch routine is a break
-                if credited or self._sedentary.since_break_s < sitting_s:
-                    self.policy.rearm("sedentary")
                 events += credited
+                if credited or self._sedentary.since_break_s < sitting_s:
+                    events += self._break_taken(r.end_s)
         return events
 
     def _episodes(self, t: np.ndarray, lean: np.ndarray, flex: np.ndarray, valid: np.ndarray) -> list[Event]:
@@ -336,11 +383,11 @@ class Pipeline:
                     self.policy.add_lean_time(side or "", ep.end_s - ep.start_s)
                 else:
                     events.append(FlexionEpisode(ep.start_s, ep.end_s, ep.peak_deg, ep.mean_deg))
-                self.policy.rearm(kind)
+                self.nudger.rearm(kind)
             for cf in confs:  # the episode was active at cf.t_s, even if it ended later in this batch
-                alert = self.policy.offer(kind, cf.t_s, self._wall(cf.t_s), side=side)
+                alert, evs = self._offer(kind, cf.t_s, side=side)
+                events += evs
                 if alert is not None:
-                    events.append(alert)
                     self._waiting.pop(kind, None)
                 elif det.active:
                     self._waiting[kind] = (side, det)  # held back (too soon, snoozed): retried while it lasts
@@ -348,21 +395,28 @@ class Pipeline:
             if not det.active:
                 del self._waiting[kind]
                 continue
-            alert = self.policy.offer(kind, float(t[-1]), self._wall(float(t[-1])), side=side)
+            alert, evs = self._offer(kind, float(t[-1]), side=side)
+            events += evs
             if alert is not None:
-                events.append(alert)
                 del self._waiting[kind]
         return events
+
+    def _offer(self, kind: str, t_s: float, **kw: Any) -> tuple[Alert | None, list[Event]]:
+        return self.nudger.offer(kind, t_s, self._wall(t_s), self._last_act == Activity.WALKING, **kw)
+
+    def _break_taken(self, t_s: float) -> list[Event]:
+        """A credited break: a new sitting bout (backoff reset), and it answers an open sitting reminder."""
+        self.nudger.rearm("sedentary")
+        return self.answer_latest(AlertResponse.ACKNOWLEDGED, t_s, "sedentary")
 
     def _reminders(self, t_s: float) -> list[Event]:
         part = self._reminder.due(t_s, self.wall_offset_s)
         if part is None:
             return []
-        alert = self.policy.offer("stretch_reminder", t_s, self._wall(t_s))
-        if alert is None:
-            return []
-        self._reminder.given(part, t_s, self.wall_offset_s)
-        return [alert]
+        alert, events = self._offer("stretch_reminder", t_s, part=part)
+        if alert is not None:
+            self._reminder.given(part, t_s, self.wall_offset_s)
+        return events
 
     def _wall(self, t_s: float) -> float | None:
         return None if self.wall_offset_s is None else t_s + self.wall_offset_s

@@ -37,6 +37,7 @@ from monitor.report_charts import (
     _hourly,
     _timeline,
 )
+from monitor.report_nudges import nudges_panel
 from monitor.summary import DayEvents, DaySummary
 
 _CSS = """
@@ -252,6 +253,7 @@ def render_day(s: DaySummary, ev: DayEvents, tz: tzinfo | None = None, title: st
             f"{escape(worn)}</p>", _headline(s),
             f'<div class="cards">{cards}</div>',
             f'<section class="panel"><h2>The day in plain words</h2><ul class="words">{words}</ul></section>']
+    body.append(nudges_panel(s))  # monitor/report_nudges.py: sent, answered, held back
     if aggs:
         body.append('<section class="panel"><h2>Lean and forward bend through the day</h2>'
                     f"{_timeline(aggs, ev, s, tz)}{_timeline(aggs, ev, s, tz, narrow=True)}"

@@ -12,6 +12,9 @@ is exhausted. For each device it keeps a `DeviceSession`:
   and consecutive batches of one delivery are merged before they go through the device's Pipeline, so the
   per-call cost is paid once per delivery, not once per batch;
 - the pipeline's events go to every sink; the latest `State` feeds the status line;
+- the device's STATUS battery level and its EVENTs (a button press, a double tap its IMU detected) go to the
+  pipeline (`battery`, `answer_latest`): a press or a double tap answers the latest open alert "done", a
+  long press snoozes it; kinds this version does not know are counted (`device_events`) and ignored;
 - on a live link, a device reboot shifts the device's timeline by the time it was away (the decoder alone
   can only continue it one sample period after the last sample), so a pause is a pause to the detectors;
 - on a live link, the time of day of the device's timeline (`wall_offset_s`) is first taken from the first
@@ -48,7 +51,7 @@ import numpy as np
 
 import firmware_protocol as fp
 from monitor.capture_set import CaptureSet
-from monitor.events import Alert, Event, LinkLoss, State
+from monitor.events import Alert, AlertResponse, Event, LinkLoss, State
 from monitor.imu import ImuSamples
 from monitor.progress import Progress
 from monitor.recording import CaptureMeta, write_meta
@@ -63,6 +66,13 @@ HOLD_BATCHES = 1000
 BACKLOG_FIX_S = 30.0
 #: device seconds over which the arrival pace is compared with the sampling pace (caught up or not)
 PACE_WINDOW_S = 10.0
+#: EVENT kind -> (name, the answer it gives the latest open alert); README "Answer a nudge from the sensor"
+DEVICE_GESTURES: dict[int, tuple[str, AlertResponse]] = {
+    fp.EventKind.BUTTON_PRESS: ("button press", AlertResponse.ACKNOWLEDGED),
+    fp.EventKind.BUTTON_DOUBLE: ("button double press", AlertResponse.ACKNOWLEDGED),
+    fp.EventKind.TAP_DOUBLE: ("double tap", AlertResponse.ACKNOWLEDGED),
+    fp.EventKind.BUTTON_LONG: ("button long press", AlertResponse.SNOOZED),
+}
 
 
 class PipelineLike(Protocol):
@@ -117,6 +127,7 @@ class DeviceSession:
     events: int = 0
     online: bool = True
     battery_pct: int | None = None
+    device_events: dict[str, int] = field(default_factory=dict)  #: button presses, double taps, unknown kinds
     last_t_s: float | None = None
     last_wall_s: float | None = None  #: service clock when the last samples were processed
     t_shift_s: float = 0.0  #: added to the decoder's timeline after reboots (live sources: the real gap)
@@ -317,6 +328,11 @@ class Service:
                 log.warning("device %s rebooted (%s%s)", s.device_id, ev.reason, gap)
             elif isinstance(ev, fp.Status):
                 s.battery_pct = ev.battery_pct if ev.battery_pct <= 100 else None
+                battery = getattr(s.pipeline, "battery", None)
+                if s.battery_pct is not None and battery is not None:
+                    self._dispatch(s, battery(s.battery_pct))
+            elif isinstance(ev, fp.Event):
+                self._device_event(s, ev)
             elif isinstance(ev, fp.Log):
                 log.info("device %s: %s", s.device_id, ev.text)
             elif isinstance(ev, fp.Ack) and not ev.ok:
@@ -426,6 +442,24 @@ class Service:
         """Send events made outside the pipeline (a wearer's answer to an alert) to the sinks."""
         self._dispatch(self.session(device_id), events)
 
+    def _device_event(self, s: DeviceSession, ev: fp.Event) -> None:
+        """A press of the device's button or a double tap: the wearer answers the latest open alert."""
+        kind = DEVICE_GESTURES.get(ev.event)
+        name = kind[0] if kind else f"unknown ({ev.event})"
+        s.device_events[name] = s.device_events.get(name, 0) + 1
+        if kind is None:
+            if s.device_events[name] == 1:
+                log.warning("device %s sent an EVENT of kind %d this version does not know; ignored (counted)",
+                            s.device_id, ev.event)
+            return
+        answer = getattr(s.pipeline, "answer_latest", None)
+        if answer is None:
+            return
+        out = answer(kind[1])
+        log.info("device %s: %s -> %s", s.device_id, name,
+                 f"alert {out[0].alert_id} {kind[1].name.lower()}" if out else "no open alert")
+        self._dispatch(s, out)
+
     def _dispatch(self, s: DeviceSession, events: list[Any]) -> None:
         for ev in events:
             s.events += 1
@@ -485,6 +519,7 @@ class Service:
                 "events": s.events, "held_dropped": s.held_dropped, "dropped_samples": s.dropped_samples,
                 "faults": s.faults,
                 "capture_lost_bytes": self.captures.lost_bytes(s.device_id) if self.captures else 0,
+                "device_events": dict(s.device_events),
                 "capture": str(s.capture_path) if s.capture_path else None,
                 "decoder": st.as_dict() if st is not None else None}
 

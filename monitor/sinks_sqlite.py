@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from monitor.events import (
     Aggregate,
@@ -20,6 +20,7 @@ from monitor.events import (
     Break,
     Event,
     FlexionEpisode,
+    HeldAlert,
     LeanEpisode,
     LinkLoss,
     PostureShift,
@@ -31,6 +32,7 @@ from monitor.events import (
 from monitor.storage import AGG_INSERT, Database, StorageError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def event_rows(device_id: str, ev: Event, offset_s: float, session_id: int | None) -> list[tuple[str, tuple]]:
@@ -73,6 +75,9 @@ def event_rows(device_id: str, ev: Event, offset_s: float, session_id: int | Non
     if isinstance(ev, LinkLoss):
         return [("INSERT OR REPLACE INTO marks VALUES (?,?,?,?,?,?)",
                  (d, "link_loss", ev.t_s + o, None, f"{ev.samples} {ev.reason}", s))]
+    if isinstance(ev, HeldAlert):  # one mark per kind and time: a lean and a slouch held at once both stay
+        return [("INSERT OR REPLACE INTO marks VALUES (?,?,?,?,?,?)",
+                 (d, f"held:{ev.alert_kind}", ev.t_s + o, None, ev.reason, s))]
     return []  # State (live only) and anything newer
 
 
@@ -197,6 +202,14 @@ class SqliteSink:
                 self.errors += 1
                 self.last_error = f"{self.db.path}: could not move session {sess.sid} in time ({err})"
                 log.warning("%s", self.last_error)
+
+    def read(self, fn: Callable[[Database], T]) -> T:
+        """`fn(database)` on this sink's own connection, after committing what is queued (monitor.resume
+        reads the day back this way: a second connection to the file opened and closed in the same process
+        releases the process's POSIX locks and lets SQLite remove the WAL under the first one)."""
+        with self._lock:
+            self._commit()
+            return fn(self.db)
 
     def handle_all(self, device_id: str, events: Iterable[Event]) -> None:
         for ev in events:

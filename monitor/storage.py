@@ -12,7 +12,8 @@ never the file. All times in the database are Unix seconds (event `t_s` + the se
 Schema (`PRAGMA user_version` is its version; `MIGRATIONS[i]` takes version i to i+1, each in one
 transaction): devices, sessions (one per connection of a device, with its wall offset), aggregates (10 s
 windows), episodes (lean / flexion), walks, breaks, alerts (with the latest response), marks (posture
-shifts, transitions, stretch routines) and calibrations (history of profiles, JSON).
+shifts, transitions, stretch routines, nudges held back as kind "held:<alert kind>" with the reason) and
+calibrations (history of profiles, JSON).
 
 Errors: StorageError, the root; DatabaseDamaged (not a database, or fails `PRAGMA quick_check`);
 SchemaTooNew (written by a newer version of this program).
@@ -40,6 +41,7 @@ from monitor.events import (
     AlertResponseEvent,
     Break,
     FlexionEpisode,
+    HeldAlert,
     LeanEpisode,
     LinkLoss,
     PostureShift,
@@ -278,7 +280,8 @@ class Database:
             shifts=tuple(PostureShift(r[1]) for r in marks if r[0] == "posture_shift"),
             transitions=tuple(Transition(r[1], r[3]) for r in marks if r[0] == "transition"),
             stretches=tuple(StretchRoutine(r[1], r[2], r[3]) for r in marks if r[0] == "stretch"),
-            link_losses=tuple(_link_loss(r[1], r[3]) for r in marks if r[0] == "link_loss"))
+            link_losses=tuple(_link_loss(r[1], r[3]) for r in marks if r[0] == "link_loss"),
+            held=tuple(HeldAlert(r[1], r[0][5:], r[3]) for r in marks if r[0].startswith("held:")))
 
     def pick_device(self, day: date, device_id: str | None = None,
                     tz: tzinfo | None = None) -> tuple[str | None, list[str]]:

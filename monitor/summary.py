@@ -18,6 +18,7 @@ Definitions (README "Daily summary, report and history" repeats them for users):
 - sedentary bout: a run of SEDENTARY windows that no interruption of `bout_gap_s` (120 s, the length
   of a credited break) or more ends; counted as prolonged when it lasts `bout_min_s` (30 min) or more.
 - posture shifts per sitting hour: shifts / (sedentary time in hours); more is better.
+- held nudges: the nudges the alert policy held back, each hold once, by reason (monitor.held).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from monitor.events import (
     Break,
     Event,
     FlexionEpisode,
+    HeldAlert,
     LeanEpisode,
     LinkLoss,
     PostureShift,
@@ -46,10 +48,11 @@ from monitor.events import (
     Transition,
     Walk,
 )
+from monitor.held import HELD_REASONS
 
 #: bump only when a key changes meaning or disappears (adding keys keeps the version)
 SUMMARY_SCHEMA = 1
-ALERT_KINDS = ("lean", "sedentary", "flexion", "stretch_reminder")
+ALERT_KINDS = ("lean", "sedentary", "flexion", "stretch_reminder", "battery")
 RESPONSES = ("acknowledged", "snoozed", "skipped", "ignored", "pending")
 _POSTURE_ACTIVITIES = (int(Activity.SEDENTARY), int(Activity.UNKNOWN))
 _MOVING = (int(Activity.ACTIVE), int(Activity.TRANSITION))
@@ -85,13 +88,14 @@ class DayEvents:
     transitions: tuple[Transition, ...] = ()
     stretches: tuple[StretchRoutine, ...] = ()
     link_losses: tuple[LinkLoss, ...] = ()  #: samples the monitor did not get (monitor/service_guard.py)
+    held: tuple[HeldAlert, ...] = ()  #: nudges held back (monitor.held)
 
 
 def split_events(events: Iterable[Event]) -> DayEvents:
     """A mixed stream of events (e.g. what `Pipeline.process` returned) split into a DayEvents."""
     buckets: dict[type, list[Any]] = {t: [] for t in (Aggregate, LeanEpisode, FlexionEpisode, Walk, Break,
                                                        Alert, AlertResponseEvent, PostureShift, Transition,
-                                                       StretchRoutine, LinkLoss)}
+                                                       StretchRoutine, LinkLoss, HeldAlert)}
     for ev in events:
         b = buckets.get(type(ev))
         if b is not None:
@@ -103,7 +107,7 @@ def split_events(events: Iterable[Event]) -> DayEvents:
     s = {t: tuple(sorted(v, key=start)) for t, v in buckets.items()}
     return DayEvents(s[Aggregate], s[LeanEpisode], s[FlexionEpisode], s[Walk], s[Break], s[Alert],
                      s[AlertResponseEvent], s[PostureShift], s[Transition], s[StretchRoutine],
-                     s[LinkLoss])
+                     link_losses=s[LinkLoss], held=s[HeldAlert])
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,11 +166,16 @@ class DaySummary:
     params: SummaryParams = field(default_factory=SummaryParams)
     comparison: dict[str, dict[str, float | None]] | None = None  #: vs the 7-day average (compare_days)
     lost_samples: int = 0  #: samples the monitor did not get that day (link losses, time not increasing)
+    held: dict[str, int] = field(default_factory=dict)  #: nudges held back: reason -> count
 
     @property
     def upright_share(self) -> float | None:
         """The share of still time within `neutral_deg` of neutral lean, 0..1 (None without still time)."""
         return self.lean_bands_s["neutral"] / self.posture_s if self.posture_s > 0 else None
+
+    @property
+    def held_total(self) -> int:
+        return sum(self.held.values())
 
     @property
     def alerts_total(self) -> int:
@@ -213,6 +222,8 @@ class DaySummary:
             "alerts": {**{k: {"count": 0, **{r: 0 for r in RESPONSES}} for k in ALERT_KINDS},
                        **{a.alert_kind: {"count": a.count, **a.responses} for a in self.alerts}},
             "alerts_total": self.alerts_total,
+            "held": {"total": self.held_total,
+                     "by_reason": {r.replace(" ", "_"): self.held.get(r, 0) for r in HELD_REASONS}},
             "steps": self.steps, "walks": {"count": self.walks, "total_s": _r(self.walking_s)},
             "posture_shifts": {"count": self.shifts, "per_sitting_hour": _r(self.shifts_per_sitting_hour)},
             "stretch": {"morning": self.stretch_morning is not None,
@@ -259,7 +270,8 @@ def sedentary_bouts(aggregates: Sequence[Aggregate], bout_gap_s: float) -> list[
 def summarize_day(aggregates: Sequence[Aggregate], episodes: Sequence[LeanEpisode | FlexionEpisode] = (),
                   walks: Sequence[Walk] = (), breaks: Sequence[Break] = (), alerts: Sequence[Alert] = (),
                   responses: Sequence[AlertResponseEvent] = (), shifts: Sequence[PostureShift] = (),
-                  stretches: Sequence[StretchRoutine] = (), *, device_id: str = "",
+                  stretches: Sequence[StretchRoutine] = (), *, held: Sequence[HeldAlert] = (),
+                  device_id: str = "",
                   wall_offset_s: float = 0.0, tz: tzinfo | None = None,
                   params: SummaryParams = DEFAULT_PARAMS) -> DaySummary:
     """The day's numbers from its events (definitions in the module docstring). `tz` is the time zone of
@@ -351,6 +363,7 @@ def summarize_day(aggregates: Sequence[Aggregate], episodes: Sequence[LeanEpisod
         shifts=len(shifts), shifts_per_sitting_hour=len(shifts) / (sed_s / 3600.0) if sed_s >= 60.0 else None,
         stretch_morning=morning, stretch_evening=evening, hourly=hourly,
         wall_offset_s=wall_offset_s, params=p,
+        held={r: n for r in HELD_REASONS if (n := sum(1 for h in held if h.reason == r))},
     )
 
 
@@ -359,7 +372,7 @@ def summarize_events(events: DayEvents, *, device_id: str = "", wall_offset_s: f
     """`summarize_day` on a DayEvents (e.g. `split_events(pipeline events)` or `Database.day_events`)."""
     day = summarize_day(events.aggregates, events.lean_episodes + events.flexion_episodes, events.walks,
                         events.breaks, events.alerts, events.responses, events.shifts, events.stretches,
-                        device_id=device_id, wall_offset_s=wall_offset_s, tz=tz, params=params)
+                        held=events.held, device_id=device_id, wall_offset_s=wall_offset_s, tz=tz, params=params)
     return replace(day, lost_samples=sum(x.samples for x in events.link_losses))
 
 

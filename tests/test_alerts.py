@@ -67,7 +67,7 @@ def test_one_lean_nudge_per_10_min_and_alert_ids() -> None:
 
 
 def test_daily_cap_resets_next_day() -> None:
-    p = policy(daily_cap=3)
+    p = policy(daily_cap=3, sedentary_backoff_s=(0.0,), sedentary_repeat_budget=10)  # only the cap limits
     given = [p.offer("sedentary", float(i), at(10, i)) for i in range(5)]
     assert sum(a is not None for a in given) == 3
     assert p.blocked_reason("sedentary", 10.0, at(11)) == "daily cap reached"
@@ -161,3 +161,62 @@ def test_desktop_sink_runs_notify_send(tmp_path: Path) -> None:
     args = log.read_text().splitlines()
     assert args[-2:] == ["posture: sedentary", 'Sitting for 30 min; "walk" $(rm -rf /)']
     assert sink.sent == 1
+
+
+def _sitting_day(p: AlertPolicy, t_end_s: float, answer: AlertResponse | None = None) -> list[float]:
+    """Offer a sedentary reminder every minute from 30 min of sitting on (as the tracker does once one is
+    due), expire unanswered ones; `answer` answers each reminder a minute after it comes. Minutes given."""
+    given: list[float] = []
+    t = 1800.0
+    while t <= t_end_s:
+        p.expire(t)
+        a = p.offer("sedentary", t, at(9) + t, minutes=t / 60)
+        if a is not None:
+            given.append(t / 60)
+            if answer is not None:
+                p.respond(a.alert_id, answer, t + 60.0, snooze_s=0.0)
+        t += 60.0
+    return given
+
+
+def test_ignored_sedentary_reminders_back_off_15_30_60_and_repeats_have_a_budget() -> None:
+    p = policy(sedentary_repeat_budget=10)
+    assert _sitting_day(p, 4 * 3600.0) == [30, 45, 75, 135, 195]  # gaps 15, 30, 60, 60 min
+    p = policy()  # default: 2 ignored repeats a day, then only the first reminder of each bout
+    assert _sitting_day(p, 4 * 3600.0) == [30, 45, 75]
+    assert p.blocked_reason("sedentary", 3 * 3600.0, at(12)) == "over budget"
+    p.rearm("sedentary")  # a credited break: a new bout, whose first reminder still comes
+    assert p.offer("sedentary", 5 * 3600.0, at(14), minutes=30) is not None
+    assert p.blocked_reason("sedentary", 5 * 3600.0 + 900.0, at(14, 15)) == "over budget"
+
+
+def test_an_answer_or_a_break_resets_the_backoff() -> None:
+    p = policy(daily_cap=1000)  # a wearer who answers is never backed off nor out of repeats (the tracker
+    assert _sitting_day(p, 3 * 3600.0, AlertResponse.ACKNOWLEDGED) == list(range(30, 181))  # spaces them)
+    p = policy()
+    a = p.offer("sedentary", 1800.0, at(9, 30), minutes=30)
+    assert a is not None
+    p.expire(2200.0)  # ignored
+    assert p.blocked_reason("sedentary", 1800.0 + 900.0, at(9, 45)) is None  # first repeat: 15 min
+    b = p.offer("sedentary", 2700.0, at(9, 45), minutes=45)
+    assert b is not None
+    assert p.blocked_reason("sedentary", 2700.0 + 900.0, at(10)) == "backing off"  # 2 unanswered: 30 min
+    p.respond(b.alert_id, AlertResponse.ACKNOWLEDGED, 2760.0)  # "done": back to 15 min
+    assert p.blocked_reason("sedentary", 2700.0 + 900.0, at(10)) is None
+    p = policy()
+    a = p.offer("sedentary", 1800.0, at(9, 30), minutes=30)
+    p.expire(2200.0)
+    p.offer("sedentary", 2700.0, at(9, 45), minutes=45)
+    p.rearm("sedentary")  # a break: the next bout starts afresh
+    assert p.blocked_reason("sedentary", 2800.0, at(9, 47)) is None
+
+
+def test_each_kind_has_a_daily_budget() -> None:
+    p = policy(lean_budget=2)
+    t = 0.0
+    for _ in range(2):
+        t += 700.0
+        assert p.offer("lean", t, at(10) + t, side="left") is not None
+    assert p.blocked_reason("lean", t + 700.0, at(10) + t + 700.0) == "over budget"
+    assert p.offer("flexion", t, at(10) + t) is not None  # other kinds keep their own budget
+    assert p.offer("lean", 86400.0 + 10.0, at(10, day=1), side="left") is not None  # a new day, a new budget

@@ -18,7 +18,7 @@ DEV = WEEK_DEVICE  # the device of the week_db fixture (tests/conftest.py)
 #: the documented, stable top-level keys of `posture summary --json` (README)
 JSON_KEYS = {"schema", "date", "device_id", "first_seen", "last_seen", "wear_s", "posture_s", "lean_bands_s",
              "asymmetry", "longest_lean", "sustained_lean", "flexion", "sedentary", "breaks", "alerts",
-             "alerts_total", "steps", "walks", "posture_shifts", "stretch", "hourly", "vs_7day", "link"}
+             "alerts_total", "held", "steps", "walks", "posture_shifts", "stretch", "hourly", "vs_7day", "link"}
 
 
 pytestmark = pytest.mark.usefixtures("utc")  # tests/conftest.py
@@ -41,6 +41,9 @@ def test_json_keys_are_the_documented_ones(week_db: Path, capsys: pytest.Capture
     assert set(d["sedentary"]) == {"total_s", "prolonged_bouts", "longest_bout_s", "prolonged_min_s"}
     assert set(d["breaks"]) == {"taken", "prompted", "self_started", "reminders"}
     assert set(d["stretch"]) == {"morning", "evening", "morning_routine", "evening_routine"}
+    assert set(d["held"]) == {"total", "by_reason"}
+    assert set(d["held"]["by_reason"]) == {"outside_work_hours", "quiet_hours", "paused", "over_budget",
+                                           "daily_cap_reached", "while_walking", "stale_samples"}
     assert d["stretch"]["morning"] and d["stretch"]["evening"]
     assert d["breaks"]["taken"] >= 5 and d["steps"] > 2000
 

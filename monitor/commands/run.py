@@ -14,6 +14,7 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
@@ -68,10 +69,13 @@ def setup_logging(level: str) -> None:
 
 
 def pipeline_factory(cfg: Config, live: bool, wall_offset_s: float | None = None,
-                     profile: Any = None) -> PipelineFactory | None:
+                     profile: Any = None, clock: Callable[[], float] = time.time,
+                     store: Any = None) -> PipelineFactory | None:
     """Pipelines with the config's parameters and each device's calibration profile (if saved; `profile`,
     a calibration.Profile, is used for every device instead when given).
-    `live`: the wall offset is now minus the first sample's time; else `wall_offset_s` (None: offline)."""
+    `live`: the wall offset is `clock()` minus the first sample's time, alerts from stale samples are held,
+    and the day so far is read back through `store` (the SqliteSink; monitor.resume); else `wall_offset_s`
+    (None: offline)."""
     try:
         from monitor.pipeline import Pipeline, PipelineConfig
     except ImportError as err:  # pragma: no cover - the pipeline is part of the package
@@ -84,9 +88,16 @@ def pipeline_factory(cfg: Config, live: bool, wall_offset_s: float | None = None
     fixed = profile
 
     def make(device_id: str, t0_s: float) -> Any:
-        offset = time.time() - t0_s if live else wall_offset_s
-        if fixed is not None:
-            return Pipeline(pcfg, fixed, offset)
+        offset = clock() - t0_s if live else wall_offset_s
+        pipe = Pipeline(pcfg, fixed if fixed is not None else device_profile(device_id), offset,
+                        now_wall=clock if live else None)
+        if live and store is not None and offset is not None:
+            from monitor.resume import resume_day
+
+            resume_day(pipe, store, device_id, t0_s)
+        return pipe
+
+    def device_profile(device_id: str) -> Any:
         profile = None
         try:
             from calibration.profile import ProfileError, load_device_profile
@@ -100,20 +111,28 @@ def pipeline_factory(cfg: Config, live: bool, wall_offset_s: float | None = None
         if profile is None:
             log.info("device %s: no calibration profile; neutral posture will be learned from the first "
                      "still minute", device_id)
-        return Pipeline(pcfg, profile, offset)
+        return profile
 
     return make
 
 
-def storage_sink(args: argparse.Namespace, cfg: Config) -> SinkLike | None:
+def db_path(args: argparse.Namespace, cfg: Config) -> Path | None:
+    """Where events are stored (None: --no-db)."""
     if getattr(args, "no_db", False):
         return None
-    from monitor.sinks_sqlite import SqliteSink
     from monitor.storage import default_db_path
 
-    path = args.db or (Path(cfg.storage.db).expanduser() if cfg.storage.db else default_db_path())
+    return Path(args.db or (Path(cfg.storage.db).expanduser() if cfg.storage.db else default_db_path()))
+
+
+def storage_sink(args: argparse.Namespace, cfg: Config, clock: Callable[[], float] = time.time) -> SinkLike | None:
+    path = db_path(args, cfg)
+    if path is None:
+        return None
+    from monitor.sinks_sqlite import SqliteSink
+
     log.info("storing events in %s", path)
-    return SqliteSink(path)
+    return SqliteSink(path, wall_clock=clock)
 
 
 def build_source(args: argparse.Namespace, cfg: Config) -> Source:
@@ -152,11 +171,11 @@ class MqttSourceBuilder:
 
 
 def build_sinks(args: argparse.Namespace, cfg: Config, source: Source,
-                controller: Controller | None = None) -> list[SinkLike]:
+                controller: Controller | None = None, clock: Callable[[], float] = time.time) -> list[SinkLike]:
     from monitor.sinks import ConsoleSink
 
     sinks: list[SinkLike] = [ConsoleSink(sys.stdout)]
-    db = storage_sink(args, cfg)
+    db = storage_sink(args, cfg, clock)
     if db is not None:
         sinks.append(db)
     if cfg.sinks.haptic:
@@ -283,9 +302,12 @@ def run(args: argparse.Namespace) -> int:
     from monitor.control import Controller
 
     controller = Controller()  # the wearer's answers, from the CLI, MQTT and the desktop (monitor.control)
+    from monitor.clock import wall_clock
+
     try:
+        clock = wall_clock()
         source = build_source(args, cfg)
-        sinks = build_sinks(args, cfg, source, controller)
+        sinks = build_sinks(args, cfg, source, controller, clock)
     except (ConfigError, MqttConfigError, ValueError, OSError, StorageError) as err:
         print(f"posture run: {err}", file=sys.stderr)
         return 2
@@ -296,7 +318,11 @@ def run(args: argparse.Namespace) -> int:
     opts = ServiceOptions(captures_dir=captures, fsync_interval_s=cfg.storage.fsync_interval_s,
                           duration_s=args.duration, status_interval_s=cfg.service.status_interval_s,
                           status_stream=status, live=True)
-    service = Service(source, pipeline_factory(cfg, live=True), sinks, opts)
+    from monitor.sinks_sqlite import SqliteSink
+
+    store = next((s for s in sinks if isinstance(s, SqliteSink)), None)
+    service = Service(source, pipeline_factory(cfg, live=True, clock=clock, store=store), sinks, opts,
+                      wall_clock=clock)
     install_signal_handlers(service)
     log.info("posture run: %s", source.describe())
     from monitor.control.wiring import start_control

@@ -133,6 +133,10 @@ def text_report(d: dict[str, Any]) -> str:
         lines.append("  alerts        " + ";  ".join(parts))
     else:
         lines.append("  alerts        none")
+    held = d.get("held") or {}
+    if held.get("total"):
+        why = ", ".join(f"{n} {r.replace('_', ' ')}" for r, n in held["by_reason"].items() if n)
+        lines.append(f"  held          {held['total']} nudge{'' if held['total'] == 1 else 's'} held back: {why}")
     ps = d["posture_shifts"]
     if ps["per_sitting_hour"] is not None:
         lines.append(f"  shifts        {ps['per_sitting_hour']:.0f} per sitting hour ({ps['count']} in all; "

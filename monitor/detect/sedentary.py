@@ -109,8 +109,28 @@ class SedentaryTracker:
         return self._next_due if math.isfinite(self._next_due) else None
 
     @property
+    def in_break(self) -> bool:
+        """A movement run long enough to be credited is going on (the break is reported when it ends)."""
+        return self._run_qualifies()
+
+    @property
     def moving(self) -> bool:
         return self._moving
+
+    def resume(self, ref_s: float, last_alert_s: float | None, walk: tuple[float, float] | None = None) -> None:
+        """Take up a sitting clock after a restart (monitor.resume): sitting since `ref_s` (the end of the
+        last credited break, or the start of the day's wear), the last reminder since then at `last_alert_s`,
+        and a walk (start_s, end_s) that was still going on, continued as the current movement run."""
+        self._ref = ref_s
+        self._next_due = ref_s + self.params.alert_after_s if last_alert_s is None else (
+            last_alert_s + self.params.repeat_s)
+        self._alert_open = last_alert_s is not None
+        if walk is not None:
+            self._run_start, self._run_end = walk
+            self._run_kind = {Activity.WALKING: walk[1] - walk[0]}
+            self._run_prompted = self._alert_open
+            self._prev_act = self._last_move = Activity.WALKING
+            self._walk_start, self._walk_len = walk[0], walk[1] - walk[0]
 
     def alerted(self, t_s: float) -> None:
         """An alert was delivered (or skipped) at t_s: the next is due repeat_s later."""

@@ -149,6 +149,14 @@ class StretchReminder:
             return "evening"
         return None
 
+    def done_on(self, part: str, wall_s: float) -> None:
+        """The `part` routine or reminder is done for the day of `wall_s` (a restart reads the day back)."""
+        self._done.add((self._local(wall_s).date().isoformat(), part))
+
+    def part_at(self, wall_s: float) -> str:
+        """ "morning" before morning_until, else "evening" (which reminder was given at wall_s)."""
+        return "morning" if self._local(wall_s).time() < parse_hhmm(self.params.morning_until) else "evening"
+
     def given(self, part: str, t_s: float, wall_offset_s: float | None) -> None:
         if wall_offset_s is not None:
             self._done.add((self._local(t_s + wall_offset_s).date().isoformat(), part))

@@ -12,6 +12,8 @@ An episode (`Label`) is a stretch of time of one kind. Its span, by kind:
 - calibration_neutral: the motionless neutral hold only (lean = flexion = 0 exactly, no sway);
   calibration_bend: the motionless hold at the calibration bend angle only (ramps excluded).
 - stretch: a whole stretch routine; active: a segment of generic active movement.
+- tap: a double tap on the sensor, from the first tap to the second (`peak_deg` is None; the taps are
+  `Timeline.taps`).
 
 `labels_to_json` / `labels_from_json` write and read them as a JSON list of objects, for a file written
 next to a recording (e.g. ``day.csv`` + ``day.labels.json``).
@@ -32,7 +34,7 @@ from monitor.sim.errors import SimError
 LABEL_KINDS = frozenset(
     {
         "lean", "slouch", "walk", "reach", "sit", "stand", "sit_to_stand", "stand_to_sit",
-        "calibration_neutral", "calibration_bend", "stretch", "active",
+        "calibration_neutral", "calibration_bend", "stretch", "active", "tap",
     }
 )
 _SIDES = frozenset({"left", "right"})

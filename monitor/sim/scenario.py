@@ -92,6 +92,8 @@ SEGMENT_KINDS: dict[str, tuple[str, dict[str, _Param]]] = {
                           "turn_deg": _Num(0, 360, (45.0, 180.0))}),
     "active": ("required", {"intensity": _Num(0.1, 2, 1.0)}),
     "stretch": ("none", {"rounds": _Num(1, 20, 3, integer=True)}),
+    "tap": ("none", {"gap_s": _Num(0.1, 0.5, (0.2, 0.35)), "peak_g": _Num(0.3, 8, (1.5, 4.0)),
+                     "width_ms": _Num(5, 40, (10.0, 25.0))}),
     "calibrate": ("none", {"hold_s": _Num(2, 120, 8.0), "bend_deg": _Num(5, 80, 30.0),
                            "bend_s": _Num(1, 120, 4.0), "ramp_s": _Num(0.5, 5, 1.5)}),
     "stand_up": ("optional", {"deg": _Num(0, 60, (30.0, 40.0))}),

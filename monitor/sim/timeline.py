@@ -44,6 +44,7 @@ class Timeline:
     activity_code: np.ndarray  #: (A,) Activity code of each interval
     labels: tuple[Label, ...]  #: sorted by start
     duration_s: float
+    taps: tuple[tuple[float, float, float], ...] = ()  #: (t_s, peak m/s^2, width s) of each tap on the sensor
 
     def activity_at(self, t: np.ndarray) -> np.ndarray:
         i = np.searchsorted(self.activity_t0, t, side="right") - 1
@@ -61,6 +62,7 @@ class _Builder:
         self.walks: list[tuple[float, ...]] = []
         self.activity: list[tuple[float, int]] = []
         self.labels: list[Label] = []
+        self.taps: list[tuple[float, float, float]] = []
         self.where = ""
 
     # -- primitives -------------------------------------------------------------------------------
@@ -310,6 +312,15 @@ class _Builder:
                 self.t += dur + self.draw((2.0, 4.0))
         self.labels.append(Label("stretch", t0, self.t))
 
+    def do_tap(self, seg: Segment, p: dict[str, Value]) -> None:
+        """A double tap on the sensor (to answer a nudge): still for 0.5 s, two taps gap_s apart, still
+        0.7 s. The posture and its activity go on; the taps are short specific-force pulses (simulator)."""
+        t0 = self.t + 0.5
+        gap, peak, width = self.draw(p["gap_s"]), self.draw(p["peak_g"]) * 9.80665, self.draw(p["width_ms"]) / 1e3
+        self.taps += [(t0, peak, width), (t0 + gap, peak * self.draw((0.7, 1.3)), width)]
+        self.labels.append(Label("tap", t0, t0 + gap))
+        self.t = t0 + gap + 0.7
+
     def do_calibrate(self, seg: Segment, p: dict[str, Value]) -> None:
         t0 = self.t
         self.act(self.posture_code())
@@ -401,4 +412,5 @@ def compile_timeline(scenario: Scenario, rng: np.random.Generator) -> Timeline:
         activity_code=np.array([a[1] for a in acts], dtype=np.int8),
         labels=tuple(labels),
         duration_s=b.t,
+        taps=tuple(b.taps),
     )
