@@ -72,7 +72,7 @@ svg text.strong{fill:#40505f} .timeline.narrow text{font-size:12px} .timeline.na
 .foot{color:var(--muted);font-size:12.5px;margin-top:18px}
 @media (max-width:720px){main{padding:16px 12px 32px} h1{font-size:22px} .hero{padding:14px 16px}
 .hero .big{font-size:38px} .cards{grid-template-columns:repeat(auto-fit,minmax(140px,1fr));gap:10px}
-.card{padding:12px} .card .v{font-size:20px} .panel{padding:14px 12px} .row{grid-template-columns:1fr;gap:18px}
+.card{padding:12px} .card .v{font-size:20px;white-space:normal} .panel{padding:14px 12px} .row{grid-template-columns:1fr;gap:18px}
 .timeline.wide{display:none} .timeline.narrow{display:block}
 .histogram text,.hourly text{font-size:17px}}
 @media (min-width:721px) and (max-width:1000px){.row{grid-template-columns:1fr}
@@ -218,8 +218,8 @@ def _headline(s: DaySummary) -> str:
             f"<p>goal {100 * goal:.0f} %: {verdict}</p><p>{' · '.join(extra)}</p></div></section>")
 
 
-_CARD_SIDE = {"right": "more to the right", "left": "more to the left", "balanced": "balanced",
-              None: "too little to tell"}
+#: short enough for a card at any width (six across on a desktop, two on a phone)
+_CARD_SIDE = {"right": "more right", "left": "more left", "balanced": "balanced", None: "can't tell yet"}
 _TIMELINE_LEGEND = [(LEAN_LINE, "lean (mean of 10 s)"), (FLEX_LINE, "forward bend"),
                     ("#eaf5ee", "neutral ±5°"),
                     (f"{RIGHT}/0.4 {LEFT}/0.4", "sustained lean right, left"), (f"{SLOUCH}/0.4", "slouch"),

@@ -202,6 +202,8 @@ for (const s of d.querySelectorAll('svg')) {{
     min_text_px: px, texts: s.querySelectorAll('text').length}};
 }}
 out.cards = [...d.querySelectorAll('.card')].map(c => c.getBoundingClientRect().right);
+out.clipped = [...d.querySelectorAll('.card .v, .card .k, .hero .big')]
+  .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent);
 document.body.setAttribute('data-probe', JSON.stringify(out));
 }});</script></body></html>"""
 
@@ -222,6 +224,7 @@ def test_fits_a_phone_and_a_desktop(report: str, width_px: int, tmp_path: Path) 
     m = measure(report, width_px, tmp_path)
     assert m["inner"] == width_px
     assert m["scroll"] <= m["client"] <= m["inner"], m  # nothing runs off the right edge
+    assert m["clipped"] == [], m["clipped"]  # no card's figure runs out of its card
     charts = m["charts"]
     timeline = "timeline narrow" if width_px < 720 else "timeline wide"
     assert set(charts) == {timeline, "histogram", "hourly"}, charts
