@@ -23,7 +23,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -80,6 +80,16 @@ class PipelineConfig:
     state_interval_s: float = 1.0  #: emit a State this often, s (0: never; `Pipeline.state` always works)
 
 
+class TimelineRow(NamedTuple):
+    """One decided hop of the activity timeline."""
+
+    start_s: float  #: s
+    end_s: float  #: s
+    activity: Activity
+    lean_deg: float  #: mean lateral lean over the hop, deg (NaN while the mounting is unknown)
+    flexion_deg: float  #: mean forward flexion over the hop, deg (NaN while unknown)
+
+
 _BUF_S = 12.0  # seconds of recent angles kept for the hop-based checks
 
 
@@ -133,6 +143,8 @@ class Pipeline:
         self._state: State | None = None
         self.lost_samples = 0  #: samples the link lost, as reported to `process`
         self.n_samples = 0  #: samples processed
+        #: when a list, every decided hop is appended as a TimelineRow (posture analyze --timeline, benches)
+        self.timeline: list[TimelineRow] | None = None
 
     # ---- public --------------------------------------------------------------------------------
 
@@ -282,6 +294,8 @@ class Pipeline:
             self._transitions.feed_angles(self._buf_t[new], self._buf_a[new, 1])
             self._t_transitions = float(self._buf_t[-1])
         events += self._transitions.feed_walks(starts, [w.end_s for w in walks], hops[-1].end_s)
+        if self.timeline is not None:
+            self._record(hops)
         given: list[Event] = []
 
         def on_due(d: SedentaryDue) -> bool:
@@ -311,6 +325,15 @@ class Pipeline:
                     self.policy.rearm("sedentary")
                 events += credited
         return events
+
+    def _record(self, hops: list[Hop]) -> None:
+        assert self.timeline is not None
+        for h in hops:
+            seg = self._span(h)
+            lean = flex = math.nan
+            if len(seg) and np.isfinite(seg).all():
+                lean, flex = (float(x) for x in seg.mean(axis=0))
+            self.timeline.append(TimelineRow(h.start_s, h.end_s, h.activity, lean, flex))
 
     def _episodes(self, t: np.ndarray, lean: np.ndarray, flex: np.ndarray, valid: np.ndarray) -> list[Event]:
         events: list[Event] = []
@@ -372,4 +395,4 @@ class Pipeline:
             self._next_state = (math.floor(t_s / iv) + 1) * iv
 
 
-__all__ = ["Pipeline", "PipelineConfig"]
+__all__ = ["Pipeline", "PipelineConfig", "TimelineRow"]
