@@ -21,7 +21,8 @@ class Activity(IntEnum):
     WALKING = 2
     ACTIVE = 3  #: other active movement (not walking)
     TRANSITION = 4  #: sit-to-stand / stand-to-sit
-    NOT_WORN = 5
+    NOT_WORN = 5  #: the sensor lies still off the body (no micro-motion, fixed attitude for minutes)
+    LYING = 6  #: trunk far from upright and still (no lean judgement; neither sitting nor a break)
 
 
 class AlertResponse(IntEnum):

@@ -11,8 +11,9 @@ any batch size (up to the activity classifier's 1 s hops). The mounting comes fr
 the AutoBaseline (monitor.detect.baseline) finds neutral and forward from the data, and until it has them
 the angles are unknown (NaN) and no posture episode can start.
 
-Lean is judged only while not walking: samples the classifier has labelled walking (or, for the newest
-samples not yet labelled, while the last decision was walking) are invalid for the episode detectors. A hop
+Lean is judged only while not walking, lying or unworn: samples the classifier has labelled so (or, for
+the newest samples not yet labelled, while the last decision was so) are invalid for the episode detectors;
+lying and unworn hops also interrupt the stretch detector. A hop
 whose trunk flexion passes `big_bend_deg` (a stretch, picking something up) counts as active movement even
 when it is held still, because the trunk far from upright is not sitting.
 """
@@ -91,6 +92,7 @@ class TimelineRow(NamedTuple):
 
 
 _BUF_S = 12.0  # seconds of recent angles kept for the hop-based checks
+UNJUDGED = (Activity.WALKING, Activity.LYING, Activity.NOT_WORN)  #: no lean/slouch judgement in these
 
 
 class Pipeline:
@@ -119,7 +121,9 @@ class Pipeline:
             None if mounting is None else np.asarray(mounting.R_bs, dtype=np.float64)
         )
         self.baseline: AutoBaseline | None = None if self._R_bs is not None else AutoBaseline(c.baseline)
-        self._activity = ActivityClassifier(c.activity)
+        self._activity = ActivityClassifier(
+            c.activity, None if self._R_bs is None else self._R_bs[2]  # body z = upright, sensor frame
+        )
         self._walks = WalkTracker(c.walk)
         self._transitions = TransitionDetector(c.transition)
         self._lean_r = HysteresisDetector(c.lean)
@@ -176,8 +180,10 @@ class Pipeline:
         self._buffer(t, lean, flex)
         hops = [self._big_bend(h) for h in hops]
         events += self._hops(hops)
+        if self.baseline is not None:
+            self.baseline.feed_hops(hops, self._activity.upright_s)
         self._trim(hops)
-        valid = ~self._walking_mask(t, hops)
+        valid = ~self._unjudged_mask(t, hops)
         events += self._episodes(t, lean, flex, valid)
         events += self._windows(self._agg.feed(t, lean, flex, hops))
         events += self._reminders(float(t[-1]))
@@ -218,8 +224,8 @@ class Pipeline:
 
     def _angles(self, t: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         up_s = up_in_sensor(q)
-        if self._R_bs is None and self.baseline is not None and self.baseline.R_bs is None:
-            self.baseline.feed(t, up_s, self._tracker.last_rest)
+        if self.baseline is not None:
+            self.baseline.feed_up(t, up_s)
         R = self.R_bs
         if R is None:
             self._t_prev = float(t[-1])
@@ -266,14 +272,15 @@ class Pipeline:
             return Hop(h.start_s, h.end_s, Activity.ACTIVE, 0.0, h.gyr_spread_rad_s)
         return h
 
-    def _walking_mask(self, t: np.ndarray, hops: list[Hop]) -> np.ndarray:
-        mask = np.full(len(t), self._last_act == Activity.WALKING)
+    def _unjudged_mask(self, t: np.ndarray, hops: list[Hop]) -> np.ndarray:
+        """Samples where posture is not judged: walking, lying (lean is undefined), not worn."""
+        mask = np.full(len(t), self._last_act in UNJUDGED)
         for h in hops:
             i0, i1 = np.searchsorted(t, (h.start_s, h.end_s), side="left")
-            mask[i0:i1] = h.activity == Activity.WALKING
+            mask[i0:i1] = h.activity in UNJUDGED
         if hops:
             i = int(np.searchsorted(t, hops[-1].end_s, side="left"))
-            mask[i:] = hops[-1].activity == Activity.WALKING
+            mask[i:] = hops[-1].activity in UNJUDGED
         return mask
 
     def _hops(self, hops: list[Hop]) -> list[Event]:
@@ -309,6 +316,9 @@ class Pipeline:
             self.policy.rearm("sedentary")
         events += breaks + given
         for h in hops:
+            if h.activity in (Activity.LYING, Activity.NOT_WORN):
+                self._stretch.interrupt()  # lying down and getting up is no stretch routine
+                continue
             seg = self._span(h)
             if len(seg) == 0 or not np.isfinite(seg).any():
                 continue

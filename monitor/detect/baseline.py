@@ -1,21 +1,30 @@
 """Automatic mounting when there is no profile and no calibration windows ("be useful anyway").
 
 Theory of operation. Without a calibration we know neither the neutral posture nor which way is forward.
+Earth-up in the sensor frame (u, from the fusion) is kept at `history_hz`; the pipeline then hands over
+the activity classifier's decided hops together with its upright direction u_w (learned from walking, when
+people are upright: monitor.detect.activity).
 
-1. Neutral: the first `still_s` of rest (calibration.gyro's rest detector, via the pipeline's mask) gives
-   u_n = normalize(mean of earth-up in the sensor frame), the body's z axis. This assumes the wearer sat
-   or stood upright then; the output says so.
+1. Neutral: sedentary hops whose mean u lies within `upright_deg` of u_w are upright still time (sitting
+   or standing; never lying, which is its own activity and far from u_w, nor a bend, which is active or
+   far from u_w). Real people rarely rest 20 s unbroken (DOMAIN.md: median longest rest 9.9 s), so the
+   time adds up across hops: once `still_s` of it is seen, u_n = normalize(sum of u x duration), the
+   body's z axis. It keeps being refined as the day goes on.
 2. Forward: people bend forward far more (and further) than backward, while side bends and side reaches go
-   both ways and roughly cancel. So with d = u - (u . u_n) u_n the horizontal part of earth-up (sensor frame)
-   over samples tilted more than `min_tilt_deg` from neutral, and bending forward tipping earth-up toward
-   body -x (monitor.angles), forward is  x_s = -normalize(sum d).  It is fixed once `min_bend_s` of such
-   samples were seen (a few sit-to-stand movements, or one forward bend); until then angles are unknown.
-   Bends before the neutral was found count too: earth-up is kept at `history_hz` (bounded by
-   `max_history_s`) until the mounting is fixed.
-3. R_bs has the rows x_s, z_s x x_s, z_s (calibration.mounting's convention).
+   both ways and roughly cancel. With d = u - (u . u_n) u_n the horizontal part of earth-up (sensor
+   frame), summed over the samples of bends tilted more than `min_tilt_deg` from neutral (and less than
+   `max_tilt_deg`), and bending forward tipping earth-up toward body -x (monitor.angles), forward is
+   x_s = -normalize(sum d). A bend is a short excursion of sedentary or active hops from upright back to
+   upright (at most `max_bend_hold_s`: minutes on an exercise bike or a rowing machine, reclining, lying
+   down and getting up are no bends). Forward is fixed once `min_bend_s` of such samples were seen (a few
+   sit-to-stand movements, or one forward bend); until then angles are unknown. Bends before the neutral
+   was found count too (their samples are kept, bounded by `max_history_s`).
+3. R_bs has the rows x_s, z_s x x_s, z_s (calibration.mounting's convention); it is rebuilt as u_n is
+   refined.
 
-This is a heuristic: a wearer who mostly bends sideways, or sits down leaning back, gets wrong sides. The
-calibration (`posture calibrate`, or --neutral/--forward-bend windows) is always better.
+Before the first walk nothing is learned (lying could not be told from sitting). This is a heuristic: a
+wearer who mostly bends sideways, or sits down leaning back, gets wrong sides. The calibration (`posture
+calibrate`, or --neutral/--forward-bend windows) is always better.
 """
 
 from __future__ import annotations
@@ -25,103 +34,135 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from monitor.detect.activity import Hop
+from monitor.events import Activity
+
 
 @dataclass(frozen=True, slots=True)
 class BaselineParams:
-    still_s: float = 20.0  #: rest needed for the neutral, s
+    still_s: float = 20.0  #: upright still time (not necessarily unbroken) needed for the neutral, s
+    upright_deg: float = 30.0  #: a still hop this close to the walking posture is upright, deg
     min_tilt_deg: float = 25.0  #: samples tilted more than this show the forward direction, deg
     max_tilt_deg: float = 100.0  #: ... and less than this, deg
     min_bend_s: float = 3.0  #: that many seconds of them fix the forward direction, s
-    history_hz: float = 10.0  #: earth-up kept at this rate while the mounting is unknown, Hz
-    max_history_s: float = 4 * 3600.0  #: at most this much of it, s
+    max_bend_hold_s: float = 20.0  #: a longer run of tilted hops (cycling, rowing, reclining) is no bend, s
+    history_hz: float = 10.0  #: earth-up kept at this rate, Hz
+    max_history_s: float = 4 * 3600.0  #: at most this much of bend candidates, s
+
+
+_BENDING = (Activity.SEDENTARY, Activity.ACTIVE, Activity.TRANSITION)
 
 
 class AutoBaseline:
     def __init__(self, params: BaselineParams = BaselineParams()) -> None:
         self.params = params
-        self._still_start = math.nan
-        self._still_sum = np.zeros(3)
-        self._still_n = 0
         self.neutral_up_s: np.ndarray | None = None  #: (3,) once known
-        self.neutral_span_s: tuple[float, float] | None = None  #: where it was taken
-        self._d_sum = np.zeros(3)
-        self._d_time = 0.0
+        self.neutral_span_s: tuple[float, float] | None = None  #: first and last upright still hop used, s
+        self.neutral_at_s: float = math.nan  #: when the neutral was first known, s
         self.R_bs: np.ndarray | None = None  #: (3,3) once known
         self.forward_at_s: float = math.nan  #: when forward was fixed, s
-        self._hist_t: list[np.ndarray] = []
-        self._hist_u: list[np.ndarray] = []
-        self._hist_n = 0
+        self._neutral_sum = np.zeros(3)
+        self._neutral_time = 0.0
+        self._x_s: np.ndarray | None = None
         self._next_keep = -math.inf
+        self._recent_t = np.zeros(0)  # earth-up of the hops not decided yet
+        self._recent_u = np.zeros((0, 3))
+        self._cand: list[np.ndarray] = []  # earth-up of sedentary/active hops, for the forward direction
+        self._cand_n = 0
+        self._excursion: list[np.ndarray] = []  # the current run of tilted hops
+        self._excursion_s = 0.0
+        self._after_lying = False  # the current excursion started from lying (getting up)
 
-    def feed(self, t_s: np.ndarray, up_s: np.ndarray, rest: np.ndarray) -> None:
-        """t_s (N,), up_s (N,3) unit earth-up in the sensor frame, rest (N,) bool."""
-        p = self.params
-        if self.R_bs is not None or len(t_s) == 0:
-            return
-        if self.neutral_up_s is None:
-            self._keep(t_s, up_s)
-            was_still = np.int8(1 if math.isfinite(self._still_start) else 0)
-            edges = np.flatnonzero(np.diff(rest.astype(np.int8), prepend=was_still))
-            pos = 0
-            for k in edges.tolist() + [len(t_s)]:
-                if math.isfinite(self._still_start) and k > pos:  # still from pos to k
-                    self._still_sum += up_s[pos:k].sum(axis=0)
-                    self._still_n += k - pos
-                    if float(t_s[k - 1]) - self._still_start >= p.still_s:
-                        self.neutral_up_s = self._still_sum / np.linalg.norm(self._still_sum)
-                        self.neutral_span_s = (self._still_start, float(t_s[k - 1]))
-                        rest_from = k
-                        break
-                if k < len(t_s):
-                    if rest[k]:
-                        self._still_start, self._still_sum, self._still_n = float(t_s[k]), np.zeros(3), 0
-                    else:
-                        self._still_start = math.nan
-                pos = k
-            else:
-                return
-            t_s, up_s = t_s[rest_from:], up_s[rest_from:]
-            if self._hist_t:  # the bends seen before the neutral
-                ht, hu = np.concatenate(self._hist_t), np.concatenate(self._hist_u)
-                self._hist_t, self._hist_u = [], []
-                before = ht < (
-                    t_s[0] if len(t_s) else math.inf
-                )  # the rest of this batch follows at full rate
-                self._bends(ht[before], hu[before], 1.0 / p.history_hz)
-            if len(t_s) == 0 or self.R_bs is not None:
-                return
-        dt = float(np.median(np.diff(t_s))) if len(t_s) > 1 else 0.01
-        self._bends(t_s, up_s, dt)
+    @property
+    def known(self) -> bool:
+        """True once angles can be given (neutral and forward found)."""
+        return self.R_bs is not None
 
-    def _keep(self, t_s: np.ndarray, up_s: np.ndarray) -> None:
+    def feed_up(self, t_s: np.ndarray, up_s: np.ndarray) -> None:
+        """t_s (N,), up_s (N,3) unit earth-up in the sensor frame: kept at history_hz until their hop."""
         p = self.params
-        if self._hist_n >= p.max_history_s * p.history_hz:
+        if len(t_s) == 0:
             return
         slots = np.floor(t_s * p.history_hz)
         first = np.concatenate(([True], np.diff(slots) > 0)) & (slots > self._next_keep)
         if first.any():
-            self._hist_t.append(t_s[first])
-            self._hist_u.append(up_s[first])
-            self._hist_n += int(first.sum())
+            self._recent_t = np.concatenate((self._recent_t, t_s[first]))
+            self._recent_u = np.concatenate((self._recent_u, up_s[first]))
             self._next_keep = float(slots[first][-1])
 
-    def _bends(self, t_s: np.ndarray, up_s: np.ndarray, dt: float) -> None:
+    def feed_hops(self, hops: list[Hop], upright_s: np.ndarray | None) -> None:
+        """The classifier's decided hops and its upright direction (None while it has none)."""
+        p = self.params
+        if not hops:
+            return
+        cos_up = math.cos(math.radians(p.upright_deg))
+        cos_bent = math.cos(math.radians(max(0.0, p.min_tilt_deg - 10.0)))
+        for h in hops:
+            i0, i1 = np.searchsorted(self._recent_t, (h.start_s, h.end_s), side="left")
+            u = self._recent_u[i0:i1]
+            if len(u) == 0:
+                continue
+            if upright_s is not None:
+                self._track_bend(h, u[u @ upright_s < cos_bent])
+            if h.activity != Activity.SEDENTARY or upright_s is None:
+                continue
+            m = u.mean(axis=0)
+            m /= np.linalg.norm(m)
+            if float(m @ upright_s) >= cos_up:
+                self._neutral_sum += m * (h.end_s - h.start_s)
+                self._neutral_time += h.end_s - h.start_s
+                span0 = h.start_s if self.neutral_span_s is None else self.neutral_span_s[0]
+                self.neutral_span_s = (span0, h.end_s)
+        keep = self._recent_t >= hops[-1].end_s
+        self._recent_t, self._recent_u = self._recent_t[keep], self._recent_u[keep]
+        if self._neutral_time < p.still_s:
+            return
+        if self.neutral_up_s is None:
+            self.neutral_at_s = hops[-1].end_s
+        self.neutral_up_s = self._neutral_sum / np.linalg.norm(self._neutral_sum)
+        self._forward(hops[-1].end_s)
+
+    def _track_bend(self, h: Hop, bent: np.ndarray) -> None:
+        """A bend is a short run of tilted hops from upright back to upright (not lying down, not
+        getting up from lying); its samples become forward-direction candidates."""
+        p = self.params
+        if h.activity in (Activity.LYING, Activity.NOT_WORN):
+            self._excursion, self._excursion_s, self._after_lying = [], 0.0, True
+        elif len(bent) and h.activity in _BENDING:
+            self._excursion.append(bent)
+            self._excursion_s += h.end_s - h.start_s
+        elif len(bent):  # walking tilted: not a bend
+            self._excursion, self._excursion_s = [], 0.0
+        else:  # back upright
+            if (
+                0 < self._excursion_s <= p.max_bend_hold_s
+                and not self._after_lying
+                and self._cand_n < p.max_history_s * p.history_hz
+            ):
+                self._cand += self._excursion
+                self._cand_n += sum(len(x) for x in self._excursion)
+            self._excursion, self._excursion_s, self._after_lying = [], 0.0, False
+
+    def _forward(self, t_s: float) -> None:
         p = self.params
         u_n = self.neutral_up_s
         assert u_n is not None
-        cos = np.clip(up_s @ u_n, -1.0, 1.0)
-        tilt = np.degrees(np.arccos(cos))
-        sel = (tilt > p.min_tilt_deg) & (tilt < p.max_tilt_deg)
-        if sel.any():
-            d = up_s[sel] - cos[sel, None] * u_n
-            self._d_sum += d.sum(axis=0) * dt
-            self._d_time += int(sel.sum()) * dt
-            if self._d_time >= p.min_bend_s and np.linalg.norm(self._d_sum) > 1e-9:
-                x_s = -self._d_sum / np.linalg.norm(self._d_sum)
-                x_s = x_s - (x_s @ u_n) * u_n
-                x_s /= np.linalg.norm(x_s)
-                self.R_bs = np.vstack([x_s, np.cross(u_n, x_s), u_n])
-                self.forward_at_s = float(t_s[np.flatnonzero(sel)[-1]])
+        if self._x_s is None and self._cand:
+            u = np.concatenate(self._cand)
+            cos = np.clip(u @ u_n, -1.0, 1.0)
+            tilt = np.degrees(np.arccos(cos))
+            sel = (tilt > p.min_tilt_deg) & (tilt < p.max_tilt_deg)
+            d_sum = (u[sel] - cos[sel, None] * u_n).sum(axis=0)
+            if int(sel.sum()) / p.history_hz >= p.min_bend_s and np.linalg.norm(d_sum) > 1e-9:
+                self._x_s = -d_sum / np.linalg.norm(d_sum)
+                self.forward_at_s = t_s
+                self._cand, self._cand_n = [], 0
+            else:
+                self._cand = [u]  # one array: the check above stays a single pass
+        if self._x_s is not None:
+            x_s = self._x_s - (self._x_s @ u_n) * u_n
+            x_s /= np.linalg.norm(x_s)
+            self.R_bs = np.vstack([x_s, np.cross(u_n, x_s), u_n])
 
 
 __all__ = ["AutoBaseline", "BaselineParams"]

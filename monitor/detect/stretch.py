@@ -86,6 +86,13 @@ class StretchDetector:
             out.append(self._make(wall_offset_s))
         return out
 
+    def interrupt(self) -> None:
+        """Lying down or taking the sensor off: excursions so far belong to no routine (one already
+        recognised is still reported when it ends)."""
+        if not self._found:
+            self._marks.clear()
+            self._in = dict.fromkeys(self._in, False)
+
     def finish(self, wall_offset_s: float | None) -> list[StretchRoutine]:
         return [self._make(wall_offset_s)] if self._found else []
 
