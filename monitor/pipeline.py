@@ -269,7 +269,7 @@ class Pipeline:
             and len(seg)
             and np.nanmax(np.nan_to_num(seg[:, 1], nan=0.0)) >= self.config.big_bend_deg
         ):
-            return Hop(h.start_s, h.end_s, Activity.ACTIVE, 0.0, h.gyr_spread_rad_s)
+            return Hop(h.start_s, h.end_s, Activity.ACTIVE, 0.0, h.gyr_spread_rad_s, h.acc_spread_m_s2)
         return h
 
     def _unjudged_mask(self, t: np.ndarray, hops: list[Hop]) -> np.ndarray:
@@ -316,8 +316,11 @@ class Pipeline:
             self.policy.rearm("sedentary")
         events += breaks + given
         for h in hops:
-            if h.activity in (Activity.LYING, Activity.NOT_WORN):
-                self._stretch.interrupt()  # lying down and getting up is no stretch routine
+            if (
+                h.activity in (Activity.LYING, Activity.NOT_WORN, Activity.WALKING)
+                or h.acc_spread_m_s2 >= self.config.stretch.max_acc_m_s2
+            ):
+                self._stretch.interrupt()  # lying down and getting up, running, a ball game: no stretch
                 continue
             seg = self._span(h)
             if len(seg) == 0 or not np.isfinite(seg).any():

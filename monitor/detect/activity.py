@@ -8,7 +8,9 @@ rules hold at 25 Hz as at 400 Hz. Per window, with a = |acc| (m/s^2, orientation
     r(k)         = sum_i a_i a_{i+k} / sum_i a_i^2 * w / (w - k)    normalised autocorrelation at lag k
     r_step       = max r(k) over the step lags   fs/cadence_max_hz .. fs/cadence_min_hz
     r_stride     = max r(k) over the stride lags (twice those): with the sensor off the body's midline
-                   |acc| repeats every stride, not every step (DOMAIN.md "What real bodies look like")
+                   |acc| repeats every stride, not every step (DOMAIN.md "What real bodies look like");
+                   counted only when r at half the stride lag > min_half_stride (a slower rhythm of
+                   one beat per "stride" is anti-correlated there)
     cadence_hz   = fs / k_step, or 2 fs / k_stride when only the stride rhythm is there
     walking      <=> max(r_step, r_stride) >= min_periodicity  and
                      min_step_acc_m_s2 <= std(a) < max_step_acc_m_s2     (running, jumping: active)
@@ -59,6 +61,7 @@ class ActivityParams:
     cadence_min_hz: float = 1.2  #: slowest step rate counted as walking (stairs are slow), Hz
     cadence_max_hz: float = 2.5  #: fastest step rate, Hz
     min_periodicity: float = 0.3  #: autocorrelation of |acc| at the step or stride lag
+    min_half_stride: float = -0.8  #: the stride rhythm needs r above this at half the stride lag
     min_step_acc_m_s2: float = 0.8  #: std of |acc| in the window for walking, m/s^2
     max_step_acc_m_s2: float = 6.0  #: ... and below this (running, jumping are active), m/s^2
     active_gyr_rad_s: float = 0.4  #: rotation-rate spread for "active" whatever its rhythm, rad/s
@@ -87,6 +90,7 @@ class Hop:
     activity: Activity
     cadence_hz: float = 0.0  #: step rate while walking, Hz (0 otherwise)
     gyr_spread_rad_s: float = 0.0  #: sqrt of the summed per-axis gyro variance in the window, rad/s
+    acc_spread_m_s2: float = 0.0  #: std of |acc| in the window, m/s^2
 
     @property
     def steps(self) -> float:
@@ -159,9 +163,8 @@ class ActivityClassifier:
         end = float(self._t[-1]) + 1.0 / self._fs
         if end <= self._last.end_s:
             return []
-        hop = Hop(
-            self._last.end_s, end, self._last.activity, self._last.cadence_hz, self._last.gyr_spread_rad_s
-        )
+        last = self._last
+        hop = Hop(last.end_s, end, last.activity, last.cadence_hz, last.gyr_spread_rad_s, last.acc_spread_m_s2)
         self._t = self._t[:0]
         return [hop]
 
@@ -182,6 +185,9 @@ class ActivityClassifier:
         i_step, i_stride = r_step.argmax(axis=1), r_stride.argmax(axis=1)
         rows = np.arange(n_hops)
         best_step, best_stride = r_step[rows, i_step], r_stride[rows, i_stride]
+        # a stride holds two steps: half-way through it |acc| is not anti-correlated (a slow rhythm is)
+        half = r[rows, (2 * k_lo + i_stride) // 2]
+        best_stride = np.where(half > p.min_half_stride, best_stride, -1.0)
         cadence = np.where(
             best_step >= p.min_periodicity, fs / (k_lo + i_step), 2 * fs / (2 * k_lo + i_stride)
         )
@@ -222,7 +228,8 @@ class ActivityClassifier:
                 act = Activity.SEDENTARY
             if walking[i] or active[i]:
                 self._quiet_since = math.nan
-            hops.append(Hop(start, end, act, float(cadence[i]) if walking[i] else 0.0, float(spread[i])))
+            cad = float(cadence[i]) if walking[i] else 0.0
+            hops.append(Hop(start, end, act, cad, float(spread[i]), float(std_a[i])))
         self._first = False
         self._last = hops[-1]
         return hops

@@ -30,6 +30,7 @@ class StretchParams:
     side_deg: float = 15.0  #: a side bend past this counts, deg
     min_bends: int = 2  #: forward bends needed
     window_s: float = 300.0  #: all within this time, s
+    max_acc_m_s2: float = 2.0  #: hops with a larger |acc| spread (running, ball games) interrupt it, m/s^2
     quiet_s: float = 30.0  #: the routine ends after this long without a large excursion, s
     morning_until: str = "11:00"  #: HH:MM
     evening_from: str = "17:00"  #: HH:MM
