@@ -22,7 +22,8 @@ people are upright: monitor.detect.activity).
 3. R_bs has the rows x_s, z_s x x_s, z_s (calibration.mounting's convention); it is rebuilt as u_n is
    refined.
 
-Before the first walk nothing is learned (lying could not be told from sitting). This is a heuristic: a
+Before the first walk nothing is decided (lying could not be told from sitting): the hops are kept
+(bounded) and judged once the walk has shown upright. This is a heuristic: a
 wearer who mostly bends sideways, or sits down leaning back, gets wrong sides. The calibration (`posture
 calibrate`, or --neutral/--forward-bend windows) is always better.
 """
@@ -72,6 +73,8 @@ class AutoBaseline:
         self._excursion: list[np.ndarray] = []  # the current run of tilted hops
         self._excursion_s = 0.0
         self._after_lying = False  # the current excursion started from lying (getting up)
+        self._pending: list[tuple[Hop, np.ndarray]] = []  # hops seen before upright was known
+        self._pending_n = 0
 
     @property
     def known(self) -> bool:
@@ -97,11 +100,19 @@ class AutoBaseline:
             return
         cos_up = math.cos(math.radians(p.upright_deg))
         cos_bent = math.cos(math.radians(max(0.0, p.min_tilt_deg - 10.0)))
+        todo: list[tuple[Hop, np.ndarray]] = []
         for h in hops:
             i0, i1 = np.searchsorted(self._recent_t, (h.start_s, h.end_s), side="left")
-            u = self._recent_u[i0:i1]
-            if len(u) == 0:
-                continue
+            if i1 > i0:
+                todo.append((h, self._recent_u[i0:i1]))
+        if upright_s is None:  # kept until the first walk tells upright (bounded)
+            if self._pending_n < p.max_history_s * p.history_hz:
+                self._pending += todo
+                self._pending_n += sum(len(u) for _, u in todo)
+            todo = []
+        elif self._pending:
+            todo, self._pending, self._pending_n = self._pending + todo, [], 0
+        for h, u in todo:
             if upright_s is not None:
                 self._track_bend(h, u[u @ upright_s < cos_bent])
             if h.activity != Activity.SEDENTARY or upright_s is None:
