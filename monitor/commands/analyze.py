@@ -204,7 +204,7 @@ def analyze_file(
         mounting["neutral_s"] = None if b.neutral_span_s is None else [round(x, 2) for x in b.neutral_span_s]
         mounting["forward_found_s"] = None if b.R_bs is None else round(b.forward_at_s, 2)
         mounting["note"] = (
-            "no calibration: neutral learned from upright still time (after the first walk showed upright), "
+            "no calibration: neutral learned from upright still time (checked against the walking posture), "
             "forward from short forward bends; give --neutral/--forward-bend for exact sides and angles"
         )
         if b.R_bs is None:

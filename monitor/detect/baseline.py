@@ -9,7 +9,8 @@ people are upright: monitor.detect.activity).
    or standing; never lying, which is its own activity and far from u_w, nor a bend, which is active or
    far from u_w). Real people rarely rest 20 s unbroken (DOMAIN.md: median longest rest 9.9 s), so the
    time adds up across hops: once `still_s` of it is seen, u_n = normalize(sum of u x duration), the
-   body's z axis. It keeps being refined as the day goes on.
+   body's z axis. It keeps being refined as the day goes on by the still hops within `refine_deg` of it
+   (a trimmed mean: leans and slouches do not pull it).
 2. Forward: people bend forward far more (and further) than backward, while side bends and side reaches go
    both ways and roughly cancel. With d = u - (u . u_n) u_n the horizontal part of earth-up (sensor
    frame), summed over the samples of bends tilted more than `min_tilt_deg` from neutral (and less than
@@ -22,10 +23,13 @@ people are upright: monitor.detect.activity).
 3. R_bs has the rows x_s, z_s x x_s, z_s (calibration.mounting's convention); it is rebuilt as u_n is
    refined.
 
-Before the first walk nothing is decided (lying could not be told from sitting): the hops are kept
-(bounded) and judged once the walk has shown upright. This is a heuristic: a
-wearer who mostly bends sideways, or sits down leaning back, gets wrong sides. The calibration (`posture
-calibrate`, or --neutral/--forward-bend windows) is always better.
+Before the first walk the classifier can not tell lying from sitting, so the first `still_s` of sedentary
+time is taken as upright provisionally (people put the sensor on sitting or standing) and the hops are
+kept (bounded). The first walk confirms it, or, when its posture is more than `upright_deg` away (the
+wearer was lying), everything learned is dropped and the kept hops are judged again against the walk.
+
+This is a heuristic: a wearer who mostly bends sideways, or sits down leaning back, gets wrong sides. The
+calibration (`posture calibrate`, or --neutral/--forward-bend windows) is always better.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from monitor.events import Activity
 @dataclass(frozen=True, slots=True)
 class BaselineParams:
     still_s: float = 20.0  #: upright still time (not necessarily unbroken) needed for the neutral, s
+    refine_deg: float = 5.0  #: after the first still_s, only still hops this close refine it (leans do not), deg
     upright_deg: float = 30.0  #: a still hop this close to the walking posture is upright, deg
     min_tilt_deg: float = 25.0  #: samples tilted more than this show the forward direction, deg
     max_tilt_deg: float = 100.0  #: ... and less than this, deg
@@ -57,6 +62,17 @@ _BENDING = (Activity.SEDENTARY, Activity.ACTIVE, Activity.TRANSITION)
 class AutoBaseline:
     def __init__(self, params: BaselineParams = BaselineParams()) -> None:
         self.params = params
+        self._next_keep = -math.inf
+        self._recent_t = np.zeros(0)  # earth-up of the hops not decided yet
+        self._recent_u = np.zeros((0, 3))
+        self._pending: list[tuple[Hop, np.ndarray]] = []  # hops seen before a walk confirmed upright
+        self._pending_n = 0
+        self._n_done = 0  # of them, judged against the provisional upright
+        self._confirmed = False  # a walk has shown upright
+        self.provisional_up_s: np.ndarray | None = None  #: upright assumed before the first walk
+        self._reset()
+
+    def _reset(self) -> None:
         self.neutral_up_s: np.ndarray | None = None  #: (3,) once known
         self.neutral_span_s: tuple[float, float] | None = None  #: first and last upright still hop used, s
         self.neutral_at_s: float = math.nan  #: when the neutral was first known, s
@@ -65,16 +81,11 @@ class AutoBaseline:
         self._neutral_sum = np.zeros(3)
         self._neutral_time = 0.0
         self._x_s: np.ndarray | None = None
-        self._next_keep = -math.inf
-        self._recent_t = np.zeros(0)  # earth-up of the hops not decided yet
-        self._recent_u = np.zeros((0, 3))
-        self._cand: list[np.ndarray] = []  # earth-up of sedentary/active hops, for the forward direction
+        self._cand: list[np.ndarray] = []  # earth-up of bends, for the forward direction
         self._cand_n = 0
         self._excursion: list[np.ndarray] = []  # the current run of tilted hops
         self._excursion_s = 0.0
         self._after_lying = False  # the current excursion started from lying (getting up)
-        self._pending: list[tuple[Hop, np.ndarray]] = []  # hops seen before upright was known
-        self._pending_n = 0
 
     @property
     def known(self) -> bool:
@@ -100,38 +111,64 @@ class AutoBaseline:
             return
         cos_up = math.cos(math.radians(p.upright_deg))
         cos_bent = math.cos(math.radians(max(0.0, p.min_tilt_deg - 10.0)))
+        cos_refine = math.cos(math.radians(p.refine_deg))
         todo: list[tuple[Hop, np.ndarray]] = []
         for h in hops:
             i0, i1 = np.searchsorted(self._recent_t, (h.start_s, h.end_s), side="left")
             if i1 > i0:
                 todo.append((h, self._recent_u[i0:i1]))
-        if upright_s is None:  # kept until the first walk tells upright (bounded)
-            if self._pending_n < p.max_history_s * p.history_hz:
+        ref = upright_s
+        if not self._confirmed:
+            if self._pending_n < p.max_history_s * p.history_hz:  # kept until a walk shows upright
                 self._pending += todo
                 self._pending_n += sum(len(u) for _, u in todo)
-            todo = []
-        elif self._pending:
-            todo, self._pending, self._pending_n = self._pending + todo, [], 0
-        for h, u in todo:
             if upright_s is not None:
-                self._track_bend(h, u[u @ upright_s < cos_bent])
-            if h.activity != Activity.SEDENTARY or upright_s is None:
+                self._confirmed = True
+                prov = self.provisional_up_s
+                if prov is None or float(prov @ upright_s) < cos_up:  # assumed wrongly (lying): start again
+                    self._reset()
+                    self._n_done = 0
+                todo, self._pending, self._pending_n = self._pending[self._n_done :], [], 0
+            else:
+                if self.provisional_up_s is None:
+                    self.provisional_up_s = self._provisional()
+                ref = self.provisional_up_s
+                if ref is None:
+                    todo = []
+                else:
+                    todo, self._n_done = self._pending[self._n_done :], len(self._pending)
+        for h, u in todo:
+            assert ref is not None
+            self._track_bend(h, u[u @ ref < cos_bent])
+            if h.activity != Activity.SEDENTARY:
                 continue
             m = u.mean(axis=0)
             m /= np.linalg.norm(m)
-            if float(m @ upright_s) >= cos_up:
+            near = self.neutral_up_s is None or float(m @ self.neutral_up_s) >= cos_refine
+            if float(m @ ref) >= cos_up and near:
                 self._neutral_sum += m * (h.end_s - h.start_s)
                 self._neutral_time += h.end_s - h.start_s
                 span0 = h.start_s if self.neutral_span_s is None else self.neutral_span_s[0]
                 self.neutral_span_s = (span0, h.end_s)
+                if self._neutral_time >= p.still_s:
+                    if self.neutral_up_s is None:
+                        self.neutral_at_s = h.end_s
+                    self.neutral_up_s = self._neutral_sum / np.linalg.norm(self._neutral_sum)
         keep = self._recent_t >= hops[-1].end_s
         self._recent_t, self._recent_u = self._recent_t[keep], self._recent_u[keep]
-        if self._neutral_time < p.still_s:
-            return
         if self.neutral_up_s is None:
-            self.neutral_at_s = hops[-1].end_s
-        self.neutral_up_s = self._neutral_sum / np.linalg.norm(self._neutral_sum)
+            return
         self._forward(hops[-1].end_s)
+
+    def _provisional(self) -> np.ndarray | None:
+        """Before any walk: the mean attitude of the first still_s of sedentary time is taken as upright
+        (people put the sensor on sitting or standing), until a walk confirms or overrules it."""
+        tot, acc = 0.0, np.zeros(3)
+        for h, u in self._pending:
+            if h.activity == Activity.SEDENTARY:
+                acc += u.mean(axis=0) * (h.end_s - h.start_s)
+                tot += h.end_s - h.start_s
+        return acc / np.linalg.norm(acc) if tot >= self.params.still_s and np.linalg.norm(acc) > 0 else None
 
     def _track_bend(self, h: Hop, bent: np.ndarray) -> None:
         """A bend is a short run of tilted hops from upright back to upright (not lying down, not
