@@ -174,6 +174,7 @@ class Pipeline:
         if self._accel is not None:
             acc = self._accel.apply(acc)
         q = self._fusion.update(t, acc, gyr)
+        known_before = self.R_bs is not None
         lean, flex = self._angles(t, q)
         events: list[Event] = []
         hops = self._activity.feed(t, acc, gyr)
@@ -182,6 +183,8 @@ class Pipeline:
         events += self._hops(hops)
         if self.baseline is not None:
             self.baseline.feed_hops(hops, self._activity.upright_s)
+            if not known_before and self.baseline.R_bs is not None:
+                lean, flex = self._late_angles(t, q, lean, flex)
         self._trim(hops)
         valid = ~self._unjudged_mask(t, hops)
         events += self._episodes(t, lean, flex, valid)
@@ -243,6 +246,21 @@ class Pipeline:
             self._lp = y[-1].copy()
             lean, flex = y[:, 0], y[:, 1]
         self._t_prev = float(t[-1])
+        return lean, flex
+
+    def _late_angles(
+        self, t: np.ndarray, q: np.ndarray, lean: np.ndarray, flex: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The auto-baseline found the mounting within this batch: angles from when it did (a long batch,
+        a replayed file, would otherwise have none)."""
+        assert self.baseline is not None
+        i0 = int(np.searchsorted(t, self.baseline.forward_at_s))
+        if i0 >= len(t):
+            return lean, flex
+        self._t_prev, self._lp = math.nan, np.full(2, np.nan)  # the low-pass starts afresh
+        lean, flex = lean.copy(), flex.copy()
+        lean[i0:], flex[i0:] = self._angles(t[i0:], q[i0:])
+        self._buf_a[len(self._buf_a) - (len(t) - i0) :] = np.column_stack([lean[i0:], flex[i0:]])
         return lean, flex
 
     def _buffer(self, t: np.ndarray, lean: np.ndarray, flex: np.ndarray) -> None:

@@ -147,7 +147,9 @@ def test_timeline_csv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     found = r["summary"]["mounting"]["forward_found_s"]
     assert all(x[2] == x[3] == "" for x in rows if int(x[0]) < found - 5)  # no angles before the mounting
     later = [x for x in rows if int(x[0]) > found + 5 and x[1] == "sedentary"]
-    assert later and all(abs(float(x[2])) < 90 and abs(float(x[3])) < 90 for x in later)
+    measured = [x for x in later if x[2] != ""]
+    assert len(measured) >= 0.95 * len(later) > 0
+    assert all(abs(float(x[2])) < 90 and abs(float(x[3])) < 90 for x in measured)
     walk = r["walks"][0]
     inside = [x[1] for x in rows if walk["start_s"] + 2 <= int(x[0]) <= walk["end_s"] - 2]
     assert inside and set(inside) == {"walking"}

@@ -18,7 +18,7 @@ rules hold at 25 Hz as at 400 Hz. Per window, with a = |acc| (m/s^2, orientation
     r_gyr        = max over lags 0.4-2 s of the gyro vector's normalised autocorrelation
     active       <=> not walking and (std(a) >= active_acc_m_s2  or  spread >= active_gyr_rad_s
                      or (spread >= rhythm_gyr_rad_s and r_gyr >= min_periodicity_gyr))
-    lying        <=> neither, and the window's gravity direction is >= lying_deg from upright
+    lying        <=> neither, and the window's gravity direction is >= lying_deg from upright, for lying_s
     not_worn     <=> spread < worn_gyr_rad_s and the gravity direction within worn_drift_deg, for worn_s
     sedentary    otherwise (sitting or standing still; a 6-axis IMU on the back can not tell the two apart)
 
@@ -69,6 +69,7 @@ class ActivityParams:
     rhythm_gyr_rad_s: float = 0.12  #: a smaller rotation-rate spread counts when it is rhythmic, rad/s
     min_periodicity_gyr: float = 0.5  #: ... with this gyro autocorrelation over 0.4-2 s lags
     lying_deg: float = 55.0  #: still with the trunk this far from upright is lying, deg
+    lying_s: float = 10.0  #: ... after this long (a stretch's held bend is shorter), s
     upright_walk_s: float = 10.0  #: walking needed to learn the upright direction, s
     worn_gyr_rad_s: float = 0.008  #: below this rotation-rate spread there is no body under the sensor, rad/s
     worn_drift_deg: float = 2.0  #: ... while the gravity direction moves less than this, deg
@@ -125,6 +126,7 @@ class ActivityClassifier:
         self._first = True
         self._last: Hop | None = None
         self._quiet_since = math.nan  # start of the current run of quiet windows, s
+        self._tilted_since = math.nan  # start of the current still run far from upright, s
         self._quiet_up = np.zeros(3)  # its gravity direction
 
     def feed(self, t_s: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> list[Hop]:
@@ -220,12 +222,12 @@ class ActivityClassifier:
                 act = Activity.ACTIVE
             elif self._worn(start, up[i], float(spread[i])) is False:
                 act = Activity.NOT_WORN
-            elif self.upright_s is not None and float(up[i] @ self.upright_s) <= math.cos(
-                math.radians(p.lying_deg)
-            ):
+            elif self._lying(start, up[i]):
                 act = Activity.LYING
             else:
                 act = Activity.SEDENTARY
+            if act != Activity.LYING and not (act == Activity.SEDENTARY and self._tilted(up[i])):
+                self._tilted_since = math.nan
             if walking[i] or active[i]:
                 self._quiet_since = math.nan
             cad = float(cadence[i]) if walking[i] else 0.0
@@ -233,6 +235,19 @@ class ActivityClassifier:
         self._first = False
         self._last = hops[-1]
         return hops
+
+    def _tilted(self, up: np.ndarray) -> bool:
+        return self.upright_s is not None and float(up @ self.upright_s) <= math.cos(
+            math.radians(self.params.lying_deg)
+        )
+
+    def _lying(self, t_s: float, up: np.ndarray) -> bool:
+        """Still and far from upright for lying_s (a held toe-touch of a stretch is shorter)."""
+        if not self._tilted(up):
+            return False
+        if not math.isfinite(self._tilted_since):
+            self._tilted_since = t_s
+        return t_s - self._tilted_since >= self.params.lying_s
 
     def _worn(self, t_s: float, up: np.ndarray, spread: float) -> bool | None:
         """False once the sensor has been motionless (no micro-motion, fixed attitude) for worn_s."""

@@ -139,7 +139,10 @@ class AutoBaseline:
                     todo, self._n_done = self._pending[self._n_done :], len(self._pending)
         for h, u in todo:
             assert ref is not None
+            n_cand, had_neutral = self._cand_n, self.neutral_up_s is not None
             self._track_bend(h, u[u @ ref < cos_bent])
+            if had_neutral and self._x_s is None and self._cand_n > n_cand:
+                self._forward(h.end_s)  # a new bend: dated by its hop (a long batch holds many)
             if h.activity != Activity.SEDENTARY:
                 continue
             m = u.mean(axis=0)
@@ -151,9 +154,11 @@ class AutoBaseline:
                 span0 = h.start_s if self.neutral_span_s is None else self.neutral_span_s[0]
                 self.neutral_span_s = (span0, h.end_s)
                 if self._neutral_time >= p.still_s:
-                    if self.neutral_up_s is None:
-                        self.neutral_at_s = h.end_s
+                    first = self.neutral_up_s is None
                     self.neutral_up_s = self._neutral_sum / np.linalg.norm(self._neutral_sum)
+                    if first:
+                        self.neutral_at_s = h.end_s
+                        self._forward(h.end_s)  # the bends seen before
         keep = self._recent_t >= hops[-1].end_s
         self._recent_t, self._recent_u = self._recent_t[keep], self._recent_u[keep]
         if self.neutral_up_s is None:
