@@ -150,6 +150,7 @@ class State:
     activity: Activity
     since_break_s: float  #: seconds of sitting since the last credited break (or start of wear)
     alerts_today: int = 0
+    posture_measured: bool = True  #: False while there are no angles (no calibration, auto-baseline not ready)
 
 
 Event = (LeanEpisode | FlexionEpisode | Walk | Break | PostureShift | Transition | StretchRoutine | Alert

@@ -419,6 +419,7 @@ class Pipeline:
             self._last_act,
             self._sedentary.since_break_s,
             self.policy.alerts_today,
+            self.R_bs is not None,
         )
         iv = self.config.state_interval_s
         if iv > 0 and t_s >= self._next_state:

@@ -157,6 +157,7 @@ class DaySummary:
     wall_offset_s: float = 0.0  #: add to timeline s to get Unix time
     params: SummaryParams = field(default_factory=SummaryParams)
     comparison: dict[str, dict[str, float | None]] | None = None  #: vs the 7-day average (compare_days)
+    posture_measured: bool = True  #: some worn window had angles (False: no calibration, baseline not ready)
 
     @property
     def alerts_total(self) -> int:
@@ -180,7 +181,7 @@ class DaySummary:
         return {
             "schema": SUMMARY_SCHEMA, "date": self.date, "device_id": self.device_id,
             "first_seen": self.clock(self.first_s, tz), "last_seen": self.clock(self.last_s, tz),
-            "wear_s": _r(self.wear_s), "posture_s": _r(self.posture_s),
+            "wear_s": _r(self.wear_s), "posture_s": _r(self.posture_s), "posture_measured": self.posture_measured,
             "lean_bands_s": {k: _r(v) for k, v in self.lean_bands_s.items()},
             "asymmetry": {"index": _r(self.asymmetry_index), "dominant_side": self.dominant_side,
                           "left_s": _r(self.lean_bands_s["left_mild"] + self.lean_bands_s["left_strong"]),
@@ -340,6 +341,7 @@ def summarize_day(aggregates: Sequence[Aggregate], episodes: Sequence[LeanEpisod
         shifts=len(shifts), shifts_per_sitting_hour=len(shifts) / (sed_s / 3600.0) if sed_s >= 60.0 else None,
         stretch_morning=morning, stretch_evening=evening, hourly=hourly,
         wall_offset_s=wall_offset_s, params=p,
+        posture_measured=bool((worn & np.isfinite(lean)).any()) or not worn.any(),
     )
 
 

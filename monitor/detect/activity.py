@@ -69,7 +69,8 @@ class ActivityParams:
     rhythm_gyr_rad_s: float = 0.12  #: a smaller rotation-rate spread counts when it is rhythmic, rad/s
     min_periodicity_gyr: float = 0.5  #: ... with this gyro autocorrelation over 0.4-2 s lags
     lying_deg: float = 55.0  #: still with the trunk this far from upright is lying, deg
-    lying_s: float = 10.0  #: ... after this long (a stretch's held bend is shorter), s
+    lying_s: float = 10.0  #: ... after this long (a stretch's held bend is shorter; at once within 3x this
+    #: of the last lying hop, e.g. after turning over), s
     upright_walk_s: float = 10.0  #: walking needed to learn the upright direction, s
     worn_gyr_rad_s: float = 0.008  #: below this rotation-rate spread there is no body under the sensor, rad/s
     worn_drift_deg: float = 2.0  #: ... while the gravity direction moves less than this, deg
@@ -127,6 +128,7 @@ class ActivityClassifier:
         self._last: Hop | None = None
         self._quiet_since = math.nan  # start of the current run of quiet windows, s
         self._tilted_since = math.nan  # start of the current still run far from upright, s
+        self._lying_t = -math.inf  # last hop called lying, s
         self._quiet_up = np.zeros(3)  # its gravity direction
 
     def feed(self, t_s: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> list[Hop]:
@@ -247,7 +249,10 @@ class ActivityClassifier:
             return False
         if not math.isfinite(self._tilted_since):
             self._tilted_since = t_s
-        return t_s - self._tilted_since >= self.params.lying_s
+        if t_s - self._tilted_since >= self.params.lying_s or t_s - self._lying_t <= 3 * self.params.lying_s:
+            self._lying_t = t_s  # still lying after turning over, or scratching: no new wait
+            return True
+        return False
 
     def _worn(self, t_s: float, up: np.ndarray, spread: float) -> bool | None:
         """False once the sensor has been motionless (no micro-motion, fixed attitude) for worn_s."""
