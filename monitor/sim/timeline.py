@@ -356,7 +356,7 @@ def _sway(scenario: Scenario, rng: np.random.Generator) -> tuple[list[int], list
             amps += list(a)
             freqs += list(f)
             phases += list(rng.uniform(0, 2 * math.pi, 6))
-    if scenario.body.sway:
+    if scenario.body.sway and scenario.body.micro_motion:
         # micro-motion (typing, small shifts, balance corrections: 0.6-3 Hz): real people at rest show a gyro
         # spread of 0.02-0.04 rad/s median (DOMAIN.md "What real bodies look like"; DSADS sitting 0.016-
         # 0.043 as sqrt of the summed variances), which sub-degree slow sway alone does not give. Drawn from
