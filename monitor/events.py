@@ -21,7 +21,8 @@ class Activity(IntEnum):
     WALKING = 2
     ACTIVE = 3  #: other active movement (not walking)
     TRANSITION = 4  #: sit-to-stand / stand-to-sit
-    NOT_WORN = 5
+    NOT_WORN = 5  #: the sensor lies still off the body (no micro-motion, fixed attitude for minutes)
+    LYING = 6  #: trunk far from upright and still (no lean judgement; neither sitting nor a break)
 
 
 class AlertResponse(IntEnum):
@@ -172,6 +173,7 @@ class State:
     activity: Activity
     since_break_s: float  #: seconds of sitting since the last credited break (or start of wear)
     alerts_today: int = 0
+    posture_measured: bool = True  #: False while there are no angles (no calibration, auto-baseline not ready)
 
 
 Event = (LeanEpisode | FlexionEpisode | Walk | Break | PostureShift | Transition | StretchRoutine | Alert

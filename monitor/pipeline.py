@@ -12,8 +12,9 @@ any batch size (up to the activity classifier's 1 s hops). The mounting comes fr
 the AutoBaseline (monitor.detect.baseline) finds neutral and forward from the data, and until it has them
 the angles are unknown (NaN) and no posture episode can start.
 
-Lean is judged only while not walking: samples the classifier has labelled walking (or, for the newest
-samples not yet labelled, while the last decision was walking) are invalid for the episode detectors. A hop
+Lean is judged only while not walking, lying or unworn: samples the classifier has labelled so (or, for
+the newest samples not yet labelled, while the last decision was so) are invalid for the episode detectors;
+lying and unworn hops also interrupt the stretch detector. A hop
 whose trunk flexion passes `big_bend_deg` (a stretch, picking something up) counts as active movement even
 when it is held still, because the trunk far from upright is not sitting.
 """
@@ -24,7 +25,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -88,7 +89,18 @@ class PipelineConfig:
     state_interval_s: float = 1.0  #: emit a State this often, s (0: never; `Pipeline.state` always works)
 
 
+class TimelineRow(NamedTuple):
+    """One decided hop of the activity timeline."""
+
+    start_s: float  #: s
+    end_s: float  #: s
+    activity: Activity
+    lean_deg: float  #: mean lateral lean over the hop, deg (NaN while the mounting is unknown)
+    flexion_deg: float  #: mean forward flexion over the hop, deg (NaN while unknown)
+
+
 _BUF_S = 12.0  # seconds of recent angles kept for the hop-based checks
+UNJUDGED = (Activity.WALKING, Activity.LYING, Activity.NOT_WORN)  #: no lean/slouch judgement in these
 
 
 class Pipeline:
@@ -120,7 +132,9 @@ class Pipeline:
             None if mounting is None else np.asarray(mounting.R_bs, dtype=np.float64)
         )
         self.baseline: AutoBaseline | None = None if self._R_bs is not None else AutoBaseline(c.baseline)
-        self._activity = ActivityClassifier(c.activity)
+        self._activity = ActivityClassifier(
+            c.activity, None if self._R_bs is None else self._R_bs[2]  # body z = upright, sensor frame
+        )
         self._walks = WalkTracker(c.walk)
         self._transitions = TransitionDetector(c.transition)
         self._lean_r = HysteresisDetector(c.lean)
@@ -146,6 +160,8 @@ class Pipeline:
         self._state: State | None = None
         self.lost_samples = 0  #: samples the link lost, as reported to `process`
         self.n_samples = 0  #: samples processed
+        #: when a list, every decided hop is appended as a TimelineRow (posture analyze --timeline, benches)
+        self.timeline: list[TimelineRow] | None = None
 
     # ---- public --------------------------------------------------------------------------------
 
@@ -176,14 +192,19 @@ class Pipeline:
         if self._accel is not None:
             acc = self._accel.apply(acc)
         q = self._fusion.update(t, acc, gyr)
+        known_before = self.R_bs is not None
         lean, flex = self._angles(t, q)
         events: list[Event] = []
         hops = self._activity.feed(t, acc, gyr)
         self._buffer(t, lean, flex)
         hops = [self._big_bend(h) for h in hops]
         events += self._hops(hops)
+        if self.baseline is not None:
+            self.baseline.feed_hops(hops, self._activity.upright_s)
+            if not known_before and self.baseline.R_bs is not None:
+                lean, flex = self._late_angles(t, q, lean, flex)
         self._trim(hops)
-        valid = ~self._walking_mask(t, hops)
+        valid = ~self._unjudged_mask(t, hops)
         events += self._episodes(t, lean, flex, valid)
         events += self._windows(self._agg.feed(t, lean, flex, hops))
         events += self._reminders(float(t[-1]))
@@ -261,8 +282,8 @@ class Pipeline:
 
     def _angles(self, t: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         up_s = up_in_sensor(q)
-        if self._R_bs is None and self.baseline is not None and self.baseline.R_bs is None:
-            self.baseline.feed(t, up_s, self._tracker.last_rest)
+        if self.baseline is not None:
+            self.baseline.feed_up(t, up_s)
         R = self.R_bs
         if R is None:
             self._t_prev = float(t[-1])
@@ -280,6 +301,21 @@ class Pipeline:
             self._lp = y[-1].copy()
             lean, flex = y[:, 0], y[:, 1]
         self._t_prev = float(t[-1])
+        return lean, flex
+
+    def _late_angles(
+        self, t: np.ndarray, q: np.ndarray, lean: np.ndarray, flex: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The auto-baseline found the mounting within this batch: angles from when it did (a long batch,
+        a replayed file, would otherwise have none)."""
+        assert self.baseline is not None
+        i0 = int(np.searchsorted(t, self.baseline.forward_at_s))
+        if i0 >= len(t):
+            return lean, flex
+        self._t_prev, self._lp = math.nan, np.full(2, np.nan)  # the low-pass starts afresh
+        lean, flex = lean.copy(), flex.copy()
+        lean[i0:], flex[i0:] = self._angles(t[i0:], q[i0:])
+        self._buf_a[len(self._buf_a) - (len(t) - i0) :] = np.column_stack([lean[i0:], flex[i0:]])
         return lean, flex
 
     def _buffer(self, t: np.ndarray, lean: np.ndarray, flex: np.ndarray) -> None:
@@ -306,17 +342,18 @@ class Pipeline:
             and len(seg)
             and np.nanmax(np.nan_to_num(seg[:, 1], nan=0.0)) >= self.config.big_bend_deg
         ):
-            return Hop(h.start_s, h.end_s, Activity.ACTIVE, 0.0, h.gyr_spread_rad_s)
+            return Hop(h.start_s, h.end_s, Activity.ACTIVE, 0.0, h.gyr_spread_rad_s, h.acc_spread_m_s2)
         return h
 
-    def _walking_mask(self, t: np.ndarray, hops: list[Hop]) -> np.ndarray:
-        mask = np.full(len(t), self._last_act == Activity.WALKING)
+    def _unjudged_mask(self, t: np.ndarray, hops: list[Hop]) -> np.ndarray:
+        """Samples where posture is not judged: walking, lying (lean is undefined), not worn."""
+        mask = np.full(len(t), self._last_act in UNJUDGED)
         for h in hops:
             i0, i1 = np.searchsorted(t, (h.start_s, h.end_s), side="left")
-            mask[i0:i1] = h.activity == Activity.WALKING
+            mask[i0:i1] = h.activity in UNJUDGED
         if hops:
             i = int(np.searchsorted(t, hops[-1].end_s, side="left"))
-            mask[i:] = hops[-1].activity == Activity.WALKING
+            mask[i:] = hops[-1].activity in UNJUDGED
         return mask
 
     def _hops(self, hops: list[Hop]) -> list[Event]:
@@ -337,6 +374,8 @@ class Pipeline:
             self._transitions.feed_angles(self._buf_t[new], self._buf_a[new, 1])
             self._t_transitions = float(self._buf_t[-1])
         events += self._transitions.feed_walks(starts, [w.end_s for w in walks], hops[-1].end_s)
+        if self.timeline is not None:
+            self._record(hops)
         given: list[Event] = []
 
         def on_due(d: SedentaryDue) -> bool:
@@ -350,6 +389,12 @@ class Pipeline:
         if breaks or self._sedentary.in_break:  # a break long enough to count answers the reminder at once
             events += self._break_taken(breaks[-1].end_s if breaks else hops[-1].end_s)
         for h in hops:
+            if (
+                h.activity in (Activity.LYING, Activity.NOT_WORN, Activity.WALKING)
+                or h.acc_spread_m_s2 >= self.config.stretch.max_acc_m_s2
+            ):
+                self._stretch.interrupt()  # lying down and getting up, running, a ball game: no stretch
+                continue
             seg = self._span(h)
             if len(seg) == 0 or not np.isfinite(seg).any():
                 continue
@@ -368,6 +413,15 @@ class Pipeline:
                 if credited or self._sedentary.since_break_s < sitting_s:
                     events += self._break_taken(r.end_s)
         return events
+
+    def _record(self, hops: list[Hop]) -> None:
+        assert self.timeline is not None
+        for h in hops:
+            seg = self._span(h)
+            lean = flex = math.nan
+            if len(seg) and np.isfinite(seg).all():
+                lean, flex = (float(x) for x in seg.mean(axis=0))
+            self.timeline.append(TimelineRow(h.start_s, h.end_s, h.activity, lean, flex))
 
     def _episodes(self, t: np.ndarray, lean: np.ndarray, flex: np.ndarray, valid: np.ndarray) -> list[Event]:
         events: list[Event] = []
@@ -429,6 +483,7 @@ class Pipeline:
             self._last_act,
             self._sedentary.since_break_s,
             self.policy.alerts_today,
+            self.R_bs is not None,
         )
         iv = self.config.state_interval_s
         if iv > 0 and t_s >= self._next_state:
@@ -436,4 +491,4 @@ class Pipeline:
             self._next_state = (math.floor(t_s / iv) + 1) * iv
 
 
-__all__ = ["Pipeline", "PipelineConfig"]
+__all__ = ["Pipeline", "PipelineConfig", "TimelineRow"]

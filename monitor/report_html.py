@@ -72,7 +72,8 @@ svg text.strong{fill:#40505f} .timeline.narrow text{font-size:12px} .timeline.na
 .foot{color:var(--muted);font-size:12.5px;margin-top:18px}
 @media (max-width:720px){main{padding:16px 12px 32px} h1{font-size:22px} .hero{padding:14px 16px}
 .hero .big{font-size:38px} .cards{grid-template-columns:repeat(auto-fit,minmax(140px,1fr));gap:10px}
-.card{padding:12px} .card .v{font-size:20px;white-space:normal} .panel{padding:14px 12px} .row{grid-template-columns:1fr;gap:18px}
+.card{padding:12px} .card .v{font-size:20px;white-space:normal} .panel{padding:14px 12px}
+.row{grid-template-columns:1fr;gap:18px}
 .timeline.wide{display:none} .timeline.narrow{display:block}
 .histogram text,.hourly text{font-size:17px}}
 @media (min-width:721px) and (max-width:1000px){.row{grid-template-columns:1fr}

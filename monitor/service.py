@@ -501,8 +501,10 @@ class Service:
         for s in list(self.sessions.values())[:4]:
             st = s.state
             if st is not None:
-                angles = (f"lean {_deg(st.lean_deg)} flex {_deg(st.flexion_deg)} "
-                          f"sitting {st.since_break_s / 60:4.0f} min alerts {max(st.alerts_today, s.alerts)}")
+                measured = getattr(st, "posture_measured", True)
+                angles = (f"lean {_deg(st.lean_deg)} flex {_deg(st.flexion_deg)} " if measured
+                          else "posture not measured yet (run `posture calibrate mounting` once) ")
+                angles += f"sitting {st.since_break_s / 60:4.0f} min alerts {max(st.alerts_today, s.alerts)}"
             else:
                 angles = f"alerts {s.alerts}"
             on = "" if s.online else " OFFLINE"

@@ -176,6 +176,7 @@ class DaySummary:
     @property
     def held_total(self) -> int:
         return sum(self.held.values())
+    posture_measured: bool = True  #: some worn window had angles (False: no calibration, baseline not ready)
 
     @property
     def alerts_total(self) -> int:
@@ -199,7 +200,7 @@ class DaySummary:
         return {
             "schema": SUMMARY_SCHEMA, "date": self.date, "device_id": self.device_id,
             "first_seen": self.clock(self.first_s, tz), "last_seen": self.clock(self.last_s, tz),
-            "wear_s": _r(self.wear_s), "posture_s": _r(self.posture_s),
+            "wear_s": _r(self.wear_s), "posture_s": _r(self.posture_s), "posture_measured": self.posture_measured,
             "lean_bands_s": {k: _r(v) for k, v in self.lean_bands_s.items()},
             "asymmetry": {"index": _r(self.asymmetry_index), "dominant_side": self.dominant_side,
                           "left_s": _r(self.lean_bands_s["left_mild"] + self.lean_bands_s["left_strong"]),
@@ -364,6 +365,7 @@ def summarize_day(aggregates: Sequence[Aggregate], episodes: Sequence[LeanEpisod
         stretch_morning=morning, stretch_evening=evening, hourly=hourly,
         wall_offset_s=wall_offset_s, params=p,
         held={r: n for r in HELD_REASONS if (n := sum(1 for h in held if h.reason == r))},
+        posture_measured=bool((worn & np.isfinite(lean)).any()) or not worn.any(),
     )
 
 

@@ -4,6 +4,7 @@ recordings/ as labelled regression tests (expected episodes and walks from their
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -125,8 +126,33 @@ def test_without_calibration_it_says_so(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("POSTURE_CONFIG_DIR", str(tmp_path))
     r = analyze_file(DESK)
     m = r["summary"]["mounting"]
-    assert m["source"] == "auto" and "neutral taken from the first still period" in m["note"]
+    assert m["source"] == "auto" and "neutral learned from upright still time" in m["note"]
+    assert r["summary"]["posture_measured"] is True
     assert [e["side"] for e in r["lean_episodes"]] == ["left", "right"]
+
+
+def test_timeline_csv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor.commands.analyze import TIMELINE_ACTIVITIES, TIMELINE_HEADER
+
+    monkeypatch.setenv("POSTURE_CONFIG_DIR", str(tmp_path))
+    out = tmp_path / "tl.csv"
+    assert main(["analyze", str(DESK), "--no-progress", "--timeline", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == TIMELINE_HEADER == "t_s,activity,lean_deg,flexion_deg"
+    rows = [ln.split(",") for ln in lines[1:]]
+    r = analyze_file(DESK)
+    assert len(rows) == math.ceil(r["summary"]["duration_s"])
+    assert [int(x[0]) for x in rows] == list(range(len(rows)))  # one row a second, [t_s, t_s + 1)
+    assert {x[1] for x in rows} <= set(TIMELINE_ACTIVITIES) and {"sedentary", "walking"} <= {x[1] for x in rows}
+    found = r["summary"]["mounting"]["forward_found_s"]
+    assert all(x[2] == x[3] == "" for x in rows if int(x[0]) < found - 5)  # no angles before the mounting
+    later = [x for x in rows if int(x[0]) > found + 5 and x[1] == "sedentary"]
+    measured = [x for x in later if x[2] != ""]
+    assert len(measured) >= 0.95 * len(later) > 0
+    assert all(abs(float(x[2])) < 90 and abs(float(x[3])) < 90 for x in measured)
+    walk = r["walks"][0]
+    inside = [x[1] for x in rows if walk["start_s"] + 2 <= int(x[0]) <= walk["end_s"] - 2]
+    assert inside and set(inside) == {"walking"}
 
 
 def test_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,6 +17,7 @@ DEV = WEEK_DEVICE  # the device of the week_db fixture (tests/conftest.py)
 
 #: the documented, stable top-level keys of `posture summary --json` (README)
 JSON_KEYS = {"schema", "date", "device_id", "first_seen", "last_seen", "wear_s", "posture_s", "lean_bands_s",
+             "posture_measured",
              "asymmetry", "longest_lean", "sustained_lean", "flexion", "sedentary", "breaks", "alerts",
              "alerts_total", "held", "steps", "walks", "posture_shifts", "stretch", "hourly", "vs_7day", "link"}
 

@@ -3,11 +3,17 @@
 Runs the whole offline pipeline (accelerometer calibration and gyro bias from a profile, fusion, angles,
 detectors, the alert policy without work-hours or quiet-hours limits) over a raw capture or a CSV, and
 reports lean and slouch episodes, walks, the alerts the wearer would have had, and a summary.
+`--timeline OUT.csv` also writes the activity timeline, one row a second:
+
+    t_s,activity,lean_deg,flexion_deg        row k covers [t_s, t_s + 1); activity one of sedentary,
+                                             walking, active, lying, not_worn, unknown; angles in degrees,
+                                             empty where unknown (no calibration yet, or no data)
 
 The mounting, in order of preference: the --neutral/--forward-bend windows of the same recording (e.g.
 the simulator's `calibrate` segment); --profile FILE; the stored profile of the recording's device (from
-its DEVICE_INFO); otherwise the automatic baseline of monitor.detect.baseline (neutral from the first
-still period, forward from the large bends), which the report names.
+its DEVICE_INFO); otherwise the automatic baseline of monitor.detect.baseline (neutral from upright still
+time once a walk has shown upright, forward from short forward bends), which the report names; until it
+has both, the summary says "posture not measured yet" (`posture_measured` false).
 
 --json prints one object; these keys are stable (JSON_KEYS, extra keys may be added):
 
@@ -39,12 +45,21 @@ HELP = "run the detectors over a recording: lean/slouch episodes, walks, alerts 
 
 JSON_KEYS = ("lean_episodes", "flexion_episodes", "walks", "alerts", "summary")  #: stable top-level keys
 BATCH_S = 60.0  #: the pipeline is fed this much at a time, s
+NOT_MEASURED = "posture not measured yet: run `posture calibrate mounting` once"  #: no angles, no calibration
+TIMELINE_HEADER = "t_s,activity,lean_deg,flexion_deg"  #: --timeline CSV header (stable)
+TIMELINE_ACTIVITIES = ("sedentary", "walking", "active", "lying", "not_worn", "unknown")  #: its activity names
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("recording", type=Path, metavar="RECORDING", help="a raw capture (.cap) or a CSV file")
     add_mounting_arguments(p)
     p.add_argument("--json", action="store_true", help="print one JSON object (stable keys)")
+    p.add_argument(
+        "--timeline",
+        type=Path,
+        metavar="OUT.csv",
+        help="write the activity timeline: one row a second, t_s,activity,lean_deg,flexion_deg",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress on stderr")
 
 
@@ -62,7 +77,12 @@ def run(args: argparse.Namespace) -> int:
         return _fail(problem)
     try:
         result = analyze_file(
-            args.recording, args.neutral, args.forward_bend, args.profile, show_progress=not args.no_progress
+            args.recording,
+            args.neutral,
+            args.forward_bend,
+            args.profile,
+            show_progress=not args.no_progress,
+            timeline_path=args.timeline,
         )
     except (RecordingError, CsvError, CalibrationError) as err:
         return _fail(str(err))
@@ -105,8 +125,9 @@ def analyze_file(
     forward_bend: str | None = None,
     profile_path: Path | None = None,
     show_progress: bool = False,
+    timeline_path: Path | None = None,
 ) -> dict[str, Any]:
-    """The analysis of one recording as the --json dict."""
+    """The analysis of one recording as the --json dict (and the --timeline CSV when a path is given)."""
     import numpy as np
 
     from monitor.alerts import OFFLINE
@@ -137,6 +158,7 @@ def analyze_file(
         raise RecordingError(f"{path}: {n} sample(s): nothing to analyse")
     profile, mounting = _mounting(neutral, forward_bend, profile_path, rec)
     pipe = Pipeline(PipelineConfig(alerts=OFFLINE, state_interval_s=0.0), profile=profile)
+    pipe.timeline = [] if timeline_path is not None else None
     events: list[Any] = []
     t = s.t_s
     edges = np.searchsorted(t, np.arange(t[0], t[-1] + BATCH_S, BATCH_S), side="left").tolist() + [n]
@@ -146,6 +168,9 @@ def analyze_file(
                 events += pipe.process(ImuSamples(t[i0:i1], s.acc[i0:i1], s.gyr[i0:i1]))
                 prog.update(i1, extra=f"{len(events):,} events")
         events += pipe.finish()
+
+    if timeline_path is not None and pipe.timeline is not None:
+        write_timeline(timeline_path, pipe.timeline, float(t[0]), float(t[-1]))
 
     def pick(cls: Any, keys: tuple[str, ...]) -> list[dict[str, Any]]:
         return [{k: event_to_dict(e)[k] for k in keys} for e in events if isinstance(e, cls)]
@@ -173,19 +198,17 @@ def analyze_file(
         if isinstance(e, Aggregate):
             name = Activity(e.activity).name.lower()
             activity_s[name] = activity_s.get(name, 0.0) + e.duration_s * e.worn_fraction
+    posture_measured = pipe.R_bs is not None
     if pipe.baseline is not None:
         b = pipe.baseline
         mounting["neutral_s"] = None if b.neutral_span_s is None else [round(x, 2) for x in b.neutral_span_s]
         mounting["forward_found_s"] = None if b.R_bs is None else round(b.forward_at_s, 2)
         mounting["note"] = (
-            "no calibration: neutral taken from the first still period, forward from the "
-            "large forward bends; give --neutral/--forward-bend for exact sides and angles"
+            "no calibration: neutral learned from upright still time (checked against the walking posture), "
+            "forward from short forward bends; give --neutral/--forward-bend for exact sides and angles"
         )
         if b.R_bs is None:
-            mounting["note"] = (
-                "no calibration and no usable still period plus forward bends were found: "
-                "no angles, so no posture episodes; give --neutral/--forward-bend"
-            )
+            mounting["note"] = NOT_MEASURED
     left = sum(d["end_s"] - d["start_s"] for d in lean if d["side"] == "left")
     right = sum(d["end_s"] - d["start_s"] for d in lean if d["side"] == "right")
     duration = float(t[-1] - t[0])
@@ -208,6 +231,7 @@ def analyze_file(
         "alerts_by_kind": {
             k: sum(a["kind"] == k for a in alerts) for k in sorted({a["kind"] for a in alerts})
         },
+        "posture_measured": posture_measured,
         "lost_samples": rec.stats.lost_samples if rec.stats else 0,
         "analysis_s": round(time.monotonic() - t_start, 2),
     }
@@ -218,6 +242,33 @@ def analyze_file(
         "alerts": alerts,
         "summary": summary,
     }
+
+
+def write_timeline(path: Path, rows: list[Any], t0_s: float, t1_s: float) -> None:
+    """One row a second from floor(t0_s): row k covers [t_s, t_s + 1); its activity and mean angles are those
+    of the hop covering t_s + 0.5 ("unknown" and empty angles where none does or the angles are unknown)."""
+    import math
+
+    import numpy as np
+
+    starts = np.array([r.start_s for r in rows])
+    end = rows[-1].end_s if rows else -math.inf
+    lines = [TIMELINE_HEADER]
+    first = math.floor(t0_s)
+    for k in range(int(math.ceil(t1_s - first)) or 1):
+        ts = first + k
+        i = int(np.searchsorted(starts, ts + 0.5, side="right")) - 1
+        if i < 0 or ts + 0.5 >= end:
+            lines.append(f"{ts},unknown,,")
+            continue
+        r = rows[i]
+        name = r.activity.name.lower()
+        name = name if name in TIMELINE_ACTIVITIES else "active"  # a transition is movement
+        if math.isfinite(r.lean_deg) and math.isfinite(r.flexion_deg):
+            lines.append(f"{ts},{name},{r.lean_deg:.1f},{r.flexion_deg:.1f}")
+        else:
+            lines.append(f"{ts},{name},,")
+    path.write_text("\n".join(lines) + "\n")
 
 
 def _clock(t: float) -> str:
@@ -244,6 +295,8 @@ def report_text(r: dict[str, Any]) -> str:
     lines.append(f"mounting: {src}")
     if "note" in m:
         lines.append(f"  note: {m['note']}")
+    if not s.get("posture_measured", True):
+        lines.append(f"{NOT_MEASURED} (no lean or slouch judged; this is not 'no leaning')")
     lines.append("")
     lines.append(
         f"lean episodes: {len(r['lean_episodes'])}  (left {s['lean_left_s'] / 60:.1f} min, "

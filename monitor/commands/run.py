@@ -109,8 +109,9 @@ def pipeline_factory(cfg: Config, live: bool, wall_offset_s: float | None = None
         except ImportError:  # pragma: no cover
             pass
         if profile is None:
-            log.info("device %s: no calibration profile; neutral posture will be learned from the first "
-                     "still minute", device_id)
+            log.info("device %s: no calibration profile: posture not measured yet (run `posture calibrate "
+                     "mounting` once); until then it is learned from upright still time and a few forward "
+                     "bends", device_id)
         return profile
 
     return make

@@ -103,6 +103,8 @@ def text_report(d: dict[str, Any]) -> str:
              f"right {fmt_duration(b['right_mild'] + b['right_strong'])} "
              f"({fmt_duration(b['right_strong'])} ≥ 10°)",
              f"  asymmetry     {_signed(idx, nd=2)}  {side}   ((R−L)/(R+L) of still time beyond 5°)"]
+    if not d.get("posture_measured", True):  # no angles at all: say so rather than "no leaning"
+        lines[2:4] = ["  posture       not measured yet: run `posture calibrate mounting` once"]
     lo = d["longest_lean"]
     sl = d["sustained_lean"]
     lines.append("  longest lean  none held 60 s" if lo is None else

@@ -1,23 +1,43 @@
-"""Activity from the trunk's motion: walking (with cadence and steps), other active movement, sedentary.
+"""Activity from the trunk's motion: walking (with cadence and steps), active, sedentary, lying, not worn.
 
 Theory of operation. The classifier looks at overlapping windows (`window_s`, default 4 s) every `hop_s`
 (1 s) and labels the middle `hop_s` of each window, so its decisions are late by half a window but in the
-right place in time. Per window, with a = |acc| (m/s^2, orientation-free) minus its window mean:
+right place in time. Window lengths are in seconds and turned into samples at the measured rate, so the
+rules hold at 25 Hz as at 400 Hz. Per window, with a = |acc| (m/s^2, orientation-free) minus its mean:
 
-    r(k)        = sum_i a_i a_{i+k} / sum_i a_i^2          normalised autocorrelation at lag k samples
-    cadence_hz  = fs / argmax_k r(k) over fs/2.5 <= k <= fs/1.4     (the step rhythm band, 1.4-2.5 Hz)
-    walking     <=> max r >= min_periodicity  and  std(a) >= min_step_acc_m_s2
-    active      <=> not walking and (sqrt(sum_axes var(gyr)) >= active_gyr_rad_s or std(a) >= active_acc_m_s2)
-    sedentary   otherwise (sitting or standing still; a 6-axis IMU on the back can not tell the two apart)
+    r(k)         = sum_i a_i a_{i+k} / sum_i a_i^2 * w / (w - k)    normalised autocorrelation at lag k
+    r_step       = max r(k) over the step lags   fs/cadence_max_hz .. fs/cadence_min_hz
+    r_stride     = max r(k) over the stride lags (twice those): with the sensor off the body's midline
+                   |acc| repeats every stride, not every step (DOMAIN.md "What real bodies look like");
+                   counted only when r at half the stride lag > min_half_stride (a slower rhythm of
+                   one beat per "stride" is anti-correlated there)
+    cadence_hz   = fs / k_step, or 2 fs / k_stride when only the stride rhythm is there
+    walking      <=> max(r_step, r_stride) >= min_periodicity  and
+                     min_step_acc_m_s2 <= std(a) < max_step_acc_m_s2     (running, jumping: active)
+    spread       = sqrt(sum_axes var(gyr))  (the gyro bias does not matter)
+    r_gyr        = max over lags 0.4-2 s of the gyro vector's normalised autocorrelation
+    active       <=> not walking and (std(a) >= active_acc_m_s2  or  spread >= active_gyr_rad_s
+                     or (spread >= rhythm_gyr_rad_s and r_gyr >= min_periodicity_gyr))
+    lying        <=> neither, and the window's gravity direction is >= lying_deg from upright, for lying_s
+    not_worn     <=> spread < worn_gyr_rad_s and the gravity direction within worn_drift_deg, for worn_s
+    sedentary    otherwise (sitting or standing still; a 6-axis IMU on the back can not tell the two apart)
 
-Walking makes the trunk bounce once per step, so |acc| is periodic at the cadence whatever the heading;
-gyro variance (not the mean, so the gyro bias does not matter) catches other movement. Steps are
-cadence x time over the walking hops. The windows of a batch are evaluated together (a strided view, one
-vectorised product per lag). `WalkTracker` merges walking hops into `Walk`s (short interruptions bridged,
-walks shorter than `min_walk_s` dropped) and `TransitionDetector` marks sit-to-stand / stand-to-sit: a
-forward flexion excursion of `min_deg`.. `max_deg` lasting at most `max_s`, followed (sit-to-stand) or
-preceded (stand-to-sit) by walking within `link_s`. Transitions that touch no walk are not reported:
-from the back alone they can not be told from a forward reach.
+The thresholds come from real trunk recordings (DSADS, bench/real_activity.py): at rest std(|acc|) stays
+below about 0.3 m/s^2 while the gyro spread of real sway, breathing and fidgeting reaches 0.2 rad/s, so rest
+is told by |acc| first and the gyro only counts when it is large or rhythmic (cycling rocks the trunk at the
+pedal rate). Walking has std(|acc|) above 1 m/s^2. A table has no physiological micro-motion at all
+(gyro spread at the sensor's noise, a few mrad/s; the quietest person about 0.015 rad/s).
+
+Upright: the gravity direction in the sensor frame while upright comes from the mounting when there is
+one (`upright_s`), otherwise it is learned from walking windows (people walk upright); until then lying
+can not be told from sitting and still windows are sedentary.
+
+Steps are cadence x time over the walking hops. The windows of a batch are evaluated together (FFT
+autocorrelations). `WalkTracker` merges walking hops into `Walk`s (short interruptions bridged, walks
+shorter than `min_walk_s` dropped) and `TransitionDetector` marks sit-to-stand / stand-to-sit: a forward
+flexion excursion of `min_deg`.. `max_deg` lasting at most `max_s`, followed (sit-to-stand) or preceded
+(stand-to-sit) by walking within `link_s`. Transitions that touch no walk are not reported: from the back
+alone they can not be told from a forward reach.
 """
 
 from __future__ import annotations
@@ -26,6 +46,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from monitor.detect.errors import DetectError
 from monitor.events import Activity, Transition, Walk
@@ -33,16 +54,27 @@ from monitor.events import Activity, Transition, Walk
 
 @dataclass(frozen=True, slots=True)
 class ActivityParams:
-    """Settings of the activity classifier."""
+    """Settings of the activity classifier (defaults from real trunk recordings, see the module docstring)."""
 
     window_s: float = 4.0  #: analysis window, s
     hop_s: float = 1.0  #: decision step, s
-    cadence_min_hz: float = 1.4  #: slowest step rate counted as walking, Hz
+    cadence_min_hz: float = 1.2  #: slowest step rate counted as walking (stairs are slow), Hz
     cadence_max_hz: float = 2.5  #: fastest step rate, Hz
-    min_periodicity: float = 0.4  #: normalised autocorrelation of |acc| at the step lag
-    min_step_acc_m_s2: float = 0.4  #: std of |acc| in the window, m/s^2
-    active_gyr_rad_s: float = 0.05  #: rotation-rate spread for "active", rad/s
-    active_acc_m_s2: float = 0.5  #: |acc| spread for "active", m/s^2
+    min_periodicity: float = 0.3  #: autocorrelation of |acc| at the step or stride lag
+    min_half_stride: float = -0.8  #: the stride rhythm needs r above this at half the stride lag
+    min_step_acc_m_s2: float = 0.8  #: std of |acc| in the window for walking, m/s^2
+    max_step_acc_m_s2: float = 6.0  #: ... and below this (running, jumping are active), m/s^2
+    active_gyr_rad_s: float = 0.4  #: rotation-rate spread for "active" whatever its rhythm, rad/s
+    active_acc_m_s2: float = 0.4  #: |acc| spread for "active", m/s^2
+    rhythm_gyr_rad_s: float = 0.12  #: a smaller rotation-rate spread counts when it is rhythmic, rad/s
+    min_periodicity_gyr: float = 0.5  #: ... with this gyro autocorrelation over 0.4-2 s lags
+    lying_deg: float = 55.0  #: still with the trunk this far from upright is lying, deg
+    lying_s: float = 10.0  #: ... after this long (a stretch's held bend is shorter; at once within 3x this
+    #: of the last lying hop, e.g. after turning over), s
+    upright_walk_s: float = 10.0  #: walking needed to learn the upright direction, s
+    worn_gyr_rad_s: float = 0.008  #: below this rotation-rate spread there is no body under the sensor, rad/s
+    worn_drift_deg: float = 2.0  #: ... while the gravity direction moves less than this, deg
+    worn_s: float = 120.0  #: ... for this long: not worn, s
 
     def __post_init__(self) -> None:
         if not (0 < self.hop_s <= self.window_s):
@@ -60,6 +92,7 @@ class Hop:
     activity: Activity
     cadence_hz: float = 0.0  #: step rate while walking, Hz (0 otherwise)
     gyr_spread_rad_s: float = 0.0  #: sqrt of the summed per-axis gyro variance in the window, rad/s
+    acc_spread_m_s2: float = 0.0  #: std of |acc| in the window, m/s^2
 
     @property
     def steps(self) -> float:
@@ -67,17 +100,36 @@ class Hop:
         return self.cadence_hz * (self.end_s - self.start_s)
 
 
+def _autocorr(x: np.ndarray, max_lag: int) -> np.ndarray:
+    """x (n, w) or (n, 3, w), zero-mean rows -> (n, max_lag + 1) normalised autocorrelation r(k)."""
+    w = x.shape[-1]
+    f = np.fft.rfft(x, n=2 * w, axis=-1)
+    ac = np.fft.irfft(f.real**2 + f.imag**2, n=2 * w, axis=-1)[..., : max_lag + 1]
+    if ac.ndim == 3:
+        ac = ac.sum(axis=1)
+    return ac / np.maximum(ac[:, :1], 1e-12) * (w / (w - np.arange(max_lag + 1)))
+
+
 class ActivityClassifier:
     """Streaming classifier: `feed` batches of samples, get the hops whose window is complete."""
 
-    def __init__(self, params: ActivityParams = ActivityParams()) -> None:
+    def __init__(self, params: ActivityParams = ActivityParams(), upright_s: np.ndarray | None = None) -> None:
         self.params = params
+        #: (3,) unit earth-up in the sensor frame while upright (from the mounting, or learned from walking)
+        self.upright_s: np.ndarray | None = None if upright_s is None else np.asarray(upright_s, dtype=float)
+        self._up_sum = np.zeros(3)
+        self._up_walk_s = 0.0
+        self._learned = False  # upright_s was learned here (not given): keep refining it
         self._t = np.zeros(0)
-        self._a = np.zeros(0)
+        self._acc = np.zeros((0, 3))
         self._g = np.zeros((0, 3))
         self._fs = math.nan
         self._first = True
         self._last: Hop | None = None
+        self._quiet_since = math.nan  # start of the current run of quiet windows, s
+        self._tilted_since = math.nan  # start of the current still run far from upright, s
+        self._lying_t = -math.inf  # last hop called lying, s
+        self._quiet_up = np.zeros(3)  # its gravity direction
 
     def feed(self, t_s: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> list[Hop]:
         """Samples t_s (N,) s, acc (N,3) m/s^2, gyr (N,3) rad/s -> hops decided by this batch."""
@@ -87,7 +139,7 @@ class ActivityClassifier:
         if acc.shape != (len(t_s), 3) or gyr.shape != (len(t_s), 3):
             raise DetectError(f"shape mismatch: t_s {t_s.shape}, acc {acc.shape}, gyr {gyr.shape}")
         self._t = np.concatenate((self._t, t_s))
-        self._a = np.concatenate((self._a, np.linalg.norm(acc, axis=1)))
+        self._acc = np.concatenate((self._acc, acc))
         self._g = np.concatenate((self._g, gyr))
         if not math.isfinite(self._fs):
             if len(self._t) < 20:
@@ -104,7 +156,7 @@ class ActivityClassifier:
             return []
         hops = self._classify(w, h, n_hops)
         self._t = self._t[n_hops * h :]
-        self._a = self._a[n_hops * h :]
+        self._acc = self._acc[n_hops * h :]
         self._g = self._g[n_hops * h :]
         return hops
 
@@ -115,33 +167,49 @@ class ActivityClassifier:
         end = float(self._t[-1]) + 1.0 / self._fs
         if end <= self._last.end_s:
             return []
-        hop = Hop(
-            self._last.end_s, end, self._last.activity, self._last.cadence_hz, self._last.gyr_spread_rad_s
-        )
+        last = self._last
+        hop = Hop(last.end_s, end, last.activity, last.cadence_hz, last.gyr_spread_rad_s, last.acc_spread_m_s2)
         self._t = self._t[:0]
         return [hop]
 
     def _classify(self, w: int, h: int, n_hops: int) -> list[Hop]:
         p = self.params
         fs = self._fs
-        from numpy.lib.stride_tricks import sliding_window_view
-
-        a = sliding_window_view(self._a, w)[: n_hops * h : h]
+        acc = sliding_window_view(self._acc, w, axis=0)[: n_hops * h : h]  # (n_hops, 3, w)
+        a = np.linalg.norm(acc, axis=1)
         a = a - a.mean(axis=1, keepdims=True)
-        energy = np.einsum("ij,ij->i", a, a)
-        std_a = np.sqrt(energy / w)
+        std_a = np.sqrt((a * a).mean(axis=1))
+        up = acc.mean(axis=2)
+        up /= np.maximum(np.linalg.norm(up, axis=1, keepdims=True), 1e-9)
         k_lo = max(1, int(math.floor(fs / p.cadence_max_hz)))
-        k_hi = min(w - 2, int(math.ceil(fs / p.cadence_min_hz)))
-        r = np.full((n_hops, max(k_hi - k_lo + 1, 1)), -1.0)
-        for j, k in enumerate(range(k_lo, k_hi + 1)):
-            r[:, j] = np.einsum("ij,ij->i", a[:, :-k], a[:, k:]) / np.maximum(energy, 1e-12) * w / (w - k)
-        best = r.argmax(axis=1)
-        r_best = r[np.arange(n_hops), best]
-        cadence = fs / (k_lo + best)
+        k_hi = min(w // 2 - 1, int(math.ceil(fs / p.cadence_min_hz)))
+        r = _autocorr(a, min(w - 2, 2 * k_hi))
+        r_step = r[:, k_lo : k_hi + 1]
+        r_stride = r[:, 2 * k_lo : 2 * k_hi + 1]
+        i_step, i_stride = r_step.argmax(axis=1), r_stride.argmax(axis=1)
+        rows = np.arange(n_hops)
+        best_step, best_stride = r_step[rows, i_step], r_stride[rows, i_stride]
+        # a stride holds two steps: half-way through it |acc| is not anti-correlated (a slow rhythm is)
+        half = r[rows, (2 * k_lo + i_stride) // 2]
+        best_stride = np.where(half > p.min_half_stride, best_stride, -1.0)
+        cadence = np.where(
+            best_step >= p.min_periodicity, fs / (k_lo + i_step), 2 * fs / (2 * k_lo + i_stride)
+        )
         g = sliding_window_view(self._g, w, axis=0)[: n_hops * h : h]  # (n_hops, 3, w)
-        spread = np.sqrt(g.var(axis=2).sum(axis=1))
-        walking = (r_best >= p.min_periodicity) & (std_a >= p.min_step_acc_m_s2)
-        active = ~walking & ((spread >= p.active_gyr_rad_s) | (std_a >= p.active_acc_m_s2))
+        g = g - g.mean(axis=2, keepdims=True)
+        spread = np.sqrt((g * g).mean(axis=2).sum(axis=1))
+        g_lo, g_hi = max(1, int(round(0.4 * fs))), min(w - 2, int(round(2.0 * fs)))
+        r_gyr = _autocorr(g, g_hi)[:, g_lo:].max(axis=1)
+        walking = (
+            (np.maximum(best_step, best_stride) >= p.min_periodicity)
+            & (std_a >= p.min_step_acc_m_s2)
+            & (std_a < p.max_step_acc_m_s2)
+        )
+        active = ~walking & (
+            (std_a >= p.active_acc_m_s2)
+            | (spread >= p.active_gyr_rad_s)
+            | ((spread >= p.rhythm_gyr_rad_s) & (r_gyr >= p.min_periodicity_gyr))
+        )
         off = (w - h) // 2
         hops: list[Hop] = []
         dt = 1.0 / fs
@@ -149,11 +217,61 @@ class ActivityClassifier:
             i0 = i * h + off
             start = float(self._t[i0]) if not (self._first and i == 0) else float(self._t[0])
             end = float(self._t[i0 + h]) if i0 + h < len(self._t) else float(self._t[i0 + h - 1]) + dt
-            act = Activity.WALKING if walking[i] else Activity.ACTIVE if active[i] else Activity.SEDENTARY
-            hops.append(Hop(start, end, act, float(cadence[i]) if walking[i] else 0.0, float(spread[i])))
+            if walking[i]:
+                act = Activity.WALKING
+                self._learn_upright(up[i], end - start)
+            elif active[i]:
+                act = Activity.ACTIVE
+            elif self._worn(start, up[i], float(spread[i])) is False:
+                act = Activity.NOT_WORN
+            elif self._lying(start, up[i]):
+                act = Activity.LYING
+            else:
+                act = Activity.SEDENTARY
+            if act != Activity.LYING and not (act == Activity.SEDENTARY and self._tilted(up[i])):
+                self._tilted_since = math.nan
+            if walking[i] or active[i]:
+                self._quiet_since = math.nan
+            cad = float(cadence[i]) if walking[i] else 0.0
+            hops.append(Hop(start, end, act, cad, float(spread[i]), float(std_a[i])))
         self._first = False
         self._last = hops[-1]
         return hops
+
+    def _tilted(self, up: np.ndarray) -> bool:
+        return self.upright_s is not None and float(up @ self.upright_s) <= math.cos(
+            math.radians(self.params.lying_deg)
+        )
+
+    def _lying(self, t_s: float, up: np.ndarray) -> bool:
+        """Still and far from upright for lying_s (a held toe-touch of a stretch is shorter)."""
+        if not self._tilted(up):
+            return False
+        if not math.isfinite(self._tilted_since):
+            self._tilted_since = t_s
+        if t_s - self._tilted_since >= self.params.lying_s or t_s - self._lying_t <= 3 * self.params.lying_s:
+            self._lying_t = t_s  # still lying after turning over, or scratching: no new wait
+            return True
+        return False
+
+    def _worn(self, t_s: float, up: np.ndarray, spread: float) -> bool | None:
+        """False once the sensor has been motionless (no micro-motion, fixed attitude) for worn_s."""
+        p = self.params
+        if spread >= p.worn_gyr_rad_s:
+            self._quiet_since = math.nan
+            return None
+        if not math.isfinite(self._quiet_since) or float(up @ self._quiet_up) < math.cos(
+            math.radians(p.worn_drift_deg)
+        ):
+            self._quiet_since, self._quiet_up = t_s, up.copy()
+        return False if t_s - self._quiet_since >= p.worn_s else None
+
+    def _learn_upright(self, up: np.ndarray, dur_s: float) -> None:
+        self._up_sum += up * dur_s
+        self._up_walk_s += dur_s
+        if self._up_walk_s >= self.params.upright_walk_s and (self._learned or self.upright_s is None):
+            self._learned = True
+            self.upright_s = self._up_sum / np.linalg.norm(self._up_sum)
 
 
 @dataclass(frozen=True, slots=True)

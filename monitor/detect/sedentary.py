@@ -19,6 +19,9 @@ Rules (DOMAIN.md, issue 6), all on the device timeline:
   routine is a break, its still holds included, so the sitting clock restarts at its end even where a hold
   outlasted `bridge_s` and ended the movement run early (one early end would shift every later alert of
   the day).
+- Lying and not wearing the sensor (Activity.LYING, NOT_WORN) are neither sitting nor movement: the
+  sitting clock stops while they last (the time is added to ref_s) and they end a movement run like any
+  pause.
 - An alert is due when since_break_s >= `alert_after_s` (30 min) and the wearer is not moving (no alert
   while walking); after an alert (delivered, or skipped by the user) the next one is due `repeat_s`
   (15 min) later, unless a break comes first. An alert held back by the policy (quiet hours, snooze) stays
@@ -39,6 +42,7 @@ from monitor.detect.errors import DetectError
 from monitor.events import Activity, Break
 
 MOVING = (Activity.WALKING, Activity.ACTIVE)
+PAUSED = (Activity.LYING, Activity.NOT_WORN)  #: neither sitting nor a break: the sitting clock stops
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +166,9 @@ class SedentaryTracker:
                 self._ref = start
                 self._next_due = start + p.alert_after_s
             moving = act in MOVING
+            if act in PAUSED:  # the clock stops: everything due moves on by the hop
+                self._ref += end - start
+                self._next_due += end - start
             if act != Activity.ACTIVE and self._prev_act == Activity.ACTIVE:
                 self._end_burst(next_is_walk=act == Activity.WALKING)
             if act not in MOVING and self._prev_act == Activity.WALKING:
@@ -183,7 +190,7 @@ class SedentaryTracker:
             self._prev_act = act
             self._t = end
             self._moving = moving
-            if not moving and self._next_due <= end and not self._run_qualifies():
+            if not moving and act not in PAUSED and self._next_due <= end and not self._run_qualifies():
                 d = SedentaryDue(end, end - self._ref)
                 if on_due is None or on_due(d):
                     self.alerted(d.t_s)

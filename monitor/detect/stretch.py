@@ -30,6 +30,7 @@ class StretchParams:
     side_deg: float = 15.0  #: a side bend past this counts, deg
     min_bends: int = 2  #: forward bends needed
     window_s: float = 300.0  #: all within this time, s
+    max_acc_m_s2: float = 2.0  #: hops with a larger |acc| spread (running, ball games) interrupt it, m/s^2
     quiet_s: float = 30.0  #: the routine ends after this long without a large excursion, s
     morning_until: str = "11:00"  #: HH:MM
     evening_from: str = "17:00"  #: HH:MM
@@ -85,6 +86,13 @@ class StretchDetector:
         if self._found and (t1_s - self._last_big) >= p.quiet_s:
             out.append(self._make(wall_offset_s))
         return out
+
+    def interrupt(self) -> None:
+        """Lying down or taking the sensor off: excursions so far belong to no routine (one already
+        recognised is still reported when it ends)."""
+        if not self._found:
+            self._marks.clear()
+            self._in = dict.fromkeys(self._in, False)
 
     def finish(self, wall_offset_s: float | None) -> list[StretchRoutine]:
         return [self._make(wall_offset_s)] if self._found else []

@@ -98,6 +98,7 @@ def random_day(seed: int, hours: float = 8.0, part: str = "MPU-6050") -> Scenari
             "seed": int(seed),
             "start_clock": f"{int(rng.integers(7, 10)):02d}:{int(rng.integers(0, 4)) * 15:02d}",
             "sensor": {"part": part, "mounting_deg": "random"},
+            "body": {"micro_motion": True},
             "segment": segs,
         },
         source=f"random_day({seed})",

@@ -135,6 +135,8 @@ class BodyConfig:
     sway: bool = True  #: natural postural sway (sub-degree, 0.02-0.5 Hz)
     breathing: bool = True  #: breathing in flexion (~0.25 deg)
     breathing_hz: float | tuple[float, float] = (0.2, 0.3)  #: breathing rate
+    #: micro-motion at rest as real people show (0.6-3 Hz, gyro spread 0.02-0.04 rad/s); on in random days
+    micro_motion: bool = False
     lever_arm_m: tuple[float, float, float] = _LEVER_ARM_M  #: sensor position from the pelvis, body frame
 
 
@@ -261,11 +263,12 @@ def _parse_sensor(raw: Any) -> SensorConfig:
 
 def _parse_body(raw: Any) -> BodyConfig:
     d = _table(raw, "body")
-    _check_keys(d, {"sway", "breathing", "breathing_hz", "lever_arm_m"}, "body")
+    _check_keys(d, {"sway", "breathing", "breathing_hz", "lever_arm_m", "micro_motion"}, "body")
     lever = _vec3(d["lever_arm_m"], "body.lever_arm_m", 1.5) if "lever_arm_m" in d else _LEVER_ARM_M
     return BodyConfig(
         sway=_flag(d.get("sway", True), "body.sway"),
         breathing=_flag(d.get("breathing", True), "body.breathing"),
+        micro_motion=_flag(d.get("micro_motion", False), "body.micro_motion"),
         breathing_hz=_Num(0.05, 1.0).parse(d.get("breathing_hz", [0.2, 0.3]), "body.breathing_hz"),  # type: ignore[arg-type]
         lever_arm_m=lever,
     )

@@ -33,6 +33,7 @@ _GAIN = {"sit": 1.0, "stand": 1.4}  #: sway gain by posture
 _SEAT_DROP_M = 0.45  #: pelvis height change between sitting and standing
 _MAX_TILT = 86 * _D  #: largest lean or flexion target (the stretch bends to 85 deg at most)
 _SWAY_RMS_DEG = {Ch.LEAN: 0.35, Ch.FLEX: 0.35, Ch.TWIST: 0.6}
+_MICRO_GYR_RMS_RAD_S = 0.012  #: median per-axis gyro rms of the micro-motion while sitting (standing x1.4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,6 +367,21 @@ def _sway(scenario: Scenario, rng: np.random.Generator) -> tuple[list[int], list
             amps += list(a)
             freqs += list(f)
             phases += list(rng.uniform(0, 2 * math.pi, 6))
+    if scenario.body.sway and scenario.body.micro_motion:
+        # micro-motion (typing, small shifts, balance corrections: 0.6-3 Hz): real people at rest show a gyro
+        # spread of 0.02-0.04 rad/s median (DOMAIN.md "What real bodies look like"; DSADS sitting 0.016-
+        # 0.043 as sqrt of the summed variances), which sub-degree slow sway alone does not give. Drawn from
+        # a jumped copy of the generator so every other draw of existing scenarios stays the same.
+        micro = np.random.Generator(rng.bit_generator.jumped())  # type: ignore[attr-defined]  # PCG64
+        for ch in _SWAY_RMS_DEG:
+            gyr_rms = float(np.exp(micro.normal(np.log(_MICRO_GYR_RMS_RAD_S), 0.4)))
+            f = micro.uniform(0.6, 3.0, 4)
+            w = micro.uniform(0.5, 1.0, 4)
+            a = w * gyr_rms / math.sqrt(float(np.sum((2 * math.pi * f * w) ** 2)) / 2)  # rad, sum -> gyr_rms
+            chs += [int(ch)] * 4
+            amps += list(a)
+            freqs += list(f)
+            phases += list(micro.uniform(0, 2 * math.pi, 4))
     if scenario.body.breathing:
         bhz = scenario.body.breathing_hz
         chs.append(int(Ch.FLEX))
