@@ -43,6 +43,8 @@ from monitor.detect.activity import (
 from monitor.detect.aggregate import AggregateParams, Aggregator
 from monitor.detect.baseline import AutoBaseline, BaselineParams
 from monitor.detect.episodes import FlexionParams, HysteresisDetector, LeanParams
+from monitor.detect.foam import FoamDetector, FoamParams
+from monitor.detect.rowing import RowingDetector, RowingParams
 from monitor.detect.sedentary import SedentaryDue, SedentaryParams, SedentaryTracker
 from monitor.detect.shifts import ShiftDetector, ShiftParams
 from monitor.detect.stretch import StretchDetector, StretchParams, StretchReminder
@@ -52,8 +54,11 @@ from monitor.events import (
     AlertResponse,
     Event,
     FlexionEpisode,
+    FoamRolling,
     LeanEpisode,
+    RowingSession,
     State,
+    StretchRoutine,
 )
 from monitor.fusion import Fusion, FusionParams
 from monitor.imu import ImuSamples
@@ -75,6 +80,8 @@ class PipelineConfig:
     aggregate: AggregateParams = field(default_factory=AggregateParams)
     shifts: ShiftParams = field(default_factory=ShiftParams)
     baseline: BaselineParams = field(default_factory=BaselineParams)
+    rowing: RowingParams = field(default_factory=RowingParams)
+    foam: FoamParams = field(default_factory=FoamParams)
     smooth_tau_s: float = 1.0  #: low-pass of the angles before the episode detectors, s (0: off)
     big_bend_deg: float = 45.0  #: a hop with flexion past this is active movement, deg
     state_interval_s: float = 1.0  #: emit a State this often, s (0: never; `Pipeline.state` always works)
@@ -121,6 +128,8 @@ class Pipeline:
         self._reminder = StretchReminder(c.stretch, tz)
         self._agg = Aggregator(c.aggregate)
         self._shifts = ShiftDetector(c.shifts)
+        self._rowing = RowingDetector(c.rowing)
+        self._foam = FoamDetector(c.foam)
         self._lp = np.full(2, np.nan)
         self._t_prev = math.nan
         self._buf_t = np.zeros(0)
@@ -164,6 +173,7 @@ class Pipeline:
         self._buffer(t, lean, flex)
         hops = [self._big_bend(h) for h in hops]
         events += self._hops(hops)
+        events += self._exercise(t, acc, gyr, q)
         self._trim(hops)
         valid = ~self._walking_mask(t, hops)
         events += self._episodes(t, lean, flex, valid)
@@ -185,6 +195,8 @@ class Pipeline:
         hops = [self._big_bend(h) for h in self._activity.finish()]
         events += self._hops(hops)
         events += self._walks.finish()
+        done: list[RowingSession | FoamRolling] = [*self._rowing.finish(), *self._foam.finish()]
+        events += self._credit_exercise(done)
         events += self._sedentary.finish()
         for ep in self._lean_r.finish():
             events.append(LeanEpisode(ep.start_s, ep.end_s, "right", ep.peak_deg, ep.mean_deg))
@@ -304,12 +316,31 @@ class Pipeline:
                 h.start_s, h.end_s, float(lmax), float(lmin), float(fmax), self.wall_offset_s
             ):
                 self._reminder.routine_done(r, self.wall_offset_s)
-                events.append(r)
-                sitting_s = self._sedentary.since_break_s
-                credited = self._sedentary.credit(r.start_s, r.end_s)  # a stretch routine is a break
-                if credited or self._sedentary.since_break_s < sitting_s:
-                    self.policy.rearm("sedentary")
-                events += credited
+                events += self._credit_exercise([r])  # a stretch routine is a break
+        return events
+
+    def _exercise(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, q: np.ndarray) -> list[Event]:
+        """Rowing sessions and foam rolling (monitor.detect.rowing, .foam), from the fused attitude."""
+        up = up_in_sensor(q)
+        R = self.R_bs
+        if R is None:
+            lean = flex = np.full(len(t), np.nan)
+        else:
+            lean, flex = angles_from_up(up @ R.T)
+        found: list[RowingSession | FoamRolling] = [*self._rowing.feed(t, up, gyr, acc, flex, lean)]
+        found += self._foam.feed(t, up, gyr, R)
+        return self._credit_exercise(found)
+
+    def _credit_exercise(self, found: Sequence[StretchRoutine | RowingSession | FoamRolling]) -> list[Event]:
+        """The exercise events, each followed by the break it earns: the sitting clock restarts at its end."""
+        events: list[Event] = []
+        for ev in found:
+            events.append(ev)
+            sitting_s = self._sedentary.since_break_s
+            credited = self._sedentary.credit(ev.start_s, ev.end_s, "active" if ev.kind == "stretch" else ev.kind)
+            if credited or self._sedentary.since_break_s < sitting_s:
+                self.policy.rearm("sedentary")
+            events += credited
         return events
 
     def _episodes(self, t: np.ndarray, lean: np.ndarray, flex: np.ndarray, valid: np.ndarray) -> list[Event]:
