@@ -328,7 +328,7 @@ class Pipeline:
         else:
             lean, flex = angles_from_up(up @ R.T)
         found: list[RowingSession | FoamRolling] = [*self._rowing.feed(t, up, gyr, acc, flex, lean)]
-        found += self._foam.feed(t, up, gyr, R)
+        found += self._foam.feed(t, up, gyr, acc, R)
         return self._credit_exercise(found)
 
     def _credit_exercise(self, found: Sequence[StretchRoutine | RowingSession | FoamRolling]) -> list[Event]:

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from monitor.detect.windows import Window, WindowBuffer, autocorrelation, best_period
+from monitor.detect.windows import Window, WindowBuffer, autocorrelation, best_period, faster_rhythm
 from monitor.events import RowingSession
 
 _CORE_SHARE = 0.5406  #: share of a minimum-jerk swing moving faster than half its peak rate
@@ -112,10 +112,7 @@ def analyse_window(w: Window, p: RowingParams, axis_prev: np.ndarray | None) -> 
     faster = False
     radius = 0.0
     if math.isfinite(period):
-        lags = np.arange(len(r)) / rate
-        inner = np.nonzero((lags >= 0.25) & (lags <= 0.8 * period))[0]
-        inner = inner[(inner > 0) & (inner < len(r) - 1)]
-        faster = bool(np.any((r[inner] > 0.25) & (r[inner] >= r[inner - 1]) & (r[inner] > r[inner + 1])))
+        faster = faster_rhythm(r, rate, period)
         horiz = np.cross(up, ax)  # horizontal, across the swing axis
         horiz /= np.maximum(np.linalg.norm(horiz, axis=1, keepdims=True), 1e-9)
         a_h = np.einsum("ij,ij->i", acc, horiz)

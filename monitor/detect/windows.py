@@ -92,3 +92,12 @@ def best_period(r: np.ndarray, rate_hz: float, lo_s: float, hi_s: float) -> tupl
     den = a - 2 * b + c
     shift = 0.5 * (a - c) / den if den < 0 else 0.0
     return (k + shift) / rate_hz, float(b)
+
+
+def faster_rhythm(r: np.ndarray, rate_hz: float, period_s: float, min_r: float = 0.25) -> bool:
+    """True if r has a local maximum above min_r at a lag between 0.25 s and 0.8 period_s: a faster
+    rhythm (steps, pedalling) under the one found."""
+    lags = np.arange(len(r)) / rate_hz
+    inner = np.nonzero((lags >= 0.25) & (lags <= 0.8 * period_s))[0]
+    inner = inner[(inner > 0) & (inner < len(r) - 1)]
+    return bool(np.any((r[inner] > min_r) & (r[inner] >= r[inner - 1]) & (r[inner] > r[inner + 1])))
