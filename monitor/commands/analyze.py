@@ -15,10 +15,10 @@ still period, forward from the large bends), which the report names.
      "flexion_episodes": [{"start_s", "end_s", "peak_deg", "mean_deg"}],
      "walks":            [{"start_s", "end_s", "steps"}],
      "alerts":           [{"t_s", "kind": "lean"|"sedentary"|"flexion", "text", "alert_id", ...}],
+     "summary":          {...},
      "rowing":           [{"start_s", "end_s", "strokes", "stroke_rate_spm", "lean_asymmetry_deg",
                            "peak_stroke_rate_spm", "drive_recovery_ratio", "trunk_range_deg"}],
-     "foam_rolling":     [{"start_s", "end_s", "rolling_s", "side": "back"|"left"|"right"}],
-     "summary":          {...}}
+     "foam_rolling":     [{"start_s", "end_s", "rolling_s", "side": "back"|"left"|"right"}]}
 
 A value that could not be measured (the lean asymmetry and drive ratio without a mounting) is null.
 
@@ -44,7 +44,7 @@ from monitor.commands._mounting_options import (
 HELP = "run the detectors over a recording: lean/slouch episodes, walks, alerts and a summary"
 
 #: stable top-level keys
-JSON_KEYS = ("lean_episodes", "flexion_episodes", "walks", "alerts", "rowing", "foam_rolling", "summary")
+JSON_KEYS = ("lean_episodes", "flexion_episodes", "walks", "alerts", "summary", "rowing", "foam_rolling")
 BATCH_S = 60.0  #: the pipeline is fed this much at a time, s
 
 
@@ -230,9 +230,9 @@ def analyze_file(
         "flexion_episodes": flex,
         "walks": walks,
         "alerts": alerts,
+        "summary": summary,
         "rowing": rowing,
         "foam_rolling": foam,
-        "summary": summary,
     }
 
 

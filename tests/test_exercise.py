@@ -1,0 +1,148 @@
+"""The article's exercises: the simulator's `row` and `foam_roll` segments and their ground truth, the
+rowing and foam-rolling detectors through the whole pipeline, the negatives they must ignore, and
+`posture analyze --json`. Real rowing (DSADS) runs when ../shared/datasets/dsads is present."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from calibration.mounting import mounting_from_recording
+from calibration.profile import Profile
+from monitor.alerts import OFFLINE
+from monitor.events import Break, FoamRolling, RowingSession
+from monitor.imu import ImuSamples
+from monitor.pipeline import Pipeline, PipelineConfig
+from monitor.sim import ScenarioError, Simulator, builtin_scenario, random_day, scenario_from_dict
+from monitor.sim.exercise import _CORE_MEAN
+from monitor.sim.randomday import _exercises
+
+DSADS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "dsads"
+
+
+def _scenario(segments: list[dict], seed: int = 4) -> object:
+    return scenario_from_dict({"name": "t", "seed": seed, "sensor": {"mounting_deg": "random"},
+                               "segment": [{"do": "calibrate"}, {"do": "sit", "seconds": 30}, *segments,
+                                           {"do": "sit", "seconds": 30}]})
+
+
+def _run(sc: object, odr: float = 50.0) -> tuple[list, list]:
+    sim = Simulator(sc, odr_hz=odr)  # type: ignore[arg-type]
+    chunks = list(sim.chunks(60.0))
+    n = next(lb for lb in sim.labels if lb.kind == "calibration_neutral")
+    b = next(lb for lb in sim.labels if lb.kind == "calibration_bend")
+    c = chunks[0]
+    m = mounting_from_recording(c.t_s, c.acc, c.gyr, (n.start_s, n.end_s), (b.start_s, b.end_s))
+    pipe = Pipeline(PipelineConfig(alerts=OFFLINE, state_interval_s=0.0), profile=Profile("t", mounting=m))
+    events: list = []
+    for ch in chunks:
+        events += pipe.process(ImuSamples(ch.t_s, ch.acc, ch.gyr))
+    return events + pipe.finish(), sim.labels
+
+
+def test_row_ground_truth_is_exact() -> None:
+    sc = _scenario([{"do": "row", "minutes": 4, "rate_spm": 24, "lean_deg": 6, "catch_deg": 25,
+                     "layback_deg": 15, "warmup_s": 60, "pieces": 2, "rest_s": 40}])
+    sim = Simulator(sc, odr_hz=25)
+    row = next(lb for lb in sim.labels if lb.kind == "row")
+    strokes = [lb for lb in sim.labels if lb.kind == "row_stroke"]
+    assert row.strokes == len(strokes) > 60 and row.side == "right"
+    assert row.start_s == strokes[0].start_s and row.end_s > strokes[-1].end_s
+    assert row.lean_asymmetry_deg == pytest.approx(6 * _CORE_MEAN) and 0.7 < _CORE_MEAN < 0.9
+    assert row.peak_deg == pytest.approx(40.0)
+    c = sim.run()
+    inside = (c.t_s >= row.start_s) & (c.t_s <= row.end_s)
+    assert c.flexion_deg[inside].max() == pytest.approx(25.0, abs=1.5)  # catch (sway rides on top)
+    assert c.flexion_deg[inside].min() == pytest.approx(-15.0, abs=1.5)  # layback
+    # the true lean in the core of each drive averages the label's value
+    core = np.zeros(len(c.t_s), bool)
+    for s in strokes:
+        d = s.end_s - s.start_s
+        core |= (c.t_s >= s.start_s + 0.2297 * d) & (c.t_s <= s.start_s + 0.7703 * d)
+    assert c.lean_deg[core].mean() == pytest.approx(row.lean_asymmetry_deg, abs=0.15)
+    # the rate: warm-up at 16-20 spm and the pieces at 24 (each period within +-3 %)
+    assert 18.0 < (row.stroke_rate_spm or 0) < 24.8
+
+
+def test_foam_roll_ground_truth_and_lying() -> None:
+    sc = _scenario([{"do": "foam_roll", "minutes": 3, "position": "left", "pause_s": 10}])
+    sim = Simulator(sc, odr_hz=25)
+    lb = next(x for x in sim.labels if x.kind == "foam_roll")
+    assert lb.side == "left" and 0 < (lb.rolling_s or 0) <= lb.duration_s
+    c = sim.run()
+    inside = (c.t_s >= lb.start_s) & (c.t_s <= lb.end_s)
+    assert np.all(c.lean_deg[inside] < -65)  # lying on the left side
+
+
+def test_bad_exercise_parameters_are_named() -> None:
+    with pytest.raises(ScenarioError, match=r"segment\[1\]\.rate_spm"):
+        scenario_from_dict({"name": "x", "segment": [{"do": "row", "minutes": 5, "rate_spm": 90}]})
+    with pytest.raises(ScenarioError, match=r"segment\[1\]\.position"):
+        scenario_from_dict({"name": "x", "segment": [{"do": "foam_roll", "minutes": 5, "position": "front"}]})
+
+
+def test_random_days_hold_sessions_from_their_own_stream() -> None:
+    kinds = [{seg["do"] for part in _exercises(seed) for seg in part} for seed in range(40)]
+    assert 8 <= sum("row" in k for k in kinds) <= 28 and 8 <= sum("foam_roll" in k for k in kinds) <= 28
+    plain = next(s for s in range(40) if not kinds[s])
+    assert random_day(plain) == random_day(plain, exercise=False)  # a day without them is unchanged
+    busy = next(s for s in range(40) if {"row", "foam_roll"} <= kinds[s])
+    sim = Simulator(random_day(busy, hours=3.0))
+    assert abs(sim.duration_s - 3 * 3600) < 20 * 60
+    assert {"row", "foam_roll"} <= {lb.kind for lb in sim.labels}
+
+
+def test_exercise_scenario_is_recognised_and_measured() -> None:
+    events, labels = _run(builtin_scenario("exercise"))
+    truth = next(lb for lb in labels if lb.kind == "row")
+    rows = [e for e in events if isinstance(e, RowingSession)]
+    assert len(rows) == 1
+    r = rows[0]
+    assert abs(r.start_s - truth.start_s) < 10 and abs(r.end_s - truth.end_s) < 10
+    assert abs(r.strokes - (truth.strokes or 0)) <= 0.03 * (truth.strokes or 0)
+    assert abs(r.stroke_rate_spm - (truth.stroke_rate_spm or 0)) < 1.0
+    assert abs(r.lean_asymmetry_deg - (truth.lean_asymmetry_deg or 0)) < 1.0
+    assert 30 < r.trunk_range_deg < 55 and 0.3 < r.drive_recovery_ratio < 1.0
+    assert r.peak_stroke_rate_spm >= r.stroke_rate_spm
+    foam_truth = next(lb for lb in labels if lb.kind == "foam_roll")
+    foams = [e for e in events if isinstance(e, FoamRolling)]
+    assert len(foams) == 1 and foams[0].side == "back"
+    assert abs(foams[0].start_s - foam_truth.start_s) < 10 and abs(foams[0].end_s - foam_truth.end_s) < 10
+    assert abs(foams[0].rolling_s - (foam_truth.rolling_s or 0)) < 60
+
+
+def test_session_restarts_the_sitting_clock() -> None:
+    # rowing straight after 25 min of sitting: the session is a break, whatever the activity classifier says
+    sc = _scenario([{"do": "sit", "minutes": 25}, {"do": "row", "minutes": 6, "rate_spm": 22}])
+    events, _ = _run(sc)
+    row = next(e for e in events if isinstance(e, RowingSession))
+    assert any(isinstance(e, Break) and e.end_s >= row.end_s - 10 for e in events)
+
+
+def test_lookalikes_give_no_session() -> None:
+    # swaying the trunk at a stroke rate (active, intensity 1.4), walking, stretching, slouching
+    segs = [{"do": "active", "minutes": 3, "intensity": 1.4} for _ in range(4)]
+    segs += [{"do": "walk", "minutes": 3}, {"do": "stretch"}, {"do": "slouch", "deg": 30, "seconds": 90},
+             {"do": "reach", "count": 6}]
+    for seed in (5, 6):
+        events, _ = _run(_scenario(segs, seed))
+        assert not [e for e in events if isinstance(e, RowingSession | FoamRolling)]
+
+
+@pytest.mark.skipif(not DSADS.is_dir(), reason="DSADS is not beside the checkout")
+@pytest.mark.parametrize(("activity", "rowing"), [(17, True), (14, False), (15, False), (13, False)])
+def test_real_rowing_and_its_hardest_negatives(activity: int, rowing: bool) -> None:
+    d = np.load(DSADS / f"dsads_p1_a{activity:02d}.npz")
+    t = d["t_s"].astype(np.float64)
+    pipe = Pipeline(PipelineConfig(alerts=OFFLINE, state_interval_s=0.0))
+    events = pipe.process(ImuSamples(t, d["acc_i16"] * d["acc_scale"], d["gyr_i16"] * d["gyr_scale"]))
+    events += pipe.finish()
+    rows = [e for e in events if isinstance(e, RowingSession)]
+    if not rowing:
+        assert rows == [] and not [e for e in events if isinstance(e, FoamRolling)]
+        return
+    assert len(rows) == 1 and rows[0].end_s - rows[0].start_s > 200 and 14 < rows[0].stroke_rate_spm < 34
+    assert math.isfinite(rows[0].trunk_range_deg)
