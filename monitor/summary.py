@@ -39,12 +39,15 @@ from monitor.events import (
     Break,
     Event,
     FlexionEpisode,
+    FoamRolling,
     LeanEpisode,
     PostureShift,
+    RowingSession,
     StretchRoutine,
     Transition,
     Walk,
 )
+from monitor.exercise_summary import ExerciseDay, exercise_day
 
 #: bump only when a key changes meaning or disappears (adding keys keeps the version)
 SUMMARY_SCHEMA = 1
@@ -82,13 +85,15 @@ class DayEvents:
     shifts: tuple[PostureShift, ...] = ()
     transitions: tuple[Transition, ...] = ()
     stretches: tuple[StretchRoutine, ...] = ()
+    rowing: tuple[RowingSession, ...] = ()
+    foam: tuple[FoamRolling, ...] = ()
 
 
 def split_events(events: Iterable[Event]) -> DayEvents:
     """A mixed stream of events (e.g. what `Pipeline.process` returned) split into a DayEvents."""
     buckets: dict[type, list[Any]] = {t: [] for t in (Aggregate, LeanEpisode, FlexionEpisode, Walk, Break,
                                                        Alert, AlertResponseEvent, PostureShift, Transition,
-                                                       StretchRoutine)}
+                                                       StretchRoutine, RowingSession, FoamRolling)}
     for ev in events:
         b = buckets.get(type(ev))
         if b is not None:
@@ -99,7 +104,8 @@ def split_events(events: Iterable[Event]) -> DayEvents:
 
     s = {t: tuple(sorted(v, key=start)) for t, v in buckets.items()}
     return DayEvents(s[Aggregate], s[LeanEpisode], s[FlexionEpisode], s[Walk], s[Break], s[Alert],
-                     s[AlertResponseEvent], s[PostureShift], s[Transition], s[StretchRoutine])
+                     s[AlertResponseEvent], s[PostureShift], s[Transition], s[StretchRoutine],
+                     s[RowingSession], s[FoamRolling])
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +163,8 @@ class DaySummary:
     wall_offset_s: float = 0.0  #: add to timeline s to get Unix time
     params: SummaryParams = field(default_factory=SummaryParams)
     comparison: dict[str, dict[str, float | None]] | None = None  #: vs the 7-day average (compare_days)
+    exercise: ExerciseDay = field(default_factory=exercise_day)  #: rowing and foam rolling (exercise_summary)
+    week: dict[str, Any] | None = None  #: the last 7 days against the article's advice (week_progress)
 
     @property
     def alerts_total(self) -> int:
@@ -213,6 +221,7 @@ class DaySummary:
                         "walking_s": _r(h.walking_s), "active_s": _r(h.active_s), "steps": h.steps}
                        for h in self.hourly],
             "vs_7day": self.comparison,
+            "exercise": {**self.exercise.to_dict(), "week": self.week},
         }
 
 
@@ -248,7 +257,8 @@ def sedentary_bouts(aggregates: Sequence[Aggregate], bout_gap_s: float) -> list[
 def summarize_day(aggregates: Sequence[Aggregate], episodes: Sequence[LeanEpisode | FlexionEpisode] = (),
                   walks: Sequence[Walk] = (), breaks: Sequence[Break] = (), alerts: Sequence[Alert] = (),
                   responses: Sequence[AlertResponseEvent] = (), shifts: Sequence[PostureShift] = (),
-                  stretches: Sequence[StretchRoutine] = (), *, device_id: str = "",
+                  stretches: Sequence[StretchRoutine] = (), *, rowing: Sequence[RowingSession] = (),
+                  foam: Sequence[FoamRolling] = (), device_id: str = "",
                   wall_offset_s: float = 0.0, tz: tzinfo | None = None,
                   params: SummaryParams = DEFAULT_PARAMS) -> DaySummary:
     """The day's numbers from its events (definitions in the module docstring). `tz` is the time zone of
@@ -339,7 +349,7 @@ def summarize_day(aggregates: Sequence[Aggregate], episodes: Sequence[LeanEpisod
         walking_s=float(sum(w.end_s - w.start_s for w in walks)),
         shifts=len(shifts), shifts_per_sitting_hour=len(shifts) / (sed_s / 3600.0) if sed_s >= 60.0 else None,
         stretch_morning=morning, stretch_evening=evening, hourly=hourly,
-        wall_offset_s=wall_offset_s, params=p,
+        wall_offset_s=wall_offset_s, params=p, exercise=exercise_day(rowing, foam),
     )
 
 
@@ -348,7 +358,8 @@ def summarize_events(events: DayEvents, *, device_id: str = "", wall_offset_s: f
     """`summarize_day` on a DayEvents (e.g. `split_events(pipeline events)` or `Database.day_events`)."""
     return summarize_day(events.aggregates, events.lean_episodes + events.flexion_episodes, events.walks,
                          events.breaks, events.alerts, events.responses, events.shifts, events.stretches,
-                         device_id=device_id, wall_offset_s=wall_offset_s, tz=tz, params=params)
+                         rowing=events.rowing, foam=events.foam, device_id=device_id,
+                         wall_offset_s=wall_offset_s, tz=tz, params=params)
 
 
 #: metric name -> how to read it from a DaySummary, for the 7-day comparison and `posture history`
@@ -356,7 +367,10 @@ def trend_metrics(s: DaySummary) -> dict[str, float | None]:
     return {"wear_s": s.wear_s, "asymmetry_index": s.asymmetry_index, "sedentary_s": s.sedentary_s,
             "longest_bout_s": s.longest_bout_s, "breaks_taken": float(s.breaks_taken),
             "sustained_lean_s": s.sustained_lean_s, "steps": float(s.steps),
-            "shifts_per_sitting_hour": s.shifts_per_sitting_hour, "alerts_total": float(s.alerts_total)}
+            "shifts_per_sitting_hour": s.shifts_per_sitting_hour, "alerts_total": float(s.alerts_total),
+            "rowing_s": s.exercise.rowing_s, "rowing_strokes": float(s.exercise.strokes),
+            "rowing_rate_spm": s.exercise.stroke_rate_spm, "rowing_lean_deg": s.exercise.lean_asymmetry_deg,
+            "foam_rolling_s": s.exercise.foam_s}
 
 
 def compare_days(today: DaySummary,

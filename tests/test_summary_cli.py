@@ -18,7 +18,8 @@ DEV = WEEK_DEVICE  # the device of the week_db fixture (tests/conftest.py)
 #: the documented, stable top-level keys of `posture summary --json` (README)
 JSON_KEYS = {"schema", "date", "device_id", "first_seen", "last_seen", "wear_s", "posture_s", "lean_bands_s",
              "asymmetry", "longest_lean", "sustained_lean", "flexion", "sedentary", "breaks", "alerts",
-             "alerts_total", "steps", "walks", "posture_shifts", "stretch", "hourly", "vs_7day"}
+             "alerts_total", "steps", "walks", "posture_shifts", "stretch", "hourly", "vs_7day",
+             "exercise"}
 
 
 pytestmark = pytest.mark.usefixtures("utc")  # tests/conftest.py
