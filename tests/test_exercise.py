@@ -4,6 +4,7 @@ rowing and foam-rolling detectors through the whole pipeline, the negatives they
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -146,3 +147,54 @@ def test_real_rowing_and_its_hardest_negatives(activity: int, rowing: bool) -> N
         return
     assert len(rows) == 1 and rows[0].end_s - rows[0].start_s > 200 and 14 < rows[0].stroke_rate_spm < 34
     assert math.isfinite(rows[0].trunk_range_deg)
+
+
+def test_sessions_stored_summarised_and_shown(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import UTC, date, datetime
+
+    from monitor.cli import main
+    from monitor.events import Activity, Aggregate
+    from monitor.sinks_sqlite import SqliteSink
+    from monitor.storage import Database
+
+    db = tmp_path / "p.db"
+    days = [date(2026, 11, 20 + k) for k in range(4)]
+    sink = SqliteSink(db, background=False)
+    for k, day in enumerate(days):  # rowing 5, 8, (none), 12 min; rolling 2, 4, 4, 0 min
+        off = datetime(day.year, day.month, day.day, 7, tzinfo=UTC).timestamp()
+        sink.on_device("dev", {"wall_offset_s": off})
+        sink.handle_all("dev", [Aggregate(float(t), 10.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, Activity.SEDENTARY, 0)
+                                for t in range(0, 3600, 10)])
+        minutes = (5, 8, 0, 12)[k]
+        if minutes:
+            lean = math.nan if k == 0 else 2.5
+            sink.handle("dev", RowingSession(100.0, 100.0 + 60 * minutes, 22 * minutes, 22.0, 24.0, 0.5, 45.0,
+                                             lean))
+        rolling = (120.0, 240.0, 240.0, 0.0)[k]
+        if rolling:
+            sink.handle("dev", FoamRolling(2000.0, 2000.0 + rolling + 20, rolling, "back"))
+    sink.close()
+    with Database(db, create=False) as d:
+        s, ev = d.day_summary("dev", days[-1], tz=UTC)
+        first, _ = d.day_summary("dev", days[0], tz=UTC)
+    assert len(ev.rowing) == 1 and ev.rowing[0].lean_asymmetry_deg == 2.5 and ev.foam == ()
+    assert first.exercise.lean_asymmetry_deg is None and first.exercise.strokes == 110  # NaN stored as null
+    e = s.to_dict(UTC)["exercise"]
+    assert e["rowing"] == {"sessions": 1, "total_s": 720.0, "strokes": 264, "stroke_rate_spm": 22.0,
+                           "lean_asymmetry_deg": 2.5, "balance": "right"}
+    assert e["foam_rolling"]["total_s"] == 0.0 and not e["foam_rolling"]["goal_met"]
+    assert e["week"] == {"rowing_days": 3, "rowing_s": 1500.0, "rowing_working_up": True, "foam_days": 3,
+                         "foam_goal_days": 2, "foam_s": 600.0}
+    assert s.comparison is not None and s.comparison["rowing_s"]["delta"] == pytest.approx(720 - 260)
+    assert main(["summary", "--db", str(db), "--date", days[-1].isoformat()]) == 0
+    text = capsys.readouterr().out
+    assert "rowing        12 min, 264 strokes at 22 spm;  left/right leans right (+2.5° in the drive)" in text
+    assert "this week     rowed 3 day(s), 25 min (working up)" in text
+    assert main(["summary", "--db", str(db), "--date", days[1].isoformat(), "--csv", str(tmp_path / "d.csv")]) == 0
+    head, row = (tmp_path / "d.csv").read_text().splitlines()
+    cols = dict(zip(head.split(","), row.split(","), strict=True))
+    assert cols["exercise.rowing.strokes"] == "176" and cols["exercise.foam_rolling.goal_met"] == "True"
+    assert main(["history", "--db", str(db), "--end", days[-1].isoformat(), "--days", "4", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["days"]
+    assert [r["rowing_s"] for r in rows] == [300.0, 480.0, 0.0, 720.0]
+    assert [r["foam_rolling_s"] for r in rows] == [120.0, 240.0, 240.0, 0.0]
