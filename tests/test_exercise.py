@@ -191,6 +191,7 @@ def test_sessions_stored_summarised_and_shown(tmp_path: Path, capsys: pytest.Cap
     assert "rowing        12 min, 264 strokes at 22 spm;  left/right leans right (+2.5° in the drive)" in text
     assert "this week     rowed 3 day(s), 25 min (working up)" in text
     assert main(["summary", "--db", str(db), "--date", days[1].isoformat(), "--csv", str(tmp_path / "d.csv")]) == 0
+    capsys.readouterr()
     head, row = (tmp_path / "d.csv").read_text().splitlines()
     cols = dict(zip(head.split(","), row.split(","), strict=True))
     assert cols["exercise.rowing.strokes"] == "176" and cols["exercise.foam_rolling.goal_met"] == "True"
