@@ -17,6 +17,7 @@ from html import escape
 import numpy as np
 
 from monitor.events import Activity, Aggregate
+from monitor.exercise_summary import advice_lines
 from monitor.summary import DayEvents, DaySummary
 
 LEFT, RIGHT, NEUTRAL = "#2f6fde", "#e8702a", "#9aa7b8"
@@ -337,6 +338,13 @@ _TIMELINE_LEGEND = [(LEAN_LINE, "lean (mean of 10 s)"), (FLEX_LINE, "forward ben
                     (ALERT, "sitting reminder ▲"), (f"{RIGHT} {LEFT}", "lean nudge ▲")]
 
 
+def _exercise_panel(s: DaySummary) -> str:
+    """Rowing and foam rolling, today and this week, against the article's advice (monitor.exercise_summary)."""
+    items = "".join(f"<li>{escape(w)}</li>" for w in advice_lines(s.exercise, s.week))
+    return ('<section class="panel" id="exercise"><h2>Rowing and foam roller</h2>'
+            f'<ul class="words">{items}</ul></section>')
+
+
 def render_day(s: DaySummary, ev: DayEvents, tz: tzinfo | None = None, title: str | None = None) -> str:
     """The whole report as one HTML string."""
     day = datetime.fromisoformat(s.date).strftime("%A, %d %B %Y") if s.date else "no date"
@@ -357,7 +365,8 @@ def render_day(s: DaySummary, ev: DayEvents, tz: tzinfo | None = None, title: st
     body = [f"<main><h1>{escape(title)}</h1>",
             f'<p class="sub">device {escape(s.device_id or "–")} · worn {escape(worn)}</p>',
             f'<div class="cards">{cards}</div>',
-            f'<section class="panel"><h2>The day in plain words</h2><ul class="words">{words}</ul></section>']
+            f'<section class="panel"><h2>The day in plain words</h2><ul class="words">{words}</ul></section>',
+            _exercise_panel(s)]
     if aggs:
         body.append('<section class="panel"><h2>Lean and forward bend through the day</h2>'
                     f"{_timeline(aggs, ev, s, tz)}{_legend(_TIMELINE_LEGEND)}</section>")

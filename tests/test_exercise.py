@@ -191,6 +191,10 @@ def test_sessions_stored_summarised_and_shown(tmp_path: Path, capsys: pytest.Cap
     assert "rowing        12 min, 264 strokes at 22 spm;  left/right leans right (+2.5° in the drive)" in text
     assert "this week     rowed 3 day(s), 25 min (working up)" in text
     assert main(["summary", "--db", str(db), "--date", days[1].isoformat(), "--csv", str(tmp_path / "d.csv")]) == 0
+    assert main(["summary", "--db", str(db), "--date", days[-1].isoformat(), "--html", str(tmp_path / "d.html")]) == 0
+    html = (tmp_path / "d.html").read_text()
+    assert 'id="exercise"' in html and "Rowing: 12 min, 264 strokes at 22 strokes a minute; you leaned 2.5° to the " \
+        "right while pulling." in html and "foam roller on 3 day(s), 3 min or more on 2." in html
     capsys.readouterr()
     head, row = (tmp_path / "d.csv").read_text().splitlines()
     cols = dict(zip(head.split(","), row.split(","), strict=True))
