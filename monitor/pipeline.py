@@ -172,8 +172,9 @@ class Pipeline:
         hops = self._activity.feed(t, acc, gyr)
         self._buffer(t, lean, flex)
         hops = [self._big_bend(h) for h in hops]
+        found = self._exercise(t, acc, gyr, q)  # first: a session in progress holds back the nudges
         events += self._hops(hops)
-        events += self._exercise(t, acc, gyr, q)
+        events += self._credit_exercise(found)  # after: a break the tracker is closing is not doubled
         self._trim(hops)
         valid = ~self._walking_mask(t, hops)
         events += self._episodes(t, lean, flex, valid)
@@ -297,6 +298,8 @@ class Pipeline:
         given: list[Event] = []
 
         def on_due(d: SedentaryDue) -> bool:
+            if self._exercising():  # rowing or on the foam roller: not sitting, no nudge
+                return False
             alert = self.policy.offer("sedentary", d.t_s, self._wall(d.t_s), minutes=d.since_break_s / 60.0)
             if alert is not None:
                 given.append(alert)
@@ -319,7 +322,8 @@ class Pipeline:
                 events += self._credit_exercise([r])  # a stretch routine is a break
         return events
 
-    def _exercise(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, q: np.ndarray) -> list[Event]:
+    def _exercise(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, q: np.ndarray
+                  ) -> list[RowingSession | FoamRolling]:
         """Rowing sessions and foam rolling (monitor.detect.rowing, .foam), from the fused attitude."""
         up = up_in_sensor(q)
         R = self.R_bs
@@ -329,7 +333,7 @@ class Pipeline:
             lean, flex = angles_from_up(up @ R.T)
         found: list[RowingSession | FoamRolling] = [*self._rowing.feed(t, up, gyr, acc, flex, lean)]
         found += self._foam.feed(t, up, gyr, acc, R)
-        return self._credit_exercise(found)
+        return found
 
     def _credit_exercise(self, found: Sequence[StretchRoutine | RowingSession | FoamRolling]) -> list[Event]:
         """The exercise events, each followed by the break it earns: the sitting clock restarts at its end."""
@@ -375,9 +379,13 @@ class Pipeline:
                 del self._waiting[kind]
         return events
 
+    def _exercising(self) -> bool:
+        """A rowing or foam-rolling session is going on (its event comes when it has ended)."""
+        return self._rowing.in_session or self._foam.in_session
+
     def _reminders(self, t_s: float) -> list[Event]:
         part = self._reminder.due(t_s, self.wall_offset_s)
-        if part is None:
+        if part is None or self._exercising():  # the stretch reminder waits until the session is over
             return []
         alert = self.policy.offer("stretch_reminder", t_s, self._wall(t_s))
         if alert is None:

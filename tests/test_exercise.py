@@ -203,3 +203,16 @@ def test_sessions_stored_summarised_and_shown(tmp_path: Path, capsys: pytest.Cap
     rows = json.loads(capsys.readouterr().out)["days"]
     assert [r["rowing_s"] for r in rows] == [300.0, 480.0, 0.0, 720.0]
     assert [r["foam_rolling_s"] for r in rows] == [120.0, 240.0, 240.0, 0.0]
+
+
+def test_no_sitting_nudge_on_the_foam_roller_and_one_break() -> None:
+    # 29 min of sitting, then 8 min on the roller: the 30-minute nudge would fall in the session
+    events, labels = _run(_scenario([{"do": "sit", "minutes": 29},
+                                     {"do": "foam_roll", "minutes": 8, "position": "back"},
+                                     {"do": "sit", "minutes": 3}]))
+    roll = next(e for e in events if isinstance(e, FoamRolling))
+    from monitor.events import Alert
+
+    assert not [a for a in events if isinstance(a, Alert) and roll.start_s - 60 <= a.t_s <= roll.end_s]
+    breaks = [b for b in events if isinstance(b, Break) and min(b.end_s, roll.end_s) > max(b.start_s, roll.start_s)]
+    assert len(breaks) == 1  # the session is one break, not one from the tracker and one from the detector

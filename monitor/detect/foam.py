@@ -106,6 +106,11 @@ class FoamDetector:
         """End of data: report a session still open."""
         return self._close()
 
+    @property
+    def in_session(self) -> bool:
+        """A session is open (rolling within the last `bridge_s`, pauses included)."""
+        return bool(self._runs)
+
     def _close(self) -> list[FoamRolling]:
         runs, self._runs = self._runs, []
         if not runs:

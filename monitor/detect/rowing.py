@@ -237,6 +237,11 @@ class RowingDetector:
         """End of data: report a session still open."""
         return self._close()
 
+    @property
+    def in_session(self) -> bool:
+        """The wearer is rowing: a session is open and its newest window was a stroking one."""
+        return self._open is not None and bool(self.windows) and self.windows[-1].stroking
+
     def _window(self, w: Window | None) -> list[RowingSession]:
         p = self.params
         out: list[RowingSession] = []
