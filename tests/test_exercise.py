@@ -216,3 +216,10 @@ def test_no_sitting_nudge_on_the_foam_roller_and_one_break() -> None:
     assert not [a for a in events if isinstance(a, Alert) and roll.start_s - 60 <= a.t_s <= roll.end_s]
     breaks = [b for b in events if isinstance(b, Break) and min(b.end_s, roll.end_s) > max(b.start_s, roll.start_s)]
     assert len(breaks) == 1  # the session is one break, not one from the tracker and one from the detector
+
+
+def test_lying_still_is_not_foam_rolling() -> None:
+    segs = [{"do": "lie", "minutes": 4, "position": pos} for pos in ("back", "left", "right")]
+    segs.insert(2, {"do": "sit", "minutes": 1})
+    events, _ = _run(_scenario(segs, 7))
+    assert not [e for e in events if isinstance(e, RowingSession | FoamRolling)]

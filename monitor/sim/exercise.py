@@ -24,7 +24,8 @@ Foam rolling (`do = "foam_roll"`): getting down onto the floor and over a roller
 (flexion -75..-85 deg) or on one side (lean +-75..85 deg), then bouts of rolling along the spine
 (`rate_hz`, travel `travel_m`, the trunk rocking a few degrees over the roller) separated by still pauses,
 and getting back up to sitting. Truth: a `foam_roll` label from the first to the last rolling movement,
-with the rolling time and the side ("left"/"right" lying on that side, None on the back).
+with the rolling time and the side ("left"/"right" lying on that side, None on the back). `do = "lie"`
+lies down the same way and stays still (breathing and sway only), the negative a detector must ignore.
 """
 
 from __future__ import annotations
@@ -127,27 +128,53 @@ def do_row(b: _Builder, seg: Segment, p: dict[str, Value]) -> None:
     b.t = t1
 
 
+def _lie_down(b: _Builder, position: str, tilt: float, t0: float, down_s: float) -> Ch:
+    """Ramps from sitting to lying (trunk tilted by `tilt` rad) on the back or a side over down_s; returns
+    the channel along the spine."""
+    if position == "back":
+        b.ramp(Ch.FLEX, -tilt, t0, down_s)
+        b.ramp(Ch.LEAN, 0.0, t0, down_s)
+    else:
+        b.ramp(Ch.LEAN, tilt if position == "right" else -tilt, t0, down_s)
+        b.ramp(Ch.FLEX, 0.0, t0, down_s)
+    b.ramp(Ch.PZ, b.cur[Ch.PZ] - 0.25, t0, down_s)
+    b.ramp(Ch.SWAY, 0.5, t0, down_s)
+    return Ch.PX if position == "back" else Ch.PY  # on the back the spine lies along the heading
+
+
+def _get_up(b: _Builder, t1: float, down_s: float) -> None:
+    b.ramp(Ch.FLEX, 0.0, t1 - down_s, down_s)
+    b.ramp(Ch.LEAN, 0.0, t1 - down_s, down_s)
+    b.ramp(Ch.PZ, b.cur[Ch.PZ] + 0.25, t1 - down_s, down_s)
+
+
+def _position(b: _Builder, p: dict[str, Value]) -> str:
+    position = str(p["position"])
+    return ("back", "left", "right")[int(b.rng.integers(3))] if position == "random" else position
+
+
+def do_lie(b: _Builder, seg: Segment, p: dict[str, Value]) -> None:
+    """Lying still on the back or a side (breathing and sway only): what foam rolling is not."""
+    b.ensure("sit")
+    t0, dur = b.t, b.duration(seg, 12.0)
+    b.act(Activity.ACTIVE)
+    position, tilt = _position(b, p), b.draw((75.0, 85.0)) * _D
+    down_s = b.draw((3.0, 5.0))
+    _lie_down(b, position, tilt, t0, down_s)
+    _get_up(b, t0 + dur, down_s)
+    b.t = t0 + dur
+    b.sway_on()
+
+
 def do_foam_roll(b: _Builder, seg: Segment, p: dict[str, Value]) -> None:
     """Foam rolling (see the module docstring)."""
     b.ensure("sit")
     t0, dur = b.t, b.duration(seg, 20.0)
     t1 = t0 + dur
     b.act(Activity.ACTIVE)
-    position = str(p["position"])
-    if position == "random":
-        position = ("back", "left", "right")[int(b.rng.integers(3))]
-    tilt = b.draw((75.0, 85.0)) * _D
+    position, tilt = _position(b, p), b.draw((75.0, 85.0)) * _D  # draws in this order: same days as before
     down_s = b.draw((3.0, 5.0))
-    if position == "back":
-        b.ramp(Ch.FLEX, -tilt, t0, down_s)
-        b.ramp(Ch.LEAN, 0.0, t0, down_s)
-        along = Ch.PX  # the spine lies along the heading
-    else:
-        b.ramp(Ch.LEAN, tilt if position == "right" else -tilt, t0, down_s)
-        b.ramp(Ch.FLEX, 0.0, t0, down_s)
-        along = Ch.PY
-    b.ramp(Ch.PZ, b.cur[Ch.PZ] - 0.25, t0, down_s)
-    b.ramp(Ch.SWAY, 0.5, t0, down_s)
+    along = _lie_down(b, position, tilt, t0, down_s)
     t = t0 + down_s + b.draw((2.0, 5.0))
     end = t1 - down_s - 1.0
     first = last = math.nan
@@ -167,9 +194,7 @@ def do_foam_roll(b: _Builder, seg: Segment, p: dict[str, Value]) -> None:
         last = t + bout
         rolling_s += bout
         t += bout + b.draw(p["pause_s"])
-    b.ramp(Ch.FLEX, 0.0, t1 - down_s, down_s)
-    b.ramp(Ch.LEAN, 0.0, t1 - down_s, down_s)
-    b.ramp(Ch.PZ, b.cur[Ch.PZ] + 0.25, t1 - down_s, down_s)
+    _get_up(b, t1, down_s)
     if math.isfinite(first):
         side = None if position == "back" else position
         b.labels.append(Label("foam_roll", first, last, side=side, rolling_s=rolling_s))
@@ -178,4 +203,4 @@ def do_foam_roll(b: _Builder, seg: Segment, p: dict[str, Value]) -> None:
 
 
 #: segment kind -> compiler, looked up by timeline._Builder.run
-EXERCISES = {"row": do_row, "foam_roll": do_foam_roll}
+EXERCISES = {"row": do_row, "foam_roll": do_foam_roll, "lie": do_lie}

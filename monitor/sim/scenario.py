@@ -106,6 +106,7 @@ SEGMENT_KINDS: dict[str, tuple[str, dict[str, _Param]]] = {
     "foam_roll": ("required", {"position": _Choice(("back", "left", "right", "random"), "random"),
                                "rate_hz": _Num(0.1, 2, (0.2, 1.0)), "travel_m": _Num(0.02, 0.5, (0.1, 0.25)),
                                "bout_s": _Num(5, 600, (20.0, 60.0)), "pause_s": _Num(0, 300, (5.0, 20.0))}),
+    "lie": ("required", {"position": _Choice(("back", "left", "right", "random"), "random")}),
 }
 _DEFAULT_TRANSITION_S: tuple[float, float] = (2.0, 3.5)
 #: sensor position from the pelvis in the body frame: behind the spine, between the shoulder blades
