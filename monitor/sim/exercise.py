@@ -60,7 +60,7 @@ def _core_mean() -> float:
 _CORE_MEAN = _core_mean()
 
 
-def _piece(b: _Builder, p: dict[str, Value], t_end: float, rate_spm: float, shape: dict[str, float],
+def _piece(b: _Builder, t_end: float, rate_spm: float, shape: dict[str, float],
            strokes: list[tuple[float, float, float]]) -> None:
     """Strokes at `rate_spm` from b.t until the next would end after t_end; appended to `strokes`."""
     catch, layback, slide, drive_s, lean = (shape[k] for k in ("catch", "layback", "slide", "drive", "lean"))
@@ -108,10 +108,10 @@ def do_row(b: _Builder, seg: Segment, p: dict[str, Value]) -> None:
     rests = [b.draw(p["rest_s"]) for _ in range(pieces - 1)]
     strokes: list[tuple[float, float, float]] = []
     if warm_s >= 20.0:
-        _piece(b, p, min(t1, b.t + warm_s), warm_rate, shape, strokes)
+        _piece(b, min(t1, b.t + warm_s), warm_rate, shape, strokes)
     work = max(0.0, t1 - b.t - sum(rests)) / pieces
     for i in range(pieces):
-        _piece(b, p, min(t1, b.t + work), rate, shape, strokes)
+        _piece(b, min(t1, b.t + work), rate, shape, strokes)
         if i < len(rests):
             b.t = min(t1, b.t + rests[i])
     if strokes:
