@@ -223,3 +223,14 @@ def test_lying_still_is_not_foam_rolling() -> None:
     segs.insert(2, {"do": "sit", "minutes": 1})
     events, _ = _run(_scenario(segs, 7))
     assert not [e for e in events if isinstance(e, RowingSession | FoamRolling)]
+
+
+def test_exported_names() -> None:
+    import monitor.detect as detect
+    import monitor.events as events
+    import monitor.exercise_summary as ex
+
+    assert {"RowingDetector", "RowingParams", "FoamDetector", "FoamParams"} <= set(detect.__all__)
+    assert {"RowingSession", "FoamRolling"} <= set(events.__all__)
+    for mod in (detect, events, ex):
+        assert all(hasattr(mod, n) for n in mod.__all__)
