@@ -40,6 +40,8 @@ from monitor.imu import ImuSamples  # noqa: E402
 from monitor.pipeline import Pipeline, PipelineConfig  # noqa: E402
 from monitor.sim import Label, Scenario, Simulator, random_day, scenario_from_dict  # noqa: E402
 
+#: per-session bars (the issue's): start/end within 10 s, strokes within 3 %, rate within 1 spm, lean 1 deg
+BARS = {"start_s": 10.0, "end_s": 10.0, "strokes_pct": 3.0, "rate_spm": 1.0, "lean_deg": 1.0}
 DSADS = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "dsads"
 
 
@@ -114,6 +116,9 @@ def match(truth: list[Label], found: list, tally: Tally, measure) -> None:
         tally.err("start_s", abs(ev.start_s - lb.start_s))
         tally.err("end_s", abs(ev.end_s - lb.end_s))
         measure(lb, ev, tally)
+        out = [k for k, v in tally.errors.items() if v[-1] > BARS.get(k, math.inf)]
+        if out:
+            print(f"    beyond the bar ({', '.join(out)}): true {lb}\n      found {ev}")
     tally.fp += len(found) - len(used)
 
 
@@ -150,7 +155,9 @@ def simulated(seeds: list[int], hours: float, odr: float) -> None:
         print(f"{name}: session F1 {t.f1():.3f} (tp {t.tp}, fp {t.fp}, fn {t.fn})")
         for k, v in t.errors.items():
             a = np.asarray(v)
-            print(f"  |{k} error|: mean {a.mean():.2f}, max {a.max():.2f}")
+            bar = BARS.get(k)
+            within = f", within the bar ({bar:g}) {int((a <= bar).sum())} of {len(a)}" if bar else ""
+            print(f"  |{k} error|: mean {a.mean():.2f}, max {a.max():.2f}{within}")
     print(f"days without a session: {empty_days}, sessions found on them: {empty_found}")
 
 
