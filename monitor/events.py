@@ -176,8 +176,34 @@ class State:
     posture_measured: bool = True  #: False while there are no angles (no calibration, auto-baseline not ready)
 
 
+@dataclass(frozen=True, slots=True)
+class RowingSession:
+    """A session on a rowing machine (monitor.detect.rowing); NaN where the mounting was unknown."""
+
+    kind: ClassVar[str] = "rowing"
+    start_s: float  #: the first catch, s
+    end_s: float  #: the end of the last stroke, s
+    strokes: int  #: strokes (drives) counted
+    stroke_rate_spm: float  #: mean stroke rate while rowing (rests left out), strokes a minute
+    peak_stroke_rate_spm: float  #: fastest 20 s of the session, strokes a minute
+    drive_recovery_ratio: float  #: drive time / recovery time (about 0.5 at an easy pace)
+    trunk_range_deg: float  #: the trunk's swing, catch to layback, deg
+    lean_asymmetry_deg: float  #: mean lean during the drive relative to the recovery, + right, deg
+
+
+@dataclass(frozen=True, slots=True)
+class FoamRolling:
+    """A foam-rolling session: lying over a roller and rolling along the spine (monitor.detect.foam)."""
+
+    kind: ClassVar[str] = "foam_rolling"
+    start_s: float  #: the first rolling movement, s
+    end_s: float  #: the last rolling movement, s
+    rolling_s: float  #: time spent rolling (pauses left out), s
+    side: str  #: "back", "left" or "right": what the wearer lay on
+
+
 Event = (LeanEpisode | FlexionEpisode | Walk | Break | PostureShift | Transition | StretchRoutine | Alert
-         | AlertResponseEvent | Aggregate | State | LinkLoss | HeldAlert)
+         | AlertResponseEvent | Aggregate | State | LinkLoss | HeldAlert | RowingSession | FoamRolling)
 
 
 def event_to_dict(ev: Event) -> dict[str, Any]:
@@ -193,5 +219,5 @@ def event_to_dict(ev: Event) -> dict[str, Any]:
 
 
 __all__ = ["Activity", "Aggregate", "Alert", "AlertResponse", "AlertResponseEvent", "Break", "Event",
-           "FlexionEpisode", "HeldAlert", "LeanEpisode", "LinkLoss", "PostureShift", "State", "StretchRoutine",
-           "Transition", "Walk", "event_to_dict"]
+           "FlexionEpisode", "FoamRolling", "HeldAlert", "LeanEpisode", "LinkLoss", "PostureShift", "RowingSession",
+           "State", "StretchRoutine", "Transition", "Walk", "event_to_dict"]

@@ -45,6 +45,8 @@ from monitor.detect.activity import (
 from monitor.detect.aggregate import AggregateParams, Aggregator
 from monitor.detect.baseline import AutoBaseline, BaselineParams
 from monitor.detect.episodes import FlexionParams, HysteresisDetector, LeanParams
+from monitor.detect.foam import FoamDetector, FoamParams
+from monitor.detect.rowing import RowingDetector, RowingParams
 from monitor.detect.sedentary import SedentaryDue, SedentaryParams, SedentaryTracker
 from monitor.detect.shifts import ShiftDetector, ShiftParams
 from monitor.detect.stretch import StretchDetector, StretchParams, StretchReminder
@@ -56,8 +58,11 @@ from monitor.events import (
     AlertResponse,
     Event,
     FlexionEpisode,
+    FoamRolling,
     LeanEpisode,
+    RowingSession,
     State,
+    StretchRoutine,
 )
 from monitor.fusion import Fusion, FusionParams
 from monitor.imu import ImuSamples
@@ -84,6 +89,8 @@ class PipelineConfig:
     shifts: ShiftParams = field(default_factory=ShiftParams)
     tap: TapParams = field(default_factory=TapParams)
     baseline: BaselineParams = field(default_factory=BaselineParams)
+    rowing: RowingParams = field(default_factory=RowingParams)
+    foam: FoamParams = field(default_factory=FoamParams)
     smooth_tau_s: float = 1.0  #: low-pass of the angles before the episode detectors, s (0: off)
     big_bend_deg: float = 45.0  #: a hop with flexion past this is active movement, deg
     state_interval_s: float = 1.0  #: emit a State this often, s (0: never; `Pipeline.state` always works)
@@ -148,6 +155,8 @@ class Pipeline:
         self._agg = Aggregator(c.aggregate)
         self._shifts = ShiftDetector(c.shifts)
         self.taps = DoubleTapDetector(c.tap)  #: a double tap on the sensor answers the latest alert "done"
+        self._rowing = RowingDetector(c.rowing)
+        self._foam = FoamDetector(c.foam)
         self._lp = np.full(2, np.nan)
         self._t_prev = math.nan
         self._buf_t = np.zeros(0)
@@ -198,7 +207,9 @@ class Pipeline:
         hops = self._activity.feed(t, acc, gyr)
         self._buffer(t, lean, flex)
         hops = [self._big_bend(h) for h in hops]
+        found = self._exercise(t, acc, gyr, q)  # first: a session in progress holds back the nudges
         events += self._hops(hops)
+        events += self._credit_exercise(found)  # after: a break the tracker is closing is not doubled
         if self.baseline is not None:
             self.baseline.feed_hops(hops, self._activity.upright_s)
             if not known_before and self.baseline.R_bs is not None:
@@ -261,6 +272,8 @@ class Pipeline:
         hops = [self._big_bend(h) for h in self._activity.finish()]
         events += self._hops(hops)
         events += self._walks.finish()
+        done: list[RowingSession | FoamRolling] = [*self._rowing.finish(), *self._foam.finish()]
+        events += self._credit_exercise(done)
         events += self._sedentary.finish()
         for ep in self._lean_r.finish():
             events.append(LeanEpisode(ep.start_s, ep.end_s, "right", ep.peak_deg, ep.mean_deg))
@@ -379,6 +392,8 @@ class Pipeline:
         given: list[Event] = []
 
         def on_due(d: SedentaryDue) -> bool:
+            if self._exercising():  # rowing or on the foam roller: not sitting, no nudge
+                return False
             alert, evs = self._offer("sedentary", d.t_s, minutes=d.since_break_s / 60.0)
             given.extend(evs)
             return alert is not None
@@ -404,14 +419,34 @@ class Pipeline:
                 h.start_s, h.end_s, float(lmax), float(lmin), float(fmax), self.wall_offset_s
             ):
                 self._reminder.routine_done(r, self.wall_offset_s)
-                events.append(r)
+                events += self._credit_exercise([r])  # a stretch routine is a break
                 # the routine closes the stretch reminder it answers
                 events += self.answer_latest(AlertResponse.ACKNOWLEDGED, r.end_s, "stretch_reminder")
-                sitting_s = self._sedentary.since_break_s
-                credited = self._sedentary.credit(r.start_s, r.end_s)  # a stretch routine is a break
-                events += credited
-                if credited or self._sedentary.since_break_s < sitting_s:
-                    events += self._break_taken(r.end_s)
+        return events
+
+    def _exercise(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, q: np.ndarray
+                  ) -> list[RowingSession | FoamRolling]:
+        """Rowing sessions and foam rolling (monitor.detect.rowing, .foam), from the fused attitude."""
+        up = up_in_sensor(q)
+        R = self.R_bs
+        if R is None:
+            lean = flex = np.full(len(t), np.nan)
+        else:
+            lean, flex = angles_from_up(up @ R.T)
+        found: list[RowingSession | FoamRolling] = [*self._rowing.feed(t, up, gyr, acc, flex, lean)]
+        found += self._foam.feed(t, up, gyr, acc, R)
+        return found
+
+    def _credit_exercise(self, found: Sequence[StretchRoutine | RowingSession | FoamRolling]) -> list[Event]:
+        """The exercise events, each followed by the break it earns: the sitting clock restarts at its end."""
+        events: list[Event] = []
+        for ev in found:
+            events.append(ev)
+            sitting_s = self._sedentary.since_break_s
+            credited = self._sedentary.credit(ev.start_s, ev.end_s, "active" if ev.kind == "stretch" else ev.kind)
+            events += credited
+            if credited or self._sedentary.since_break_s < sitting_s:
+                events += self._break_taken(ev.end_s)
         return events
 
     def _record(self, hops: list[Hop]) -> None:
@@ -463,9 +498,13 @@ class Pipeline:
         self.nudger.rearm("sedentary")
         return self.answer_latest(AlertResponse.ACKNOWLEDGED, t_s, "sedentary")
 
+    def _exercising(self) -> bool:
+        """A rowing or foam-rolling session is going on (its event comes when it has ended)."""
+        return self._rowing.in_session or self._foam.in_session
+
     def _reminders(self, t_s: float) -> list[Event]:
         part = self._reminder.due(t_s, self.wall_offset_s)
-        if part is None:
+        if part is None or self._exercising():  # the stretch reminder waits until the session is over
             return []
         alert, events = self._offer("stretch_reminder", t_s, part=part)
         if alert is not None:

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from html import escape
 
+from monitor.exercise_summary import advice_lines
 from monitor.report_charts import (
     ACTIVE,
     ALERT,
@@ -229,6 +230,13 @@ _TIMELINE_LEGEND = [(LEAN_LINE, "lean (mean of 10 s)"), (FLEX_LINE, "forward ben
                     (f"▲{SLOUCH}", "slouch nudge")]
 
 
+def _exercise_panel(s: DaySummary) -> str:
+    """Rowing and foam rolling, today and this week, against the article's advice (monitor.exercise_summary)."""
+    items = "".join(f"<li>{escape(w)}</li>" for w in advice_lines(s.exercise, s.week))
+    return ('<section class="panel" id="exercise"><h2>Rowing and foam roller</h2>'
+            f'<ul class="words">{items}</ul></section>')
+
+
 def render_day(s: DaySummary, ev: DayEvents, tz: tzinfo | None = None, title: str | None = None) -> str:
     """The whole report as one HTML string."""
     day = datetime.fromisoformat(s.date).strftime("%A, %d %B %Y") if s.date else "no date"
@@ -253,7 +261,8 @@ def render_day(s: DaySummary, ev: DayEvents, tz: tzinfo | None = None, title: st
             f'<p class="sub"><span title="{dev}">{escape(device_name(s.device_id))}</span> · worn '
             f"{escape(worn)}</p>", _headline(s),
             f'<div class="cards">{cards}</div>',
-            f'<section class="panel"><h2>The day in plain words</h2><ul class="words">{words}</ul></section>']
+            f'<section class="panel"><h2>The day in plain words</h2><ul class="words">{words}</ul></section>',
+            _exercise_panel(s)]
     body.append(nudges_panel(s))  # monitor/report_nudges.py: sent, answered, held back
     if aggs:
         body.append('<section class="panel"><h2>Lean and forward bend through the day</h2>'

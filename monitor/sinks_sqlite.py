@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,10 +22,12 @@ from monitor.events import (
     Break,
     Event,
     FlexionEpisode,
+    FoamRolling,
     HeldAlert,
     LeanEpisode,
     LinkLoss,
     PostureShift,
+    RowingSession,
     State,
     StretchRoutine,
     Transition,
@@ -78,6 +82,12 @@ def event_rows(device_id: str, ev: Event, offset_s: float, session_id: int | Non
     if isinstance(ev, HeldAlert):  # one mark per kind and time: a lean and a slouch held at once both stay
         return [("INSERT OR REPLACE INTO marks VALUES (?,?,?,?,?,?)",
                  (d, f"held:{ev.alert_kind}", ev.t_s + o, None, ev.reason, s))]
+    if isinstance(ev, RowingSession | FoamRolling):  # the measures as JSON in `detail` (no migration needed)
+        fields = {k: v for k, v in asdict(ev).items() if k not in ("start_s", "end_s")}
+        detail = json.dumps({k: None if isinstance(v, float) and not math.isfinite(v) else v
+                             for k, v in fields.items()})
+        return [("INSERT OR REPLACE INTO marks VALUES (?,?,?,?,?,?)",
+                 (d, ev.kind, ev.start_s + o, ev.end_s + o, detail, s))]
     return []  # State (live only) and anything newer
 
 

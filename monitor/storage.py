@@ -41,14 +41,17 @@ from monitor.events import (
     AlertResponseEvent,
     Break,
     FlexionEpisode,
+    FoamRolling,
     HeldAlert,
     LeanEpisode,
     LinkLoss,
     PostureShift,
+    RowingSession,
     StretchRoutine,
     Transition,
     Walk,
 )
+from monitor.exercise_summary import ExerciseDay, week_progress
 from monitor.paths import DB_NAME, db_path
 from monitor.private_files import make_private, private_dir
 from monitor.summary import (
@@ -281,7 +284,9 @@ class Database:
             transitions=tuple(Transition(r[1], r[3]) for r in marks if r[0] == "transition"),
             stretches=tuple(StretchRoutine(r[1], r[2], r[3]) for r in marks if r[0] == "stretch"),
             link_losses=tuple(_link_loss(r[1], r[3]) for r in marks if r[0] == "link_loss"),
-            held=tuple(HeldAlert(r[1], r[0][5:], r[3]) for r in marks if r[0].startswith("held:")))
+            held=tuple(HeldAlert(r[1], r[0][5:], r[3]) for r in marks if r[0].startswith("held:")),
+            rowing=tuple(RowingSession(r[1], r[2], **_detail(r[3])) for r in marks if r[0] == "rowing"),
+            foam=tuple(FoamRolling(r[1], r[2], **_detail(r[3])) for r in marks if r[0] == "foam_rolling"))
 
     def pick_device(self, day: date, device_id: str | None = None,
                     tz: tzinfo | None = None) -> tuple[str | None, list[str]]:
@@ -299,11 +304,13 @@ class Database:
         s = summarize_events(events, device_id=device_id, tz=tz, params=params)
         if compare_days_n > 0:
             prev = []
+            week: list[ExerciseDay | None] = [s.exercise]
             for k in range(1, compare_days_n + 1):
                 ev = self.day_events(device_id, *day_bounds(day - timedelta(days=k), tz))
                 if ev.aggregates:
                     prev.append(summarize_events(ev, device_id=device_id, tz=tz, params=params))
-            s = replace(s, comparison=compare_days(s, prev))
+                    week.insert(0, prev[-1].exercise)
+            s = replace(s, comparison=compare_days(s, prev), week=week_progress(week))
         if not s.date:
             s = replace(s, date=day.isoformat())
         return s, events
@@ -320,6 +327,12 @@ class Database:
         blob = json.dumps(dict(data), default=str)
         self.conn.execute("INSERT INTO calibrations (device_id, t, kind, data) VALUES (?, ?, ?, ?)",
                           (device_id, time.time() if t is None else t, kind, blob))
+
+
+def _detail(text: str | None) -> dict[str, Any]:
+    """The JSON detail of an exercise mark (NaN stored as null)."""
+    d = json.loads(text or "{}")
+    return {k: math.nan if v is None else v for k, v in d.items()}
 
 
 #: the name the service gives a capture: <captures_dir>/<device_id>/<UTC start>[-n].cap

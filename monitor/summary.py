@@ -40,14 +40,17 @@ from monitor.events import (
     Break,
     Event,
     FlexionEpisode,
+    FoamRolling,
     HeldAlert,
     LeanEpisode,
     LinkLoss,
     PostureShift,
+    RowingSession,
     StretchRoutine,
     Transition,
     Walk,
 )
+from monitor.exercise_summary import ExerciseDay, exercise_day
 from monitor.held import HELD_REASONS
 
 #: bump only when a key changes meaning or disappears (adding keys keeps the version)
@@ -89,13 +92,16 @@ class DayEvents:
     stretches: tuple[StretchRoutine, ...] = ()
     link_losses: tuple[LinkLoss, ...] = ()  #: samples the monitor did not get (monitor/service_guard.py)
     held: tuple[HeldAlert, ...] = ()  #: nudges held back (monitor.held)
+    rowing: tuple[RowingSession, ...] = ()
+    foam: tuple[FoamRolling, ...] = ()
 
 
 def split_events(events: Iterable[Event]) -> DayEvents:
     """A mixed stream of events (e.g. what `Pipeline.process` returned) split into a DayEvents."""
     buckets: dict[type, list[Any]] = {t: [] for t in (Aggregate, LeanEpisode, FlexionEpisode, Walk, Break,
                                                        Alert, AlertResponseEvent, PostureShift, Transition,
-                                                       StretchRoutine, LinkLoss, HeldAlert)}
+                                                       StretchRoutine, LinkLoss, HeldAlert, RowingSession,
+                                                       FoamRolling)}
     for ev in events:
         b = buckets.get(type(ev))
         if b is not None:
@@ -107,7 +113,7 @@ def split_events(events: Iterable[Event]) -> DayEvents:
     s = {t: tuple(sorted(v, key=start)) for t, v in buckets.items()}
     return DayEvents(s[Aggregate], s[LeanEpisode], s[FlexionEpisode], s[Walk], s[Break], s[Alert],
                      s[AlertResponseEvent], s[PostureShift], s[Transition], s[StretchRoutine],
-                     link_losses=s[LinkLoss], held=s[HeldAlert])
+                     link_losses=s[LinkLoss], held=s[HeldAlert], rowing=s[RowingSession], foam=s[FoamRolling])
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +173,9 @@ class DaySummary:
     comparison: dict[str, dict[str, float | None]] | None = None  #: vs the 7-day average (compare_days)
     lost_samples: int = 0  #: samples the monitor did not get that day (link losses, time not increasing)
     held: dict[str, int] = field(default_factory=dict)  #: nudges held back: reason -> count
+    posture_measured: bool = True  #: some worn window had angles (False: no calibration, baseline not ready)
+    exercise: ExerciseDay = field(default_factory=exercise_day)  #: rowing and foam rolling (exercise_summary)
+    week: dict[str, Any] | None = None  #: the last 7 days against the article's advice (week_progress)
 
     @property
     def upright_share(self) -> float | None:
@@ -176,7 +185,6 @@ class DaySummary:
     @property
     def held_total(self) -> int:
         return sum(self.held.values())
-    posture_measured: bool = True  #: some worn window had angles (False: no calibration, baseline not ready)
 
     @property
     def alerts_total(self) -> int:
@@ -236,6 +244,7 @@ class DaySummary:
                        for h in self.hourly],
             "vs_7day": self.comparison,
             "link": {"lost_samples": self.lost_samples},
+            "exercise": {**self.exercise.to_dict(), "week": self.week},
         }
 
 
@@ -272,7 +281,7 @@ def summarize_day(aggregates: Sequence[Aggregate], episodes: Sequence[LeanEpisod
                   walks: Sequence[Walk] = (), breaks: Sequence[Break] = (), alerts: Sequence[Alert] = (),
                   responses: Sequence[AlertResponseEvent] = (), shifts: Sequence[PostureShift] = (),
                   stretches: Sequence[StretchRoutine] = (), *, held: Sequence[HeldAlert] = (),
-                  device_id: str = "",
+                  rowing: Sequence[RowingSession] = (), foam: Sequence[FoamRolling] = (), device_id: str = "",
                   wall_offset_s: float = 0.0, tz: tzinfo | None = None,
                   params: SummaryParams = DEFAULT_PARAMS) -> DaySummary:
     """The day's numbers from its events (definitions in the module docstring). `tz` is the time zone of
@@ -363,7 +372,7 @@ def summarize_day(aggregates: Sequence[Aggregate], episodes: Sequence[LeanEpisod
         walking_s=float(sum(w.end_s - w.start_s for w in walks)),
         shifts=len(shifts), shifts_per_sitting_hour=len(shifts) / (sed_s / 3600.0) if sed_s >= 60.0 else None,
         stretch_morning=morning, stretch_evening=evening, hourly=hourly,
-        wall_offset_s=wall_offset_s, params=p,
+        wall_offset_s=wall_offset_s, params=p, exercise=exercise_day(rowing, foam),
         held={r: n for r in HELD_REASONS if (n := sum(1 for h in held if h.reason == r))},
         posture_measured=bool((worn & np.isfinite(lean)).any()) or not worn.any(),
     )
@@ -374,7 +383,8 @@ def summarize_events(events: DayEvents, *, device_id: str = "", wall_offset_s: f
     """`summarize_day` on a DayEvents (e.g. `split_events(pipeline events)` or `Database.day_events`)."""
     day = summarize_day(events.aggregates, events.lean_episodes + events.flexion_episodes, events.walks,
                         events.breaks, events.alerts, events.responses, events.shifts, events.stretches,
-                        held=events.held, device_id=device_id, wall_offset_s=wall_offset_s, tz=tz, params=params)
+                        held=events.held, rowing=events.rowing, foam=events.foam, device_id=device_id,
+                        wall_offset_s=wall_offset_s, tz=tz, params=params)
     return replace(day, lost_samples=sum(x.samples for x in events.link_losses))
 
 
@@ -384,7 +394,10 @@ def trend_metrics(s: DaySummary) -> dict[str, float | None]:
             "sedentary_s": s.sedentary_s,
             "longest_bout_s": s.longest_bout_s, "breaks_taken": float(s.breaks_taken),
             "sustained_lean_s": s.sustained_lean_s, "steps": float(s.steps),
-            "shifts_per_sitting_hour": s.shifts_per_sitting_hour, "alerts_total": float(s.alerts_total)}
+            "shifts_per_sitting_hour": s.shifts_per_sitting_hour, "alerts_total": float(s.alerts_total),
+            "rowing_s": s.exercise.rowing_s, "rowing_strokes": float(s.exercise.strokes),
+            "rowing_rate_spm": s.exercise.stroke_rate_spm, "rowing_lean_deg": s.exercise.lean_asymmetry_deg,
+            "foam_rolling_s": s.exercise.foam_s}
 
 
 def compare_days(today: DaySummary,

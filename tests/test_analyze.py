@@ -50,7 +50,10 @@ def test_json_shape_is_stable(desk_json: dict, capsys: pytest.CaptureFixture[str
         == 0
     )
     out = json.loads(capsys.readouterr().out)
-    assert tuple(out)[:5] == JSON_KEYS == ("lean_episodes", "flexion_episodes", "walks", "alerts", "summary")
+    assert tuple(out)[:7] == JSON_KEYS == (
+        "lean_episodes", "flexion_episodes", "walks", "alerts", "summary", "rowing", "foam_rolling"
+    )
+    assert out["rowing"] == [] and out["foam_rolling"] == []  # a desk day holds neither
     for e in out["lean_episodes"]:
         assert {"start_s", "end_s", "side", "peak_deg", "mean_deg"} <= set(e) and e["side"] in (
             "left",

@@ -19,7 +19,8 @@ DEV = WEEK_DEVICE  # the device of the week_db fixture (tests/conftest.py)
 JSON_KEYS = {"schema", "date", "device_id", "first_seen", "last_seen", "wear_s", "posture_s", "lean_bands_s",
              "posture_measured",
              "asymmetry", "longest_lean", "sustained_lean", "flexion", "sedentary", "breaks", "alerts",
-             "alerts_total", "held", "steps", "walks", "posture_shifts", "stretch", "hourly", "vs_7day", "link"}
+             "alerts_total", "held", "steps", "walks", "posture_shifts", "stretch", "hourly", "vs_7day", "link",
+             "exercise"}
 
 
 pytestmark = pytest.mark.usefixtures("utc")  # tests/conftest.py

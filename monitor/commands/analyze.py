@@ -21,7 +21,12 @@ has both, the summary says "posture not measured yet" (`posture_measured` false)
      "flexion_episodes": [{"start_s", "end_s", "peak_deg", "mean_deg"}],
      "walks":            [{"start_s", "end_s", "steps"}],
      "alerts":           [{"t_s", "kind": "lean"|"sedentary"|"flexion", "text", "alert_id", ...}],
-     "summary":          {...}}
+     "summary":          {...},
+     "rowing":           [{"start_s", "end_s", "strokes", "stroke_rate_spm", "lean_asymmetry_deg",
+                           "peak_stroke_rate_spm", "drive_recovery_ratio", "trunk_range_deg"}],
+     "foam_rolling":     [{"start_s", "end_s", "rolling_s", "side": "back"|"left"|"right"}]}
+
+A value that could not be measured (the lean asymmetry and drive ratio without a mounting) is null.
 
 Times are seconds on the recording's own t_s timeline. Exit status: 0 done, 2 bad input.
 """
@@ -30,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -43,7 +49,8 @@ from monitor.commands._mounting_options import (
 
 HELP = "run the detectors over a recording: lean/slouch episodes, walks, alerts and a summary"
 
-JSON_KEYS = ("lean_episodes", "flexion_episodes", "walks", "alerts", "summary")  #: stable top-level keys
+#: stable top-level keys
+JSON_KEYS = ("lean_episodes", "flexion_episodes", "walks", "alerts", "summary", "rowing", "foam_rolling")
 BATCH_S = 60.0  #: the pipeline is fed this much at a time, s
 NOT_MEASURED = "posture not measured yet: run `posture calibrate mounting` once"  #: no angles, no calibration
 TIMELINE_HEADER = "t_s,activity,lean_deg,flexion_deg"  #: --timeline CSV header (stable)
@@ -137,7 +144,9 @@ def analyze_file(
         Alert,
         Break,
         FlexionEpisode,
+        FoamRolling,
         LeanEpisode,
+        RowingSession,
         StretchRoutine,
         Transition,
         Walk,
@@ -178,6 +187,8 @@ def analyze_file(
     lean = pick(LeanEpisode, ("start_s", "end_s", "side", "peak_deg", "mean_deg"))
     flex = pick(FlexionEpisode, ("start_s", "end_s", "peak_deg", "mean_deg"))
     walks = pick(Walk, ("start_s", "end_s", "steps", "cadence_hz"))
+    rowing = [_finite(e) for e in events if isinstance(e, RowingSession)]
+    foam = [_finite(e) for e in events if isinstance(e, FoamRolling)]
     alerts: list[dict[str, Any]] = []
     for e in events:
         if isinstance(e, Alert):
@@ -190,7 +201,7 @@ def analyze_file(
                     "side": e.side,
                 }
             )
-    for group in (lean, flex, walks):
+    for group in (lean, flex, walks, rowing, foam):
         group.sort(key=lambda d: d["start_s"])
     alerts.sort(key=lambda d: d["t_s"])
     activity_s: dict[str, float] = {}
@@ -228,6 +239,9 @@ def analyze_file(
         "breaks": [event_to_dict(e) for e in events if isinstance(e, Break)],
         "transitions": [event_to_dict(e) for e in events if isinstance(e, Transition)],
         "stretch_routines": [event_to_dict(e) for e in events if isinstance(e, StretchRoutine)],
+        "rowing_s": round(sum(d["end_s"] - d["start_s"] for d in rowing), 1),
+        "rowing_strokes": int(sum(d["strokes"] for d in rowing)),
+        "foam_rolling_s": round(sum(d["rolling_s"] for d in foam), 1),
         "alerts_by_kind": {
             k: sum(a["kind"] == k for a in alerts) for k in sorted({a["kind"] for a in alerts})
         },
@@ -241,6 +255,8 @@ def analyze_file(
         "walks": walks,
         "alerts": alerts,
         "summary": summary,
+        "rowing": rowing,
+        "foam_rolling": foam,
     }
 
 
@@ -269,6 +285,15 @@ def write_timeline(path: Path, rows: list[Any], t0_s: float, t1_s: float) -> Non
         else:
             lines.append(f"{ts},{name},,")
     path.write_text("\n".join(lines) + "\n")
+
+
+def _finite(e: Any) -> dict[str, Any]:
+    """An event's fields without "kind", NaN as None (JSON has no NaN)."""
+    from monitor.events import event_to_dict
+
+    d = event_to_dict(e)
+    del d["kind"]
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in d.items()}
 
 
 def _clock(t: float) -> str:
@@ -323,6 +348,23 @@ def report_text(r: dict[str, Any]) -> str:
         f"credited breaks: {len(s['breaks'])}   stretch routines: {len(s['stretch_routines'])}   "
         f"sit/stand transitions: {len(s['transitions'])}"
     )
+    lines.append(
+        f"rowing: {len(r['rowing'])} session(s)  ({s['rowing_s'] / 60:.1f} min, {s['rowing_strokes']} strokes)"
+    )
+    for e in r["rowing"]:
+        asym = e["lean_asymmetry_deg"]
+        lean = "lean n/a" if asym is None else f"lean in the drive {asym:+.1f}°"
+        lines.append(
+            f"  {_clock(e['start_s'])} - {_clock(e['end_s'])}  {e['strokes']:4d} strokes  "
+            f"{e['stroke_rate_spm']:4.1f} spm (peak {e['peak_stroke_rate_spm']:.1f})  {lean}"
+        )
+    lines.append(
+        f"foam rolling: {len(r['foam_rolling'])} session(s)  ({s['foam_rolling_s'] / 60:.1f} min rolling)"
+    )
+    for e in r["foam_rolling"]:
+        lines.append(
+            f"  {_clock(e['start_s'])} - {_clock(e['end_s'])}  {e['rolling_s'] / 60:.1f} min  on the {e['side']}"
+        )
     act = ", ".join(f"{k} {v / 60:.1f} min" for k, v in s["activity_s"].items())
     lines.append(f"activity: {act}")
     lines.append(

@@ -12,7 +12,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-HELP = "trends over the last days: asymmetry, sitting, breaks and sustained lean as sparklines and a table"
+HELP = ("trends over the last days: asymmetry, sitting, breaks, sustained lean, rowing and foam rolling as "
+        "sparklines and a table")
 
 BARS = "▁▂▃▄▅▆▇█"
 #: metric key (trend_metrics) -> (label, unit conversion, format)
@@ -21,6 +22,11 @@ METRICS: tuple[tuple[str, str, float, str], ...] = (
     ("sedentary_s", "sitting, h", 1 / 3600.0, "{:.1f}"),
     ("breaks_taken", "breaks", 1.0, "{:.0f}"),
     ("sustained_lean_s", "sustained lean, min", 1 / 60.0, "{:.0f}"),
+    ("rowing_s", "rowing, min", 1 / 60.0, "{:.0f}"),
+    ("rowing_strokes", "rowing strokes", 1.0, "{:.0f}"),
+    ("rowing_rate_spm", "stroke rate, spm", 1.0, "{:.0f}"),
+    ("rowing_lean_deg", "rowing lean (+R), °", 1.0, "{:+.1f}"),
+    ("foam_rolling_s", "foam roller, min", 1 / 60.0, "{:.1f}"),
 )
 
 

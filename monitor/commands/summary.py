@@ -60,7 +60,9 @@ def fmt_duration(s: float | None) -> str:
 #: objects in the summary JSON that may be null, with their keys, so CSV columns stay the same every day
 _NULLABLE = {"longest_lean": ("start_s", "clock", "duration_s", "side", "peak_deg", "mean_deg"),
              "stretch.morning_routine": ("start_s", "clock", "duration_s"),
-             "stretch.evening_routine": ("start_s", "clock", "duration_s")}
+             "stretch.evening_routine": ("start_s", "clock", "duration_s"),
+             "exercise.week": ("rowing_days", "rowing_s", "rowing_working_up", "foam_days", "foam_goal_days",
+                               "foam_s")}
 
 
 def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -153,6 +155,7 @@ def text_report(d: dict[str, Any]) -> str:
     lost = d.get("link", {}).get("lost_samples", 0)
     if lost:
         lines.append(f"  link          {lost:,} samples not received (reconnects, gaps) or dropped")
+    lines += exercise_lines(d["exercise"])
     c = d["vs_7day"]
     if c:
         lines.append(f"  vs {c['days']['count']:.0f}-day avg  "
@@ -162,6 +165,28 @@ def text_report(d: dict[str, Any]) -> str:
                      f"  asymmetry {_signed(c['asymmetry_index']['delta'], nd=2)},"
                      f"  steps {_signed(c['steps']['delta'])}")
     return "\n".join(lines)
+
+
+def exercise_lines(e: dict[str, Any]) -> list[str]:
+    """The rowing and foam-roller lines of the terminal summary (from the summary JSON's "exercise")."""
+    r, f, w = e["rowing"], e["foam_rolling"], e["week"]
+    if r["sessions"]:
+        bal = {"balanced": "balanced", "right": "leans right", "left": "leans left", None: "balance –"}[r["balance"]]
+        lean = "" if r["lean_asymmetry_deg"] is None else f" ({r['lean_asymmetry_deg']:+.1f}° in the drive)"
+        rate = "–" if r["stroke_rate_spm"] is None else f"{r['stroke_rate_spm']:.0f}"
+        row = (f"{fmt_duration(r['total_s'])}, {r['strokes']} strokes at {rate} spm;  "
+               f"left/right {bal}{lean}")
+    else:
+        row = "none"
+    goal = f"{f['goal_s'] / 60:.0f} min"
+    foam = (f"{fmt_duration(f['total_s'])} ({'goal met' if f['goal_met'] else 'goal ' + goal})"
+            if f["sessions"] else f"none (goal {goal} a day)")
+    lines = [f"  rowing        {row}", f"  foam roller   {foam}"]
+    if w:
+        up = {True: "working up", False: "not working up", None: "–"}[w["rowing_working_up"]]
+        lines.append(f"  this week     rowed {w['rowing_days']} day(s), {fmt_duration(w['rowing_s'])} ({up});  "
+                     f"foam roller {w['foam_days']} day(s), goal met on {w['foam_goal_days']}")
+    return lines
 
 
 def _min(s: float | None) -> float | None:

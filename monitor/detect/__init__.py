@@ -6,6 +6,9 @@
     stretch    StretchDetector (morning/evening routine), StretchReminder
     aggregate  Aggregator (10 s windows)
     baseline   AutoBaseline (mounting without a calibration)
+    rowing     RowingDetector (rowing-machine sessions: strokes, rate, lean in the drive)
+    foam       FoamDetector (foam rolling lying on the back or a side)
+    windows    WindowBuffer (sliding windows on a uniform grid for the two above)
 
 monitor.pipeline wires them together; monitor.alerts decides what reaches the wearer. Errors: DetectError.
 """
@@ -30,6 +33,8 @@ from monitor.detect.episodes import (
     LeanParams,
 )
 from monitor.detect.errors import DetectError
+from monitor.detect.foam import FoamDetector, FoamParams
+from monitor.detect.rowing import RowingDetector, RowingParams
 from monitor.detect.sedentary import SedentaryDue, SedentaryParams, SedentaryTracker
 from monitor.detect.shifts import ShiftDetector, ShiftParams
 from monitor.detect.stretch import StretchDetector, StretchParams, StretchReminder
@@ -45,10 +50,14 @@ __all__ = [
     "DetectError",
     "Episode",
     "FlexionParams",
+    "FoamDetector",
+    "FoamParams",
     "Hop",
     "HysteresisDetector",
     "HysteresisParams",
     "LeanParams",
+    "RowingDetector",
+    "RowingParams",
     "SedentaryDue",
     "SedentaryParams",
     "SedentaryTracker",

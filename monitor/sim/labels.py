@@ -14,6 +14,10 @@ An episode (`Label`) is a stretch of time of one kind. Its span, by kind:
 - stretch: a whole stretch routine; active: a segment of generic active movement.
 - tap: a double tap on the sensor, from the first tap to the second (`peak_deg` is None; the taps are
   `Timeline.taps`).
+- row: a rowing session, first catch to the end of the last recovery (`strokes`, `stroke_rate_spm`,
+  `drive_recovery_ratio`, `lean_asymmetry_deg`, `peak_deg` = the trunk's range catch to layback, `side` of
+  the lean); row_stroke: one drive, catch to finish (`peak_deg`/`side`: the lean at its height).
+- foam_roll: foam rolling, first to last rolling movement (`rolling_s`; `side` when lying on one side).
 
 `labels_to_json` / `labels_from_json` write and read them as a JSON list of objects, for a file written
 next to a recording (e.g. ``day.csv`` + ``day.labels.json``).
@@ -34,7 +38,7 @@ from monitor.sim.errors import SimError
 LABEL_KINDS = frozenset(
     {
         "lean", "slouch", "walk", "reach", "sit", "stand", "sit_to_stand", "stand_to_sit",
-        "calibration_neutral", "calibration_bend", "stretch", "active", "tap",
+        "calibration_neutral", "calibration_bend", "stretch", "active", "tap", "row", "row_stroke", "foam_roll",
     }
 )
 _SIDES = frozenset({"left", "right"})
@@ -61,6 +65,11 @@ class Label:
     peak_deg: float | None = None  #: target angle, degrees (lean: |lean|; slouch, reach: the angle;
     #: sit_to_stand / stand_to_sit: the forward flexion bump)
     steps: int | None = None  #: step count of a walk
+    strokes: int | None = None  #: strokes of a rowing session
+    stroke_rate_spm: float | None = None  #: mean stroke rate of a rowing session, strokes per minute
+    drive_recovery_ratio: float | None = None  #: mean drive time / recovery time of a rowing session
+    lean_asymmetry_deg: float | None = None  #: mean lean in the core of the drives, + right, degrees
+    rolling_s: float | None = None  #: time spent rolling in a foam-rolling session, s
 
     def __post_init__(self) -> None:
         if self.kind not in LABEL_KINDS:
@@ -93,7 +102,7 @@ def labels_from_json(text: str | bytes) -> list[Label]:
     fields = set(Label.__dataclass_fields__)
     for i, row in enumerate(rows):
         if not isinstance(row, dict) or not fields.issuperset(row) or not {"kind", "start_s", "end_s"} <= set(row):
-            raise SimError(f"labels[{i}]: expected an object with kind, start_s, end_s (and side, peak_deg, steps)")
+            raise SimError(f"labels[{i}]: expected an object with kind, start_s, end_s (and optional fields)")
         try:
             out.append(Label(**row))
         except TypeError as err:

@@ -3,7 +3,11 @@
 A day is: calibration, a morning stretch, then alternating seated work blocks (15-60 min of sitting with
 leans to either side, slouches and reaches sprinkled in, each short or long) and breaks (walks of
 0.5-10 min, a third of them under 2 min, standing, active tidying), a lunch break around the middle, and
-an evening stretch. All choices come from `seed`; the same seed gives the same scenario.
+an evening stretch. With `exercise` (the default) some days also hold the article's exercises: a rowing
+session (6-20 min, sometimes with a warm-up, rest intervals or a lopsided lean in the drive) before or after
+work, and foam rolling (2-6 min) in the morning or the evening. Those choices come from a stream of their
+own, so a day without them is the same day as without `exercise`. All choices come from `seed`; the same
+seed gives the same scenario.
 """
 
 from __future__ import annotations
@@ -65,13 +69,37 @@ def _break(rng: np.random.Generator) -> tuple[list[dict[str, Any]], float]:
     return [{"do": "active", "seconds": secs, "intensity": _r(rng, 0.6, 1.4)}], secs
 
 
-def random_day(seed: int, hours: float = 8.0, part: str = "MPU-6050") -> Scenario:
+def _exercises(seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rowing and foam-rolling segments of the day: (before work, after work)."""
+    rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(98,)))
+    before: list[dict[str, Any]] = []
+    after: list[dict[str, Any]] = []
+    if rng.random() < 0.4:
+        row: dict[str, Any] = {"do": "row", "minutes": _r(rng, 6, 20), "rate_spm": _r(rng, 18, 30),
+                               "drive_s": [0.7, 0.95]}
+        if rng.random() < 0.5:
+            row |= {"warmup_s": _r(rng, 60, 180, 0), "warmup_rate_spm": _r(rng, 16, 20)}
+        if rng.random() < 0.4:
+            row |= {"pieces": int(rng.integers(2, 4)), "rest_s": [30.0, 90.0]}
+        if rng.random() < 0.5:
+            row["lean_deg"] = _r(rng, -8, 8)
+        (before if rng.random() < 0.5 else after).append(row)
+    if rng.random() < 0.4:
+        roll = {"do": "foam_roll", "minutes": _r(rng, 2, 6)}
+        (before if rng.random() < 0.5 else after).append(roll)
+    before = [seg for ex in before for seg in (ex, {"do": "sit", "seconds": _r(rng, 20, 120, 0)})]
+    return before, after
+
+
+def random_day(seed: int, hours: float = 8.0, part: str = "MPU-6050", exercise: bool = True) -> Scenario:
     """A plausible random workday of about `hours` (within a few minutes), reproducible from `seed`."""
     if not 0.5 <= hours <= 24:
         raise ValueError(f"hours must be within [0.5, 24], got {hours}")
     rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(99,)))
     segs: list[dict[str, Any]] = [{"do": "calibrate"}, {"do": "stretch", "rounds": 3}]
-    budget = hours * 3600.0 - 2 * 240.0 - 30.0
+    before, after = _exercises(seed) if exercise else ([], [])
+    extra_s = sum(60.0 * seg.get("minutes", 0.0) + seg.get("seconds", 0.0) for seg in before + after)
+    budget = hours * 3600.0 - 2 * 240.0 - 30.0 - min(extra_s, hours * 1800.0)
     lunch_at = budget * _r(rng, 0.4, 0.6, 2)
     lunch_done = hours < 5
     elapsed = 0.0
@@ -90,7 +118,8 @@ def random_day(seed: int, hours: float = 8.0, part: str = "MPU-6050") -> Scenari
             brk, secs = _break(rng)
             segs += brk
             elapsed += secs
-    segs += [{"do": "stretch", "rounds": 3}, {"do": "stand", "seconds": 20}]
+    segs[1:1] = before
+    segs += after + [{"do": "stretch", "rounds": 3}, {"do": "stand", "seconds": 20}]
     return scenario_from_dict(
         {
             "name": f"random-day-{seed}",

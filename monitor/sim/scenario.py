@@ -99,6 +99,16 @@ SEGMENT_KINDS: dict[str, tuple[str, dict[str, _Param]]] = {
     "stand_up": ("optional", {"deg": _Num(0, 60, (30.0, 40.0))}),
     "sit_down": ("optional", {"deg": _Num(0, 60, (30.0, 40.0))}),
     "repeat": ("none", {"times": _Num(1, 100_000, integer=True)}),
+    # the article's exercises (monitor.sim.exercise)
+    "row": ("required", {"rate_spm": _Num(10, 40, (20.0, 26.0)), "drive_s": _Num(0.4, 1.5, (0.75, 0.95)),
+                         "catch_deg": _Num(5, 45, (20.0, 30.0)), "layback_deg": _Num(0, 35, (10.0, 20.0)),
+                         "slide_m": _Num(0, 0.8, (0.45, 0.6)), "lean_deg": _Num(-15, 15, 0.0),
+                         "warmup_s": _Num(0, 1800, 0.0), "warmup_rate_spm": _Num(10, 40, (16.0, 20.0)),
+                         "pieces": _Num(1, 20, 1, integer=True), "rest_s": _Num(0, 600, (30.0, 90.0))}),
+    "foam_roll": ("required", {"position": _Choice(("back", "left", "right", "random"), "random"),
+                               "rate_hz": _Num(0.1, 2, (0.2, 1.0)), "travel_m": _Num(0.02, 0.5, (0.1, 0.25)),
+                               "bout_s": _Num(5, 600, (20.0, 60.0)), "pause_s": _Num(0, 300, (5.0, 20.0))}),
+    "lie": ("required", {"position": _Choice(("back", "left", "right", "random"), "random")}),
 }
 _DEFAULT_TRANSITION_S: tuple[float, float] = (2.0, 3.5)
 #: sensor position from the pelvis in the body frame: behind the spine, between the shoulder blades

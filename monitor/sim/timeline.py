@@ -14,6 +14,7 @@ Each segment kind becomes ramps and waves on the channels of `motion.Ch` (all sm
 - active: several slow trunk sinusoids, turns and body accelerations (0.5-2 Hz) at `intensity`.
 - stand_up / sit_down (inserted automatically when a segment needs the other posture): a flexion bump of
   `deg` over the transition, the pelvis rising or sinking 0.45 m.
+- row / foam_roll: the article's exercises, compiled by monitor.sim.exercise.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from monitor.sim.errors import ScenarioError
+from monitor.sim.exercise import EXERCISES
 from monitor.sim.labels import Activity, Label
 from monitor.sim.motion import N_CH, Ch, Events, walk_cycles
 from monitor.sim.scenario import _DEFAULT_TRANSITION_S, MAX_DURATION_S, Scenario, Segment, Value
@@ -118,7 +120,11 @@ class _Builder:
                 for child in seg.children:
                     self.run(child)
             return
-        getattr(self, "do_" + seg.do)(seg, seg.params)
+        exercise = EXERCISES.get(seg.do)
+        if exercise is not None:
+            exercise(self, seg, dict(seg.params))
+        else:
+            getattr(self, "do_" + seg.do)(seg, seg.params)
         self.check_length()
 
     def check_length(self) -> None:

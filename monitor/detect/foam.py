@@ -1,0 +1,128 @@
+"""Foam rolling: lying on the back or side over a roller and rolling along the spine.
+
+Theory of operation. The wearer lies with the trunk near horizontal: on the back (flexion at most
+`-lying_deg`, the trunk tipped backward) or on one side (|lean| at least `lying_deg`, flexion within
+`upright_flex_deg`); a forward bend, however deep, is not lying. Rolling moves the body to and fro along
+the roller at 0.2-1 Hz, and the trunk rocks over it by a few degrees each time: in 10 s windows every 2.5
+s, on a 25 Hz grid, the tilt about the gyro's principal axis (from the fused up direction) must rock by at
+least `rock_deg` (5th to 95th percentile) with a clear period of 1-5 s (autocorrelation at least
+`periodicity`) and no faster rhythm (steps, pedalling) under it, while the body is not jolted up and down
+(std of |acc| at most `max_jolt_ms2`: rolling moves it along the floor, stepping or training lifts it).
+Lying still (breathing moves the trunk by a fraction of a degree), turning over, or getting up does not
+pass. Windows that pass are joined across pauses of at most `bridge_s`; a session needs `min_rolling_s` of
+rolling and is reported once it has ended. Without the mounting (no calibration and no automatic baseline
+yet) lying can not be judged and nothing is reported.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from monitor.angles import angles_from_up
+from monitor.detect.windows import Window, WindowBuffer, autocorrelation, best_period, faster_rhythm
+from monitor.events import FoamRolling
+
+
+@dataclass(frozen=True, slots=True)
+class FoamParams:
+    window_s: float = 10.0  #: analysis window, s
+    hop_s: float = 2.5  #: a window every, s
+    rate_hz: float = 25.0  #: analysis grid, Hz
+    lying_deg: float = 50.0  #: lying: flexion <= -this (back) or |lean| >= this (side), deg
+    upright_flex_deg: float = 40.0  #: lying on a side: |flexion| below this, deg
+    min_hz: float = 0.2  #: slowest rolling, Hz
+    max_hz: float = 1.0  #: fastest rolling, Hz
+    rock_deg: float = 2.0  #: the trunk rocks at least this much (5th-95th percentile), deg
+    max_jolt_ms2: float = 1.5  #: std of |acc| at most (stepping or training jolts the body up and down), m/s^2
+    periodicity: float = 0.5  #: autocorrelation at the rolling period at least
+    bridge_s: float = 45.0  #: longest pause inside one session, s
+    min_rolling_s: float = 30.0  #: rolling a session needs, s
+
+
+def lying_side(up_b: np.ndarray, p: FoamParams) -> str | None:
+    """"back", "left", "right" if the mean body-frame up direction up_b (N,3) is lying that way, else None."""
+    lean, flex = angles_from_up(np.mean(up_b, axis=0))
+    if flex <= -p.lying_deg:
+        return "back"
+    if abs(lean) >= p.lying_deg and abs(flex) < p.upright_flex_deg:
+        return "right" if lean > 0 else "left"
+    return None
+
+
+def rolling(w: Window, p: FoamParams) -> str | None:
+    """The side lain on if the window (channels up_s x3, gyr x3, up_b x3, acc x3) shows rolling, else None."""
+    up, gyr, up_b, acc = w.x[:, 0:3], w.x[:, 3:6], w.x[:, 6:9], w.x[:, 9:12]
+    if not np.isfinite(up_b).all() or float(np.linalg.norm(acc, axis=1).std()) > p.max_jolt_ms2:
+        return None
+    side = lying_side(up_b, p)
+    if side is None:
+        return None
+    up = up / np.linalg.norm(up, axis=1, keepdims=True)
+    _, _, vt = np.linalg.svd(gyr - gyr.mean(axis=0), full_matrices=False)
+    ax = vt[0]
+    um = up.mean(axis=0)
+    e1 = um - ax * float(um @ ax)
+    if float(np.linalg.norm(e1)) < 0.2:  # rocking about the vertical is turning, not rolling
+        return None
+    e1 /= float(np.linalg.norm(e1))
+    tilt = np.arctan2(up @ np.cross(ax, e1), up @ e1)
+    rock = math.degrees(float(np.percentile(tilt, 95) - np.percentile(tilt, 5)))
+    ac = autocorrelation(tilt)
+    period, r = best_period(ac, p.rate_hz, 1.0 / p.max_hz, 1.0 / p.min_hz)
+    steady = math.isfinite(period) and not faster_rhythm(ac, p.rate_hz, period)
+    if steady and rock >= p.rock_deg and r >= p.periodicity:
+        return side
+    return None
+
+
+class FoamDetector:
+    """Streaming: feed samples, get FoamRolling events once each session has ended."""
+
+    def __init__(self, params: FoamParams = FoamParams()) -> None:
+        self.params = params
+        self._buf = WindowBuffer(params.window_s, params.hop_s, params.rate_hz)
+        self._runs: list[tuple[float, float, str]] = []  # rolling windows of the open session: (start, end, side)
+
+    def feed(self, t_s: np.ndarray, up_s: np.ndarray, gyr: np.ndarray, acc: np.ndarray, R_bs: np.ndarray | None
+             ) -> list[FoamRolling]:
+        """Samples: t_s (N,) s; up_s (N,3) the fused up direction, gyr (N,3) rad/s and acc (N,3) m/s^2 in the
+        sensor frame; R_bs the mounting (None while unknown)."""
+        up_b = up_s @ R_bs.T if R_bs is not None else np.full((len(t_s), 3), np.nan)
+        out: list[FoamRolling] = []
+        for w in self._buf.feed(t_s, np.column_stack([up_s, gyr, up_b, acc])):
+            if w is None:
+                continue
+            side = rolling(w, self.params)
+            if self._runs and w.start_s - self._runs[-1][1] > self.params.bridge_s:
+                out += self._close()
+            if side is not None:
+                self._runs.append((w.start_s, w.start_s + self.params.window_s, side))
+        return out
+
+    def finish(self) -> list[FoamRolling]:
+        """End of data: report a session still open."""
+        return self._close()
+
+    @property
+    def in_session(self) -> bool:
+        """A session is open (rolling within the last `bridge_s`, pauses included)."""
+        return bool(self._runs)
+
+    def _close(self) -> list[FoamRolling]:
+        runs, self._runs = self._runs, []
+        if not runs:
+            return []
+        p = self.params
+        rolling_s, reach = 0.0, -math.inf  # the union of the rolling windows' middle halves
+        for a, b, _ in runs:
+            a, b = a + (b - a) / 4, b - (b - a) / 4
+            rolling_s += max(0.0, b - max(a, reach))
+            reach = max(reach, b)
+        if rolling_s < p.min_rolling_s:
+            return []
+        sides = [r[2] for r in runs]
+        side = max(set(sides), key=sides.count)
+        return [FoamRolling(runs[0][0], runs[-1][1], rolling_s, side)]

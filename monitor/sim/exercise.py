@@ -1,0 +1,206 @@
+"""The article's exercises as scenario segments: a session on a rowing machine and foam rolling.
+
+Rowing (`do = "row"`), seated on the machine. Each stroke starts at the catch (trunk flexed forward to
+`catch_deg`, seat forward by half the slide) and is made of
+
+- the drive, `drive_s` long: the seat slides back by `slide_m` over the first 80 % of it while the trunk
+  swings from the catch to the layback (`-layback_deg`) over the whole of it, and a lopsided rower leans
+  to one side (`lean_deg`, + right) and back in a smooth bump over the drive;
+- the recovery, the rest of the stroke period 60 / rate: the trunk swings back over to the catch angle in
+  its first half (body over), then the seat slides forward over the rest of it.
+
+All movements are minimum-jerk ramps (see `motion`), so the seat's acceleration at the lever arm and the
+trunk's rates follow exactly. A session is a warm-up at `warmup_rate_spm`, then `pieces` pieces at
+`rate_spm` separated by rests (`rest_s`) sitting upright on the machine; every stroke period varies by a
+few percent. Ground truth: a `row` label from the first catch to the end of the last recovery (strokes,
+mean stroke rate = 60 * strokes / stroking time, trunk range, drive/recovery ratio and the lean asymmetry),
+and a `row_stroke` label per drive (catch to finish).
+
+The lean asymmetry's definition (shared with the detector, monitor.detect.rowing): the mean lean during
+the core of the drive, where the trunk swings back at more than half its peak rate. For a min-jerk swing
+that is tau in [0.2297, 0.7703] of the drive, where the min-jerk bump of height L averages `_CORE_MEAN` L.
+
+Foam rolling (`do = "foam_roll"`): getting down onto the floor and over a roller, lying on the back
+(flexion -75..-85 deg) or on one side (lean +-75..85 deg), then bouts of rolling along the spine
+(`rate_hz`, travel `travel_m`, the trunk rocking a few degrees over the roller) separated by still pauses,
+and getting back up to sitting. Truth: a `foam_roll` label from the first to the last rolling movement,
+with the rolling time and the side ("left"/"right" lying on that side, None on the back). `do = "lie"`
+lies down the same way and stays still (breathing and sway only), the negative a detector must ignore.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from monitor.sim.labels import Activity, Label
+from monitor.sim.motion import Ch, min_jerk
+from monitor.sim.scenario import Segment, Value
+
+if TYPE_CHECKING:
+    from monitor.sim.timeline import _Builder
+
+_D = math.pi / 180
+_DRIVE_SEAT = 0.8  #: share of the drive over which the seat slides back
+_BODY_OVER = 0.5  #: share of the recovery over which the trunk swings back over to the catch
+_GET_READY_S = 2.0  #: from sitting upright to the catch (or back), s
+
+
+def _core_mean() -> float:
+    """Mean of the bump (min-jerk up over [0, 0.5], down over [0.5, 1]) over the core of a min-jerk swing."""
+    tau = np.linspace(0.0, 1.0, 200_001)
+    rate = min_jerk(tau)[1]
+    core = rate >= 0.5 * rate.max()
+    bump = np.where(tau < 0.5, min_jerk(2 * tau)[0], 1.0 - min_jerk(2 * tau - 1.0)[0])
+    return float(bump[core].mean())
+
+
+_CORE_MEAN = _core_mean()
+
+
+def _piece(b: _Builder, t_end: float, rate_spm: float, shape: dict[str, float],
+           strokes: list[tuple[float, float, float]]) -> None:
+    """Strokes at `rate_spm` from b.t until the next would end after t_end; appended to `strokes`."""
+    catch, layback, slide, drive_s, lean = (shape[k] for k in ("catch", "layback", "slide", "drive", "lean"))
+    b.ramp(Ch.FLEX, catch, b.t, _GET_READY_S)
+    b.ramp(Ch.PX, slide / 2, b.t, _GET_READY_S)
+    b.ramp(Ch.LEAN, 0.0, b.t, _GET_READY_S)
+    t = b.t + _GET_READY_S
+    period = 60.0 / rate_spm * (1.0 + b.draw((-0.03, 0.03)))
+    while t + period + _GET_READY_S <= t_end:
+        drive = min(drive_s, 0.6 * period)
+        rec = period - drive
+        b.ramp(Ch.PX, -slide / 2, t, _DRIVE_SEAT * drive)
+        b.ramp(Ch.FLEX, -layback, t, drive)
+        if lean:
+            b.ramp(Ch.LEAN, lean, t, drive / 2)
+            b.ramp(Ch.LEAN, 0.0, t + drive / 2, drive / 2)
+        b.ramp(Ch.FLEX, catch, t + drive, _BODY_OVER * rec)
+        b.ramp(Ch.PX, slide / 2, t + drive + _BODY_OVER * rec, (1 - _BODY_OVER) * rec)
+        b.labels.append(Label("row_stroke", t, t + drive, peak_deg=abs(lean) / _D, side=_side(lean)))
+        strokes.append((t, drive, period))
+        t += period
+        period = 60.0 / rate_spm * (1.0 + b.draw((-0.03, 0.03)))
+    b.ramp(Ch.FLEX, 0.0, t, _GET_READY_S)
+    b.ramp(Ch.PX, 0.0, t, _GET_READY_S)
+    b.t = t + _GET_READY_S
+
+
+def _side(lean_rad: float) -> str | None:
+    return None if lean_rad == 0 else ("right" if lean_rad > 0 else "left")
+
+
+def do_row(b: _Builder, seg: Segment, p: dict[str, Value]) -> None:
+    """A rowing session (see the module docstring)."""
+    b.ensure("sit")
+    t0, dur = b.t, b.duration(seg, 30.0)
+    t1 = t0 + dur
+    b.act(Activity.ACTIVE)
+    b.ramp(Ch.SWAY, 0.5, t0, 1.0)
+    b.ramp(Ch.TWIST, 0.0, t0, 1.0)
+    shape = {"catch": b.draw(p["catch_deg"]) * _D, "layback": b.draw(p["layback_deg"]) * _D,
+             "slide": b.draw(p["slide_m"]), "drive": b.draw(p["drive_s"]), "lean": b.draw(p["lean_deg"]) * _D}
+    rate = b.draw(p["rate_spm"])
+    warm_s, warm_rate = b.draw(p["warmup_s"]), b.draw(p["warmup_rate_spm"])
+    pieces = int(b.draw(p["pieces"]))
+    rests = [b.draw(p["rest_s"]) for _ in range(pieces - 1)]
+    strokes: list[tuple[float, float, float]] = []
+    if warm_s >= 20.0:
+        _piece(b, min(t1, b.t + warm_s), warm_rate, shape, strokes)
+    work = max(0.0, t1 - b.t - sum(rests)) / pieces
+    for i in range(pieces):
+        _piece(b, min(t1, b.t + work), rate, shape, strokes)
+        if i < len(rests):
+            b.t = min(t1, b.t + rests[i])
+    if strokes:
+        first, last = strokes[0], strokes[-1]
+        stroking_s = sum(s[2] for s in strokes)
+        ratio = float(np.mean([d / (per - d) for _, d, per in strokes]))
+        b.labels.append(Label(
+            "row", first[0], last[0] + last[2], side=_side(shape["lean"]),
+            peak_deg=(shape["catch"] + shape["layback"]) / _D, strokes=len(strokes),
+            stroke_rate_spm=60.0 * len(strokes) / stroking_s, drive_recovery_ratio=ratio,
+            lean_asymmetry_deg=_CORE_MEAN * shape["lean"] / _D,
+        ))
+    b.sway_on()
+    b.t = t1
+
+
+def _lie_down(b: _Builder, position: str, tilt: float, t0: float, down_s: float) -> Ch:
+    """Ramps from sitting to lying (trunk tilted by `tilt` rad) on the back or a side over down_s; returns
+    the channel along the spine."""
+    if position == "back":
+        b.ramp(Ch.FLEX, -tilt, t0, down_s)
+        b.ramp(Ch.LEAN, 0.0, t0, down_s)
+    else:
+        b.ramp(Ch.LEAN, tilt if position == "right" else -tilt, t0, down_s)
+        b.ramp(Ch.FLEX, 0.0, t0, down_s)
+    b.ramp(Ch.PZ, b.cur[Ch.PZ] - 0.25, t0, down_s)
+    b.ramp(Ch.SWAY, 0.5, t0, down_s)
+    return Ch.PX if position == "back" else Ch.PY  # on the back the spine lies along the heading
+
+
+def _get_up(b: _Builder, t1: float, down_s: float) -> None:
+    b.ramp(Ch.FLEX, 0.0, t1 - down_s, down_s)
+    b.ramp(Ch.LEAN, 0.0, t1 - down_s, down_s)
+    b.ramp(Ch.PZ, b.cur[Ch.PZ] + 0.25, t1 - down_s, down_s)
+
+
+def _position(b: _Builder, p: dict[str, Value]) -> str:
+    position = str(p["position"])
+    return ("back", "left", "right")[int(b.rng.integers(3))] if position == "random" else position
+
+
+def do_lie(b: _Builder, seg: Segment, p: dict[str, Value]) -> None:
+    """Lying still on the back or a side (breathing and sway only): what foam rolling is not."""
+    b.ensure("sit")
+    t0, dur = b.t, b.duration(seg, 12.0)
+    b.act(Activity.ACTIVE)
+    position, tilt = _position(b, p), b.draw((75.0, 85.0)) * _D
+    down_s = b.draw((3.0, 5.0))
+    _lie_down(b, position, tilt, t0, down_s)
+    _get_up(b, t0 + dur, down_s)
+    b.t = t0 + dur
+    b.sway_on()
+
+
+def do_foam_roll(b: _Builder, seg: Segment, p: dict[str, Value]) -> None:
+    """Foam rolling (see the module docstring)."""
+    b.ensure("sit")
+    t0, dur = b.t, b.duration(seg, 20.0)
+    t1 = t0 + dur
+    b.act(Activity.ACTIVE)
+    position, tilt = _position(b, p), b.draw((75.0, 85.0)) * _D  # draws in this order: same days as before
+    down_s = b.draw((3.0, 5.0))
+    along = _lie_down(b, position, tilt, t0, down_s)
+    t = t0 + down_s + b.draw((2.0, 5.0))
+    end = t1 - down_s - 1.0
+    first = last = math.nan
+    rolling_s = 0.0
+    while True:
+        bout = b.draw(p["bout_s"])
+        if t + min(bout, 10.0) > end:
+            break
+        bout = min(bout, end - t)
+        f, travel = b.draw(p["rate_hz"]), b.draw(p["travel_m"])
+        ramp = min(1.0, bout / 4)
+        b.wave(along, t, t + bout, ramp, travel / 2, f, b.draw((0.0, 6.28)))
+        b.wave(Ch.FLEX if position == "back" else Ch.LEAN, t, t + bout, ramp, b.draw((2.0, 5.0)) * _D, f,
+               b.draw((0.0, 6.28)))
+        b.wave(Ch.PZ, t, t + bout, ramp, b.draw((0.01, 0.03)), f, b.draw((0.0, 6.28)))
+        first = t if math.isnan(first) else first
+        last = t + bout
+        rolling_s += bout
+        t += bout + b.draw(p["pause_s"])
+    _get_up(b, t1, down_s)
+    if math.isfinite(first):
+        side = None if position == "back" else position
+        b.labels.append(Label("foam_roll", first, last, side=side, rolling_s=rolling_s))
+    b.t = t1
+    b.sway_on()
+
+
+#: segment kind -> compiler, looked up by timeline._Builder.run
+EXERCISES = {"row": do_row, "foam_roll": do_foam_roll, "lie": do_lie}
