@@ -3,10 +3,13 @@ port with a generated config; they skip (saying why) only if the mosquitto binar
 
 from __future__ import annotations
 
+import atexit
 import getpass
+import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +21,14 @@ from hypothesis import HealthCheck, settings
 # generation is slow", per-example deadlines) are about the machine, not the code, so they are off for all.
 settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("suite")
+
+# Every `posture run` the suite starts (in process or as a subprocess, which inherits this) listens on a
+# control socket of this session's own, never on the user's: a monitor the developer has running, or one of
+# another checkout's suite on the same machine, would otherwise answer `posture status` and make the
+# monitor under test warn that the socket is taken.
+_CONTROL_DIR = tempfile.mkdtemp(prefix="posture-tests-")  # 0700
+atexit.register(shutil.rmtree, _CONTROL_DIR, True)
+os.environ["POSTURE_CONTROL_SOCKET"] = os.path.join(_CONTROL_DIR, "control.sock")
 
 
 def _mosquitto_binary() -> str | None:
