@@ -14,6 +14,8 @@ import pytest
 from calibration.mounting import mounting_from_recording
 from calibration.profile import Profile
 from monitor.alerts import OFFLINE
+from monitor.angles import up_in_sensor
+from monitor.detect.rowing import RowingDetector, RowingParams
 from monitor.events import Break, FoamRolling, RowingSession
 from monitor.imu import ImuSamples
 from monitor.pipeline import Pipeline, PipelineConfig
@@ -234,3 +236,22 @@ def test_exported_names() -> None:
     assert {"RowingSession", "FoamRolling"} <= set(events.__all__)
     for mod in (detect, events, ex):
         assert all(hasattr(mod, n) for n in mod.__all__)
+
+
+def test_still_windows_skipped_change_no_verdict() -> None:
+    # rowing between sitting, a sway and a stretch: the detector that skips the still windows finds the same
+    # session, to the stroke, as the one that analyses them all
+    sc = _scenario([{"do": "sit", "minutes": 2}, {"do": "active", "minutes": 1, "intensity": 1.4},
+                    {"do": "row", "minutes": 4, "rate_spm": 24}, {"do": "stretch"}, {"do": "sit", "minutes": 2}])
+    sim = Simulator(sc, odr_hz=50.0)  # type: ignore[arg-type]
+    c = sim.run()
+    pipe = Pipeline(PipelineConfig(alerts=OFFLINE, state_interval_s=0.0))
+    q = pipe._fusion.update(c.t_s, c.acc, c.gyr)
+    up = up_in_sensor(q)
+    nan = np.full(len(c.t_s), np.nan)
+    runs = {}
+    for still_deg in (3.0, 0.0):
+        det = RowingDetector(RowingParams(still_deg=still_deg))
+        sessions = det.feed(c.t_s, up, c.gyr, c.acc, nan, nan) + det.finish()
+        runs[still_deg] = sessions
+    assert len(runs[0.0]) == 1 and runs[3.0] == runs[0.0]

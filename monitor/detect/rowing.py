@@ -64,6 +64,11 @@ class RowingParams:
     reach_s: float = 30.0  #: looser windows join a session only this close to a strict one, s
     min_rowing_windows: int = 3  #: strict windows a session needs
     min_strokes: int = 20  #: strokes a session needs
+    #: a window whose up direction stays within this of its mean is not analysed (most of a day: sitting
+    #: still): with the swing axis >= keep_axis_deg from the vertical its tilt can swing at most
+    #: 2 asin(2 sin(still_deg / 2) / sin(keep_axis_deg)) = 7.8 deg, under keep_swing_deg: no verdict changes;
+    #: 0: every window is analysed
+    still_deg: float = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +97,12 @@ def analyse_window(w: Window, p: RowingParams, axis_prev: np.ndarray | None) -> 
     up = up / np.linalg.norm(up, axis=1, keepdims=True)
     _, _, vt = np.linalg.svd(gyr - gyr.mean(axis=0), full_matrices=False)
     ax = vt[0]
-    if axis_prev is not None and float(ax @ axis_prev) < 0:
+    if axis_prev is not None and float(ax @ axis_prev) < 0:  # the next window orients its axis by this one
         ax = -ax
     um = up.mean(axis=0)
     um /= np.linalg.norm(um)
+    if p.still_deg > 0 and float((up @ um).min()) > math.cos(math.radians(p.still_deg)):  # held still
+        return RowingWindow(w.start_s, False, False, math.nan, math.nan, math.nan, 0.0, 0.0, np.zeros(0)), ax
     axis_deg = math.degrees(math.acos(min(1.0, abs(float(ax @ um)))))
     e1 = um - ax * float(um @ ax)
     e1 /= max(float(np.linalg.norm(e1)), 1e-9)
