@@ -288,6 +288,7 @@ def exit_status(report: Any, prog: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from monitor.config import ConfigError, load_config
+    from monitor.gather import HOLD_S
     from monitor.mqtt_common import MqttConfigError
     from monitor.service import Service, ServiceOptions
     from monitor.sources.base import SourceError
@@ -317,7 +318,7 @@ def run(args: argparse.Namespace) -> int:
     status = sys.stderr if cfg.service.status_line and not args.no_status else None
     opts = ServiceOptions(captures_dir=captures, fsync_interval_s=cfg.storage.fsync_interval_s,
                           duration_s=args.duration, status_interval_s=cfg.service.status_interval_s,
-                          status_stream=status, live=True)
+                          status_stream=status, live=True, hold_s=HOLD_S)
     from monitor.sinks_sqlite import SqliteSink
 
     store = next((s for s in sinks if isinstance(s, SqliteSink)), None)
