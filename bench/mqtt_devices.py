@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import multiprocessing
+import os
 import pstats
 import shutil
 import socket
@@ -30,7 +32,9 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +44,7 @@ import firmware_protocol as fp  # noqa: E402
 from monitor.commands.analyze import BATCH_S  # noqa: E402
 from monitor.gather import HOLD_S  # noqa: E402
 from monitor.imu import ImuSamples  # noqa: E402
-from monitor.mqtt_common import MqttSettings, connect_persistent, make_client  # noqa: E402
+from monitor.mqtt_common import MqttSettings, connect_persistent, device_shard, make_client  # noqa: E402
 from monitor.pipeline import Pipeline, PipelineConfig  # noqa: E402
 from monitor.service import Service, ServiceOptions  # noqa: E402
 from monitor.sim import Simulator, builtin_scenario  # noqa: E402
@@ -82,12 +86,13 @@ def main() -> int:
     ap.add_argument("--devices", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--hold", type=float, default=HOLD_S, help=f"the service's hold, s (default {HOLD_S})")
+    ap.add_argument("--workers", type=int, default=1, help="also drain the same traffic with N processes")
     ap.add_argument("--profile", type=Path, default=None, help="write the service thread's cProfile here")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         broker, port = start_broker(Path(tmp))
         try:
-            return run(port, args.devices, args.seconds, args.hold, args.profile)
+            return run(port, args.devices, args.seconds, args.hold, args.profile, args.workers)
         finally:
             broker.terminate()
             broker.wait(timeout=10)
@@ -124,16 +129,80 @@ def offline(traffic: list[tuple[str, list[bytes]]]) -> tuple[int, float]:
     return n, time.process_time() - cpu0
 
 
-def run(port: int, n_dev: int, seconds: float, hold_s: float, profile: Path | None = None) -> int:
-    s = MqttSettings(host="127.0.0.1", port=port, prefix="bench", client_id="bench-monitor")
-    # 1. the monitor's persistent session exists, so the broker queues for it
+def shard_settings(s: MqttSettings, k: int, n: int) -> MqttSettings:
+    """Worker k of n, as `posture run --workers n` makes it."""
+    return replace(s, shard=(k, n), client_id=f"{s.client_id}-{k + 1}of{n}")
+
+
+def make_session(s: MqttSettings) -> bool:
+    """The monitor's persistent session exists, so the broker queues for it."""
     src = MqttSource(s)
     src.start()
-    if not src.connected.wait(10):
-        print("monitor could not connect")
-        return 1
+    ok = src.connected.wait(10)
     time.sleep(0.5)  # the SUBACK
     src.close()
+    return ok
+
+
+def drain(s: MqttSettings, n_samples: int, hold_s: float, out: Any = None) -> tuple[int, int, float, float]:
+    """One monitor process drains its queue: (samples, lost, CPU s, wall s)."""
+    cfg = PipelineConfig()
+    Pipeline(cfg, None, None)  # the imports, once per process, outside the measurement
+    src = MqttSource(s)
+    svc = Service(src, lambda d, t0: Pipeline(cfg, None, None), [], ServiceOptions(poll_s=0.05, hold_s=hold_s))
+
+    def watch() -> None:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            if sum(x.samples for x in list(svc.sessions.values())) >= n_samples:
+                break
+            time.sleep(0.05)
+        svc.stop("drained")
+
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    threading.Thread(target=watch, daemon=True).start()
+    svc.run()
+    r = (sum(x.samples for x in svc.sessions.values()), sum(x.lost for x in svc.sessions.values()),
+         time.process_time() - cpu0, time.monotonic() - wall0)
+    if out is not None:
+        out.put(r)
+    return r
+
+
+def run_workers(s: MqttSettings, traffic: list[tuple[str, list[bytes]]], n_workers: int, hold_s: float) -> int:
+    """The same traffic drained by n_workers processes (devices split as `posture run --workers`)."""
+    ctx = multiprocessing.get_context("fork")
+    per = [0] * n_workers
+    for dev_id, msgs in traffic:
+        per[device_shard(dev_id, n_workers)] += sum(len(fp.decode_imu_batch(m)) for m in msgs
+                                                    if m[0] == fp.MsgType.IMU_BATCH)
+    q = ctx.Queue()
+    procs = [ctx.Process(target=drain, args=(shard_settings(s, k, n_workers), per[k], hold_s, q))
+             for k in range(n_workers)]
+    wall0 = time.monotonic()
+    for p in procs:
+        p.start()
+    results = [q.get(timeout=900) for _ in procs]
+    wall = time.monotonic() - wall0
+    for p in procs:
+        p.join(30)
+    got, lost, cpu = sum(r[0] for r in results), sum(r[1] for r in results), sum(r[2] for r in results)
+    print(f"{n_workers} worker processes (devices per worker: "
+          f"{[sum(device_shard(d, n_workers) == k for d, _ in traffic) for k in range(n_workers)]}): processed "
+          f"{got:,} samples ({lost} lost) in {wall:.1f} s wall (start-up included), {cpu:.1f} s CPU in all")
+    print(f"capacity with {n_workers} workers: {got / 100.0 / wall:.0f} devices at 100 Hz by wall time on this "
+          f"{os.cpu_count()}-core machine (shared with other engineers' work while measured)")
+    return 0 if got >= sum(per) and lost == 0 else 1
+
+
+def run(port: int, n_dev: int, seconds: float, hold_s: float, profile: Path | None = None,
+        n_workers: int = 1) -> int:
+    s = MqttSettings(host="127.0.0.1", port=port, prefix="bench", client_id="bench-monitor")
+    # 1. the monitors' persistent sessions exist, so the broker queues for them
+    for ss in [s] + [shard_settings(s, k, n_workers) for k in range(n_workers) if n_workers > 1]:
+        if not make_session(ss):
+            print("monitor could not connect")
+            return 1
     # 2. the devices' traffic, published with QoS 1 while the monitor is away
     traffic = [device_traffic(k, seconds) for k in range(n_dev)]
     n_samples = sum(len(fp.decode_imu_batch(m)) for _, msgs in traffic for m in msgs
@@ -159,38 +228,21 @@ def run(port: int, n_dev: int, seconds: float, hold_s: float, profile: Path | No
     pub.disconnect()
     pub.loop_stop()
     # 3. the monitor drains the queue with the full pipeline
-    cfg = PipelineConfig()
-    src = MqttSource(s)
-    svc = Service(src, lambda d, t0: Pipeline(cfg, None, None), [], ServiceOptions(poll_s=0.05, hold_s=hold_s))
-    done = threading.Event()
-
-    def watch() -> None:
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            if sum(x.samples for x in list(svc.sessions.values())) >= n_samples:
-                break
-            time.sleep(0.05)
-        done.set()
-        svc.stop("drained")
-
-    cpu0, wall0 = time.process_time(), time.monotonic()
-    threading.Thread(target=watch, daemon=True).start()
     prof = cProfile.Profile() if profile is not None else None
     net_prof = cProfile.Profile()
-    if prof is not None:  # the network thread too, in its own profile
-        main = src.client._thread_main
+    if prof is not None:  # the service thread and the network thread, each in its own profile
+        real_init = MqttSource.__init__
 
-        def profiled_main() -> None:
-            net_prof.runcall(main)
+        def init(self: MqttSource, *a: Any, **kw: Any) -> None:
+            real_init(self, *a, **kw)
+            main = self.client._thread_main
+            self.client._thread_main = lambda: net_prof.runcall(main)  # type: ignore[method-assign]
 
-        src.client._thread_main = profiled_main  # type: ignore[method-assign]
+        MqttSource.__init__ = init  # type: ignore[method-assign]
         prof.enable()
-    svc.run()
+    got, lost, cpu, wall = drain(s, n_samples, hold_s)
     if prof is not None:
         prof.disable()
-    cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
-    got = sum(x.samples for x in svc.sessions.values())
-    lost = sum(x.lost for x in svc.sessions.values())
     dev_s = got / 100.0
     print(f"{n_dev} devices x {seconds:g} s at 100 Hz ({n_samples:,} samples, {n_samples // 10:,} MQTT "
           f"messages) through mosquitto and the full pipeline")
@@ -211,7 +263,10 @@ def run(port: int, n_dev: int, seconds: float, hold_s: float, profile: Path | No
         net_prof.dump_stats(str(net))
         print("the paho network thread:")
         pstats.Stats(str(net)).sort_stats("tottime").print_stats(25)
-    return 0 if got >= n_samples and lost == 0 else 1
+    status = 0 if got >= n_samples and lost == 0 else 1
+    if n_workers > 1:
+        status |= run_workers(s, traffic, n_workers, hold_s)
+    return status
 
 
 if __name__ == "__main__":

@@ -62,13 +62,20 @@ class Gather:
         """Devices whose oldest gathered batch has waited hold_s on the clock (call `take` for each)."""
         if not self._since:
             return []
-        limit = self._clock() - self.hold_s
+        now = self._clock()
         out = []
         for device_id, since in self._since.items():  # oldest first: stop at the first that may wait
-            if since > limit:
+            if since + self.hold_s > now:  # the same sum as wait_s: no float gap between the two
                 break
             out.append(device_id)
         return out
+
+    def wait_s(self, longest_s: float) -> float:
+        """How long the service may wait for the next item before the oldest gathered batch is due."""
+        if not self._since:
+            return longest_s
+        oldest = next(iter(self._since.values()))
+        return min(longest_s, max(0.0, oldest + self.hold_s - self._clock()))
 
     def devices(self) -> list[str]:
         return list(self._batches)

@@ -188,16 +188,17 @@ class Service:
                 failure = getattr(self.source, "failure", _healthy)()
                 if failure is not None:
                     raise SourceFailed(failure)
-                item = self.source.get(self.opt.poll_s)
+                wait_s = self.gather.wait_s(self.opt.poll_s)  # no longer than until a gathered batch is due
+                item = self.source.get(wait_s)
                 if item is not None:
                     self.handle(item)
-                    if self.gather:
-                        self.flush(self.gather.due())
-                else:
-                    self.flush()  # idle: nothing gathered waits for more
-                    if self.source.exhausted:
-                        reason = "end of input"
-                        break
+                elif wait_s >= self.opt.poll_s:
+                    self.flush()  # idle for a whole poll: nothing gathered waits for more
+                if self.gather:
+                    self.flush(self.gather.due())
+                if item is None and self.source.exhausted:
+                    reason = "end of input"
+                    break
                 for hook in self.hooks:
                     hook()
                 self._tick()
