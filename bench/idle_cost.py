@@ -26,6 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import firmware_protocol as fp  # noqa: E402
+from bench.mqtt_devices import decoded  # noqa: E402
 from monitor.commands.analyze import BATCH_S  # noqa: E402
 from monitor.gather import HOLD_S  # noqa: E402
 from monitor.imu import ImuSamples  # noqa: E402
@@ -108,15 +109,8 @@ def live_cost(device_id: str, msgs: list[bytes], hold_s: float) -> tuple[int, fl
 
 
 def offline_cost(msgs: list[bytes]) -> tuple[int, float]:
-    dec = fp.Decoder()
-    for m in msgs:
-        dec.receive_message(m)
-    ev = dec.events()
-    info = next(e for e in ev if isinstance(e, fp.DeviceInfo))
-    b = [e for e in ev if isinstance(e, fp.ImuBatch)]
-    t = np.concatenate([x.times_us() for x in b]) / 1e6
-    acc = np.concatenate([x.acc for x in b]) * np.float64(np.float32(info.accel_lsb_m_s2))
-    gyr = np.concatenate([x.gyr for x in b]) * np.float64(np.float32(info.gyro_lsb_rad_s))
+    s = decoded(msgs)
+    t, acc, gyr = s.t_s, s.acc, s.gyr
     pipe = Pipeline(PipelineConfig(), None, None)
     cpu0 = time.process_time()
     edges = np.searchsorted(t, np.arange(t[0], t[-1] + BATCH_S, BATCH_S)).tolist() + [len(t)]
