@@ -145,13 +145,16 @@ def main() -> int:
     print(f"measured (sample arrival -> alert out, {args.speed:g}x load): p50 {p50:.1f} ms, "
           f"p99 {p99:.1f} ms, max {lat.max():.1f} ms")
     print(f"alerts that needed a later delivery than their triggering sample's: {later} of {len(lat)}")
-    if args.hold > 0:  # the service's hold is on its (wall) clock: the measured figure holds it in full
-        beyond = p99 - args.hold * 1e3
-        print(f"the service's hold {args.hold:g} s (monitor/gather.py) is in the measured figure; p99 minus "
-              f"the hold: {beyond:.1f} ms (bar <= {GATHER_BAR_MS:.0f} ms: "
-              f"{'PASS' if beyond <= GATHER_BAR_MS else 'FAIL'})")
-    print(f"latency beyond the hold, live estimate: p50 {live_p50:.1f} ms, p99 {live_p99:.1f} ms  "
-          f"(bar p99 <= {BAR_P99_MS:.0f} ms: {'PASS' if live_p99 <= BAR_P99_MS else 'FAIL'})")
+    if args.hold > 0:
+        # live, the hold releases a device's samples at most hold s after the first of them arrived; the live
+        # estimate counts the device time of every later delivery gathered with the triggering one in full
+        beyond = max(p99, live_p99) - args.hold * 1e3
+        print(f"latency with the service's hold {args.hold:g} s (monitor/gather.py), live estimate: p50 "
+              f"{live_p50:.1f} ms, p99 {live_p99:.1f} ms; p99 beyond the hold {beyond:.1f} ms (bar <= "
+              f"{GATHER_BAR_MS:.0f} ms: {'PASS' if beyond <= GATHER_BAR_MS else 'FAIL'})")
+    else:
+        print(f"latency beyond the hold, live estimate: p50 {live_p50:.1f} ms, p99 {live_p99:.1f} ms  "
+              f"(bar p99 <= {BAR_P99_MS:.0f} ms: {'PASS' if live_p99 <= BAR_P99_MS else 'FAIL'})")
     if decision:
         d = np.array(decision)
         print(f"detector decision in device time, alert.t_s - (lean onset + hold {HOLD_S:g} s): "
