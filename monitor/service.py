@@ -9,8 +9,9 @@ is exhausted. For each device it keeps a `DeviceSession`:
   fsync at most `fsync_interval_s` apart), before anything else is done with it, so a kill loses at most a
   partial frame; MQTT messages are acknowledged to the broker only after that;
 - IMU batches are scaled with the device's DEVICE_INFO (batches that arrive before it are held, bounded)
-  and consecutive batches of one delivery are merged before they go through the device's Pipeline, so the
-  per-call cost is paid once per delivery, not once per batch;
+  and consecutive batches are merged before they go through the device's Pipeline; with `hold_s` (`posture
+  run`: 0.25 s) a device's batches are first gathered for up to that long (monitor/gather.py), so the
+  per-call cost is paid a few times a second, not once per message;
 - the pipeline's events go to every sink; the latest `State` feeds the status line;
 - the device's STATUS battery level and its EVENTs (a button press, a double tap its IMU detected) go to the
   pipeline (`battery`, `answer_latest`): a press or a double tap answers the latest open alert "done", a
