@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from monitor.alerts import AlertPolicyParams  # noqa: E402
 from monitor.detect.episodes import LeanParams  # noqa: E402
 from monitor.events import Alert  # noqa: E402
+from monitor.gather import HOLD_S as GATHER_HOLD_S  # noqa: E402
 from monitor.pipeline import Pipeline, PipelineConfig  # noqa: E402
 from monitor.service import Service, ServiceOptions  # noqa: E402
 from monitor.sim import Simulator, scenario_from_dict  # noqa: E402
@@ -40,6 +41,7 @@ from monitor.virtual_device import VirtualDevice  # noqa: E402
 
 HOLD_S = 10.0
 BAR_P99_MS = 50.0
+GATHER_BAR_MS = 250.0  #: issue 17: p99 beyond the service's hold
 
 
 def scenario(leans: int) -> dict[str, object]:
@@ -71,6 +73,8 @@ def main() -> int:
     ap.add_argument("--leans", type=int, default=30)
     ap.add_argument("--speed", type=float, default=25.0)
     ap.add_argument("--odr", type=float, default=100.0)
+    ap.add_argument("--hold", type=float, default=GATHER_HOLD_S,
+                    help=f"the service's hold before the pipeline, s (posture run's: {GATHER_HOLD_S})")
     args = ap.parse_args()
 
     sim = Simulator(scenario_from_dict(scenario(args.leans)), odr_hz=args.odr)
@@ -86,7 +90,8 @@ def main() -> int:
     alerts: list[tuple[Alert, float]] = []
     lag_s: list[float] = []  # device time processed past alert.t_s when the alert came out
     svc = Service(src, lambda d, t0: Pipeline(cfg, None, None), [],
-                  ServiceOptions(poll_s=0.05, duration_s=sim.duration_s / args.speed + 10.0))
+                  ServiceOptions(poll_s=0.05, duration_s=sim.duration_s / args.speed + 10.0,
+                                 hold_s=args.hold))
 
     def on_event(device_id: str, ev: object) -> None:
         if isinstance(ev, Alert) and ev.alert_kind == "lean":
@@ -140,8 +145,16 @@ def main() -> int:
     print(f"measured (sample arrival -> alert out, {args.speed:g}x load): p50 {p50:.1f} ms, "
           f"p99 {p99:.1f} ms, max {lat.max():.1f} ms")
     print(f"alerts that needed a later delivery than their triggering sample's: {later} of {len(lat)}")
-    print(f"latency beyond the hold, live estimate: p50 {live_p50:.1f} ms, p99 {live_p99:.1f} ms  "
-          f"(bar p99 <= {BAR_P99_MS:.0f} ms: {'PASS' if live_p99 <= BAR_P99_MS else 'FAIL'})")
+    if args.hold > 0:
+        # live, the hold releases a device's samples at most hold s after the first of them arrived; the live
+        # estimate counts the device time of every later delivery gathered with the triggering one in full
+        beyond = max(p99, live_p99) - args.hold * 1e3
+        print(f"latency with the service's hold {args.hold:g} s (monitor/gather.py), live estimate: p50 "
+              f"{live_p50:.1f} ms, p99 {live_p99:.1f} ms; p99 beyond the hold {beyond:.1f} ms (bar <= "
+              f"{GATHER_BAR_MS:.0f} ms: {'PASS' if beyond <= GATHER_BAR_MS else 'FAIL'})")
+    else:
+        print(f"latency beyond the hold, live estimate: p50 {live_p50:.1f} ms, p99 {live_p99:.1f} ms  "
+              f"(bar p99 <= {BAR_P99_MS:.0f} ms: {'PASS' if live_p99 <= BAR_P99_MS else 'FAIL'})")
     if decision:
         d = np.array(decision)
         print(f"detector decision in device time, alert.t_s - (lean onset + hold {HOLD_S:g} s): "

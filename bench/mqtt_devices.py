@@ -10,12 +10,21 @@ gives the capacity:
 
 A monitor keeps up with N live devices if N is below that figure (with the machine's other work on top).
 
-    .venv/bin/python bench/mqtt_devices.py [--devices 20] [--seconds 60]
+The same run then feeds the same devices' samples (decoded and scaled beforehand) straight through one
+Pipeline each, in `posture analyze`'s 60 s pieces: the offline throughput. The ratio live / offline (CPU
+samples per second) is the share of the pipeline's own speed the live path keeps (the bar: >= 0.8).
+`--profile FILE` writes the service thread's cProfile stats there and prints the top entries.
+
+    .venv/bin/python bench/mqtt_devices.py [--devices 20] [--seconds 60] [--profile out.pstats]
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import multiprocessing
+import os
+import pstats
 import shutil
 import socket
 import subprocess
@@ -23,12 +32,19 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import firmware_protocol as fp  # noqa: E402
-from monitor.mqtt_common import MqttSettings, connect_persistent, make_client  # noqa: E402
+from monitor.commands.analyze import BATCH_S  # noqa: E402
+from monitor.gather import HOLD_S  # noqa: E402
+from monitor.imu import ImuSamples  # noqa: E402
+from monitor.mqtt_common import MqttSettings, connect_persistent, device_shard, make_client  # noqa: E402
 from monitor.pipeline import Pipeline, PipelineConfig  # noqa: E402
 from monitor.service import Service, ServiceOptions  # noqa: E402
 from monitor.sim import Simulator, builtin_scenario  # noqa: E402
@@ -69,26 +85,124 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--devices", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--hold", type=float, default=HOLD_S, help=f"the service's hold, s (default {HOLD_S})")
+    ap.add_argument("--workers", type=int, default=1, help="also drain the same traffic with N processes")
+    ap.add_argument("--profile", type=Path, default=None, help="write the service thread's cProfile here")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         broker, port = start_broker(Path(tmp))
         try:
-            return run(port, args.devices, args.seconds)
+            return run(port, args.devices, args.seconds, args.hold, args.profile, args.workers)
         finally:
             broker.terminate()
             broker.wait(timeout=10)
 
 
-def run(port: int, n_dev: int, seconds: float) -> int:
-    s = MqttSettings(host="127.0.0.1", port=port, prefix="bench", client_id="bench-monitor")
-    # 1. the monitor's persistent session exists, so the broker queues for it
+def decoded(msgs: list[bytes]) -> ImuSamples:
+    """One device's traffic as SI samples, as the live path decodes and scales it."""
+    dec = fp.Decoder()
+    for m in msgs:
+        dec.receive_message(m)
+    events = dec.events()
+    info = next(e for e in events if isinstance(e, fp.DeviceInfo))
+    batches = [e for e in events if isinstance(e, fp.ImuBatch)]
+    t = np.concatenate([b.times_us() for b in batches]) / 1e6
+    acc = np.concatenate([b.acc for b in batches]) * np.float64(np.float32(info.accel_lsb_m_s2))
+    gyr = np.concatenate([b.gyr for b in batches]) * np.float64(np.float32(info.gyro_lsb_rad_s))
+    return ImuSamples(t, acc, gyr)
+
+
+def offline(traffic: list[tuple[str, list[bytes]]]) -> tuple[int, float]:
+    """(samples, CPU s) of the same data through one Pipeline per device in BATCH_S pieces."""
+    data = [decoded(msgs) for _, msgs in traffic]
+    cfg = PipelineConfig()
+    n = 0
+    cpu0 = time.process_time()
+    for s in data:
+        pipe = Pipeline(cfg, None, None)
+        edges = np.searchsorted(s.t_s, np.arange(s.t_s[0], s.t_s[-1] + BATCH_S, BATCH_S)).tolist() + [len(s)]
+        for i0, i1 in zip(edges[:-1], edges[1:], strict=True):
+            if i1 > i0:
+                pipe.process(ImuSamples(s.t_s[i0:i1], s.acc[i0:i1], s.gyr[i0:i1]))
+        pipe.finish()
+        n += len(s)
+    return n, time.process_time() - cpu0
+
+
+def shard_settings(s: MqttSettings, k: int, n: int) -> MqttSettings:
+    """Worker k of n, as `posture run --workers n` makes it."""
+    return replace(s, shard=(k, n), client_id=f"{s.client_id}-{k + 1}of{n}")
+
+
+def make_session(s: MqttSettings) -> bool:
+    """The monitor's persistent session exists, so the broker queues for it."""
     src = MqttSource(s)
     src.start()
-    if not src.connected.wait(10):
-        print("monitor could not connect")
-        return 1
+    ok = src.connected.wait(10)
     time.sleep(0.5)  # the SUBACK
     src.close()
+    return ok
+
+
+def drain(s: MqttSettings, n_samples: int, hold_s: float, out: Any = None) -> tuple[int, int, float, float]:
+    """One monitor process drains its queue: (samples, lost, CPU s, wall s)."""
+    cfg = PipelineConfig()
+    Pipeline(cfg, None, None)  # the imports, once per process, outside the measurement
+    src = MqttSource(s)
+    svc = Service(src, lambda d, t0: Pipeline(cfg, None, None), [], ServiceOptions(poll_s=0.05, hold_s=hold_s))
+
+    def watch() -> None:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            if sum(x.samples for x in list(svc.sessions.values())) >= n_samples:
+                break
+            time.sleep(0.05)
+        svc.stop("drained")
+
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    threading.Thread(target=watch, daemon=True).start()
+    svc.run()
+    r = (sum(x.samples for x in svc.sessions.values()), sum(x.lost for x in svc.sessions.values()),
+         time.process_time() - cpu0, time.monotonic() - wall0)
+    if out is not None:
+        out.put(r)
+    return r
+
+
+def run_workers(s: MqttSettings, traffic: list[tuple[str, list[bytes]]], n_workers: int, hold_s: float) -> int:
+    """The same traffic drained by n_workers processes (devices split as `posture run --workers`)."""
+    ctx = multiprocessing.get_context("fork")
+    per = [0] * n_workers
+    for dev_id, msgs in traffic:
+        per[device_shard(dev_id, n_workers)] += sum(len(fp.decode_imu_batch(m)) for m in msgs
+                                                    if m[0] == fp.MsgType.IMU_BATCH)
+    q = ctx.Queue()
+    procs = [ctx.Process(target=drain, args=(shard_settings(s, k, n_workers), per[k], hold_s, q))
+             for k in range(n_workers)]
+    wall0 = time.monotonic()
+    for p in procs:
+        p.start()
+    results = [q.get(timeout=900) for _ in procs]
+    wall = time.monotonic() - wall0
+    for p in procs:
+        p.join(30)
+    got, lost, cpu = sum(r[0] for r in results), sum(r[1] for r in results), sum(r[2] for r in results)
+    print(f"{n_workers} worker processes (devices per worker: "
+          f"{[sum(device_shard(d, n_workers) == k for d, _ in traffic) for k in range(n_workers)]}): processed "
+          f"{got:,} samples ({lost} lost) in {wall:.1f} s wall (start-up included), {cpu:.1f} s CPU in all")
+    print(f"capacity with {n_workers} workers: {got / 100.0 / wall:.0f} devices at 100 Hz by wall time on this "
+          f"{os.cpu_count()}-core machine (shared with other engineers' work while measured)")
+    return 0 if got >= sum(per) and lost == 0 else 1
+
+
+def run(port: int, n_dev: int, seconds: float, hold_s: float, profile: Path | None = None,
+        n_workers: int = 1) -> int:
+    s = MqttSettings(host="127.0.0.1", port=port, prefix="bench", client_id="bench-monitor")
+    # 1. the monitors' persistent sessions exist, so the broker queues for them
+    for ss in [s] + [shard_settings(s, k, n_workers) for k in range(n_workers) if n_workers > 1]:
+        if not make_session(ss):
+            print("monitor could not connect")
+            return 1
     # 2. the devices' traffic, published with QoS 1 while the monitor is away
     traffic = [device_traffic(k, seconds) for k in range(n_dev)]
     n_samples = sum(len(fp.decode_imu_batch(m)) for _, msgs in traffic for m in msgs
@@ -114,33 +228,45 @@ def run(port: int, n_dev: int, seconds: float) -> int:
     pub.disconnect()
     pub.loop_stop()
     # 3. the monitor drains the queue with the full pipeline
-    cfg = PipelineConfig()
-    src = MqttSource(s)
-    svc = Service(src, lambda d, t0: Pipeline(cfg, None, None), [], ServiceOptions(poll_s=0.05))
-    done = threading.Event()
+    prof = cProfile.Profile() if profile is not None else None
+    net_prof = cProfile.Profile()
+    if prof is not None:  # the service thread and the network thread, each in its own profile
+        real_init = MqttSource.__init__
 
-    def watch() -> None:
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            if sum(x.samples for x in list(svc.sessions.values())) >= n_samples:
-                break
-            time.sleep(0.05)
-        done.set()
-        svc.stop("drained")
+        def init(self: MqttSource, *a: Any, **kw: Any) -> None:
+            real_init(self, *a, **kw)
+            main = self.client._thread_main
+            self.client._thread_main = lambda: net_prof.runcall(main)  # type: ignore[method-assign]
 
-    cpu0, wall0 = time.process_time(), time.monotonic()
-    threading.Thread(target=watch, daemon=True).start()
-    svc.run()
-    cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
-    got = sum(x.samples for x in svc.sessions.values())
-    lost = sum(x.lost for x in svc.sessions.values())
+        MqttSource.__init__ = init  # type: ignore[method-assign]
+        prof.enable()
+    got, lost, cpu, wall = drain(s, n_samples, hold_s)
+    if prof is not None:
+        prof.disable()
     dev_s = got / 100.0
     print(f"{n_dev} devices x {seconds:g} s at 100 Hz ({n_samples:,} samples, {n_samples // 10:,} MQTT "
           f"messages) through mosquitto and the full pipeline")
+    print(f"hold: {hold_s:g} s per device before the pipeline")
     print(f"processed {got:,} samples ({lost} lost) in {wall:.1f} s wall, {cpu:.1f} s CPU")
     print(f"capacity: {dev_s / cpu:.0f} devices at 100 Hz per core (CPU), {dev_s / wall:.0f} by wall time "
           f"on this machine")
-    return 0 if got >= n_samples else 1
+    n_off, cpu_off = offline(traffic)
+    live_rate, off_rate = got / cpu, n_off / cpu_off
+    print(f"offline, same data ({BATCH_S:g} s pieces, one Pipeline per device): {off_rate:,.0f} samples per "
+          f"CPU s ({off_rate / 100:.0f} devices per core); live: {live_rate:,.0f} samples per CPU s")
+    print(f"ratio live / offline: {live_rate / off_rate:.2f} (bar: >= 0.8)")
+    if prof is not None and profile is not None:
+        prof.dump_stats(str(profile))
+        pstats.Stats(str(profile)).sort_stats("cumulative").print_stats(30)
+        pstats.Stats(str(profile)).sort_stats("tottime").print_stats(25)
+        net = profile.with_suffix(".net" + profile.suffix)
+        net_prof.dump_stats(str(net))
+        print("the paho network thread:")
+        pstats.Stats(str(net)).sort_stats("tottime").print_stats(25)
+    status = 0 if got >= n_samples and lost == 0 else 1
+    if n_workers > 1:
+        status |= run_workers(s, traffic, n_workers, hold_s)
+    return status
 
 
 if __name__ == "__main__":

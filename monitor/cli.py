@@ -85,6 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv[0] if argv and argv[0] in _COMMANDS else None)
     args = parser.parse_args(argv)
+    args._argv = argv  # `posture run --workers N` starts N copies of this command line
     if args.command is None:  # a bare `posture`: a short usage and a hint, not an error
         print(_SHORT_USAGE)
         return 0

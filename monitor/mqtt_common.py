@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import socket
 import ssl
+import zlib
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from typing import Any
@@ -57,6 +58,7 @@ class MqttSettings:
     keepalive_s: int = 30
     session_expiry_s: int = 3600  #: how long the broker keeps our session (and queues) while we are away
     devices: tuple[str, ...] = ("*",)  #: device ids or glob patterns this monitor handles
+    shard: tuple[int, int] = (0, 1)  #: (k, n): of those, only the ones with device_shard(id, n) == k
 
     def __post_init__(self) -> None:
         # values that pass here would otherwise fail on the network thread, leaving the monitor deaf
@@ -67,6 +69,8 @@ class MqttSettings:
                                   f"{list(self.devices)!r}")
         if not 0 < self.port < 65536:
             raise MqttConfigError(f"port must be 1..65535, got {self.port}")
+        if not 0 <= self.shard[0] < self.shard[1]:
+            raise MqttConfigError(f"shard must be k/n with 0 <= k < n, got {self.shard[0]}/{self.shard[1]}")
 
     def __repr__(self) -> str:  # the dataclass repr would show the user name; keep it short and safe
         auth = " auth=yes" if self.username or self.password else ""
@@ -81,17 +85,23 @@ class MqttSettings:
         return f"{self.prefix}/{device_id}/{kind}"
 
     def wants(self, device_id: str) -> bool:
-        """True if this monitor handles that device (the fleet-splitting filter)."""
-        return any(fnmatchcase(device_id, pat) for pat in self.devices)
+        """True if this monitor handles that device (the fleet-splitting filter, then the shard)."""
+        return (any(fnmatchcase(device_id, pat) for pat in self.devices)
+                and (self.shard[1] == 1 or device_shard(device_id, self.shard[1]) == self.shard[0]))
 
     def subscriptions(self, kinds: tuple[str, ...] = ("imu", "msg", "info", "status")) -> list[str]:
         """Topic filters: one per listed device, or a `+` wildcard when any pattern is a glob."""
         if any(any(c in pat for c in "*?[") for pat in self.devices):
             return [f"{self.prefix}/+/{k}" for k in kinds]
-        return [f"{self.prefix}/{d}/{k}" for d in self.devices for k in kinds]
+        return [f"{self.prefix}/{d}/{k}" for d in self.devices if self.wants(d) for k in kinds]
 
     def effective_client_id(self, role: str = "monitor") -> str:
         return self.client_id or f"posture-{role}-{socket.gethostname()}"
+
+
+def device_shard(device_id: str, n: int) -> int:
+    """Which of n worker processes handles a device: stable across runs, hosts and Python versions."""
+    return zlib.crc32(device_id.lower().encode()) % n
 
 
 def parse_topic(settings: MqttSettings, topic: str) -> tuple[str, str] | None:
@@ -160,7 +170,9 @@ def make_client(s: MqttSettings, role: str = "monitor", will: tuple[str, bytes] 
     reconnect backoff from 1 s to 30 s. Connect it with `connect_persistent`."""
     from paho.mqtt.client import MQTTv5
 
-    c = Client(CallbackAPIVersion.VERSION2, client_id=client_id or s.effective_client_id(role),
+    from monitor.mqtt_socket import BufferedClient
+
+    c = BufferedClient(CallbackAPIVersion.VERSION2, client_id=client_id or s.effective_client_id(role),
                protocol=MQTTv5)
     if s.username or s.password:
         c.username_pw_set(s.username, s.password)
@@ -219,5 +231,6 @@ def settings_summary(s: MqttSettings) -> dict[str, Any]:
 
 
 __all__ = ["DEFAULT_PREFIX", "MqttConfigError", "MqttSettings", "TOPIC_KINDS", "connect_persistent",
-           "connect_properties", "describe_connect_error", "make_client", "parse_topic", "parse_url", "publish",
+           "connect_properties", "describe_connect_error", "device_shard", "make_client", "parse_topic", "parse_url",
+           "publish",
            "redacted_url", "settings_summary", "with_env_credentials"]

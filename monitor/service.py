@@ -9,8 +9,9 @@ is exhausted. For each device it keeps a `DeviceSession`:
   fsync at most `fsync_interval_s` apart), before anything else is done with it, so a kill loses at most a
   partial frame; MQTT messages are acknowledged to the broker only after that;
 - IMU batches are scaled with the device's DEVICE_INFO (batches that arrive before it are held, bounded)
-  and consecutive batches of one delivery are merged before they go through the device's Pipeline, so the
-  per-call cost is paid once per delivery, not once per batch;
+  and consecutive batches are merged before they go through the device's Pipeline; with `hold_s` (`posture
+  run`: 0.25 s) a device's batches are first gathered for up to that long (monitor/gather.py), so the
+  per-call cost is paid a few times a second, not once per message;
 - the pipeline's events go to every sink; the latest `State` feeds the status line;
 - the device's STATUS battery level and its EVENTs (a button press, a double tap its IMU detected) go to the
   pipeline (`battery`, `answer_latest`): a press or a double tap answers the latest open alert "done", a
@@ -52,6 +53,7 @@ import numpy as np
 import firmware_protocol as fp
 from monitor.capture_set import CaptureSet
 from monitor.events import Alert, AlertResponse, Event, LinkLoss, State
+from monitor.gather import Gather
 from monitor.imu import ImuSamples
 from monitor.progress import Progress
 from monitor.recording import CaptureMeta, write_meta
@@ -102,6 +104,7 @@ class ServiceOptions:
     poll_s: float = 0.2
     device_info: dict[str, Any] = field(default_factory=dict)  #: added to every sink's on_device info
     live: bool = False  #: a live link: after a device reboot, the time it was away is added to t_s
+    hold_s: float = 0.0  #: gather each device's batches this long before the pipeline (monitor/gather.py)
 
 
 @dataclass
@@ -161,6 +164,7 @@ class Service:
         self.on_event: Callable[[str, Any], None] | None = None  #: called for every pipeline event
         #: called once per loop turn in the service's thread (the control channel's requests run there)
         self.hooks: list[Callable[[], None]] = []
+        self.gather = Gather(self.opt.hold_s, clock)
         self.captures = (CaptureSet(self.opt.captures_dir, self.opt.fsync_interval_s)
                          if self.opt.captures_dir is not None else None)
 
@@ -185,10 +189,15 @@ class Service:
                 failure = getattr(self.source, "failure", _healthy)()
                 if failure is not None:
                     raise SourceFailed(failure)
-                item = self.source.get(self.opt.poll_s)
+                wait_s = self.gather.wait_s(self.opt.poll_s)  # no longer than until a gathered batch is due
+                item = self.source.get(wait_s)
                 if item is not None:
                     self.handle(item)
-                elif self.source.exhausted:
+                elif wait_s >= self.opt.poll_s:
+                    self.flush()  # idle for a whole poll: nothing gathered waits for more
+                if self.gather:
+                    self.flush(self.gather.due())
+                if item is None and self.source.exhausted:
                     reason = "end of input"
                     break
                 for hook in self.hooks:
@@ -206,6 +215,7 @@ class Service:
         try:
             self.source.close()
         finally:
+            self.flush()
             for s in self.sessions.values():
                 if self.opt.live:
                     self._fix_backlog(s)  # a backlog the stream never caught up from
@@ -235,6 +245,18 @@ class Service:
             s = self.sessions[device_id] = DeviceSession(device_id)
         return s
 
+    def flush(self, device_ids: list[str] | None = None) -> None:
+        """Put the gathered batches of these devices (None: all) through their pipelines."""
+        for device_id in self.gather.devices() if device_ids is None else device_ids:
+            s = self.session(device_id)
+            guarded(s, self._flush, s)
+
+    def _flush(self, s: DeviceSession) -> None:
+        batches = self.gather.take(s.device_id)
+        if batches:  # only batches of a device whose DEVICE_INFO is known are gathered
+            assert s.info is not None
+            self._run_batches(s, s.info, batches)
+
     def handle(self, item: Item) -> None:
         if isinstance(item, Received):
             s = self.session(item.device_id)
@@ -245,6 +267,7 @@ class Service:
             guarded(s, self._on_events, s, item.events)
         elif isinstance(item, Samples):
             s = self.session(item.device_id)
+            guarded(s, self._flush, s)
             guarded(s, self._process, s, item.samples, item.lost_before)
         elif isinstance(item, Connected):
             s = self.session(item.device_id)
@@ -261,6 +284,7 @@ class Service:
         elif isinstance(item, Disconnected):
             s = self.session(item.device_id)
             s.online = False
+            guarded(s, self._flush, s)
             log.warning("device %s offline: %s", item.device_id, item.reason)
             if self.opt.live:
                 self._fix_backlog(s)
@@ -314,6 +338,7 @@ class Service:
             if batches:
                 self._batches(s, batches)
                 batches = []
+            self._flush(s)  # what was sent before this message meets the pipeline before it
             if isinstance(ev, fp.DeviceInfo):
                 self._on_info(s, ev)
             elif isinstance(ev, fp.Reboot):
@@ -348,6 +373,12 @@ class Service:
                     s.held_dropped += len(s.held[0])
                 s.held.append(b)
             return
+        if self.gather.hold_s > 0:
+            batches = self.gather.add(s.device_id, batches, info.odr_hz)
+        if batches:
+            self._run_batches(s, info, batches)
+
+    def _run_batches(self, s: DeviceSession, info: fp.DeviceInfo, batches: list[fp.ImuBatch]) -> None:
         # merge runs of contiguous batches into one call
         run: list[fp.ImuBatch] = []
         for b in batches:

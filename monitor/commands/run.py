@@ -39,10 +39,31 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_common_arguments(p)
     p.add_argument("--devices", help="MQTT: comma-separated device ids or glob patterns this monitor handles")
     p.add_argument("--client-id", help="MQTT client id (default: [mqtt] client_id or posture-monitor-HOST)")
+    p.add_argument("--workers", type=_workers, default=1, metavar="N",
+                   help="MQTT: N monitor processes, each following its own share of the devices (default 1)")
+    p.add_argument("--shard", type=_shard, default=None, help=argparse.SUPPRESS)  # k/n: one worker's share
     p.add_argument("--captures", type=Path, help="raw captures directory (default: [storage] captures_dir, else "
                    "captures/ in the data directory)")
     p.add_argument("--no-capture", action="store_true", help="do not keep the raw bytes")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (default: never)")
+
+
+def _workers(text: str) -> int:
+    n = int(text)
+    if not 1 <= n <= 64:
+        raise argparse.ArgumentTypeError(f"--workers must be 1..64, got {n}")
+    return n
+
+
+def _shard(text: str) -> tuple[int, int]:
+    k, _, n = text.partition("/")
+    try:
+        shard = int(k), int(n)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected k/n, got {text!r}") from None
+    if not 0 <= shard[0] < shard[1]:
+        raise argparse.ArgumentTypeError(f"expected k/n with 0 <= k < n, got {text!r}")
+    return shard
 
 
 def add_common_arguments(p: argparse.ArgumentParser) -> None:
@@ -163,6 +184,9 @@ class MqttSourceBuilder:
             s = replace(s, devices=tuple(x.strip() for x in args.devices.split(",") if x.strip()))
         if getattr(args, "client_id", None):
             s = replace(s, client_id=args.client_id)
+        shard = getattr(args, "shard", None)
+        if shard is not None:  # one of `--workers N`: its own share, its own session at the broker
+            s = replace(s, shard=shard, client_id=f"{s.effective_client_id()}-{shard[0] + 1}of{shard[1]}")
         self.settings = s
 
     def source(self) -> Source:
@@ -289,6 +313,7 @@ def exit_status(report: Any, prog: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from monitor.config import ConfigError, load_config
+    from monitor.gather import HOLD_S
     from monitor.mqtt_common import MqttConfigError
     from monitor.service import Service, ServiceOptions
     from monitor.sources.base import SourceError
@@ -305,6 +330,13 @@ def run(args: argparse.Namespace) -> int:
     controller = Controller()  # the wearer's answers, from the CLI, MQTT and the desktop (monitor.control)
     from monitor.clock import wall_clock
 
+    if args.workers > 1:
+        if args.mqtt is None:
+            print("posture run: --workers needs --mqtt (a serial port is one device)", file=sys.stderr)
+            return 2
+        from monitor.workers import run_workers
+
+        return run_workers(getattr(args, "_argv", sys.argv[1:]), args.workers)
     try:
         clock = wall_clock()
         source = build_source(args, cfg)
@@ -318,7 +350,7 @@ def run(args: argparse.Namespace) -> int:
     status = sys.stderr if cfg.service.status_line and not args.no_status else None
     opts = ServiceOptions(captures_dir=captures, fsync_interval_s=cfg.storage.fsync_interval_s,
                           duration_s=args.duration, status_interval_s=cfg.service.status_interval_s,
-                          status_stream=status, live=True)
+                          status_stream=status, live=True, hold_s=HOLD_S)
     from monitor.sinks_sqlite import SqliteSink
 
     store = next((s for s in sinks if isinstance(s, SqliteSink)), None)

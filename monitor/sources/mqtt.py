@@ -192,7 +192,13 @@ class MqttSource(QueuedSource):
         self.connects += 1
         present = bool(getattr(flags, "session_present", False))
         log.info("mqtt: connected to %s (session %s)", redacted_url(self.s), "resumed" if present else "new")
-        client.subscribe([(t, 1) for t in self.s.subscriptions()])
+        topics = self.s.subscriptions()
+        if not topics:  # every listed device belongs to another worker's shard
+            log.warning("mqtt: none of the listed devices is in this worker's shard %d/%d; nothing to follow",
+                        *self.s.shard)
+            self.connected.set()
+            return
+        client.subscribe([(t, 1) for t in topics])
         # `connected` is set when the broker has acknowledged the subscriptions (_on_subscribe): before
         # that, a device's new messages would not be routed to this monitor yet.
 
