@@ -458,8 +458,9 @@ class Service:
         delta = s.min_bound_s - s.wall_offset_s
         if delta > -BACKLOG_FIX_S:
             return
-        log.warning("device %s: its first samples were %.0f s old (a backlog at the broker); moving this "
-                    "session's times of day %.0f s earlier", s.device_id, -delta, -delta)
+        log.warning("device %s: its first samples were %.0f s old (a backlog at the broker, or a device that "
+                    "sent faster than it sampled, e.g. `posture simulate --speed`); moving this session's times "
+                    "of day %.0f s earlier", s.device_id, -delta, -delta)
         s.wall_offset_s = s.min_bound_s
         if s.pipeline is not None and getattr(s.pipeline, "wall_offset_s", None) is not None:
             s.pipeline.wall_offset_s += delta  # type: ignore[attr-defined]
