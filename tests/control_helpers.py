@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,8 @@ from monitor.sinks_sqlite import SqliteSink
 from monitor.sources.base import Item
 from monitor.sources.simulated import SimulatedSource
 from monitor.virtual_device import VirtualDevice
+from tests.wait import WAIT_S, wait_for
 
-WAIT_S = 60.0
 #: Monday 2026-11-30 09:00 UTC: inside the default work hours
 MONDAY_9H = 1_796_029_200.0
 
@@ -111,8 +110,3 @@ class Monitor:
             self.advance_to(t)
 
 
-def wait_for(cond: Callable[[], bool], what: str, timeout_s: float = WAIT_S) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not cond():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)  # bounded poll of a real thread

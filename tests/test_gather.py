@@ -5,7 +5,6 @@ real MQTT path through a private mosquitto."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
 from typing import Any
 
@@ -21,8 +20,8 @@ from monitor.sources.simulated import MqttDevice
 from monitor.virtual_device import VirtualDevice
 from tests.conftest import Broker
 from tests.fake_chunks import ramp_chunks
-from tests.test_mqtt_service import WAIT_S, wait_for
 from tests.test_service import ListSource, RecordingPipeline
+from tests.wait import play, serving, wait_for
 
 
 class Clock:
@@ -143,20 +142,9 @@ def test_hold_over_a_real_broker_loses_nothing(mosquitto: Broker) -> None:
     src = MqttSource(replace(s, client_id="mon-gather"))
     svc = Service(src, factory, [], ServiceOptions(poll_s=0.05, hold_s=0.25))  # type: ignore[arg-type]
     mdev = MqttDevice(dev, s, dev_id)
-    runner = threading.Thread(target=svc.run)
-    try:
-        runner.start()
-        wait_for(src.connected.is_set, "the monitor to connect")
-        mdev.start()
-        assert mdev.wait_connected(WAIT_S)
-        mdev.boot()
-        mdev.advance(30.0)
-        assert mdev.flush(WAIT_S)
+    with serving(svc, src, mdev):
+        play(mdev, 30.0)
         wait_for(lambda: dev_id in svc.sessions and svc.sessions[dev_id].samples >= 3000, "all samples")
-    finally:
-        svc.stop()
-        runner.join(timeout=WAIT_S)
-        mdev.stop()
     t = np.concatenate(pipes[0].t)
     assert len(t) == 3000 and np.all(np.diff(t) > 0)
     assert len(pipes[0].t) < 300  # gathered: fewer calls than the 300 messages

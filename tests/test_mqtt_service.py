@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from dataclasses import replace
 from typing import Any
 
@@ -21,15 +20,7 @@ from monitor.sources.mqtt import MqttSource
 from monitor.sources.simulated import MqttDevice
 from monitor.virtual_device import VirtualDevice
 from tests.conftest import Broker
-
-WAIT_S = 60.0
-
-
-def wait_for(cond: Any, what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not cond():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)  # bounded wait on real I/O in other threads
+from tests.wait import play, serving, wait_for
 
 
 def _strict(name: str) -> None:
@@ -59,23 +50,14 @@ def test_alerts_state_and_discovery_over_mqtt(mosquitto: Broker) -> None:
     src = MqttSource(replace(s, client_id="mon-e2e"))
     svc = Service(src, pipeline_factory(Config(), live=False), [MqttSink(s, src.publish), HapticSink(src)],
                   ServiceOptions(poll_s=0.05))
-    runner = threading.Thread(target=svc.run)
     try:
-        runner.start()
-        wait_for(src.connected.is_set, "the monitor to connect")
-        mdev.start()
-        assert mdev.wait_connected(WAIT_S)
-        mdev.boot()
-        mdev.advance(sim.duration_s + 1.0)
-        assert mdev.flush(WAIT_S)
-        wait_for(lambda: dev_id in svc.sessions and svc.sessions[dev_id].samples >= n_total, "all samples")
-        alerts = svc.sessions[dev_id].alerts
-        assert alerts >= 1
-        wait_for(lambda: len(dev.haptics) >= alerts, "the HAPTIC commands to reach the device")
+        with serving(svc, src, mdev):
+            play(mdev, sim.duration_s + 1.0)
+            wait_for(lambda: dev_id in svc.sessions and svc.sessions[dev_id].samples >= n_total, "all samples")
+            alerts = svc.sessions[dev_id].alerts
+            assert alerts >= 1
+            wait_for(lambda: len(dev.haptics) >= alerts, "the HAPTIC commands to reach the device")
     finally:
-        svc.stop()
-        runner.join(timeout=WAIT_S)
-        mdev.stop()
         watcher.disconnect()
         watcher.loop_stop()
     with lock:
