@@ -125,6 +125,14 @@ class DeviceInfo:
     def odr_hz(self) -> float:
         return self.odr_mhz / 1000.0
 
+    @property
+    def imu_model_name(self) -> str:
+        """The IMU's ImuModel name, or "model N" for a code this version does not know."""
+        try:
+            return ImuModel(self.imu_model).name
+        except ValueError:
+            return f"model {self.imu_model}"
+
     @classmethod
     def for_ranges(cls, device_id: bytes, boot_id: int, odr_hz: float, accel_fs_g: int, gyro_fs_dps: int,
                    **kw: object) -> DeviceInfo:

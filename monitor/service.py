@@ -278,7 +278,7 @@ class Service:
                     "device_id": item.device_id, **self.opt.device_info}
             if item.info is not None:  # for Home Assistant's device registry
                 info["firmware"] = ".".join(map(str, item.info.firmware))
-                info["imu_model"] = _imu_name(item.info.imu_model)
+                info["imu_model"] = item.info.imu_model_name
             for sink in self.sinks:
                 sink.on_device(item.device_id, info)
         elif isinstance(item, Disconnected):
@@ -556,13 +556,6 @@ class Service:
                 "device_events": dict(s.device_events),
                 "capture": str(s.capture_path) if s.capture_path else None,
                 "decoder": st.as_dict() if st is not None else None}
-
-
-def _imu_name(model: int) -> str:
-    try:
-        return fp.ImuModel(model).name
-    except ValueError:
-        return f"IMU model {model}"
 
 
 def _healthy() -> None:

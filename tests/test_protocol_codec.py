@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -280,3 +282,9 @@ def test_a_reset_soon_after_boot_is_still_a_reboot() -> None:
     dec = fp.Decoder()
     dec.feed(b"".join(before + after))
     assert dec.stats.reboots == 1 and dec.stats.late == 0
+
+
+def test_imu_model_name_known_and_unknown() -> None:
+    info = fp.DeviceInfo.for_ranges(b"\x00" * 8, 1, 100.0, 4, 500, imu_model=fp.ImuModel.BMI270)
+    assert info.imu_model_name == "BMI270"
+    assert replace(info, imu_model=99).imu_model_name == "model 99"  # a newer firmware's part

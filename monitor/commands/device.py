@@ -90,12 +90,7 @@ class DeviceLink:
 
 
 def _describe(info: fp.DeviceInfo) -> str:
-    from firmware_protocol import ImuModel
-
-    try:
-        model = ImuModel(info.imu_model).name
-    except ValueError:
-        model = f"model {info.imu_model}"
+    model = info.imu_model_name
     rates = ", ".join(f"{r / 1000:g}" for r in info.rates_mhz) or "not listed (a 1.0 device)"
     return (f"device {info.device_id_hex}  {model}  fw {'.'.join(map(str, info.firmware))}  protocol "
             f"{'.'.join(map(str, info.protocol))}  {info.odr_hz:g} Hz  ±{info.accel_fs_g} g  "

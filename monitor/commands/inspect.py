@@ -22,7 +22,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def inspect_file(path: Path, show_progress: bool = False) -> dict[str, Any]:
-    from firmware_protocol import ImuModel
     from monitor.progress import Progress
     from monitor.recording import load_recording
 
@@ -48,11 +47,7 @@ def inspect_file(path: Path, show_progress: bool = False) -> dict[str, Any]:
     }
     if rec.info is not None:
         i = rec.info
-        try:
-            model = ImuModel(i.imu_model).name
-        except ValueError:
-            model = f"model {i.imu_model}"
-        out["device"] = {"device_id": i.device_id_hex, "boot_id": f"{i.boot_id:08x}", "imu_model": model,
+        out["device"] = {"device_id": i.device_id_hex, "boot_id": f"{i.boot_id:08x}", "imu_model": i.imu_model_name,
                          "firmware": ".".join(map(str, i.firmware)), "protocol": ".".join(map(str, i.protocol)),
                          "odr_hz": i.odr_hz, "accel_fs_g": i.accel_fs_g, "gyro_fs_dps": i.gyro_fs_dps}
     if rec.csv_report and rec.csv_report.messages:

@@ -38,6 +38,7 @@ from monitor.control.protocol import (
     encode_response,
     error_response,
 )
+from monitor.private_files import private_dir
 
 log = logging.getLogger("posture.control")
 
@@ -57,7 +58,7 @@ def default_socket_path(env: Mapping[str, str] | None = None) -> Path:
 
 
 def _private_dir(d: Path) -> None:
-    d.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_dir(d)  # a folder that already exists (/tmp/posture-<uid>) is checked below
     st = d.stat()
     if st.st_uid != os.getuid():
         raise ControlError(f"{d} belongs to another user: not using it for the control socket")
