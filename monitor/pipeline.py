@@ -202,18 +202,21 @@ class Pipeline:
             acc = self._accel.apply(acc)
         q = self._fusion.update(t, acc, gyr)
         known_before = self.R_bs is not None
-        lean, flex = self._angles(t, q)
+        up_s = up_in_sensor(q)  # once per batch: the angles, the baseline and the exercise detectors use it
+        if self.baseline is not None:
+            self.baseline.feed_up(t, up_s)
+        lean, flex = self._angles(t, up_s)
         events: list[Event] = []
         hops = self._activity.feed(t, acc, gyr)
         self._buffer(t, lean, flex)
         hops = [self._big_bend(h) for h in hops]
-        found = self._exercise(t, acc, gyr, q)  # first: a session in progress holds back the nudges
+        found = self._exercise(t, acc, gyr, up_s)  # first: a session in progress holds back the nudges
         events += self._hops(hops)
         events += self._credit_exercise(found)  # after: a break the tracker is closing is not doubled
         if self.baseline is not None:
             self.baseline.feed_hops(hops, self._activity.upright_s)
             if not known_before and self.baseline.R_bs is not None:
-                lean, flex = self._late_angles(t, q, lean, flex)
+                lean, flex = self._late_angles(t, up_s, lean, flex)
         self._trim(hops)
         valid = ~self._unjudged_mask(t, hops)
         events += self._episodes(t, lean, flex, valid)
@@ -293,10 +296,8 @@ class Pipeline:
         """The completed 10 s windows, followed by the posture shifts they reveal."""
         return [*windows, *self._shifts.feed(w for w in windows if isinstance(w, Aggregate))]
 
-    def _angles(self, t: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        up_s = up_in_sensor(q)
-        if self.baseline is not None:
-            self.baseline.feed_up(t, up_s)
+    def _angles(self, t: np.ndarray, up_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Low-passed (lean, flexion) in degrees from up_s (N,3), the earth's up in the sensor frame."""
         R = self.R_bs
         if R is None:
             self._t_prev = float(t[-1])
@@ -317,7 +318,7 @@ class Pipeline:
         return lean, flex
 
     def _late_angles(
-        self, t: np.ndarray, q: np.ndarray, lean: np.ndarray, flex: np.ndarray
+        self, t: np.ndarray, up_s: np.ndarray, lean: np.ndarray, flex: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """The auto-baseline found the mounting within this batch: angles from when it did (a long batch,
         a replayed file, would otherwise have none)."""
@@ -327,7 +328,7 @@ class Pipeline:
             return lean, flex
         self._t_prev, self._lp = math.nan, np.full(2, np.nan)  # the low-pass starts afresh
         lean, flex = lean.copy(), flex.copy()
-        lean[i0:], flex[i0:] = self._angles(t[i0:], q[i0:])
+        lean[i0:], flex[i0:] = self._angles(t[i0:], up_s[i0:])
         self._buf_a[len(self._buf_a) - (len(t) - i0) :] = np.column_stack([lean[i0:], flex[i0:]])
         return lean, flex
 
@@ -424,10 +425,10 @@ class Pipeline:
                 events += self.answer_latest(AlertResponse.ACKNOWLEDGED, r.end_s, "stretch_reminder")
         return events
 
-    def _exercise(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, q: np.ndarray
+    def _exercise(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, up: np.ndarray
                   ) -> list[RowingSession | FoamRolling]:
-        """Rowing sessions and foam rolling (monitor.detect.rowing, .foam), from the fused attitude."""
-        up = up_in_sensor(q)
+        """Rowing sessions and foam rolling (monitor.detect.rowing, .foam), from the fused up direction (the
+        angles unsmoothed: a stroke is faster than the episode detectors' low-pass)."""
         R = self.R_bs
         if R is None:
             lean = flex = np.full(len(t), np.nan)
