@@ -69,10 +69,13 @@ def rolling(w: Window, p: FoamParams) -> str | None:
         return None
     e1 /= float(np.linalg.norm(e1))
     tilt = np.arctan2(up @ np.cross(ax, e1), up @ e1)
+    tilt = tilt - np.polyval(np.polyfit(w.t_s - w.t_s[0], tilt, 1), w.t_s - w.t_s[0])  # the body settling
     rock = math.degrees(float(np.percentile(tilt, 95) - np.percentile(tilt, 5)))
     ac = autocorrelation(tilt)
     period, r = best_period(ac, p.rate_hz, 1.0 / p.max_hz, 1.0 / p.min_hz)
     steady = math.isfinite(period) and not faster_rhythm(ac, p.rate_hz, period)
+    if steady:  # the biased estimate shrinks with the lag (by (N - lag) / N): undone, slow rolling passes too
+        r *= len(ac) / (len(ac) - period * p.rate_hz)
     if steady and rock >= p.rock_deg and r >= p.periodicity:
         return side
     return None
@@ -125,4 +128,5 @@ class FoamDetector:
             return []
         sides = [r[2] for r in runs]
         side = max(set(sides), key=sides.count)
-        return [FoamRolling(runs[0][0], runs[-1][1], rolling_s, side)]
+        q = p.window_s / 4  # a window passes once rolling fills about its middle half
+        return [FoamRolling(runs[0][0] + q, runs[-1][1] - q, rolling_s, side)]

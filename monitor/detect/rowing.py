@@ -34,7 +34,6 @@ core's share of a minimum-jerk swing (0.5406), and the trunk range the flexion's
 
 from __future__ import annotations
 
-import bisect
 import math
 from dataclasses import dataclass, field
 
@@ -62,6 +61,16 @@ class RowingParams:
     keep_periodicity: float = 0.35
     bridge_s: float = 150.0  #: longest pause (rest interval) inside one session, s
     reach_s: float = 30.0  #: looser windows join a session only this close to a strict one, s
+    #: ... and, before its first strict window or after its last, only with at least this swing radius (a
+    #: trunk swaying without the seat's slide just before or after rowing is not rowing), m
+    edge_radius_m: float = 0.55
+    ref_strokes: int = 8  #: a stroke is compared with the median of up to this many strokes next to it
+    return_rate: float = 0.35  #: not a stroke: a fall slower than this share of its neighbours' ...
+    return_amp: float = 0.75  #: ... and smaller than this share of their amplitude
+    edge_rate: float = 0.5  #: a run's first (last) stroke: its fall at least this share of the next ones'
+    edge_amp: float = 0.7  #: its amplitude
+    edge_trough: float = 0.65  #: its lowest point below the mean
+    edge_radius: float = 0.5  #: its swing radius (the seat's slide)
     min_rowing_windows: int = 3  #: strict windows a session needs
     min_strokes: int = 20  #: strokes a session needs
     #: a window whose up direction stays within this of its mean is not analysed (most of a day: sitting
@@ -84,6 +93,7 @@ class RowingWindow:
     periodicity: float
     slide_radius_m: float
     crossings_s: np.ndarray  #: times of the tilt's downward crossings (away from the window's edges)
+    stroke_features: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))  #: per crossing (rate, peak, trough)
     lean_drive: tuple[float, int] = (0.0, 0)  #: (sum of lean, samples) in drive cores of the central hop
     lean_recovery: tuple[float, int] = (0.0, 0)  #: the same in recovery cores
     drive_share: float = math.nan  #: share of the central hop in drive cores
@@ -118,6 +128,7 @@ def analyse_window(w: Window, p: RowingParams, axis_prev: np.ndarray | None) -> 
     period, per_r = best_period(r, rate, 60.0 / p.max_spm, 60.0 / p.min_spm)
     faster = False
     radius = 0.0
+    a_h = np.zeros(len(tilt))
     if math.isfinite(period):
         faster = faster_rhythm(r, rate, period)
         horiz = np.cross(up, ax)  # horizontal, across the swing axis
@@ -133,7 +144,8 @@ def analyse_window(w: Window, p: RowingParams, axis_prev: np.ndarray | None) -> 
                           and per_r >= p.keep_periodicity)
     crossings = _crossings(w.t_s, tilt, 0.2 * swing_deg / 2 * math.pi / 180) if stroking else np.zeros(0)
     crossings = crossings[(crossings > w.t_s[0] + 1.0) & (crossings < w.t_s[-1] - 1.0)]
-    res = RowingWindow(w.start_s, rowing, stroking, axis_deg, swing_deg, period, per_r, radius, crossings)
+    feats = _stroke_features(w.t_s, tilt, a_h, crossings, period if math.isfinite(period) else 3.0, rate)
+    res = RowingWindow(w.start_s, rowing, stroking, axis_deg, swing_deg, period, per_r, radius, crossings, feats)
     if stroking and have_flex and np.isfinite(lean).all():
         res = _drive_measures(res, w, p, flex, lean)
     return res, ax
@@ -152,6 +164,28 @@ def _crossings(t: np.ndarray, x: np.ndarray, h: float) -> np.ndarray:
     return t[i0] + frac * (t[flips] - t[i0])
 
 
+def _stroke_features(t: np.ndarray, tilt: np.ndarray, a_h: np.ndarray, crossings: np.ndarray, period: float,
+                     rate_hz: float) -> np.ndarray:
+    """Per crossing: the tilt's fastest fall within 0.3 s of it (deg/s), its highest point in the half
+    period before and its lowest in the half period after (deg, from the window's mean)."""
+    out = np.zeros((len(crossings), 4))
+    if not len(crossings):
+        return out
+    d = -np.gradient(np.degrees(tilt)) * rate_hz
+    deg = np.degrees(tilt)
+    for k, c in enumerate(crossings):
+        near = np.abs(t - c) <= 0.3
+        before = (t >= c - period / 2) & (t <= c)
+        after = (t >= c) & (t <= c + period / 2)
+        one = np.abs(t - c) <= period / 2
+        ph = np.exp(-2j * np.pi * t[one] / period)
+        at = abs(np.mean(tilt[one] * ph)) * (2 * np.pi / period) ** 2
+        rk = abs(np.mean((a_h[one] - a_h[one].mean()) * ph)) / max(at, 1e-9)
+        out[k] = (d[near].max() if near.any() else 0.0, deg[before].max() if before.any() else 0.0,
+                  deg[after].min() if after.any() else 0.0, rk)
+    return out
+
+
 def _drive_measures(res: RowingWindow, w: Window, p: RowingParams, flex: np.ndarray, lean: np.ndarray
                     ) -> RowingWindow:
     rate = np.gradient(flex) * p.rate_hz
@@ -162,7 +196,7 @@ def _drive_measures(res: RowingWindow, w: Window, p: RowingParams, flex: np.ndar
     recovery = central & (rate >= 0.5 * fwd)
     return RowingWindow(
         res.start_s, res.rowing, res.stroking, res.axis_deg, res.swing_deg, res.period_s, res.periodicity,
-        res.slide_radius_m, res.crossings_s,
+        res.slide_radius_m, res.crossings_s, res.stroke_features,
         lean_drive=(float(lean[drive].sum()), int(drive.sum())),
         lean_recovery=(float(lean[recovery].sum()), int(recovery.sum())),
         drive_share=float(drive.sum() / max(1, int(central.sum()))),
@@ -173,30 +207,95 @@ def _drive_measures(res: RowingWindow, w: Window, p: RowingParams, flex: np.ndar
 @dataclass
 class _Session:
     windows: list[RowingWindow] = field(default_factory=list)
-    strokes: list[float] = field(default_factory=list)
-    periods: list[float] = field(default_factory=list)  #: the stroke period of the window each came from
+    #: crossings offered by the windows: (time, distance from the window's centre, period, features)
+    offered: list[tuple[float, float, float, np.ndarray]] = field(default_factory=list)
 
-    def add(self, w: RowingWindow, p: RowingParams) -> None:
-        """Take the window's strokes from its central hop (each stroke is counted by one window only)."""
+    def add(self, w: RowingWindow, p: RowingParams, span: tuple[float, float] | None = None) -> None:
+        """Offer the window's crossings in `span` (default: its central hop), widened by half a second: the
+        same crossing seen by neighbouring windows moves by a fraction of that (see `strokes`)."""
         self.windows.append(w)
         mid = w.start_s + (p.window_s - p.hop_s) / 2
-        for c in w.crossings_s[(w.crossings_s >= mid) & (w.crossings_s < mid + p.hop_s)]:
-            i = bisect.bisect_left(self.strokes, c)
-            self.strokes.insert(i, float(c))
-            self.periods.insert(i, w.period_s)
+        lo, hi = span if span is not None else (mid, mid + p.hop_s)
+        sel = (w.crossings_s >= lo - 0.5) & (w.crossings_s < hi + 0.5)
+        centre = w.start_s + p.window_s / 2
+        for c, f in zip(w.crossings_s[sel], w.stroke_features[sel], strict=True):
+            self.offered.append((float(c), abs(float(c) - centre), w.period_s, f))
+
+    def strokes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(times, periods, features (N,4)) of the crossings, each taken once: of the offers within a third
+        of a period of each other, the one from the window it lies most central in."""
+        offers = sorted(self.offered)
+        keep: list[tuple[float, float, float, np.ndarray]] = []
+        for o in offers:
+            if keep and o[0] - keep[-1][0] < o[2] / 3:
+                if o[1] < keep[-1][1]:
+                    keep[-1] = o
+                continue
+            keep.append(o)
+        return (np.array([k[0] for k in keep]), np.array([k[2] for k in keep]),
+                np.array([k[3] for k in keep]).reshape(-1, 4))
 
     @property
     def last_s(self) -> float:
         return self.windows[-1].start_s
 
 
+def _local_ref(f: np.ndarray, k: int, step: int, n: int) -> np.ndarray:
+    """Median features of up to n strokes next to stroke k on the side `step` (+1 later, -1 earlier)."""
+    idx = range(k + step, k + step * (n + 1), step)
+    near = [f[i] for i in idx if 0 <= i < len(f)]
+    return np.median(near, axis=0) if near else f[k]
+
+
+def _ratios(f: np.ndarray, ref: np.ndarray) -> tuple[float, float, float, float]:
+    """(descent rate, amplitude, trough, radius) of one stroke over those of the reference."""
+    def q(a: float, b: float) -> float:
+        return a / b if b > 1e-9 else math.inf
+
+    return q(f[0], ref[0]), q(f[1] - f[2], ref[1] - ref[2]), q(-f[2], -ref[2]), q(f[3], ref[3])
+
+
+def stroke_mask(strokes: np.ndarray, periods: np.ndarray, f: np.ndarray, p: RowingParams) -> np.ndarray:
+    """Which crossings are strokes. Anywhere: not a slow partial fall (the trunk going back to upright
+    after the last catch). At each end of a run of strokes (rests split runs): trimmed inward to the first
+    that matches the rhythm of the strokes next to it (the last sways of another movement, sitting down
+    onto the machine)."""
+    keep = np.ones(len(strokes), bool)
+    for k in range(len(strokes)):
+        rate, amp, _, _ = _ratios(f[k], np.median(f[max(0, k - p.ref_strokes):k + p.ref_strokes + 1], axis=0))
+        if rate < p.return_rate and amp < p.return_amp:
+            keep[k] = False
+    idx = np.nonzero(keep)[0]
+    if not len(idx):
+        return keep
+    gaps = np.nonzero(np.diff(strokes[idx]) > 1.5 * periods[idx[1:]])[0]
+    for run in np.split(idx, gaps + 1):
+        for order, step in ((run, 1), (run[::-1], -1)):
+            for k in order:
+                inward = idx[idx > k][:p.ref_strokes] if step > 0 else idx[idx < k][::-1][:p.ref_strokes]
+                if len(inward) < 3:
+                    break
+                ref = np.median(f[inward], axis=0)
+                rate, amp, trough, radius = _ratios(f[k], ref)
+                if (rate >= p.edge_rate and amp >= p.edge_amp and trough >= p.edge_trough
+                        and radius >= p.edge_radius):
+                    break
+                keep[k] = False
+    return keep
+
+
 def session_event(s: _Session, p: RowingParams) -> RowingSession | None:
     """The RowingSession of a finished run of windows, or None if it does not qualify."""
     strict = [w for w in s.windows if w.rowing]
-    if len(strict) < p.min_rowing_windows or len(s.strokes) < p.min_strokes:
+    if len(strict) < p.min_rowing_windows:
         return None
-    iv = np.diff(s.strokes)
-    iv = iv[iv <= 1.5 * np.asarray(s.periods[1:])]  # not across a rest or a missed stroke
+    times, periods, feats = s.strokes()
+    keep = stroke_mask(times, periods, feats, p)
+    strokes, periods = times[keep], periods[keep]
+    if len(strokes) < p.min_strokes:
+        return None
+    iv = np.diff(strokes)
+    iv = iv[iv <= 1.5 * periods[1:]]  # not across a rest or a missed stroke
     period = float(iv.mean())
     rates = [60.0 / w.period_s for w in s.windows]
     shares = [w.drive_share for w in s.windows if math.isfinite(w.drive_share)]
@@ -207,9 +306,9 @@ def session_event(s: _Session, p: RowingParams) -> RowingSession | None:
     ranges = [w.range_deg for w in s.windows if math.isfinite(w.range_deg)]
     lead = 0.55 * (drive if math.isfinite(drive) else 0.35 * period)  # catch to the counted crossing
     return RowingSession(
-        start_s=s.strokes[0] - lead,
-        end_s=s.strokes[-1] - lead + period,
-        strokes=len(s.strokes),
+        start_s=strokes[0] - lead,
+        end_s=strokes[-1] - lead + period,
+        strokes=len(strokes),
         stroke_rate_spm=60.0 / period,
         peak_stroke_rate_spm=float(max(rates)),
         drive_recovery_ratio=drive / (period - drive) if math.isfinite(drive) and drive < period else math.nan,
@@ -263,7 +362,10 @@ class RowingDetector:
         if self._open is None:  # a session starts at a strict window; looser ones just before it join it
             self._pending = [x for x in self._pending if res.start_s - x.start_s <= p.reach_s]
             if not res.rowing:
-                self._pending.append(res)
+                if res.slide_radius_m >= p.edge_radius_m:
+                    self._pending.append(res)
+                else:
+                    self._pending = []
                 return out
             self._open = _Session()
             for x in self._pending:
@@ -291,14 +393,19 @@ class RowingDetector:
         out: list[RowingSession] = []
         for g in groups:
             lo, hi = g[0], g[-1]
-            while lo > 0 and _adjacent(ws[lo - 1], ws[lo], p) and ws[g[0]].start_s - ws[lo - 1].start_s <= p.reach_s:
+            while (lo > 0 and _adjacent(ws[lo - 1], ws[lo], p) and ws[lo - 1].slide_radius_m >= p.edge_radius_m
+                   and ws[g[0]].start_s - ws[lo - 1].start_s <= p.reach_s):
                 lo -= 1
             while (hi < len(ws) - 1 and _adjacent(ws[hi], ws[hi + 1], p)
+                   and ws[hi + 1].slide_radius_m >= p.edge_radius_m
                    and ws[hi + 1].start_s - ws[g[-1]].start_s <= p.reach_s):
                 hi += 1
             part = _Session()
-            for w in ws[lo:hi + 1]:
-                part.add(w, p)
+            for i in range(lo, hi + 1):  # a window with no neighbour on a side offers its strokes on that side
+                w, mid = ws[i], ws[i].start_s + (p.window_s - p.hop_s) / 2
+                a = mid if i > lo and _adjacent(ws[i - 1], w, p) else w.start_s
+                b = mid + p.hop_s if i < hi and _adjacent(w, ws[i + 1], p) else w.start_s + p.window_s
+                part.add(w, p, (a, b))
             out += _event_list(part, p)
         return out
 
