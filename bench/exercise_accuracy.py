@@ -2,7 +2,7 @@
 rowing (DSADS) with every other real recording as a negative.
 
     .venv/bin/python bench/exercise_accuracy.py [--seeds 2000-2039] [--hours 2] [--odr 50] [--sim-only]
-        [--dsads-only] [--holdout 5]
+        [--dsads-only] [--holdout 5] [--jobs 2]
 
 Simulated part. Per seed: `random_day(seed, hours)` (MPU-6050 errors, a random mounting; about 40 % of the
 days hold a rowing session and 40 % foam rolling, before or after work) plus, every other seed, a session
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,13 +134,22 @@ def _foam(lb: Label, ev: FoamRolling, t: Tally) -> None:
     t.err("side_wrong", float(ev.side != (lb.side or "back")))
 
 
-def simulated(seeds: list[int], hours: float, odr: float) -> None:
+def _seed_days(seed: int, hours: float, odr: float) -> list[tuple[str, list, list[Label]]]:
+    """(name, exercise events, labels) of each simulated day of one seed."""
+    days = [random_day(seed, hours=hours)] + ([session_day(seed)] if seed % 2 == 0 else [])
+    out = []
+    for sc in days:
+        events, labels = sim_events(sc, odr)
+        out.append((sc.name, [e for e in events if isinstance(e, (RowingSession, FoamRolling))], labels))
+    return out
+
+
+def simulated(seeds: list[int], hours: float, odr: float, jobs: int = 1) -> None:
     row, foam = Tally(), Tally()
     empty_days = empty_found = 0
-    for seed in seeds:
-        days = [random_day(seed, hours=hours)] + ([session_day(seed)] if seed % 2 == 0 else [])
-        for sc in days:
-            events, labels = sim_events(sc, odr)
+    with ProcessPoolExecutor(jobs) as pool:  # each seed's days in a process of their own, results in order
+        results = pool.map(_seed_days, seeds, [hours] * len(seeds), [odr] * len(seeds))
+        for name, events, labels in (day for days in results for day in days):
             rows = [e for e in events if isinstance(e, RowingSession)]
             rolls = [e for e in events if isinstance(e, FoamRolling)]
             t_row = [lb for lb in labels if lb.kind == "row"]
@@ -149,7 +159,7 @@ def simulated(seeds: list[int], hours: float, odr: float) -> None:
             if not t_row and not t_foam:
                 empty_days += 1
                 empty_found += len(rows) + len(rolls)
-            print(f"  {sc.name}: rowing {len(t_row)} true / {len(rows)} found, foam rolling {len(t_foam)} true / "
+            print(f"  {name}: rowing {len(t_row)} true / {len(rows)} found, foam rolling {len(t_foam)} true / "
                   f"{len(rolls)} found", flush=True)
     for name, t in (("rowing", row), ("foam rolling", foam)):
         print(f"{name}: session F1 {t.f1():.3f} (tp {t.tp}, fp {t.fp}, fn {t.fn})")
@@ -206,11 +216,12 @@ def main() -> None:
     ap.add_argument("--holdout", type=int, default=5)
     ap.add_argument("--sim-only", action="store_true")
     ap.add_argument("--dsads-only", action="store_true")
+    ap.add_argument("--jobs", type=int, default=1, help="simulated seeds run in this many processes")
     a = ap.parse_args()
     lo, _, hi = a.seeds.partition("-")
     seeds = list(range(int(lo), int(hi or lo) + 1))
     if not a.dsads_only:
-        simulated(seeds, a.hours, a.odr)
+        simulated(seeds, a.hours, a.odr, max(1, a.jobs))
     if not a.sim_only:
         real(a.holdout)
 
