@@ -255,3 +255,21 @@ def test_still_windows_skipped_change_no_verdict() -> None:
         sessions = det.feed(c.t_s, up, c.gyr, c.acc, nan, nan) + det.finish()
         runs[still_deg] = sessions
     assert len(runs[0.0]) == 1 and runs[3.0] == runs[0.0]
+
+
+def test_every_stroke_counted_once_after_swaying_and_between_pieces() -> None:
+    # rowing straight after swaying the trunk (active) and sitting down, with a warm-up and two pieces: the
+    # last sways, sitting down and the trunk's return to upright after each piece are not strokes, and a
+    # stroke on the boundary between two windows' hops is counted once
+    sc = _scenario([{"do": "active", "minutes": 2, "intensity": 1.4},
+                    {"do": "row", "minutes": 5, "rate_spm": 26, "warmup_s": 60, "pieces": 2, "rest_s": 40},
+                    {"do": "foam_roll", "minutes": 3, "position": "back", "rate_hz": 0.22}], seed=5)
+    events, labels = _run(sc)
+    truth = next(lb for lb in labels if lb.kind == "row")
+    row = next(e for e in events if isinstance(e, RowingSession))
+    assert row.strokes == truth.strokes
+    assert abs(row.start_s - truth.start_s) < 2 and abs(row.end_s - truth.end_s) < 2
+    # slow rolling (0.22 Hz) is found from its first bout to its last
+    foam_truth = next(lb for lb in labels if lb.kind == "foam_roll")
+    foam = next(e for e in events if isinstance(e, FoamRolling))
+    assert abs(foam.start_s - foam_truth.start_s) < 6 and abs(foam.end_s - foam_truth.end_s) < 6

@@ -70,7 +70,7 @@ class RowingParams:
     edge_rate: float = 0.5  #: a run's first (last) stroke: its fall at least this share of the next ones'
     edge_amp: float = 0.7  #: its amplitude
     edge_trough: float = 0.65  #: its lowest point below the mean
-    edge_radius: float = 0.5  #: its swing radius (the seat's slide)
+    edge_radius: float = 0.5  #: its swing radius (the seat's slide), also of the whole session's
     min_rowing_windows: int = 3  #: strict windows a session needs
     min_strokes: int = 20  #: strokes a session needs
     #: a window whose up direction stays within this of its mean is not analysed (most of a day: sitting
@@ -258,8 +258,8 @@ def _ratios(f: np.ndarray, ref: np.ndarray) -> tuple[float, float, float, float]
 def stroke_mask(strokes: np.ndarray, periods: np.ndarray, f: np.ndarray, p: RowingParams) -> np.ndarray:
     """Which crossings are strokes. Anywhere: not a slow partial fall (the trunk going back to upright
     after the last catch). At each end of a run of strokes (rests split runs): trimmed inward to the first
-    that matches the rhythm of the strokes next to it (the last sways of another movement, sitting down
-    onto the machine)."""
+    that matches the rhythm of the strokes next to it and has the session's seat slide (the last sways of
+    another movement, sitting down onto the machine)."""
     keep = np.ones(len(strokes), bool)
     for k in range(len(strokes)):
         rate, amp, _, _ = _ratios(f[k], np.median(f[max(0, k - p.ref_strokes):k + p.ref_strokes + 1], axis=0))
@@ -268,6 +268,7 @@ def stroke_mask(strokes: np.ndarray, periods: np.ndarray, f: np.ndarray, p: Rowi
     idx = np.nonzero(keep)[0]
     if not len(idx):
         return keep
+    whole = float(np.median(f[idx, 3]))  # the session's swing radius
     gaps = np.nonzero(np.diff(strokes[idx]) > 1.5 * periods[idx[1:]])[0]
     for run in np.split(idx, gaps + 1):
         for order, step in ((run, 1), (run[::-1], -1)):
@@ -278,7 +279,7 @@ def stroke_mask(strokes: np.ndarray, periods: np.ndarray, f: np.ndarray, p: Rowi
                 ref = np.median(f[inward], axis=0)
                 rate, amp, trough, radius = _ratios(f[k], ref)
                 if (rate >= p.edge_rate and amp >= p.edge_amp and trough >= p.edge_trough
-                        and radius >= p.edge_radius):
+                        and radius >= p.edge_radius and f[k, 3] >= p.edge_radius * whole):
                     break
                 keep[k] = False
     return keep
