@@ -5,12 +5,15 @@ Theory of operation. The wearer lies with the trunk near horizontal: on the back
 `upright_flex_deg`); a forward bend, however deep, is not lying. Rolling moves the body to and fro along
 the roller at 0.2-1 Hz, and the trunk rocks over it by a few degrees each time: in 10 s windows every 2.5
 s, on a 25 Hz grid, the tilt about the gyro's principal axis (from the fused up direction) must rock by at
-least `rock_deg` (5th to 95th percentile) with a clear period of 1-5 s (autocorrelation at least
-`periodicity`) and no faster rhythm (steps, pedalling) under it, while the body is not jolted up and down
+least `rock_deg` (5th to 95th percentile, linear trend removed) with a clear period of 1-5 s
+(autocorrelation at least `periodicity`, corrected for the biased estimate's shrinking with the lag) and
+no faster rhythm (steps, pedalling) under it, while the body is not jolted up and down
 (std of |acc| at most `max_jolt_ms2`: rolling moves it along the floor, stepping or training lifts it).
 Lying still (breathing moves the trunk by a fraction of a degree), turning over, or getting up does not
 pass. Windows that pass are joined across pauses of at most `bridge_s`; a session needs `min_rolling_s` of
-rolling and is reported once it has ended. Without the mounting (no calibration and no automatic baseline
+rolling and is reported once it has ended, from a quarter window after the first passing window's start
+to a quarter window before the last one's end (a window passes once rolling fills about its middle).
+Without the mounting (no calibration and no automatic baseline
 yet) lying can not be judged and nothing is reported.
 """
 

@@ -17,13 +17,21 @@ needed):
   rower's radius is about 1 m (`slide_radius_m`). This is what tells rowing from swaying the trunk.
 
 A window that passes all of these is rowing; a looser test (`keep_*`: periodic swing, no slide needed)
-keeps a session going through a few poor windows (those within `reach_s` of a strict one). A session is a
-run of such windows whose gaps are at most `bridge_s` (rest intervals), with at least `min_rowing_windows`
-strict windows and `min_strokes` strokes; it is reported once it has ended.
+keeps a session going through a few poor windows (those within `reach_s` of a strict one; before the
+first strict window or after the last only with a swing radius of at least `edge_radius_m`). A session is
+a run of such windows whose gaps are at most `bridge_s` (rest intervals), with at least
+`min_rowing_windows` strict windows and `min_strokes` strokes; it is reported once it has ended.
 
-Strokes are the downward crossings of the tilt (through -20 % of its half range, with hysteresis), each
-taken from the one window whose central hop holds it. The stroke rate is 60 / the mean interval between
-strokes (intervals longer than 1.5 stroke periods, i.e. rests, left out).
+Strokes are the downward crossings of the tilt (through -20 % of its half range, with hysteresis). Each
+window offers those of its central hop (and, with no neighbouring window on a side, those up to its edge
+on that side), each with the tilt's fastest fall near it, its highest point before and lowest after, and
+its own swing radius over one period; a crossing offered by several windows is taken once, from the
+window it lies most central in. Then (`stroke_mask`): a slow partial fall (`return_*`: the trunk going
+back to upright after the last catch of a piece) is not a stroke; and each run of strokes (rests split
+runs) is trimmed from both ends to the first stroke whose fall rate, amplitude, trough and radius match
+those of its inward neighbours and whose radius is at least half the session's (`edge_*`): the last sways
+of another movement or sitting down onto the machine are not strokes. The stroke rate is 60 / the mean
+interval between strokes (intervals longer than 1.5 stroke periods, i.e. rests, left out).
 
 With the mounting known (fused lean and flexion), the drive is the flexion swinging back: its core is
 where it swings back at more than half its peak rate, and the lean asymmetry is the mean lean over drive
