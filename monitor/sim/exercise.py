@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from monitor.sim.fidget import add_fidgets
 from monitor.sim.labels import Activity, Label
 from monitor.sim.motion import Ch, min_jerk
 from monitor.sim.scenario import Segment, Value
@@ -161,6 +162,9 @@ def do_lie(b: _Builder, seg: Segment, p: dict[str, Value]) -> None:
     position, tilt = _position(b, p), b.draw((75.0, 85.0)) * _D
     down_s = b.draw((3.0, 5.0))
     _lie_down(b, position, tilt, t0, down_s)
+    b.act(Activity.LIE, t0 + down_s)  # getting down and up are ACTIVE
+    add_fidgets(b, t0 + down_s, t0 + dur - down_s, "lie")
+    b.act(Activity.ACTIVE, t0 + dur - down_s)
     _get_up(b, t0 + dur, down_s)
     b.t = t0 + dur
     b.sway_on()

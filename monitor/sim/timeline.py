@@ -26,6 +26,7 @@ import numpy as np
 
 from monitor.sim.errors import ScenarioError
 from monitor.sim.exercise import EXERCISES
+from monitor.sim.fidget import add_fidgets
 from monitor.sim.labels import Activity, Label
 from monitor.sim.motion import N_CH, Ch, Events, walk_cycles
 from monitor.sim.scenario import _DEFAULT_TRANSITION_S, MAX_DURATION_S, Scenario, Segment, Value
@@ -67,6 +68,8 @@ class _Builder:
         self.labels: list[Label] = []
         self.taps: list[tuple[float, float, float]] = []
         self.where = ""
+        #: fidget bursts and typing (monitor.sim.fidget), drawn from a stream of their own; None: none
+        self.micro_rng: np.random.Generator | None = None
 
     # -- primitives -------------------------------------------------------------------------------
     def draw(self, v: Value) -> float:
@@ -179,6 +182,7 @@ class _Builder:
                 swivel = self.draw((-20.0, 20.0)) if posture == "sit" else self.draw((-5.0, 5.0))
                 self.ramp(Ch.HEAD, self.cur[Ch.HEAD] + swivel * _D, t, shift)
                 t += shift + self.draw((60.0, 300.0))
+        add_fidgets(self, t0 + ramp, t0 + dur, posture)
         self.t = t0 + dur
 
     def do_sit(self, seg: Segment, p: dict[str, Value]) -> None:
@@ -192,6 +196,26 @@ class _Builder:
         self.act(self.posture_code())
         self.ramp(Ch.SWAY, 0.0, self.t, min(1.0, dur / 2))
         self.t += dur
+
+    def do_not_worn(self, seg: Segment, p: dict[str, Value]) -> None:
+        """The sensor taken off and put down on a desk: 2-4 s of handling (ACTIVE) that turns it to an
+        arbitrary attitude, then motionless (no sway, breathing or fidgets: NOT_WORN), and put back on the
+        same way (the clip keeps the mounting). The trunk channels carry the sensor's attitude meanwhile."""
+        t0, dur = self.t, self.duration(seg, 20.0)
+        handle = self.draw((2.0, 4.0))
+        t1 = t0 + dur
+        self.act(Activity.ACTIVE)
+        old = {ch: float(self.cur[ch]) for ch in (Ch.LEAN, Ch.FLEX, Ch.TWIST)}
+        self.ramp(Ch.SWAY, 0.0, t0, handle / 2)
+        self.ramp(Ch.LEAN, self.draw((-80.0, 80.0)) * _D, t0, handle)
+        self.ramp(Ch.FLEX, self.draw((-80.0, 80.0)) * _D, t0, handle)
+        self.ramp(Ch.TWIST, self.draw((-90.0, 90.0)) * _D, t0, handle)
+        self.act(Activity.NOT_WORN, t0 + handle)
+        self.act(Activity.ACTIVE, t1 - handle)
+        for ch, v in old.items():
+            self.ramp(ch, v, t1 - handle, handle)
+        self.ramp(Ch.SWAY, _GAIN[self.posture], t1 - handle / 2, handle / 2)
+        self.t = t1
 
     def _excursion(self, ch: Ch, target: float, ramp: float, dur: float) -> float:
         """Ramp `ch` to `target`, hold, ramp back to where it was; returns the old value."""
@@ -400,6 +424,8 @@ def _sway(scenario: Scenario, rng: np.random.Generator) -> tuple[list[int], list
 def compile_timeline(scenario: Scenario, rng: np.random.Generator) -> Timeline:
     """Expand the scenario's segments (drawing every range from `rng`) into a Timeline."""
     b = _Builder(scenario, rng)
+    if scenario.body.sway and scenario.body.micro_motion:  # a jumped copy: every other draw stays the same
+        b.micro_rng = np.random.Generator(rng.bit_generator.jumped(2))  # type: ignore[attr-defined]  # PCG64
     sway = _sway(scenario, rng)
     first = scenario.segments[0]
     still_start = first.do in ("calibrate", "still")
