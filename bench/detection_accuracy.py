@@ -9,7 +9,7 @@ batches with the offline alert policy (no work hours), exactly as `posture analy
 
 Truth, from the simulator's labels and exact angles, with the same rules:
 - lean episodes: the hysteresis detector on the TRUE lean angle, judged where the true activity is not
-  walking. A detected episode matches a true one when the side is the same and it overlaps at least half
+  walking, lying or not worn (random days hold those: monitor.sim.randomday). A detected episode matches a true one when the side is the same and it overlaps at least half
   of the true episode (each detection matches at most one). F1 over all seeds.
 - sedentary alerts: the SedentaryTracker fed the TRUE activity in 1 s hops (walk/active = movement), each
   due alert delivered at once; a detected sedentary alert matches a due one within +-60 s. F1.
@@ -50,6 +50,8 @@ _SIM_TO_ACT = {
     SimActivity.WALK: Activity.WALKING,
     SimActivity.ACTIVE: Activity.ACTIVE,
     SimActivity.TRANSITION: Activity.TRANSITION,
+    SimActivity.LIE: Activity.LYING,
+    SimActivity.NOT_WORN: Activity.NOT_WORN,
 }
 
 
@@ -134,7 +136,7 @@ def match_times(due: list[float], got: list[float], tol_s: float) -> tuple[Score
 
 def truth_sedentary(t: np.ndarray, act: np.ndarray) -> list[float]:
     tracker = SedentaryTracker(PipelineConfig().sedentary)
-    codes = np.array([_SIM_TO_ACT[SimActivity(c)] for c in range(5)])[act]
+    codes = np.array([_SIM_TO_ACT[c] for c in SimActivity])[act]
     edges = np.arange(0, len(t), int(round(1.0 / (t[1] - t[0]))))
     hops = []
     for i0, i1 in zip(edges, list(edges[1:]) + [len(t)], strict=True):
@@ -158,7 +160,8 @@ def one_day(seed: int, hours: float, odr: float) -> dict:
     events, busy = run_pipeline(sim, profile)
     truth = sim.run()
     t = truth.t_s
-    notwalk = truth.activity != SimActivity.WALK
+    # judged as the pipeline judges: not while walking, lying or with the sensor off the body
+    notwalk = ~np.isin(truth.activity, (SimActivity.WALK, SimActivity.LIE, SimActivity.NOT_WORN))
     p = PipelineConfig()
     true_lean = [
         (e.start_s, e.end_s, side)

@@ -204,7 +204,7 @@ class Pipeline:
         known_before = self.R_bs is not None
         up_s = up_in_sensor(q)  # once per batch: the angles, the baseline and the exercise detectors use it
         if self.baseline is not None:
-            self.baseline.feed_up(t, up_s)
+            self.baseline.feed_up(t, up_s, acc)
         lean, flex = self._angles(t, up_s)
         events: list[Event] = []
         hops = self._activity.feed(t, acc, gyr)

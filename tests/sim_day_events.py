@@ -36,7 +36,8 @@ from monitor.sim import labels as simlabels
 
 _ACT = {int(simlabels.Activity.SIT): Activity.SEDENTARY, int(simlabels.Activity.STAND): Activity.SEDENTARY,
         int(simlabels.Activity.WALK): Activity.WALKING, int(simlabels.Activity.ACTIVE): Activity.ACTIVE,
-        int(simlabels.Activity.TRANSITION): Activity.TRANSITION}
+        int(simlabels.Activity.TRANSITION): Activity.TRANSITION, int(simlabels.Activity.LIE): Activity.LYING,
+        int(simlabels.Activity.NOT_WORN): Activity.NOT_WORN}
 _ROTATION = (AlertResponse.ACKNOWLEDGED, AlertResponse.SNOOZED, AlertResponse.ACKNOWLEDGED,
              AlertResponse.IGNORED, AlertResponse.SKIPPED)
 
