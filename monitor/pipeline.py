@@ -92,7 +92,8 @@ class PipelineConfig:
     rowing: RowingParams = field(default_factory=RowingParams)
     foam: FoamParams = field(default_factory=FoamParams)
     smooth_tau_s: float = 1.0  #: low-pass of the angles before the episode detectors, s (0: off)
-    big_bend_deg: float = 45.0  #: a hop with flexion past this is active movement, deg
+    big_bend_deg: float = 45.0  #: a hop with flexion past this is active movement (with a body under it), deg
+    lifeless_s: float = 20.0  #: still without micro-motion this long: posture not judged (not worn?), s
     state_interval_s: float = 1.0  #: emit a State this often, s (0: never; `Pipeline.state` always works)
 
 
@@ -162,6 +163,8 @@ class Pipeline:
         self._buf_t = np.zeros(0)
         self._buf_a = np.zeros((0, 2))
         self._last_act = Activity.UNKNOWN
+        self._quiet_since = math.nan  # start of the current run of still hops without micro-motion, s
+        self._lifeless = False  # that run has lasted lifeless_s
         self._t_transitions = -math.inf  # last angle sample given to the transition detector
         self._walk_prev = False
         self._waiting: dict[str, tuple[str | None, HysteresisDetector]] = {}  # alert kind -> (side, detector)
@@ -353,6 +356,7 @@ class Pipeline:
         seg = self._span(h)
         if (
             h.activity == Activity.SEDENTARY
+            and h.gyr_spread_rad_s >= self.config.activity.worn_gyr_rad_s  # a body bends, a desk does not
             and len(seg)
             and np.nanmax(np.nan_to_num(seg[:, 1], nan=0.0)) >= self.config.big_bend_deg
         ):
@@ -361,14 +365,25 @@ class Pipeline:
 
     def _unjudged_mask(self, t: np.ndarray, hops: list[Hop]) -> np.ndarray:
         """Samples where posture is not judged: walking, lying (lean is undefined), not worn."""
-        mask = np.full(len(t), self._last_act in UNJUDGED)
+        mask = np.full(len(t), self._last_act in UNJUDGED or self._lifeless)
         for h in hops:
             i0, i1 = np.searchsorted(t, (h.start_s, h.end_s), side="left")
-            mask[i0:i1] = h.activity in UNJUDGED
+            mask[i0:i1] = h.activity in UNJUDGED or self._no_body(h)
         if hops:
             i = int(np.searchsorted(t, hops[-1].end_s, side="left"))
-            mask[i:] = hops[-1].activity in UNJUDGED
+            mask[i:] = hops[-1].activity in UNJUDGED or self._lifeless
         return mask
+
+    def _no_body(self, h: Hop) -> bool:
+        """Still with no micro-motion for lifeless_s: a sensor put down on a desk, not yet `not_worn`
+        (that takes worn_s); no posture is judged there (a body is never that quiet for long)."""
+        if h.activity == Activity.SEDENTARY and h.gyr_spread_rad_s < self.config.activity.worn_gyr_rad_s:
+            if not math.isfinite(self._quiet_since):
+                self._quiet_since = h.start_s
+        else:
+            self._quiet_since = math.nan
+        self._lifeless = h.end_s - self._quiet_since >= self.config.lifeless_s
+        return self._lifeless
 
     def _hops(self, hops: list[Hop]) -> list[Event]:
         events: list[Event] = []
@@ -395,7 +410,9 @@ class Pipeline:
         def on_due(d: SedentaryDue) -> bool:
             if self._exercising():  # rowing or on the foam roller: not sitting, no nudge
                 return False
-            alert, evs = self._offer("sedentary", d.t_s, minutes=d.since_break_s / 60.0)
+            # a due comes only on a hop that is not moving (SedentaryTracker), whatever the batch's last hop
+            # is: the nudger must not hold it "while walking" because the batch ends in a walk
+            alert, evs = self._offer("sedentary", d.t_s, walking=False, minutes=d.since_break_s / 60.0)
             given.extend(evs)
             return alert is not None
 
@@ -491,8 +508,10 @@ class Pipeline:
                 del self._waiting[kind]
         return events
 
-    def _offer(self, kind: str, t_s: float, **kw: Any) -> tuple[Alert | None, list[Event]]:
-        return self.nudger.offer(kind, t_s, self._wall(t_s), self._last_act == Activity.WALKING, **kw)
+    def _offer(self, kind: str, t_s: float, walking: bool | None = None, **kw: Any) -> tuple[Alert | None, list[Event]]:
+        if walking is None:
+            walking = self._last_act == Activity.WALKING
+        return self.nudger.offer(kind, t_s, self._wall(t_s), walking, **kw)
 
     def _break_taken(self, t_s: float) -> list[Event]:
         """A credited break: a new sitting bout (backoff reset), and it answers an open sitting reminder."""

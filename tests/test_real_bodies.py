@@ -90,16 +90,35 @@ def test_lying_suppresses_lean_judgement(day: dict) -> None:
     assert not [e for e in judged if e.end_s > lying[0][0] + 3 and e.start_s < lying[1][1] - 3]
 
 
-def test_auto_baseline_is_never_taken_from_lying(day: dict) -> None:
+def _up(a: int) -> np.ndarray:
+    acc, _ = _load(a, 60)
+    return acc.mean(axis=0) / np.linalg.norm(acc.mean(axis=0))
+
+
+def _deg(u: np.ndarray, v: np.ndarray) -> float:
+    return math.degrees(math.acos(float(np.clip(u @ v, -1.0, 1.0))))
+
+
+def test_auto_baseline_is_upright_never_lying_nor_the_habitual_sitting(day: dict) -> None:
+    """Subject 2 sits 22 deg forward of standing: the neutral is the upright (standing, near the walking
+    posture), not the sitting posture that has more still time, and never lying."""
     _, pipe = _run(day, None)
     b = pipe.baseline
     assert b is not None and b.neutral_up_s is not None
-    lie_acc, _ = _load(3, 60)
-    lie_up = lie_acc.mean(axis=0) / np.linalg.norm(lie_acc.mean(axis=0))
-    sit_acc, _ = _load(1, 60)
-    sit_up = sit_acc.mean(axis=0) / np.linalg.norm(sit_acc.mean(axis=0))
-    assert math.degrees(math.acos(float(b.neutral_up_s @ sit_up))) < 15
-    assert math.degrees(math.acos(float(b.neutral_up_s @ lie_up))) > 60
+    assert _deg(b.neutral_up_s, _up(2)) < 5  # standing
+    assert _deg(b.neutral_up_s, _up(1)) > 15  # not sitting
+    assert _deg(b.neutral_up_s, _up(3)) > 60  # not lying
+
+
+def test_auto_baseline_finds_forward_from_the_first_walk(day: dict) -> None:
+    """DSADS documents the sensor's z axis as anterior: forward from the walking acceleration's
+    forward-backward axis and its phase to the vertical, within a minute of wear."""
+    _, pipe = _run(day, None)
+    b = pipe.baseline
+    assert b is not None and b.R_bs is not None
+    assert b.forward_at_s <= 60.0
+    fwd = np.array([0.0, 0.0, 1.0]) - b.neutral_up_s[2] * b.neutral_up_s
+    assert _deg(b.R_bs[0], fwd / np.linalg.norm(fwd)) < 10  # the sign too: 180 would be backward
 
 
 def test_not_worn_from_a_still_table_signal() -> None:

@@ -38,8 +38,8 @@ monitor.detect.activity).
 4. R_bs has the rows x_s, z_s x x_s, z_s (calibration.mounting's convention); it is rebuilt as u_n and
    x_s are refined.
 
-Before the first walk the classifier can not tell lying from sitting, so the still posture with the most
-time is taken as upright provisionally (people put the sensor on sitting or standing) and the hops are kept (bounded). The
+Before the first walk the classifier can not tell lying from sitting, so the first unbroken still run of
+`provisional_s` in one posture is taken as upright provisionally (people put the sensor on sitting or standing) and the hops are kept (bounded). The
 first walk confirms it, or, when its posture is more than `upright_deg` away (the wearer was lying),
 everything learned is dropped and the kept hops are judged again against the walk.
 
@@ -66,7 +66,7 @@ class BaselineParams:
     refine_deg: float = 6.0  #: the neutral averages the still postures this close to the chosen one, deg
     upright_deg: float = 30.0  #: a still hop this close to the walking posture is upright, deg
     walk_dev_deg: float = 8.0  #: a neutral from still time must be this close to the walking posture, deg
-    provisional_s: float = 120.0  #: before any walk, still time in one posture taken as upright, s
+    provisional_s: float = 30.0  #: before any walk, an unbroken still run this long is taken as upright, s
     max_postures: int = 48  #: still postures kept (the one with least time goes first)
     walk_fwd_s: float = 15.0  #: walking that fixes the forward direction, s
     walk_max_s: float = 600.0  #: walking after which it is no longer refined, s
@@ -277,27 +277,24 @@ class AutoBaseline:
             self._x_walk = ax if sin > 0 else -ax
 
     def _provisional(self) -> np.ndarray | None:
-        """Before any walk: the first still posture with provisional_s of time (minutes: more than all the
-        held bends of a stretch routine) is taken as upright (people put the sensor on sitting or standing), until
-        a walk confirms or overrules it."""
+        """Before any walk: the first unbroken run of still hops within cluster_deg of each other that
+        lasts provisional_s (longer than any held bend of a stretch routine) is taken as upright (people put
+        the sensor on sitting or standing), until a walk confirms or overrules it."""
         p = self.params
-        sums, times = np.zeros((0, 3)), np.zeros(0)
         cos_c = math.cos(math.radians(p.cluster_deg))
+        run_sum, run_s = np.zeros(3), 0.0
         for h, u in self._pending:
-            if h.activity != Activity.SEDENTARY:
-                continue
             m = u.mean(axis=0)
             m /= np.linalg.norm(m)
-            dur = h.end_s - h.start_s
-            cos = (sums / np.linalg.norm(sums, axis=1, keepdims=True)) @ m if len(times) else np.zeros(0)
-            if len(cos) and cos.max() >= cos_c:
-                k = int(np.argmax(cos))
-                sums[k] += m * dur
-                times[k] += dur
-                if times[k] >= p.provisional_s:
-                    return sums[k] / np.linalg.norm(sums[k])
-            elif len(times) < p.max_postures:
-                sums, times = np.vstack((sums, m * dur)), np.append(times, dur)
+            if h.activity != Activity.SEDENTARY:
+                run_sum, run_s = np.zeros(3), 0.0
+                continue
+            if run_s > 0 and float(m @ run_sum) < cos_c * float(np.linalg.norm(run_sum)):
+                run_sum, run_s = np.zeros(3), 0.0  # another posture: a new run
+            run_sum += m * (h.end_s - h.start_s)
+            run_s += h.end_s - h.start_s
+            if run_s >= p.provisional_s:
+                return run_sum / np.linalg.norm(run_sum)
         return None
 
     def _track_bend(self, h: Hop, bent: np.ndarray) -> None:
