@@ -16,7 +16,7 @@ monitor.detect.activity).
    slouches do not pull it); while no still posture is within `walk_dev_deg` of u_w, u_w itself. So it
    is the wearer's upright posture, not a habitual slouch or recline at the desk (real people sit up to
    22 deg forward or back of their standing posture: DSADS), and it is refined as the day goes on.
-   Before any walk (no u_w) it is the posture with the most still time, provisionally.
+   Before any walk (no u_w) the provisional upright (below) stands in for u_w.
 2. Forward, from walking: the trunk's acceleration at the step frequency is mostly forward-backward (the
    side-to-side sway repeats at the stride, half of it). Per walking hop (its classifier window, Hann
    tapered) the horizontal acceleration h (sensor frame, u removed) and the vertical one v are
@@ -32,15 +32,15 @@ monitor.detect.activity).
    earth-up (sensor frame), summed over the samples of bends tilted more than `min_tilt_deg` from neutral
    (and less than `max_tilt_deg`), and bending forward tipping earth-up toward body -x (monitor.angles),
    forward is x_s = -normalize(sum d). A bend is a short excursion of sedentary or active hops from
-   upright back to upright (at most `max_bend_hold_s`, a stretch's held toe-touch included: minutes on an exercise bike or a rowing machine,
-   reclining, lying down and getting up are no bends), `min_bend_s` of them. The walking estimate, once
-   there, replaces it.
+   upright back to upright (at most `max_bend_hold_s`, a stretch's held toe-touch included: minutes on
+   an exercise bike or a rowing machine, reclining, lying down and getting up are no bends), `min_bend_s`
+   of them. The walking estimate, once there, replaces it.
 4. R_bs has the rows x_s, z_s x x_s, z_s (calibration.mounting's convention); it is rebuilt as u_n and
    x_s are refined.
 
 Before the first walk the classifier can not tell lying from sitting, so the first unbroken still run of
-`provisional_s` in one posture is taken as upright provisionally (people put the sensor on sitting or standing) and the hops are kept (bounded). The
-first walk confirms it, or, when its posture is more than `upright_deg` away (the wearer was lying),
+`provisional_s` in one posture is taken as upright provisionally (people put the sensor on sitting or
+standing) and the hops are kept (bounded). The first walk confirms it, or, when its posture is more than `upright_deg` away (the wearer was lying),
 everything learned is dropped and the kept hops are judged again against the walk.
 
 This is a heuristic: a wearer who walks with the sensor far off the midline or limps strongly may get a
@@ -121,6 +121,11 @@ class AutoBaseline:
         self._after_lying = False  # the current excursion started from lying (getting up)
 
     @property
+    def forward_from_walking(self) -> bool:
+        """The forward direction comes from walking (not from bends)."""
+        return self._x_walk is not None
+
+    @property
     def known(self) -> bool:
         """True once angles can be given (neutral and forward found)."""
         return self.R_bs is not None
@@ -189,7 +194,7 @@ class AutoBaseline:
         keep = self._recent_t >= hops[-1].end_s
         self._recent_t, self._recent_u = self._recent_t[keep], self._recent_u[keep]
         if todo and ref is not None:
-            walk_up = None
+            walk_up = ref  # before a walk: the provisional upright
             if self._confirmed:  # the walking posture of the first walk_max_s (later "walking" may be a
                 # stepper or a cross trainer, leant on its handles), else the classifier's
                 n = float(np.linalg.norm(self._walk_up))
@@ -216,24 +221,19 @@ class AutoBaseline:
         self._post_sum = np.vstack((self._post_sum, m * dur_s))
         self._post_time = np.append(self._post_time, dur_s)
 
-    def _choose_neutral(self, walk_up: np.ndarray | None, t_s: float) -> None:
-        """The still posture nearest the walking posture with still_s of time, averaged with the still
-        postures within refine_deg of it; the walking posture itself while none is within walk_dev_deg
-        (a reclined or hunched habitual sitting posture is not neutral). Before a walk: the still posture
-        with the most time."""
+    def _choose_neutral(self, walk_up: np.ndarray, t_s: float) -> None:
+        """The still posture nearest the walking posture (before a walk: the provisional upright) with
+        still_s of time, averaged with the still postures within refine_deg of it; the walking posture
+        itself while none is within walk_dev_deg (a reclined or hunched habitual sitting posture is not
+        neutral)."""
         p = self.params
         ok = self._post_time >= p.still_s
-        n: np.ndarray | None = None
+        n = walk_up
         if ok.any():
             c = self._post_sum / np.linalg.norm(self._post_sum, axis=1, keepdims=True)
-            score = c @ walk_up if walk_up is not None else self._post_time
-            k = int(np.argmax(np.where(ok, score, -np.inf)))
-            if walk_up is None or float(c[k] @ walk_up) >= math.cos(math.radians(p.walk_dev_deg)):
+            k = int(np.argmax(np.where(ok, c @ walk_up, -np.inf)))
+            if float(c[k] @ walk_up) >= math.cos(math.radians(p.walk_dev_deg)):
                 n = self._post_sum[c @ c[k] >= math.cos(math.radians(p.refine_deg))].sum(axis=0)
-        if n is None and walk_up is not None:
-            n = walk_up
-        if n is None:
-            return
         if self.neutral_up_s is None:
             self.neutral_at_s = t_s
         self.neutral_up_s = n / np.linalg.norm(n)
@@ -264,7 +264,8 @@ class AutoBaseline:
         keep = self._motion_t >= last - 2 * _PAD_S - 1.0
         if self._walk_s >= p.walk_max_s:
             keep[:] = False  # refined enough: no more samples are kept
-        self._motion_t, self._motion_a, self._motion_u = self._motion_t[keep], self._motion_a[keep], self._motion_u[keep]
+        self._motion_t, self._motion_a = self._motion_t[keep], self._motion_a[keep]
+        self._motion_u = self._motion_u[keep]
         if self._walk_s < p.walk_fwd_s:
             return
         evals, evecs = np.linalg.eigh(self._walk_C)

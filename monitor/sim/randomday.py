@@ -101,7 +101,7 @@ def _rests(seed: int) -> tuple[list[dict[str, Any]], float]:
         out.append({"do": "not_worn", "minutes": _r(rng, 5, 20)})
     if rng.random() < 0.2:
         out.append({"do": "lie", "minutes": _r(rng, 5, 15)})
-    rng.shuffle(out)  # type: ignore[arg-type]
+    rng.shuffle(out)
     return out, _r(rng, 0.3, 0.7, 2)
 
 
