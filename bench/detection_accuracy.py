@@ -10,7 +10,8 @@ batches with the offline alert policy (no work hours), exactly as `posture analy
 Truth, from the simulator's labels and exact angles, with the same rules:
 - lean episodes: the hysteresis detector on the TRUE lean angle, judged where the true activity is not
   walking, lying or not worn (random days hold those: monitor.sim.randomday). A detected episode matches
-  a true one when the side is the same and it overlaps at least half of the true episode (each detection matches at most one). F1 over all seeds.
+  a true one when the side is the same and it overlaps at least half of the true episode (each detection
+  matches at most one). F1 over all seeds.
 - sedentary alerts: the SedentaryTracker fed the TRUE activity in 1 s hops (walk/active = movement), each
   due alert delivered at once; a detected sedentary alert matches a due one within +-60 s. F1.
 - reaches: the built-in `reaches` scenario (20 reaches under 20 s) with errors and a random mounting, for

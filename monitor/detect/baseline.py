@@ -40,8 +40,9 @@ monitor.detect.activity).
 
 Before the first walk the classifier can not tell lying from sitting, so the first unbroken still run of
 `provisional_s` in one posture is taken as upright provisionally (people put the sensor on sitting or
-standing) and the hops are kept (bounded). The first walk confirms it, or, when its posture is more than `upright_deg` away (the wearer was lying),
-everything learned is dropped and the kept hops are judged again against the walk.
+standing) and the hops are kept (bounded). The first walk confirms it, or, when its posture is more than
+`upright_deg` away (the wearer was lying), everything learned is dropped and the kept hops are judged
+again against the walk.
 
 This is a heuristic: a wearer who walks with the sensor far off the midline or limps strongly may get a
 rough forward direction, and one who never stands or sits upright gets a slouched neutral. The
