@@ -137,6 +137,7 @@ def random_day(seed: int, hours: float = 8.0, part: str = "MPU-6050", exercise: 
             brk, secs = _break(rng)
             segs += brk
             elapsed += secs
+    segs += rest  # (when the work blocks ended before their place in the day)
     segs[1:1] = before
     segs += after + [{"do": "stretch", "rounds": 3}, {"do": "stand", "seconds": 20}]
     return scenario_from_dict(
