@@ -9,7 +9,8 @@ batches with the offline alert policy (no work hours), exactly as `posture analy
 
 Truth, from the simulator's labels and exact angles, with the same rules:
 - lean episodes: the hysteresis detector on the TRUE lean angle, judged where the true activity is not
-  walking, lying or not worn (random days hold those: monitor.sim.randomday). A detected episode matches
+  walking, lying or not worn (random days hold those: monitor.sim.randomday), nor with the trunk tilted
+  past the lying angle (lean is undefined there: foam rolling on a side). A detected episode matches
   a true one when the side is the same and it overlaps at least half of the true episode (each detection
   matches at most one). F1 over all seeds.
 - sedentary alerts: the SedentaryTracker fed the TRUE activity in 1 s hops (walk/active = movement), each
@@ -164,10 +165,13 @@ def one_day(seed: int, hours: float, odr: float) -> dict:
     # judged as the pipeline judges: not while walking, lying or with the sensor off the body
     notwalk = ~np.isin(truth.activity, (SimActivity.WALK, SimActivity.LIE, SimActivity.NOT_WORN))
     p = PipelineConfig()
+    # lean is undefined near horizontal (on a foam roller on one side): not judged past the lying angle
+    upright = np.cos(np.radians(truth.lean_deg)) * np.cos(np.radians(truth.flexion_deg)) >= np.cos(
+        np.radians(p.activity.lying_deg))
     true_lean = [
         (e.start_s, e.end_s, side)
         for x, side in ((truth.lean_deg, "right"), (-truth.lean_deg, "left"))
-        for e in truth_episodes(t, x, notwalk, HysteresisDetector(p.lean))
+        for e in truth_episodes(t, x, notwalk & upright, HysteresisDetector(p.lean))
     ]
     true_flex = [
         (e.start_s, e.end_s, "")

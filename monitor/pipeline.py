@@ -13,7 +13,8 @@ the AutoBaseline (monitor.detect.baseline) finds neutral and forward from the da
 the angles are unknown (NaN) and no posture episode can start.
 
 Lean is judged only while not walking, lying or unworn: samples the classifier has labelled so (or, for
-the newest samples not yet labelled, while the last decision was so) are invalid for the episode detectors;
+the newest samples not yet labelled, while the last decision was so) are invalid for the episode detectors,
+and so is lean with the trunk tilted past the lying angle (ActivityParams.lying_deg) whatever the activity;
 lying and unworn hops also interrupt the stretch detector. A hop
 whose trunk flexion passes `big_bend_deg` (a stretch, picking something up) counts as active movement even
 when it is held still, because the trunk far from upright is not sitting.
@@ -164,6 +165,7 @@ class Pipeline:
         self._buf_a = np.zeros((0, 2))
         self._last_act = Activity.UNKNOWN
         self._quiet_since = math.nan  # start of the current run of still hops without micro-motion, s
+        self._cos_flat = math.cos(math.radians(c.activity.lying_deg))  # lean is not judged beyond this tilt
         self._lifeless = False  # that run has lasted lifeless_s
         self._t_transitions = -math.inf  # last angle sample given to the transition detector
         self._walk_prev = False
@@ -217,7 +219,7 @@ class Pipeline:
         events += self._hops(hops)
         events += self._credit_exercise(found)  # after: a break the tracker is closing is not doubled
         if self.baseline is not None:
-            self.baseline.feed_hops(hops, self._activity.upright_s)
+            self.baseline.feed_hops(hops, self._exercising())
             if not known_before and self.baseline.R_bs is not None:
                 lean, flex = self._late_angles(t, up_s, lean, flex)
         self._trim(hops)
@@ -478,12 +480,17 @@ class Pipeline:
 
     def _episodes(self, t: np.ndarray, lean: np.ndarray, flex: np.ndarray, valid: np.ndarray) -> list[Event]:
         events: list[Event] = []
-        for det, x, kind, side in (
-            (self._lean_r, lean, "lean", "right"),
-            (self._lean_l, -lean, "lean", "left"),
-            (self._flex, flex, "flexion", None),
+        # lean is undefined with the trunk near horizontal (lying on a side on a foam roller, not yet or
+        # never `lying`): not judged past the lying angle from upright, whatever the activity
+        with np.errstate(invalid="ignore"):
+            flat = np.cos(np.radians(lean)) * np.cos(np.radians(flex)) < self._cos_flat
+        lean_valid = valid & ~flat
+        for det, x, kind, side, ok in (
+            (self._lean_r, lean, "lean", "right", lean_valid),
+            (self._lean_l, -lean, "lean", "left", lean_valid),
+            (self._flex, flex, "flexion", None, valid),
         ):
-            eps, confs = det.update(t, x, valid)
+            eps, confs = det.update(t, x, ok)
             for ep in eps:
                 if kind == "lean":
                     events.append(LeanEpisode(ep.start_s, ep.end_s, side or "", ep.peak_deg, ep.mean_deg))

@@ -2,21 +2,21 @@
 
 Theory of operation. Without a calibration we know neither the neutral posture nor which way is forward.
 Earth-up in the sensor frame (u, from the fusion) is kept at `history_hz`, and the calibrated acceleration
-of the last seconds at the full rate; the pipeline then hands over the activity classifier's decided hops
-together with its upright direction u_w (learned from walking, when people are upright:
-monitor.detect.activity).
+of the last seconds at the full rate; the pipeline then hands over the activity classifier's decided hops.
+The walking posture u_w is the mean u over the walking hops used in 2 (a walking cadence, no rowing or
+foam-rolling session, the first `walk_max_s` of them: later "walking" may be a stepper leant on its
+handles); it is known after `upright_walk_s` of them (people walk upright).
 
 1. Neutral: sedentary hops whose mean u lies within `upright_deg` of u_w are upright still time (sitting
    or standing; never lying, which is its own activity and far from u_w, nor a bend, which is active or
    far from u_w). Real people rarely rest 20 s unbroken (DOMAIN.md: median longest rest 9.9 s), so time
    adds up across hops, per still posture: hops within `cluster_deg` of each other are one posture
-   (bounded: `max_postures`). The neutral is the posture nearest to the walking posture (the mean over
-   the first `walk_max_s` of walking, when later "walking" may be a stepper; u_w until then) that has
-   `still_s` of time, averaged with the still time within `refine_deg` of it (a trimmed mean: leans and
-   slouches do not pull it); while no still posture is within `walk_dev_deg` of u_w, u_w itself. So it
-   is the wearer's upright posture, not a habitual slouch or recline at the desk (real people sit up to
-   22 deg forward or back of their standing posture: DSADS), and it is refined as the day goes on.
-   Before any walk (no u_w) the provisional upright (below) stands in for u_w.
+   (bounded: `max_postures`). The neutral is the posture nearest to u_w that has `still_s` of time,
+   averaged with the still time within `refine_deg` of it (a trimmed mean: leans and slouches do not pull
+   it); while no still posture is within `walk_dev_deg` of u_w, u_w itself. So it is the wearer's upright
+   posture, not a habitual slouch or recline at the desk (real people sit up to 22 deg forward or back of
+   their standing posture: DSADS), and it is refined as the day goes on. Before any walk (no u_w) the
+   provisional upright (below) stands in for u_w.
 2. Forward, from walking: the trunk's acceleration at the step frequency is mostly forward-backward (the
    side-to-side sway repeats at the stride, half of it). Per walking hop (its classifier window, Hann
    tapered) the horizontal acceleration h (sensor frame, u removed) and the vertical one v are
@@ -25,7 +25,8 @@ monitor.detect.activity).
    within 1-7 deg of the documented anterior axis; its power 4-35x the side axis). The sign: the forward
    acceleration leads the vertical one by 75-140 deg at the step frequency (DSADS walking and stairs up,
    all 4 subjects; the simulator 60-80), so forward is the sign of a for which Im(a . sum H V^*) > 0.
-   Fixed once `walk_fwd_s` of walking hops give an axis `min_ap_ratio` times stronger than the side axis
+   Only walking hops at a walking cadence (<= `max_cadence_hz`) outside a rowing or foam-rolling session
+   count. Fixed once `walk_fwd_s` of them give an axis `min_ap_ratio` times stronger than the side axis
    and a phase at least `min_phase_deg` from 0 or 180; refined until `walk_max_s` of walking.
 3. Forward, without a walk: people bend forward far more (and further) than backward, while side bends
    and side reaches go both ways and roughly cancel. With d = u - (u . u_n) u_n the horizontal part of
@@ -72,6 +73,10 @@ class BaselineParams:
     walk_fwd_s: float = 15.0  #: walking that fixes the forward direction, s
     walk_max_s: float = 600.0  #: walking after which it is no longer refined, s
     min_ap_ratio: float = 2.0  #: step-rate power along forward-backward over the side axis
+    #: walking hops faster than this are not used (real walks: 1.46-1.95 Hz, DOMAIN.md; faster "walking"
+    #: is a machine or running, e.g. a rowing machine's stroke harmonics), Hz
+    max_cadence_hz: float = 2.2
+    upright_walk_s: float = 10.0  #: such walking that shows the upright (walking) posture, s
     min_phase_deg: float = 20.0  #: forward vs vertical phase at least this far from 0 and 180, deg
     min_tilt_deg: float = 25.0  #: (no walk) samples tilted more than this show the forward direction, deg
     max_tilt_deg: float = 100.0  #: ... and less than this, deg
@@ -148,12 +153,13 @@ class AutoBaseline:
             self._motion_a = np.concatenate((self._motion_a, acc))
             self._motion_u = np.concatenate((self._motion_u, up_s))
 
-    def feed_hops(self, hops: list[Hop], upright_s: np.ndarray | None) -> None:
-        """The classifier's decided hops and its upright direction (None while it has none)."""
+    def feed_hops(self, hops: list[Hop], exercising: bool = False) -> None:
+        """The classifier's decided hops; `exercising`: a rowing or foam-rolling session is going on (its
+        hops show neither the walking posture nor forward)."""
         p = self.params
         if not hops:
             return
-        self._walking(hops)
+        self._walking(hops, exercising)
         cos_up = math.cos(math.radians(p.upright_deg))
         cos_bent = math.cos(math.radians(max(0.0, p.min_tilt_deg - 10.0)))
         todo: list[tuple[Hop, np.ndarray]] = []
@@ -161,6 +167,10 @@ class AutoBaseline:
             i0, i1 = np.searchsorted(self._recent_t, (h.start_s, h.end_s), side="left")
             if i1 > i0:
                 todo.append((h, self._recent_u[i0:i1]))
+        # upright: the walking posture of the hops analysed here (a walking cadence, no exercise session);
+        # the classifier's (upright_s) may have learned from a rowing machine's "steps"
+        n_walk = float(np.linalg.norm(self._walk_up))
+        upright_s = self._walk_up / n_walk if self._walk_s >= p.upright_walk_s and n_walk > 0 else None
         ref = upright_s
         if not self._confirmed:
             if self._pending_n < p.max_history_s * p.history_hz:  # kept until a walk shows upright
@@ -195,12 +205,7 @@ class AutoBaseline:
         keep = self._recent_t >= hops[-1].end_s
         self._recent_t, self._recent_u = self._recent_t[keep], self._recent_u[keep]
         if todo and ref is not None:
-            walk_up = ref  # before a walk: the provisional upright
-            if self._confirmed:  # the walking posture of the first walk_max_s (later "walking" may be a
-                # stepper or a cross trainer, leant on its handles), else the classifier's
-                n = float(np.linalg.norm(self._walk_up))
-                walk_up = self._walk_up / n if self._walk_s >= 10.0 and n > 0 else ref
-            self._choose_neutral(walk_up, todo[-1][0].end_s)
+            self._choose_neutral(ref, todo[-1][0].end_s)  # before a walk: the provisional upright
         if self.neutral_up_s is not None:
             self._forward(hops[-1].end_s)
 
@@ -239,13 +244,18 @@ class AutoBaseline:
             self.neutral_at_s = t_s
         self.neutral_up_s = n / np.linalg.norm(n)
 
-    def _walking(self, hops: list[Hop]) -> None:
+    def _walking(self, hops: list[Hop], exercising: bool) -> None:
         """Forward-backward axis and its sign from the walking hops (see the module docstring, 2)."""
         p = self.params
         if len(self._motion_t) == 0:
             return
         for h in hops:
-            if h.activity != Activity.WALKING or h.cadence_hz <= 0 or self._walk_s >= p.walk_max_s:
+            if (
+                exercising
+                or h.activity != Activity.WALKING
+                or not 0 < h.cadence_hz <= p.max_cadence_hz
+                or self._walk_s >= p.walk_max_s
+            ):
                 continue
             i0, i1 = np.searchsorted(self._motion_t, (h.start_s - _PAD_S, h.end_s + _PAD_S))
             if i1 - i0 < 16:
