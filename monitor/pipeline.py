@@ -214,12 +214,13 @@ class Pipeline:
         events: list[Event] = []
         hops = self._activity.feed(t, acc, gyr)
         self._buffer(t, lean, flex)
+        raw_hops = hops  # the auto-baseline judges postures from the classifier's own decisions
         hops = [self._big_bend(h) for h in hops]
         found = self._exercise(t, acc, gyr, up_s)  # first: a session in progress holds back the nudges
         events += self._hops(hops)
         events += self._credit_exercise(found)  # after: a break the tracker is closing is not doubled
         if self.baseline is not None:
-            self.baseline.feed_hops(hops, self._exercising())
+            self.baseline.feed_hops(raw_hops, self._exercising())
             if not known_before and self.baseline.R_bs is not None:
                 lean, flex = self._late_angles(t, up_s, lean, flex)
         self._trim(hops)
@@ -358,6 +359,7 @@ class Pipeline:
         seg = self._span(h)
         if (
             h.activity == Activity.SEDENTARY
+            and (self.baseline is None or self.baseline.confirmed)  # not on a provisional guess of upright
             and h.gyr_spread_rad_s >= self.config.activity.worn_gyr_rad_s  # a body bends, a desk does not
             and len(seg)
             and np.nanmax(np.nan_to_num(seg[:, 1], nan=0.0)) >= self.config.big_bend_deg

@@ -41,9 +41,10 @@ handles); it is known after `upright_walk_s` of them (people walk upright).
 
 Before the first walk the classifier can not tell lying from sitting, so the first unbroken still run of
 `provisional_s` in one posture is taken as upright provisionally (people put the sensor on sitting or
-standing) and the hops are kept (bounded). The first walk confirms it, or, when its posture is more than
-`upright_deg` away (the wearer was lying), everything learned is dropped and the kept hops are judged
-again against the walk.
+standing) and the hops are kept (bounded). A still posture more than 45 deg from it with 3 times its still
+time replaces it (the day began lying on a foam roller, then came the desk), and so does the first walk
+when its posture is more than `upright_deg` away (the wearer was lying): everything learned is dropped and
+the kept hops are judged again.
 
 This is a heuristic: a wearer who walks with the sensor far off the midline or limps strongly may get a
 rough forward direction, and one who never stands or sits upright gets a slouched neutral. The
@@ -90,6 +91,43 @@ _BENDING = (Activity.SEDENTARY, Activity.ACTIVE, Activity.TRANSITION)
 _PAD_S = 1.5  #: a walking hop's samples are its classifier window: 1.5 s either side of the 1 s hop
 
 
+class _Postures:
+    """Still time per posture (hops within cluster_deg of each other), bounded; for the provisional upright."""
+
+    def __init__(self, cluster_deg: float, max_postures: int) -> None:
+        self._cos = math.cos(math.radians(cluster_deg))
+        self._max = max_postures
+        self.sums = np.zeros((0, 3))
+        self.times = np.zeros(0)
+
+    def add(self, u: np.ndarray, dur_s: float) -> None:
+        m = u.mean(axis=0)
+        m /= np.linalg.norm(m)
+        if len(self.times):
+            cos = (self.sums / np.linalg.norm(self.sums, axis=1, keepdims=True)) @ m
+            k = int(np.argmax(cos))
+            if cos[k] >= self._cos:
+                self.sums[k] += m * dur_s
+                self.times[k] += dur_s
+                return
+            if len(self.times) >= self._max:
+                k = int(np.argmin(self.times))
+                self.sums, self.times = np.delete(self.sums, k, axis=0), np.delete(self.times, k)
+        self.sums, self.times = np.vstack((self.sums, m * dur_s)), np.append(self.times, dur_s)
+
+    def overtaken(self, up: np.ndarray, ratio: float = 3.0, far_deg: float = 45.0) -> np.ndarray | None:
+        """A posture far from `up` (not a lean or a slouch of it) with `ratio` times its still time."""
+        if not len(self.times):
+            return None
+        c = self.sums / np.linalg.norm(self.sums, axis=1, keepdims=True)
+        own = float(self.times[c @ up >= self._cos].sum())
+        far = (c @ up < math.cos(math.radians(far_deg))) & (self.times >= ratio * max(own, 1.0))
+        if not far.any():
+            return None
+        k = int(np.argmax(np.where(far, self.times, -1.0)))
+        return c[k]
+
+
 class AutoBaseline:
     def __init__(self, params: BaselineParams = BaselineParams()) -> None:
         self.params = params
@@ -104,6 +142,7 @@ class AutoBaseline:
         self._n_done = 0  # of them, judged against the provisional upright
         self._confirmed = False  # a walk has shown upright
         self.provisional_up_s: np.ndarray | None = None  #: upright assumed before the first walk
+        self._pv = _Postures(params.cluster_deg, params.max_postures)  # still postures before the first walk
         self._walk_C = np.zeros((3, 3))  # Re(sum H H^*) of walking hops
         self._walk_X = np.zeros(3, dtype=complex)  # sum H V^*
         self._walk_s = 0.0
@@ -125,6 +164,11 @@ class AutoBaseline:
         self._excursion: list[np.ndarray] = []  # the current run of tilted hops
         self._excursion_s = 0.0
         self._after_lying = False  # the current excursion started from lying (getting up)
+
+    @property
+    def confirmed(self) -> bool:
+        """A walk has shown the upright posture (before it, upright is a provisional guess)."""
+        return self._confirmed
 
     @property
     def forward_from_walking(self) -> bool:
@@ -160,6 +204,8 @@ class AutoBaseline:
         if not hops:
             return
         self._walking(hops, exercising)
+        if exercising:  # on a rowing machine or a foam roller: not a still posture, nor the upright
+            hops = [Hop(h.start_s, h.end_s, Activity.ACTIVE) for h in hops]
         cos_up = math.cos(math.radians(p.upright_deg))
         cos_bent = math.cos(math.radians(max(0.0, p.min_tilt_deg - 10.0)))
         todo: list[tuple[Hop, np.ndarray]] = []
@@ -176,6 +222,9 @@ class AutoBaseline:
             if self._pending_n < p.max_history_s * p.history_hz:  # kept until a walk shows upright
                 self._pending += todo
                 self._pending_n += sum(len(u) for _, u in todo)
+                for h, u in todo:
+                    if h.activity == Activity.SEDENTARY:
+                        self._pv.add(u, h.end_s - h.start_s)
             if upright_s is not None:
                 self._confirmed = True
                 prov = self.provisional_up_s
@@ -186,6 +235,10 @@ class AutoBaseline:
             else:
                 if self.provisional_up_s is None:
                     self.provisional_up_s = self._provisional()
+                elif (other := self._pv.overtaken(self.provisional_up_s)) is not None:
+                    self._reset()  # lying on a roller first, then minutes at the desk: the desk is upright
+                    self._n_done = 0
+                    self.provisional_up_s = other
                 ref = self.provisional_up_s
                 if ref is None:
                     todo = []
