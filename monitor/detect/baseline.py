@@ -1,8 +1,9 @@
 """Automatic mounting when there is no profile and no calibration windows ("be useful anyway").
 
 Theory of operation. Without a calibration we know neither the neutral posture nor which way is forward.
-Earth-up in the sensor frame (u, from the fusion) is kept at `history_hz`, and the calibrated acceleration
-of the last seconds at the full rate; the pipeline then hands over the activity classifier's decided hops.
+Earth-up in the sensor frame (u: the accelerometer's direction, which a gyro bias the fusion has not yet
+learned does not tilt) is kept at `history_hz`, and the calibrated acceleration of the last seconds at the
+full rate; the pipeline then hands over the activity classifier's decided hops.
 The walking posture u_w is the mean u over the walking hops used in 2 (a walking cadence, no rowing or
 foam-rolling session, the first `walk_max_s` of them: later "walking" may be a stepper leant on its
 handles); it is known after `upright_walk_s` of them (people walk upright).
@@ -134,9 +135,8 @@ class AutoBaseline:
         self._next_keep = -math.inf
         self._recent_t = np.zeros(0)  # earth-up of the hops not decided yet
         self._recent_u = np.zeros((0, 3))
-        self._motion_t = np.zeros(0)  # full-rate acceleration and earth-up of the last seconds
+        self._motion_t = np.zeros(0)  # full-rate acceleration of the last seconds
         self._motion_a = np.zeros((0, 3))
-        self._motion_u = np.zeros((0, 3))
         self._pending: list[tuple[Hop, np.ndarray]] = []  # hops seen before a walk confirmed upright
         self._pending_n = 0
         self._n_done = 0  # of them, judged against the provisional upright
@@ -189,13 +189,17 @@ class AutoBaseline:
         slots = np.floor(t_s * p.history_hz)
         first = np.concatenate(([True], np.diff(slots) > 0)) & (slots > self._next_keep)
         if first.any():
+            u = up_s[first]
+            if acc is not None:  # the accelerometer's gravity: the fusion's earth-up is off by tens of
+                # degrees while its gyro bias is not yet learned (an MPU-6050 has up to 20 deg/s of it)
+                g = acc[first]
+                u = g / np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-9)
             self._recent_t = np.concatenate((self._recent_t, t_s[first]))
-            self._recent_u = np.concatenate((self._recent_u, up_s[first]))
+            self._recent_u = np.concatenate((self._recent_u, u))
             self._next_keep = float(slots[first][-1])
         if acc is not None and self._walk_s < p.walk_max_s:
             self._motion_t = np.concatenate((self._motion_t, t_s))
             self._motion_a = np.concatenate((self._motion_a, acc))
-            self._motion_u = np.concatenate((self._motion_u, up_s))
 
     def feed_hops(self, hops: list[Hop], exercising: bool = False) -> None:
         """The classifier's decided hops; `exercising`: a rowing or foam-rolling session is going on (its
@@ -313,14 +317,16 @@ class AutoBaseline:
             i0, i1 = np.searchsorted(self._motion_t, (h.start_s - _PAD_S, h.end_s + _PAD_S))
             if i1 - i0 < 16:
                 continue
-            t, a, u = self._motion_t[i0:i1], self._motion_a[i0:i1], self._motion_u[i0:i1]
-            along = np.einsum("ij,ij->i", a, u)
+            t, a = self._motion_t[i0:i1], self._motion_a[i0:i1]
+            g = a.mean(axis=0)  # gravity over the window (the walking acceleration averages out)
+            g /= max(float(np.linalg.norm(g)), 1e-9)
+            along = a @ g
             v = along - along.mean()
-            hz = a - along[:, None] * u
+            hz = a - along[:, None] * g
             hz -= hz.mean(axis=0)
             w = np.hanning(len(t)) * np.exp(-2j * np.pi * h.cadence_hz * (t - t[0]))
             H, V = w @ hz, complex(w @ v)
-            self._walk_up += u.mean(axis=0) * (h.end_s - h.start_s)
+            self._walk_up += g * (h.end_s - h.start_s)
             self._walk_C += np.real(np.outer(H, H.conj()))
             self._walk_X += H * V.conjugate()
             self._walk_s += h.end_s - h.start_s
@@ -329,7 +335,6 @@ class AutoBaseline:
         if self._walk_s >= p.walk_max_s:
             keep[:] = False  # refined enough: no more samples are kept
         self._motion_t, self._motion_a = self._motion_t[keep], self._motion_a[keep]
-        self._motion_u = self._motion_u[keep]
         if self._walk_s < p.walk_fwd_s:
             return
         evals, evecs = np.linalg.eigh(self._walk_C)
