@@ -30,11 +30,11 @@ from bench.mqtt_devices import decoded  # noqa: E402
 from monitor.commands.analyze import BATCH_S  # noqa: E402
 from monitor.gather import HOLD_S  # noqa: E402
 from monitor.imu import ImuSamples  # noqa: E402
-from monitor.pipeline import Pipeline, PipelineConfig  # noqa: E402
+from monitor.pipeline.core import Pipeline, PipelineConfig  # noqa: E402
 from monitor.service import Service, ServiceOptions  # noqa: E402
 from monitor.sim import Simulator, scenario_from_dict  # noqa: E402
+from monitor.sim.device import VirtualDevice  # noqa: E402
 from monitor.sources.base import Item, Received, Source  # noqa: E402
-from monitor.virtual_device import VirtualDevice  # noqa: E402
 
 ODR_HZ = 100.0
 BATCH = 10

@@ -27,17 +27,17 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor.alerts import AlertPolicyParams  # noqa: E402
 from monitor.detect.episodes import LeanParams  # noqa: E402
 from monitor.events import Alert  # noqa: E402
 from monitor.gather import HOLD_S as GATHER_HOLD_S  # noqa: E402
-from monitor.pipeline import Pipeline, PipelineConfig  # noqa: E402
+from monitor.pipeline.alerts import AlertPolicyParams  # noqa: E402
+from monitor.pipeline.core import Pipeline, PipelineConfig  # noqa: E402
 from monitor.service import Service, ServiceOptions  # noqa: E402
 from monitor.sim import Simulator, scenario_from_dict  # noqa: E402
+from monitor.sim.device import VirtualDevice  # noqa: E402
+from monitor.sim.links import PtyLink, play_pty  # noqa: E402
 from monitor.sources.base import Item, Received  # noqa: E402
 from monitor.sources.serial import SerialSource  # noqa: E402
-from monitor.sources.simulated import PtyLink, play_pty  # noqa: E402
-from monitor.virtual_device import VirtualDevice  # noqa: E402
 
 HOLD_S = 10.0
 BAR_P99_MS = 50.0

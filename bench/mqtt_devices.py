@@ -45,11 +45,11 @@ from monitor.commands.analyze import BATCH_S  # noqa: E402
 from monitor.gather import HOLD_S  # noqa: E402
 from monitor.imu import ImuSamples  # noqa: E402
 from monitor.mqtt_common import MqttSettings, connect_persistent, device_shard, make_client  # noqa: E402
-from monitor.pipeline import Pipeline, PipelineConfig  # noqa: E402
+from monitor.pipeline.core import Pipeline, PipelineConfig  # noqa: E402
 from monitor.service import Service, ServiceOptions  # noqa: E402
 from monitor.sim import Simulator, builtin_scenario  # noqa: E402
+from monitor.sim.device import VirtualDevice  # noqa: E402
 from monitor.sources.mqtt import MqttSource  # noqa: E402
-from monitor.virtual_device import VirtualDevice  # noqa: E402
 
 
 def start_broker(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:

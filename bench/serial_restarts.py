@@ -24,8 +24,8 @@ import firmware_protocol as fp
 from monitor.cli import build_parser
 from monitor.commands.simulate import build_device
 from monitor.service import Service, ServiceOptions
+from monitor.sim.links import PtyLink, play_pty
 from monitor.sources.serial import SerialSource, port_finder
-from monitor.sources.simulated import PtyLink, play_pty
 
 
 def _wait(cond: object, timeout_s: float = 60.0) -> None:

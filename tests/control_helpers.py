@@ -17,10 +17,10 @@ from monitor.control.wiring import Control, start_control
 from monitor.events import Alert
 from monitor.service import Service, ServiceOptions
 from monitor.sim import Simulator, scenario_from_toml
-from monitor.sinks_sqlite import SqliteSink
+from monitor.sim.device import VirtualDevice
+from monitor.sim.links import SimulatedSource
+from monitor.sinks.sqlite import SqliteSink
 from monitor.sources.base import Item
-from monitor.sources.simulated import SimulatedSource
-from monitor.virtual_device import VirtualDevice
 from tests.wait import WAIT_S, wait_for
 
 #: Monday 2026-11-30 09:00 UTC: inside the default work hours

@@ -14,10 +14,10 @@ import firmware_protocol as fp
 from monitor.gather import Gather
 from monitor.mqtt_common import parse_url
 from monitor.service import Service, ServiceOptions
+from monitor.sim.device import VirtualDevice
+from monitor.sim.links import MqttDevice
 from monitor.sources.base import Item, Received
 from monitor.sources.mqtt import MqttSource
-from monitor.sources.simulated import MqttDevice
-from monitor.virtual_device import VirtualDevice
 from tests.conftest import Broker
 from tests.fake_chunks import ramp_chunks
 from tests.test_service import ListSource, RecordingPipeline

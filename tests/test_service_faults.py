@@ -18,10 +18,10 @@ import pytest
 import firmware_protocol as fp
 from monitor.imu import ImuSamples
 from monitor.service import Service, ServiceOptions
+from monitor.sim.device import VirtualDevice
+from monitor.sim.links import PtyLink, SimulatedSource
 from monitor.sources.base import Item, Received, Samples, SourceFailed
 from monitor.sources.serial import SerialSource
-from monitor.sources.simulated import PtyLink, SimulatedSource
-from monitor.virtual_device import VirtualDevice
 from tests.fake_chunks import ramp_chunks
 from tests.test_service import ListSource, RecordingPipeline
 
@@ -148,9 +148,9 @@ def test_the_watchdog_ends_the_service_when_the_reader_thread_dies() -> None:
 def test_losses_reach_the_status_line_the_database_and_the_summary(tmp_path: Path) -> None:
     from monitor.commands.run import pipeline_factory
     from monitor.config import Config
-    from monitor.sinks_sqlite import SqliteSink
-    from monitor.storage import Database
-    from monitor.summary import summarize_events
+    from monitor.report.store import Database
+    from monitor.report.summary import summarize_events
+    from monitor.sinks.sqlite import SqliteSink
 
     info = fp.DeviceInfo.for_ranges(bytes.fromhex("f200000000000005"), 1, 100.0, 2, 250)
     acc = np.tile(np.array([[0, 0, 16384]], np.int16), (10, 1))

@@ -21,7 +21,7 @@ from monitor.events import (
     StretchRoutine,
     Walk,
 )
-from monitor.summary import (
+from monitor.report.summary import (
     ALERT_KINDS,
     RESPONSES,
     SummaryParams,

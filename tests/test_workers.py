@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from monitor.mqtt_common import MqttSettings, device_shard, parse_url
-from monitor.sources.simulated import MqttDevice
-from monitor.virtual_device import VirtualDevice
+from monitor.sim.device import VirtualDevice
+from monitor.sim.links import MqttDevice
 from monitor.workers import worker_argv
 from tests.conftest import Broker
 from tests.fake_chunks import ramp_chunks

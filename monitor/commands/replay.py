@@ -70,8 +70,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         sinks.append(console)
     if args.db is not None:
-        from monitor.sinks_sqlite import SqliteSink
-        from monitor.storage import StorageError
+        from monitor.report.store import StorageError
+        from monitor.sinks.sqlite import SqliteSink
 
         try:
             sinks.append(SqliteSink(args.db))

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from monitor.alerts import AlertPolicy, parse_hhmm
 from monitor.control.protocol import ANSWERS, DEFAULT_SNOOZE_MIN, ControlError, Request, error_response
+from monitor.pipeline.alerts import AlertPolicy, parse_hhmm
 
 if TYPE_CHECKING:
     from monitor.service import DeviceSession, Service

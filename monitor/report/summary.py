@@ -18,7 +18,7 @@ Definitions (README "Daily summary, report and history" repeats them for users):
 - sedentary bout: a run of SEDENTARY windows that no interruption of `bout_gap_s` (120 s, the length
   of a credited break) or more ends; counted as prolonged when it lasts `bout_min_s` (30 min) or more.
 - posture shifts per sitting hour: shifts / (sedentary time in hours); more is better.
-- held nudges: the nudges the alert policy held back, each hold once, by reason (monitor.held).
+- held nudges: the nudges the alert policy held back, each hold once, by reason (monitor.pipeline.held).
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ from monitor.events import (
     Transition,
     Walk,
 )
-from monitor.exercise_summary import ExerciseDay, exercise_day
-from monitor.held import HELD_REASONS
+from monitor.pipeline.held import HELD_REASONS
+from monitor.report.exercise import ExerciseDay, exercise_day
 
 #: bump only when a key changes meaning or disappears (adding keys keeps the version)
 SUMMARY_SCHEMA = 1
@@ -91,7 +91,7 @@ class DayEvents:
     transitions: tuple[Transition, ...] = ()
     stretches: tuple[StretchRoutine, ...] = ()
     link_losses: tuple[LinkLoss, ...] = ()  #: samples the monitor did not get (monitor/service_guard.py)
-    held: tuple[HeldAlert, ...] = ()  #: nudges held back (monitor.held)
+    held: tuple[HeldAlert, ...] = ()  #: nudges held back (monitor.pipeline.held)
     rowing: tuple[RowingSession, ...] = ()
     foam: tuple[FoamRolling, ...] = ()
 

@@ -31,8 +31,6 @@ import numpy as np
 
 from calibration.gyro import BiasEstimate, GyroBiasTracker
 from calibration.rest import lowpass_first_order
-from monitor.alerts import AlertPolicy, AlertPolicyParams
-from monitor.angles import angles_from_up, up_in_sensor
 from monitor.detect.activity import (
     ActivityClassifier,
     ActivityParams,
@@ -64,9 +62,11 @@ from monitor.events import (
     State,
     StretchRoutine,
 )
-from monitor.fusion import Fusion, FusionParams
 from monitor.imu import ImuSamples
-from monitor.nudges import Nudger
+from monitor.pipeline.alerts import AlertPolicy, AlertPolicyParams
+from monitor.pipeline.angles import angles_from_up, up_in_sensor
+from monitor.pipeline.fusion import Fusion, FusionParams
+from monitor.pipeline.nudges import Nudger
 
 if TYPE_CHECKING:
     from monitor.resume import DayStory
@@ -242,11 +242,11 @@ class Pipeline:
     def answer_latest(self, response: AlertResponse, t_s: float | None = None,
                       kind: str | None = None) -> list[Event]:
         """Answer the latest open alert (of `kind`, or any): the device's button, a double tap, a done
-        routine (monitor.nudges). Nothing when no alert is open."""
+        routine (monitor.pipeline.nudges). Nothing when no alert is open."""
         return self.nudger.answer_latest(response, self._t_prev if t_s is None else t_s, kind)
 
     def battery(self, pct: int, t_s: float | None = None) -> list[Event]:
-        """The device's battery level (STATUS): one nudge at 15 % or less (monitor.nudges)."""
+        """The device's battery level (STATUS): one nudge at 15 % or less (monitor.pipeline.nudges)."""
         t = self._t_prev if t_s is None else t_s
         return self.nudger.battery(pct, t, self._wall(t), self._last_act == Activity.WALKING)
 
