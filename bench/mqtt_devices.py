@@ -94,7 +94,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         broker, port = start_broker(Path(tmp))
         try:
-            return run(port, args.devices, args.seconds, args.hold, args.profile, args.workers)
+            return run(port, args.devices, args.seconds, args.hold, args.profile, args.workers,
+                       Path(tmp) / "captures")
         finally:
             broker.terminate()
             broker.wait(timeout=10)
@@ -114,12 +115,15 @@ def decoded(msgs: list[bytes]) -> ImuSamples:
     return ImuSamples(t, acc, gyr)
 
 
-def offline(traffic: list[tuple[str, list[bytes]]]) -> tuple[int, float]:
-    """(samples, CPU s) of the same data through one Pipeline per device in BATCH_S pieces."""
-    data = [decoded(msgs) for _, msgs in traffic]
+def offline(traffic: list[tuple[str, list[bytes]]], decode: bool = False) -> tuple[int, float]:
+    """(samples, CPU s) of the same data through one Pipeline per device in BATCH_S pieces; with `decode`,
+    the decoding of the device's messages (as `posture analyze` of a capture does) is in the time too."""
     cfg = PipelineConfig()
     n = 0
+    data = [] if decode else [decoded(msgs) for _, msgs in traffic]
     cpu0 = time.process_time()
+    if decode:
+        data = [decoded(msgs) for _, msgs in traffic]
     for s in data:
         pipe = Pipeline(cfg, None, None)
         edges = np.searchsorted(s.t_s, np.arange(s.t_s[0], s.t_s[-1] + BATCH_S, BATCH_S)).tolist() + [len(s)]
@@ -146,12 +150,14 @@ def make_session(s: MqttSettings) -> bool:
     return ok
 
 
-def drain(s: MqttSettings, n_samples: int, hold_s: float, out: Any = None) -> tuple[int, int, float, float]:
-    """One monitor process drains its queue: (samples, lost, CPU s, wall s)."""
+def drain(s: MqttSettings, n_samples: int, hold_s: float, out: Any = None,
+          captures: Path | None = None) -> tuple[int, int, float, float]:
+    """One monitor process drains its queue, capturing as `posture run` does: (samples, lost, CPU s, wall s)."""
     cfg = PipelineConfig()
     Pipeline(cfg, None, None)  # the imports, once per process, outside the measurement
     src = MqttSource(s)
-    svc = Service(src, lambda d, t0: Pipeline(cfg, None, None), [], ServiceOptions(poll_s=0.05, hold_s=hold_s))
+    svc = Service(src, lambda d, t0: Pipeline(cfg, None, None), [],
+                  ServiceOptions(poll_s=0.05, hold_s=hold_s, captures_dir=captures))
 
     def watch() -> None:
         deadline = time.monotonic() + 600
@@ -171,7 +177,8 @@ def drain(s: MqttSettings, n_samples: int, hold_s: float, out: Any = None) -> tu
     return r
 
 
-def run_workers(s: MqttSettings, traffic: list[tuple[str, list[bytes]]], n_workers: int, hold_s: float) -> int:
+def run_workers(s: MqttSettings, traffic: list[tuple[str, list[bytes]]], n_workers: int, hold_s: float,
+                captures: Path | None = None) -> int:
     """The same traffic drained by n_workers processes (devices split as `posture run --workers`)."""
     ctx = multiprocessing.get_context("fork")
     per = [0] * n_workers
@@ -179,7 +186,8 @@ def run_workers(s: MqttSettings, traffic: list[tuple[str, list[bytes]]], n_worke
         per[device_shard(dev_id, n_workers)] += sum(len(fp.decode_imu_batch(m)) for m in msgs
                                                     if m[0] == fp.MsgType.IMU_BATCH)
     q = ctx.Queue()
-    procs = [ctx.Process(target=drain, args=(shard_settings(s, k, n_workers), per[k], hold_s, q))
+    procs = [ctx.Process(target=drain, args=(shard_settings(s, k, n_workers), per[k], hold_s, q,
+                                             captures / f"worker{k}" if captures else None))
              for k in range(n_workers)]
     wall0 = time.monotonic()
     for p in procs:
@@ -198,7 +206,7 @@ def run_workers(s: MqttSettings, traffic: list[tuple[str, list[bytes]]], n_worke
 
 
 def run(port: int, n_dev: int, seconds: float, hold_s: float, profile: Path | None = None,
-        n_workers: int = 1) -> int:
+        n_workers: int = 1, captures: Path | None = None) -> int:
     s = MqttSettings(host="127.0.0.1", port=port, prefix="bench", client_id="bench-monitor")
     # 1. the monitors' persistent sessions exist, so the broker queues for them
     for ss in [s] + [shard_settings(s, k, n_workers) for k in range(n_workers) if n_workers > 1]:
@@ -219,8 +227,11 @@ def run(port: int, n_dev: int, seconds: float, hold_s: float, profile: Path | No
         print("publisher could not connect")
         return 1
     last = None
-    for dev_id, msgs in traffic:
-        for m in msgs:
+    for i in range(max(len(msgs) for _, msgs in traffic)):  # interleaved, as live devices send
+        for dev_id, msgs in traffic:
+            if i >= len(msgs):
+                continue
+            m = msgs[i]
             kind = {fp.MsgType.IMU_BATCH: "imu", fp.MsgType.DEVICE_INFO: "info"}.get(fp.MsgType(m[0]), "msg")
             last = pub.publish(s.topic(dev_id, kind), m, qos=1, retain=kind == "info")
     assert last is not None
@@ -242,21 +253,24 @@ def run(port: int, n_dev: int, seconds: float, hold_s: float, profile: Path | No
 
         MqttSource.__init__ = init  # type: ignore[method-assign]
         prof.enable()
-    got, lost, cpu, wall = drain(s, n_samples, hold_s)
+    got, lost, cpu, wall = drain(s, n_samples, hold_s, captures=captures / "single" if captures else None)
     if prof is not None:
         prof.disable()
     dev_s = got / 100.0
     print(f"{n_dev} devices x {seconds:g} s at 100 Hz ({n_samples:,} samples, {n_samples // 10:,} MQTT "
-          f"messages) through mosquitto and the full pipeline")
+          f"messages, the devices interleaved) through mosquitto, the captures and the full pipeline")
     print(f"hold: {hold_s:g} s per device before the pipeline")
     print(f"processed {got:,} samples ({lost} lost) in {wall:.1f} s wall, {cpu:.1f} s CPU")
     print(f"capacity: {dev_s / cpu:.0f} devices at 100 Hz per core (CPU), {dev_s / wall:.0f} by wall time "
           f"on this machine")
     n_off, cpu_off = offline(traffic)
-    live_rate, off_rate = got / cpu, n_off / cpu_off
+    n_dec, cpu_dec = offline(traffic, decode=True)
+    live_rate, off_rate, dec_rate = got / cpu, n_off / cpu_off, n_dec / cpu_dec
     print(f"offline, same data ({BATCH_S:g} s pieces, one Pipeline per device): {off_rate:,.0f} samples per "
-          f"CPU s ({off_rate / 100:.0f} devices per core); live: {live_rate:,.0f} samples per CPU s")
-    print(f"ratio live / offline: {live_rate / off_rate:.2f} (bar: >= 0.8)")
+          f"CPU s ({off_rate / 100:.0f} devices per core); with the decoding of the messages in the time "
+          f"(`posture analyze` of a capture): {dec_rate:,.0f}; live: {live_rate:,.0f} samples per CPU s")
+    print(f"ratio live / offline: {live_rate / off_rate:.2f} (bar: >= 0.8); live / offline with decoding: "
+          f"{live_rate / dec_rate:.2f}")
     if prof is not None and profile is not None:
         prof.dump_stats(str(profile))
         pstats.Stats(str(profile)).sort_stats("cumulative").print_stats(30)
@@ -267,7 +281,7 @@ def run(port: int, n_dev: int, seconds: float, hold_s: float, profile: Path | No
         pstats.Stats(str(net)).sort_stats("tottime").print_stats(25)
     status = 0 if got >= n_samples and lost == 0 else 1
     if n_workers > 1:
-        status |= run_workers(s, traffic, n_workers, hold_s)
+        status |= run_workers(s, traffic, n_workers, hold_s, captures)
     return status
 
 

@@ -9,6 +9,11 @@ hands them on together when any of these comes first:
   broker, more devices than it can follow one message at a time) gathers more per call in the same wall
   time, so its cost per sample falls as its load rises, and no alert leaves more than hold_s later;
 - they span `max_s` of device time (memory and call size stay bounded; `posture analyze` feeds 60 s), or
+- a device that is being caught up on (its gathered samples span more than BACKLOG_PACE times the wall time
+  they have waited: a backlog at the broker after an outage, samples that are minutes old already) waits
+  until they span `max_s`, or until `max_hold_s` on the clock: its per-call cost is then paid once per up
+  to 60 s of samples, as offline, instead of once per hold_s, so the monitor catches up several times
+  faster; a device sending at its pace never meets that condition, so its alerts are not delayed, or
 - the service says so (`take`): before the device's next non-IMU message (a STATUS, a button EVENT, a
   reboot: each must meet the pipeline after the samples sent before it), when the source is idle, when
   the device goes offline, and at stop.
@@ -25,16 +30,23 @@ import firmware_protocol as fp
 HOLD_S = 0.25
 #: at most this much device time (s) is gathered per device, however far behind the monitor is
 MAX_GATHER_S = 60.0
+#: a device whose gathered samples span this many times the wall time they waited is being caught up on
+BACKLOG_PACE = 4.0
+#: ... and is handed on at the latest after this long on the clock (s)
+MAX_HOLD_S = 2.0
 
 
 class Gather:
-    def __init__(self, hold_s: float, clock: Callable[[], float], max_s: float = MAX_GATHER_S) -> None:
+    def __init__(self, hold_s: float, clock: Callable[[], float], max_s: float = MAX_GATHER_S,
+                 max_hold_s: float = MAX_HOLD_S) -> None:
         self.hold_s = hold_s
         self.max_s = max_s
+        self.max_hold_s = max(max_hold_s, hold_s)
         self._clock = clock
         self._batches: dict[str, list[fp.ImuBatch]] = {}  #: insertion order = the order they began waiting
         self._since: dict[str, float] = {}
         self._n: dict[str, int] = {}
+        self._odr: dict[str, float] = {}
 
     def __len__(self) -> int:
         return len(self._batches)
@@ -46,6 +58,7 @@ class Gather:
             held = self._batches[device_id] = []
             self._since[device_id] = self._clock()
             self._n[device_id] = 0
+        self._odr[device_id] = odr_hz
         held.extend(batches)
         self._n[device_id] += sum(len(b) for b in batches)
         if self._n[device_id] >= self.max_s * odr_hz:
@@ -56,10 +69,12 @@ class Gather:
         """The device's gathered batches, oldest first (they leave the hold)."""
         self._since.pop(device_id, None)
         self._n.pop(device_id, None)
+        self._odr.pop(device_id, None)
         return self._batches.pop(device_id, [])
 
     def due(self) -> list[str]:
-        """Devices whose oldest gathered batch has waited hold_s on the clock (call `take` for each)."""
+        """Devices whose oldest gathered batch has waited hold_s on the clock, and that are not being caught
+        up on (then max_hold_s) (call `take` for each)."""
         if not self._since:
             return []
         now = self._clock()
@@ -67,18 +82,34 @@ class Gather:
         for device_id, since in self._since.items():  # oldest first: stop at the first that may wait
             if since + self.hold_s > now:  # the same sum as wait_s: no float gap between the two
                 break
+            if since + self.max_hold_s > now and self._catching_up(device_id, now - since):
+                continue
             out.append(device_id)
         return out
 
+    def _catching_up(self, device_id: str, waited_s: float) -> bool:
+        odr = self._odr[device_id]
+        return odr > 0 and self._n[device_id] / odr > BACKLOG_PACE * waited_s
+
     def wait_s(self, longest_s: float) -> float:
-        """How long the service may wait for the next item before the oldest gathered batch is due."""
+        """How long the service may wait for the next item before a gathered batch is due."""
         if not self._since:
             return longest_s
-        oldest = next(iter(self._since.values()))
-        return min(longest_s, max(0.0, oldest + self.hold_s - self._clock()))
+        now = self._clock()
+        until = longest_s
+        for device_id, since in self._since.items():  # oldest first: the first not caught up on decides
+            if since + self.hold_s > now:  # not held long enough yet (the rest are younger); as in `due`
+                until = min(until, since + self.hold_s - now)
+                break
+            if since + self.max_hold_s > now and self._catching_up(device_id, now - since):
+                until = min(until, since + self.max_hold_s - now)
+                continue
+            until = 0.0  # due now
+            break
+        return max(0.0, until)
 
     def devices(self) -> list[str]:
         return list(self._batches)
 
 
-__all__ = ["Gather", "HOLD_S", "MAX_GATHER_S"]
+__all__ = ["BACKLOG_PACE", "Gather", "HOLD_S", "MAX_GATHER_S", "MAX_HOLD_S"]
