@@ -152,37 +152,48 @@ def test_hold_over_a_real_broker_loses_nothing(mosquitto: Broker) -> None:
     assert svc.sessions[dev_id].lost == 0
 
 
-def test_a_backlog_is_gathered_longer_a_device_at_its_pace_is_not() -> None:
-    """Samples arriving much faster than they were taken (a backlog at the broker) wait for max_hold_s or
-    max_s, so the pipeline's per-call cost is paid per long piece; a device at its pace goes at hold_s."""
-    from monitor.service.gather import BACKLOG_PACE
-
+def test_while_the_service_is_behind_batches_wait_longer() -> None:
+    """A service with more items waiting than a turn handles (a backlog at the broker) gathers for up to
+    max_hold_s, so the pipeline's per-call cost is paid per long piece; once it keeps up, hold_s again."""
     clock = Clock()
     g = Gather(0.25, clock, max_s=60.0, max_hold_s=2.0)
     _, items = _messages(30.0)
     batches = [e for it in items for e in it.events if isinstance(e, fp.ImuBatch)]  # type: ignore[union-attr]
-    # "late": 30 s of samples within 0.3 s of the clock (the backlog); "paced": one batch per 0.1 s
+    g.behind = True
     for b in batches[:30]:
-        g.add("late", [b], 100.0)
-    g.add("paced", [batches[0]], 100.0)
-    for k in range(1, 3):
-        clock.t += 0.1
-        g.add("paced", [batches[k]], 100.0)
-    clock.t += 0.06  # 0.26 s since "late" began, 0.26 s since "paced" began
-    assert 3.0 > BACKLOG_PACE * 0.26  # "late" spans 3 s of samples: caught up on; "paced" 0.3 s: not
-    assert g.due() == ["paced"]
-    assert len(g.take("paced")) == 3
-    assert 1.7 < g.wait_s(5.0) < 1.8  # until "late" has waited max_hold_s
-    clock.t += 1.0
-    for b in batches[30:60]:  # the backlog goes on arriving: 6 s of samples in 1.26 s
-        g.add("late", [b], 100.0)
-    assert g.due() == []
-    clock.t += 0.75
-    assert g.due() == ["late"] and g.wait_s(5.0) == 0.0
-    assert len(g.take("late")) == 60
-    g.add("late", [batches[60]], 100.0)  # when it stops arriving fast, it goes at hold_s again
+        g.add("a", [b], 100.0)
     clock.t += 0.3
-    assert g.due() == ["late"]
-    g2 = Gather(0.25, clock, max_s=5.0)
-    out = [g2.add("late", [b], 100.0) for b in batches[:60]]
-    assert [len(o) for o in out if o] == [50]  # 5 s of samples in one piece
+    assert g.due() == [] and abs(g.wait_s(5.0) - 1.7) < 1e-9
+    clock.t += 1.7
+    assert g.due() == ["a"] and g.wait_s(5.0) == 0.0
+    assert len(g.take("a")) == 30
+    g.add("a", [batches[30]], 100.0)
+    clock.t += 0.3
+    assert g.due() == []
+    g.behind = False  # caught up: what waited hold_s goes
+    assert g.due() == ["a"]
+
+
+def test_a_backlog_through_the_service_goes_in_long_pieces_and_loses_nothing() -> None:
+    """Through `Service.run`: a source with everything waiting at once (a backlog) sets `behind`, and the
+    pipeline gets the same samples in fewer, longer calls than one per hold_s."""
+    _, items = _messages(20.0)
+    clock = Clock()
+
+    class Ticking(ListSource):
+        def get(self, timeout_s: float) -> Item | None:
+            clock.t += 0.01  # 10 ms per item: 0.25 s of clock every 25 items
+            return super().get(timeout_s)
+
+    pipes: list[RecordingPipeline] = []
+
+    def factory(device_id: str, t0: float) -> RecordingPipeline:
+        pipes.append(RecordingPipeline())
+        return pipes[-1]
+
+    svc = Service(Ticking(items), factory, [], ServiceOptions(poll_s=0.0, hold_s=0.25),  # type: ignore[arg-type]
+                  clock=clock)
+    svc.run()
+    t = np.concatenate(pipes[0].t)
+    assert len(t) == 2000 and np.all(np.diff(t) > 0)
+    assert len(pipes[0].t) <= 2  # 200 messages in 2 s of clock: not one call per 0.25 s

@@ -81,10 +81,13 @@ class Service(DeviceFeed):
                     self._pending = []  # this turn's captures: written together, then acknowledged
                     try:
                         self.handle(item)
-                        self._handle_waiting()
+                        # more waiting than a turn handles: behind, gather longer (monitor/service/gather.py)
+                        self.gather.behind = self._handle_waiting()
                     finally:
                         self._write_pending()
-                elif wait_s >= self.opt.poll_s:
+                else:
+                    self.gather.behind = False
+                if item is None and wait_s >= self.opt.poll_s:
                     self.flush()  # idle for a whole poll: nothing gathered waits for more
                 if self.gather:
                     self.flush(self.gather.due())
@@ -101,16 +104,18 @@ class Service(DeviceFeed):
         return ServiceReport({d: self.session_summary(s) for d, s in self.sessions.items()},
                              self._clock() - t0, reason)
 
-    def _handle_waiting(self) -> None:
+    def _handle_waiting(self) -> bool:
         """Handle the items already waiting (at most ITEMS_PER_TURN - 1) without the loop's per-turn work
-        (watchdog, hold deadlines, hooks, status): under load that work is paid per turn, not per message."""
+        (watchdog, hold deadlines, hooks, status): under load that work is paid per turn, not per message.
+        True if that many were handled (more are likely waiting: the service is behind)."""
         for _ in range(ITEMS_PER_TURN - 1):
             if self._stop.is_set():
-                return
+                return False
             item = self.source.get(0.0)
             if item is None:
-                return
+                return False
             self.handle(item)
+        return True
 
     def _write_pending(self) -> None:
         """Append this turn's received bytes to the captures, one write per device (not one per message),

@@ -9,11 +9,12 @@ hands them on together when any of these comes first:
   broker, more devices than it can follow one message at a time) gathers more per call in the same wall
   time, so its cost per sample falls as its load rises, and no alert leaves more than hold_s later;
 - they span `max_s` of device time (memory and call size stay bounded; `posture analyze` feeds 60 s), or
-- a device that is being caught up on (its gathered samples span more than BACKLOG_PACE times the wall time
-  they have waited: a backlog at the broker after an outage, samples that are minutes old already) waits
-  until they span `max_s`, or until `max_hold_s` on the clock: its per-call cost is then paid once per up
-  to 60 s of samples, as offline, instead of once per hold_s, so the monitor catches up several times
-  faster; a device sending at its pace never meets that condition, so its alerts are not delayed, or
+- while the monitor is behind (`behind`, set by the service when a turn of its loop found more items
+  waiting than it handles in one: a backlog at the broker after an outage, more devices than it can follow
+  at hold_s), batches wait until they span `max_s`, or until `max_hold_s` on the clock: the pipeline's
+  per-call cost is then paid once per long piece, as offline, instead of once per hold_s, so the monitor
+  catches up faster (or keeps up with more devices) exactly when it must; a monitor that keeps up never
+  waits longer than hold_s, so its alerts are not delayed, or
 - the service says so (`take`): before the device's next non-IMU message (a STATUS, a button EVENT, a
   reboot: each must meet the pipeline after the samples sent before it), when the source is idle, when
   the device goes offline, and at stop.
@@ -30,9 +31,7 @@ import firmware_protocol as fp
 HOLD_S = 0.25
 #: at most this much device time (s) is gathered per device, however far behind the monitor is
 MAX_GATHER_S = 60.0
-#: a device whose gathered samples span this many times the wall time they waited is being caught up on
-BACKLOG_PACE = 4.0
-#: ... and is handed on at the latest after this long on the clock (s)
+#: while the monitor is behind, batches are handed on at the latest after this long on the clock (s)
 MAX_HOLD_S = 2.0
 
 
@@ -46,7 +45,7 @@ class Gather:
         self._batches: dict[str, list[fp.ImuBatch]] = {}  #: insertion order = the order they began waiting
         self._since: dict[str, float] = {}
         self._n: dict[str, int] = {}
-        self._odr: dict[str, float] = {}
+        self.behind = False  #: set by the service: it has more items waiting than it handled in a turn
 
     def __len__(self) -> int:
         return len(self._batches)
@@ -58,7 +57,6 @@ class Gather:
             held = self._batches[device_id] = []
             self._since[device_id] = self._clock()
             self._n[device_id] = 0
-        self._odr[device_id] = odr_hz
         held.extend(batches)
         self._n[device_id] += sum(len(b) for b in batches)
         if self._n[device_id] >= self.max_s * odr_hz:
@@ -69,47 +67,34 @@ class Gather:
         """The device's gathered batches, oldest first (they leave the hold)."""
         self._since.pop(device_id, None)
         self._n.pop(device_id, None)
-        self._odr.pop(device_id, None)
         return self._batches.pop(device_id, [])
 
+    def _hold_s(self) -> float:
+        return self.max_hold_s if self.behind else self.hold_s
+
     def due(self) -> list[str]:
-        """Devices whose oldest gathered batch has waited hold_s on the clock, and that are not being caught
-        up on (then max_hold_s) (call `take` for each)."""
+        """Devices whose oldest gathered batch has waited hold_s on the clock (max_hold_s while the monitor
+        is behind) (call `take` for each)."""
         if not self._since:
             return []
+        hold_s = self._hold_s()
         now = self._clock()
         out = []
         for device_id, since in self._since.items():  # oldest first: stop at the first that may wait
-            if since + self.hold_s > now:  # the same sum as wait_s: no float gap between the two
+            if since + hold_s > now:  # the same sum as wait_s: no float gap between the two
                 break
-            if since + self.max_hold_s > now and self._catching_up(device_id, now - since):
-                continue
             out.append(device_id)
         return out
 
-    def _catching_up(self, device_id: str, waited_s: float) -> bool:
-        odr = self._odr[device_id]
-        return odr > 0 and self._n[device_id] / odr > BACKLOG_PACE * waited_s
-
     def wait_s(self, longest_s: float) -> float:
-        """How long the service may wait for the next item before a gathered batch is due."""
+        """How long the service may wait for the next item before the oldest gathered batch is due."""
         if not self._since:
             return longest_s
-        now = self._clock()
-        until = longest_s
-        for device_id, since in self._since.items():  # oldest first: the first not caught up on decides
-            if since + self.hold_s > now:  # not held long enough yet (the rest are younger); as in `due`
-                until = min(until, since + self.hold_s - now)
-                break
-            if since + self.max_hold_s > now and self._catching_up(device_id, now - since):
-                until = min(until, since + self.max_hold_s - now)
-                continue
-            until = 0.0  # due now
-            break
-        return max(0.0, until)
+        oldest = next(iter(self._since.values()))
+        return min(longest_s, max(0.0, oldest + self._hold_s() - self._clock()))
 
     def devices(self) -> list[str]:
         return list(self._batches)
 
 
-__all__ = ["BACKLOG_PACE", "Gather", "HOLD_S", "MAX_GATHER_S", "MAX_HOLD_S"]
+__all__ = ["Gather", "HOLD_S", "MAX_GATHER_S", "MAX_HOLD_S"]
