@@ -53,6 +53,7 @@ FILTERS = ("mahony", "madgwick", "ekf", "aqua")
 
 _BLOCK = 65536  #: samples processed at once inside `Fusion.update`
 _TINY_RATE_RAD_S = 1e-12  #: replaces an exactly-zero gyro sample (the ahrs zero-gyro pitfall)
+_SEQUENTIAL_N = 64  #: `strapdown` multiplies up to this many samples one by one (live batches), more in parallel
 
 
 class FusionError(ValueError):
@@ -144,17 +145,34 @@ def strapdown(q_start: np.ndarray, gyr: np.ndarray, dt: np.ndarray) -> np.ndarra
 
     A parallel prefix product (Hillis-Steele), log2(N) vectorised steps, renormalised at each step.
     """
-    angle = np.linalg.norm(gyr, axis=1) * dt
-    axis = gyr / np.maximum(np.linalg.norm(gyr, axis=1, keepdims=True), 1e-300)
+    rate = np.linalg.norm(gyr, axis=1)
+    angle = rate * dt
+    axis = gyr / np.maximum(rate, 1e-300)[:, None]
     p = np.column_stack([np.cos(angle / 2), axis * np.sin(angle / 2)[:, None]])
-    if len(p):
-        p[0] = quat_mul(q_start, p[0])
+    if len(p) <= _SEQUENTIAL_N:
+        return _strapdown_sequential(q_start, p)
+    p[0] = quat_mul(q_start, p[0])
     step = 1
     while step < len(p):
         p[step:] = quat_mul(p[:-step], p[step:])
         p /= np.linalg.norm(p, axis=1, keepdims=True)
         step *= 2
     return p
+
+
+def _strapdown_sequential(q_start: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """The same product one sample after the other on Python floats, renormalised at each sample: for the
+    few samples of a live batch, the prefix product's numpy calls (about 25 per call) cost far more than
+    the arithmetic (bench/idle_cost.py)."""
+    w, x, y, z = (float(c) for c in q_start)
+    out = []
+    for pw, px, py, pz in p.tolist():
+        w, x, y, z = (w * pw - x * px - y * py - z * pz, w * px + x * pw + y * pz - z * py,
+                      w * py - x * pz + y * pw + z * px, w * pz + x * py - y * px + z * pw)
+        norm = math.sqrt(w * w + x * x + y * y + z * z)
+        w, x, y, z = w / norm, x / norm, y / norm, z / norm
+        out.append((w, x, y, z))
+    return np.array(out, dtype=np.float64).reshape(-1, 4)
 
 
 # ---- the ahrs core ------------------------------------------------------------------------------------
