@@ -76,10 +76,10 @@ def start_broker(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
             time.sleep(0.05)
 
 
-def device_traffic(k: int, seconds: float) -> tuple[str, list[bytes]]:
+def device_traffic(k: int, seconds: float, batch: int = 10) -> tuple[str, list[bytes]]:
     sim = Simulator(builtin_scenario("workday"), odr_hz=100.0, seed=100 + k)
     dev_id = bytes([0xB0, 0, 0, 0, 0, 0, k >> 8, k & 0xFF])
-    dev = VirtualDevice(sim.chunks(10.0), 100.0, device_id=dev_id, batch_size=10, seed=k)
+    dev = VirtualDevice(sim.chunks(10.0), 100.0, device_id=dev_id, batch_size=batch, seed=k)
     return dev_id.hex(), dev.boot() + dev.advance(seconds)
 
 
@@ -89,13 +89,15 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--hold", type=float, default=HOLD_S, help=f"the service's hold, s (default {HOLD_S})")
     ap.add_argument("--workers", type=int, default=1, help="also drain the same traffic with N processes")
+    ap.add_argument("--batch", type=int, default=10,
+                    help="samples per IMU_BATCH message (the firmware's default 10; SET_RATE allows 1..84)")
     ap.add_argument("--profile", type=Path, default=None, help="write the service thread's cProfile here")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         broker, port = start_broker(Path(tmp))
         try:
             return run(port, args.devices, args.seconds, args.hold, args.profile, args.workers,
-                       Path(tmp) / "captures")
+                       Path(tmp) / "captures", args.batch)
         finally:
             broker.terminate()
             broker.wait(timeout=10)
@@ -206,7 +208,7 @@ def run_workers(s: MqttSettings, traffic: list[tuple[str, list[bytes]]], n_worke
 
 
 def run(port: int, n_dev: int, seconds: float, hold_s: float, profile: Path | None = None,
-        n_workers: int = 1, captures: Path | None = None) -> int:
+        n_workers: int = 1, captures: Path | None = None, batch: int = 10) -> int:
     s = MqttSettings(host="127.0.0.1", port=port, prefix="bench", client_id="bench-monitor")
     # 1. the monitors' persistent sessions exist, so the broker queues for them
     for ss in [s] + [shard_settings(s, k, n_workers) for k in range(n_workers) if n_workers > 1]:
@@ -214,7 +216,8 @@ def run(port: int, n_dev: int, seconds: float, hold_s: float, profile: Path | No
             print("monitor could not connect")
             return 1
     # 2. the devices' traffic, published with QoS 1 while the monitor is away
-    traffic = [device_traffic(k, seconds) for k in range(n_dev)]
+    traffic = [device_traffic(k, seconds, batch) for k in range(n_dev)]
+    n_msgs = sum(m[0] == fp.MsgType.IMU_BATCH for _, msgs in traffic for m in msgs)
     n_samples = sum(len(fp.decode_imu_batch(m)) for _, msgs in traffic for m in msgs
                     if m[0] == fp.MsgType.IMU_BATCH)
     pub = make_client(s, client_id="bench-publisher")
@@ -257,8 +260,9 @@ def run(port: int, n_dev: int, seconds: float, hold_s: float, profile: Path | No
     if prof is not None:
         prof.disable()
     dev_s = got / 100.0
-    print(f"{n_dev} devices x {seconds:g} s at 100 Hz ({n_samples:,} samples, {n_samples // 10:,} MQTT "
-          f"messages, the devices interleaved) through mosquitto, the captures and the full pipeline")
+    print(f"{n_dev} devices x {seconds:g} s at 100 Hz ({n_samples:,} samples, {n_msgs:,} MQTT "
+          f"messages of {batch} samples, the devices interleaved) through mosquitto, the captures and the full "
+          "pipeline")
     print(f"hold: {hold_s:g} s per device before the pipeline")
     print(f"processed {got:,} samples ({lost} lost) in {wall:.1f} s wall, {cpu:.1f} s CPU")
     print(f"capacity: {dev_s / cpu:.0f} devices at 100 Hz per core (CPU), {dev_s / wall:.0f} by wall time "
