@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from monitor.imu import ImuSamples  # noqa: E402
 from monitor.pipeline.alerts import OFFLINE  # noqa: E402
-from monitor.pipeline.core import Pipeline, PipelineConfig  # noqa: E402
+from monitor.pipeline.config import PipelineConfig  # noqa: E402
+from monitor.pipeline.core import Pipeline  # noqa: E402
 from monitor.sim import Simulator, random_day  # noqa: E402
 from monitor.sim.labels import Activity as SimActivity  # noqa: E402
 

@@ -40,7 +40,8 @@ from monitor.detect.sedentary import SedentaryTracker  # noqa: E402
 from monitor.events import Activity, Alert, FlexionEpisode, LeanEpisode, Walk  # noqa: E402
 from monitor.imu import ImuSamples  # noqa: E402
 from monitor.pipeline.alerts import OFFLINE  # noqa: E402
-from monitor.pipeline.core import Pipeline, PipelineConfig  # noqa: E402
+from monitor.pipeline.config import PipelineConfig  # noqa: E402
+from monitor.pipeline.core import Pipeline  # noqa: E402
 from monitor.sim import Simulator, builtin_scenario, random_day  # noqa: E402
 from monitor.sim.labels import Activity as SimActivity  # noqa: E402
 

@@ -54,7 +54,8 @@ from monitor.events import (  # noqa: E402
 )
 from monitor.imu import ImuSamples  # noqa: E402
 from monitor.pipeline.alerts import OFFLINE  # noqa: E402
-from monitor.pipeline.core import Pipeline, PipelineConfig, TimelineRow  # noqa: E402
+from monitor.pipeline.config import PipelineConfig, TimelineRow  # noqa: E402
+from monitor.pipeline.core import Pipeline  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "dsads"
 #: original activity numbers in the order they are stitched (a day-like sequence; see the module docstring)

@@ -15,7 +15,8 @@ from monitor.config import Config
 from monitor.control import Controller
 from monitor.control.wiring import Control, start_control
 from monitor.events import Alert
-from monitor.service import Service, ServiceOptions
+from monitor.service.core import Service
+from monitor.service.session import ServiceOptions
 from monitor.sim import Simulator, scenario_from_toml
 from monitor.sim.device import VirtualDevice
 from monitor.sim.links import SimulatedSource

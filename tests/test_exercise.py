@@ -18,7 +18,8 @@ from monitor.events import Break, FoamRolling, RowingSession
 from monitor.imu import ImuSamples
 from monitor.pipeline.alerts import OFFLINE
 from monitor.pipeline.angles import up_in_sensor
-from monitor.pipeline.core import Pipeline, PipelineConfig
+from monitor.pipeline.config import PipelineConfig
+from monitor.pipeline.core import Pipeline
 from monitor.sim import ScenarioError, Simulator, builtin_scenario, random_day, scenario_from_dict
 from monitor.sim.exercise import _CORE_MEAN
 from monitor.sim.randomday import _exercises

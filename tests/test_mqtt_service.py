@@ -12,7 +12,8 @@ from typing import Any
 from monitor.commands.run import pipeline_factory
 from monitor.config import Config
 from monitor.mqtt_common import connect_persistent, make_client, parse_url
-from monitor.service import Service, ServiceOptions
+from monitor.service.core import Service
+from monitor.service.session import ServiceOptions
 from monitor.sim import Simulator, builtin_scenario
 from monitor.sim.device import VirtualDevice
 from monitor.sim.links import MqttDevice

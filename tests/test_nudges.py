@@ -13,7 +13,8 @@ from monitor.detect.sedentary import SedentaryParams
 from monitor.events import Alert, AlertResponse, AlertResponseEvent, HeldAlert, StretchRoutine
 from monitor.imu import ImuSamples
 from monitor.pipeline.alerts import AlertPolicyParams
-from monitor.pipeline.core import Pipeline, PipelineConfig
+from monitor.pipeline.config import PipelineConfig
+from monitor.pipeline.core import Pipeline
 from monitor.pipeline.held import HeldLog
 from monitor.report.html import render_day
 from monitor.report.store import Database
@@ -166,7 +167,8 @@ def test_the_device_button_and_double_tap_answer_the_latest_alert_and_low_batter
     import firmware_protocol as fp
     from monitor.commands.run import pipeline_factory
     from monitor.config import Config
-    from monitor.service import Service, ServiceOptions
+    from monitor.service.core import Service
+    from monitor.service.session import ServiceOptions
     from monitor.sim import builtin_scenario
     from monitor.sim.device import VirtualDevice
     from monitor.sim.links import SimulatedSource, frame_all

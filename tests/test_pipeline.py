@@ -24,7 +24,8 @@ from monitor.events import (
 )
 from monitor.imu import ImuSamples
 from monitor.pipeline.alerts import OFFLINE
-from monitor.pipeline.core import Pipeline, PipelineConfig
+from monitor.pipeline.config import PipelineConfig
+from monitor.pipeline.core import Pipeline
 from monitor.sim import Simulator, builtin_scenario, scenario_from_toml
 
 ODR = 25.0

@@ -18,7 +18,8 @@ from monitor.detect import ActivityClassifier
 from monitor.events import Activity, FlexionEpisode, LeanEpisode, StretchRoutine
 from monitor.imu import ImuSamples
 from monitor.pipeline.alerts import OFFLINE
-from monitor.pipeline.core import Pipeline, PipelineConfig
+from monitor.pipeline.config import PipelineConfig
+from monitor.pipeline.core import Pipeline
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "dsads"
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="DSADS not present")

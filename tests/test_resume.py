@@ -13,7 +13,8 @@ import pytest
 
 from monitor.events import Alert, AlertResponse, AlertResponseEvent
 from monitor.imu import ImuSamples
-from monitor.pipeline.core import Pipeline, PipelineConfig
+from monitor.pipeline.config import PipelineConfig
+from monitor.pipeline.core import Pipeline
 from monitor.report.store import Database
 from monitor.resume import read_day_story, resume_day
 from monitor.sim import Simulator, scenario_from_toml

@@ -21,7 +21,8 @@ from monitor.cli import main
 from monitor.events import Alert, State
 from monitor.imu import ImuSamples
 from monitor.recording import load_recording, read_meta
-from monitor.service import Service, ServiceOptions
+from monitor.service.core import Service
+from monitor.service.session import ServiceOptions
 from monitor.sim.device import VirtualDevice
 from monitor.sim.links import SimulatedSource
 from monitor.sinks.haptic import HapticSink

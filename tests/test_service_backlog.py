@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from monitor.pipeline.core import Pipeline, PipelineConfig
+from monitor.pipeline.config import PipelineConfig
+from monitor.pipeline.core import Pipeline
 from monitor.recording import read_meta
-from monitor.service import BACKLOG_FIX_S, Service, ServiceOptions
+from monitor.service.core import Service
+from monitor.service.session import BACKLOG_FIX_S, ServiceOptions
 from monitor.sim import Simulator, builtin_scenario
 from monitor.sim.device import VirtualDevice
 from monitor.sim.links import SimulatedSource

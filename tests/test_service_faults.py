@@ -17,7 +17,8 @@ import pytest
 
 import firmware_protocol as fp
 from monitor.imu import ImuSamples
-from monitor.service import Service, ServiceOptions
+from monitor.service.core import Service
+from monitor.service.session import ServiceOptions
 from monitor.sim.device import VirtualDevice
 from monitor.sim.links import PtyLink, SimulatedSource
 from monitor.sources.base import Item, Received, Samples, SourceFailed

@@ -14,7 +14,8 @@ from monitor.detect.tap import DoubleTapDetector, TapParams, find_double_taps
 from monitor.events import Alert, AlertResponse, AlertResponseEvent
 from monitor.imu import ImuSamples
 from monitor.pipeline.alerts import OFFLINE
-from monitor.pipeline.core import Pipeline, PipelineConfig
+from monitor.pipeline.config import PipelineConfig
+from monitor.pipeline.core import Pipeline
 from monitor.sim import Simulator, scenario_from_toml
 from tests.scenario_text import scenario_toml, segments
 from tests.test_pipeline import profile_for

@@ -153,7 +153,8 @@ def analyze_file(
     )
     from monitor.imu import ImuSamples
     from monitor.pipeline.alerts import OFFLINE
-    from monitor.pipeline.core import Pipeline, PipelineConfig
+    from monitor.pipeline.config import PipelineConfig
+    from monitor.pipeline.core import Pipeline
     from monitor.progress import Progress
     from monitor.recording import RecordingError, load_recording
 

@@ -103,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
     from monitor.commands.run import pipeline_factory
     from monitor.config import Config
     from monitor.progress import Progress
-    from monitor.service import Service, ServiceOptions, SinkLike
+    from monitor.service.core import Service
+    from monitor.service.session import ServiceOptions, SinkLike
     from monitor.sim import ScenarioError, Simulator, builtin_scenario, list_builtin_scenarios, load_scenario
     from monitor.sim.device import MAX_BATCH, VirtualDevice
     from monitor.sim.links import SimulatedSource

@@ -32,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
     from monitor.config import ConfigError, load_config
     from monitor.events import Alert
     from monitor.progress import Progress
-    from monitor.service import Service, ServiceOptions, SinkLike
+    from monitor.service.core import Service
+    from monitor.service.session import ServiceOptions, SinkLike
     from monitor.sinks import ConsoleSink
     from monitor.sources.base import SourceError
     from monitor.sources.replay import ReplaySource

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from monitor.config import Config
     from monitor.control import Controller
-    from monitor.service import PipelineFactory, Service, SinkLike
+    from monitor.service.core import Service
+    from monitor.service.session import PipelineFactory, SinkLike
     from monitor.sources.base import Source
 
 HELP = "run the monitor on a device over USB serial or MQTT (capture, detect, alert, store)"
@@ -98,7 +99,8 @@ def pipeline_factory(cfg: Config, live: bool, wall_offset_s: float | None = None
     and the day so far is read back through `store` (the SqliteSink; monitor.resume); else `wall_offset_s`
     (None: offline)."""
     try:
-        from monitor.pipeline.core import Pipeline, PipelineConfig
+        from monitor.pipeline.config import PipelineConfig
+        from monitor.pipeline.core import Pipeline
     except ImportError as err:  # pragma: no cover - the pipeline is part of the package
         log.warning("no detection pipeline (%s): capturing only", err)
         return None
@@ -313,10 +315,11 @@ def exit_status(report: Any, prog: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from monitor.config import ConfigError, load_config
-    from monitor.gather import HOLD_S
     from monitor.mqtt_common import MqttConfigError
     from monitor.report.store import StorageError
-    from monitor.service import Service, ServiceOptions
+    from monitor.service.core import Service
+    from monitor.service.gather import HOLD_S
+    from monitor.service.session import ServiceOptions
     from monitor.sources.base import SourceError
 
     try:
@@ -334,7 +337,7 @@ def run(args: argparse.Namespace) -> int:
         if args.mqtt is None:
             print("posture run: --workers needs --mqtt (a serial port is one device)", file=sys.stderr)
             return 2
-        from monitor.workers import run_workers
+        from monitor.service.workers import run_workers
 
         return run_workers(getattr(args, "_argv", sys.argv[1:]), args.workers)
     try:

@@ -32,7 +32,8 @@ from monitor.control.protocol import ANSWERS, DEFAULT_SNOOZE_MIN, ControlError, 
 from monitor.pipeline.alerts import AlertPolicy, parse_hhmm
 
 if TYPE_CHECKING:
-    from monitor.service import DeviceSession, Service
+    from monitor.service.core import Service
+    from monitor.service.session import DeviceSession
 
 log = logging.getLogger("posture.control")
 

@@ -91,7 +91,7 @@ class DayEvents:
     shifts: tuple[PostureShift, ...] = ()
     transitions: tuple[Transition, ...] = ()
     stretches: tuple[StretchRoutine, ...] = ()
-    link_losses: tuple[LinkLoss, ...] = ()  #: samples the monitor did not get (monitor/service_guard.py)
+    link_losses: tuple[LinkLoss, ...] = ()  #: samples the monitor did not get (monitor/service/guard.py)
     held: tuple[HeldAlert, ...] = ()  #: nudges held back (monitor.pipeline.held)
     rowing: tuple[RowingSession, ...] = ()
     foam: tuple[FoamRolling, ...] = ()

@@ -181,7 +181,7 @@ class SqliteSink:
 
     def shift_session(self, device_id: str, delta_s: float) -> None:
         """Move the device's current session `delta_s` seconds in time: what is stored already and what
-        comes (the service found the session dated by a backlog; see monitor/service.py). A stored row
+        comes (the service found the session dated by a backlog; see monitor/service/). A stored row
         that lands on another row's key replaces it."""
         with self._lock:
             sess = self._sessions.get(device_id)
