@@ -13,6 +13,7 @@ from typing import Any
 from monitor.commands.run import pipeline_factory
 from monitor.config import Config
 from monitor.control import Controller
+from monitor.control.pauses import PauseStore
 from monitor.control.wiring import Control, start_control
 from monitor.events import Alert
 from monitor.service.core import Service
@@ -59,8 +60,8 @@ class GatedSource(SimulatedSource):
 class Monitor:
     """The service in a thread; `advance_to(t)` lets the device reach t and waits until it is processed."""
 
-    def __init__(self, tmp: Path, extra_sinks: list[Any] | None = None, socket_path: Path | None = None
-                 ) -> None:
+    def __init__(self, tmp: Path, extra_sinks: list[Any] | None = None, socket_path: Path | None = None,
+                 wall_s: float = MONDAY_9H, pauses: PauseStore | None = None) -> None:
         sim = Simulator(scenario_from_toml(SITTING), odr_hz=25.0)
         dev = VirtualDevice(sim.chunks(10.0), sim.odr_hz, batch_size=25, seed=3,
                             device_id=bytes.fromhex("5e11501234567890"))
@@ -69,8 +70,8 @@ class Monitor:
         self.db = tmp / "posture.db"
         cfg = Config(pipeline=PIPELINE)
         self.alerts: list[Alert] = []
-        self.controller = Controller(wall_clock=lambda: MONDAY_9H)
-        self.service = Service(self.source, pipeline_factory(cfg, live=False, wall_offset_s=MONDAY_9H),
+        self.controller = Controller(wall_clock=lambda: wall_s, pauses=pauses)
+        self.service = Service(self.source, pipeline_factory(cfg, live=False, wall_offset_s=wall_s),
                                [SqliteSink(self.db), *(extra_sinks or [])], ServiceOptions(poll_s=0.02))
         self.service.on_event = lambda d, ev: self.alerts.append(ev) if isinstance(ev, Alert) else None
         self.socket = socket_path or tmp / "run" / "control.sock"

@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 from monitor.report.html import LEFT, RIGHT, WALK, _delta, device_name, plain_words, render_day
-from monitor.report.summary import DaySummary, compare_days, split_events, summarize_day, summarize_events
+from monitor.report.summary import DaySummary, split_events, summarize_day, summarize_events
+from monitor.report.trends import compare_days
 from tests.sim_day_events import cached_day
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -5,10 +5,7 @@ disk for the captures costs the capture, not the analysis; ids never name a path
 from __future__ import annotations
 
 import logging
-import os
 import stat
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,20 +24,6 @@ from tests.fake_chunks import ramp_chunks
 from tests.test_service import ListSource, RecordingPipeline
 
 WAIT_S = 30.0
-
-
-@pytest.fixture
-def small_fs(tmp_path: Path) -> Iterator[Path]:
-    """A real 64 KiB tmpfs (CI runs as root)."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root (CI runs as root); the full-disk test needs a real one")
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], check=True)
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=True)
 
 
 def test_a_full_disk_costs_the_capture_not_the_analysis(small_fs: Path, caplog: pytest.LogCaptureFixture) -> None:

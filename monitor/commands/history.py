@@ -62,7 +62,8 @@ def sparkline(values: Sequence[float | None], lo: float | None = None, hi: float
 def history_rows(db: Any, device: str, days: list[date]) -> list[dict[str, Any]]:
     """Per day: date, wear_s and the trend metrics (None where there was no wear)."""
     from monitor.report.store import day_bounds
-    from monitor.report.summary import summarize_events, trend_metrics
+    from monitor.report.summary import summarize_events
+    from monitor.report.trends import trend_metrics
 
     rows = []
     for d in days:

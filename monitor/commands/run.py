@@ -329,8 +329,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     setup_logging(args.log_level or cfg.service.log_level)
     from monitor.control import Controller
+    from monitor.control.pauses import NAME as PAUSES_NAME
+    from monitor.control.pauses import PauseStore
 
-    controller = Controller()  # the wearer's answers, from the CLI, MQTT and the desktop (monitor.control)
+    db = db_path(args, cfg)  # a pause is kept beside the database, for a restart (none with --no-db)
+    # the wearer's answers, from the CLI, MQTT and the desktop (monitor.control)
+    controller = Controller(pauses=PauseStore(db.with_name(PAUSES_NAME)) if db is not None else None)
     from monitor.clock import wall_clock
 
     if args.workers > 1:

@@ -59,9 +59,9 @@ from monitor.report.summary import (
     DayEvents,
     DaySummary,
     SummaryParams,
-    compare_days,
     summarize_events,
 )
+from monitor.report.trends import compare_days
 
 log = logging.getLogger(__name__)
 _SQLITE_MAGIC = b"SQLite format 3\x00"
