@@ -1,21 +1,25 @@
 """How many simulated 100 Hz devices one core keeps up with over MQTT, with the full pipeline running.
 
 A real mosquitto (started here on a free loopback port) queues `--devices` x `--seconds` of IMU batches
-(10 samples each, QoS 1) for the monitor's persistent session; then the monitor (MqttSource -> Service ->
-one Pipeline per device: fusion, angles, activity, episodes, alerts, aggregates) drains the queue as fast as
-it can. Its process CPU time (the paho network thread and the service thread: one Python process, one GIL)
-gives the capacity:
+(`--batch` samples each, 10 as the firmware sends by default, QoS 1; the devices' messages interleaved as a
+fleet sends them) for the monitor's persistent session; then the monitor (MqttSource -> Service with its
+captures, as `posture run` -> one Pipeline per device: fusion, angles, activity, episodes, alerts,
+aggregates) drains the queue as fast as it can. Its process CPU time (the paho network thread and the
+service thread: one Python process, one GIL) gives the capacity:
 
     devices per core = device-seconds processed / CPU seconds used
 
 A monitor keeps up with N live devices if N is below that figure (with the machine's other work on top).
 
-The same run then feeds the same devices' samples (decoded and scaled beforehand) straight through one
-Pipeline each, in `posture analyze`'s 60 s pieces: the offline throughput. The ratio live / offline (CPU
-samples per second) is the share of the pipeline's own speed the live path keeps (the bar: >= 0.8).
-`--profile FILE` writes the service thread's cProfile stats there and prints the top entries.
+The same run then feeds the same devices' samples straight through one Pipeline each (same configuration,
+one process), in `posture analyze`'s 60 s pieces: the offline throughput, once with the samples decoded and
+scaled beforehand (the pipeline alone: the bar's reference) and once with the decoding of the messages in
+the time (as `posture analyze` of a capture). The ratio live / offline (CPU samples per second) is the share
+of the pipeline's own speed the live path keeps (the bar: >= 0.8). `--profile FILE` writes the service
+thread's and the network thread's cProfile stats and prints the top entries (cProfile's own cost is large
+per call here; py-spy gives truer shares). `--workers N` drains the same traffic again with N processes.
 
-    .venv/bin/python bench/mqtt_devices.py [--devices 20] [--seconds 60] [--profile out.pstats]
+    .venv/bin/python bench/mqtt_devices.py [--devices 20] [--seconds 60] [--batch 10] [--workers 2]
 """
 
 from __future__ import annotations

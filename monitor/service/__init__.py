@@ -13,9 +13,11 @@ Theory of operation
 `Service.run` pulls items from one Source (serial, MQTT, replay, simulator; monitor/sources) until it is
 told to stop (`stop()`, wired to SIGINT/SIGTERM by `posture run`), the duration is up or a finite source
 is exhausted. For each device it keeps a `DeviceSession`:
-- every raw byte received is appended at once to the device's capture (`CaptureWriter`: unbuffered writes,
-  fsync at most `fsync_interval_s` apart), before anything else is done with it, so a kill loses at most a
-  partial frame; MQTT messages are acknowledged to the broker only after that;
+- one turn of the loop handles every item already waiting (up to ITEMS_PER_TURN), so the loop's own work
+  (watchdog, hold deadlines, hooks, status) is paid per turn, not per message; the raw bytes received in
+  the turn are appended to each device's capture in one write (`CaptureWriter`: unbuffered writes, fsync
+  at most `fsync_interval_s` apart) at the end of the turn, so a kill loses at most that turn's bytes, and
+  MQTT messages are acknowledged to the broker only after that (the broker sends the rest again);
 - IMU batches are scaled with the device's DEVICE_INFO (batches that arrive before it are held, bounded)
   and consecutive batches are merged before they go through the device's Pipeline; with `hold_s` (`posture
   run`: 0.25 s) a device's batches are first gathered for up to that long (monitor/service/gather.py), so the

@@ -7,7 +7,8 @@ hands them on together when any of these comes first:
 - the oldest of them has waited `hold_s` on the service's clock (`due`): a device sending at its pace
   is handed on about every hold_s (25 samples at 100 Hz); a monitor that is behind (a backlog at the
   broker, more devices than it can follow one message at a time) gathers more per call in the same wall
-  time, so its cost per sample falls as its load rises, and no alert leaves more than hold_s later;
+  time, so its cost per sample falls as its load rises; while it keeps up, no alert leaves more than
+  hold_s later;
 - they span `max_s` of device time (memory and call size stay bounded; `posture analyze` feeds 60 s), or
 - while the monitor is behind (`behind`, set by the service when a turn of its loop found more items
   waiting than it handles in one: a backlog at the broker after an outage, more devices than it can follow
