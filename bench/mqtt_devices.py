@@ -17,9 +17,10 @@ scaled beforehand (the pipeline alone: the bar's reference) and once with the de
 the time (as `posture analyze` of a capture). The ratio live / offline (CPU samples per second) is the share
 of the pipeline's own speed the live path keeps (the bar: >= 0.8). `--profile FILE` writes the service
 thread's and the network thread's cProfile stats and prints the top entries (cProfile's own cost is large
-per call here; py-spy gives truer shares). `--workers N` drains the same traffic again with N processes.
+per call here; py-spy gives truer shares). `--workers N` drains the same traffic again with N processes;
+`--floor` sends it once more to a bare paho client that only acknowledges: paho's own CPU per message.
 
-    .venv/bin/python bench/mqtt_devices.py [--devices 20] [--seconds 60] [--batch 10] [--workers 2]
+    .venv/bin/python bench/mqtt_devices.py [--devices 20] [--seconds 60] [--batch 10] [--workers 2] [--floor]
 """
 
 from __future__ import annotations
@@ -95,13 +96,14 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=1, help="also drain the same traffic with N processes")
     ap.add_argument("--batch", type=int, default=10,
                     help="samples per IMU_BATCH message (the firmware's default 10; SET_RATE allows 1..84)")
+    ap.add_argument("--floor", action="store_true", help="also measure paho's own CPU per message")
     ap.add_argument("--profile", type=Path, default=None, help="write the service thread's cProfile here")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         broker, port = start_broker(Path(tmp))
         try:
             return run(port, args.devices, args.seconds, args.hold, args.profile, args.workers,
-                       Path(tmp) / "captures", args.batch)
+                       Path(tmp) / "captures", args.batch, args.floor)
         finally:
             broker.terminate()
             broker.wait(timeout=10)
@@ -139,6 +141,71 @@ def offline(traffic: list[tuple[str, list[bytes]]], decode: bool = False) -> tup
         pipe.finish()
         n += len(s)
     return n, time.process_time() - cpu0
+
+
+def publish(s: MqttSettings, traffic: list[tuple[str, list[bytes]]]) -> bool:
+    """The devices' messages with QoS 1, interleaved as live devices send them; False if no connection."""
+    pub = make_client(s, client_id="bench-publisher")
+    pub.max_inflight_messages_set(1000)
+    up = threading.Event()
+    pub.on_connect = lambda *a: up.set()
+    connect_persistent(pub, s)
+    pub.loop_start()
+    if not up.wait(10):
+        return False
+    last = None
+    for i in range(max(len(msgs) for _, msgs in traffic)):
+        for dev_id, msgs in traffic:
+            if i >= len(msgs):
+                continue
+            m = msgs[i]
+            kind = {fp.MsgType.IMU_BATCH: "imu", fp.MsgType.DEVICE_INFO: "info"}.get(fp.MsgType(m[0]), "msg")
+            last = pub.publish(s.topic(dev_id, kind), m, qos=1, retain=kind == "info")
+    assert last is not None
+    last.wait_for_publish(120)
+    while pub._out_messages:  # every PUBACK in
+        time.sleep(0.05)
+    pub.disconnect()
+    pub.loop_stop()
+    return True
+
+
+def paho_floor(s: MqttSettings, traffic: list[tuple[str, list[bytes]]]) -> None:
+    """The same traffic again to a bare client of ours (make_client: the buffered socket, the shared
+    property tables) whose on_message only acknowledges: paho's own CPU per message, the floor of the live
+    path in this process."""
+    if not publish(s, traffic):
+        return
+    n = sum(len(msgs) for _, msgs in traffic)
+    c = make_client(s, client_id=s.client_id)
+    c.manual_ack_set(True)
+    got, done, cpu = [0], threading.Event(), [0.0]
+
+    def on_message(client: Any, userdata: Any, msg: Any) -> None:
+        client.ack(msg.mid, msg.qos)
+        got[0] += 1
+        if got[0] >= n:
+            done.set()
+
+    main = c._thread_main
+
+    def timed() -> None:
+        t0 = time.thread_time()
+        try:
+            main()
+        finally:
+            cpu[0] = time.thread_time() - t0
+
+    c._thread_main = timed  # type: ignore[method-assign]
+    c.on_message = on_message
+    c.on_connect = lambda client, *a: client.subscribe(f"{s.prefix}/+/+", 1)
+    connect_persistent(c, s)
+    c.loop_start()
+    done.wait(300)
+    c.disconnect()
+    c.loop_stop()
+    print(f"paho alone (on_message only acknowledges): {got[0]:,} messages, network thread {cpu[0]:.2f} s CPU, "
+          f"{cpu[0] / max(got[0], 1) * 1e6:.0f} us per message")
 
 
 def shard_settings(s: MqttSettings, k: int, n: int) -> MqttSettings:
@@ -212,7 +279,7 @@ def run_workers(s: MqttSettings, traffic: list[tuple[str, list[bytes]]], n_worke
 
 
 def run(port: int, n_dev: int, seconds: float, hold_s: float, profile: Path | None = None,
-        n_workers: int = 1, captures: Path | None = None, batch: int = 10) -> int:
+        n_workers: int = 1, captures: Path | None = None, batch: int = 10, floor: bool = False) -> int:
     s = MqttSettings(host="127.0.0.1", port=port, prefix="bench", client_id="bench-monitor")
     # 1. the monitors' persistent sessions exist, so the broker queues for them
     for ss in [s] + [shard_settings(s, k, n_workers) for k in range(n_workers) if n_workers > 1]:
@@ -224,29 +291,9 @@ def run(port: int, n_dev: int, seconds: float, hold_s: float, profile: Path | No
     n_msgs = sum(m[0] == fp.MsgType.IMU_BATCH for _, msgs in traffic for m in msgs)
     n_samples = sum(len(fp.decode_imu_batch(m)) for _, msgs in traffic for m in msgs
                     if m[0] == fp.MsgType.IMU_BATCH)
-    pub = make_client(s, client_id="bench-publisher")
-    pub.max_inflight_messages_set(1000)
-    up = threading.Event()
-    pub.on_connect = lambda *a: up.set()
-    connect_persistent(pub, s)
-    pub.loop_start()
-    if not up.wait(10):
+    if not publish(s, traffic):
         print("publisher could not connect")
         return 1
-    last = None
-    for i in range(max(len(msgs) for _, msgs in traffic)):  # interleaved, as live devices send
-        for dev_id, msgs in traffic:
-            if i >= len(msgs):
-                continue
-            m = msgs[i]
-            kind = {fp.MsgType.IMU_BATCH: "imu", fp.MsgType.DEVICE_INFO: "info"}.get(fp.MsgType(m[0]), "msg")
-            last = pub.publish(s.topic(dev_id, kind), m, qos=1, retain=kind == "info")
-    assert last is not None
-    last.wait_for_publish(120)
-    while pub._out_messages:  # every PUBACK in
-        time.sleep(0.05)
-    pub.disconnect()
-    pub.loop_stop()
     # 3. the monitor drains the queue with the full pipeline
     prof = cProfile.Profile() if profile is not None else None
     net_prof = cProfile.Profile()
@@ -288,6 +335,8 @@ def run(port: int, n_dev: int, seconds: float, hold_s: float, profile: Path | No
         print("the paho network thread:")
         pstats.Stats(str(net)).sort_stats("tottime").print_stats(25)
     status = 0 if got >= n_samples and lost == 0 else 1
+    if floor:
+        paho_floor(s, traffic)
     if n_workers > 1:
         status |= run_workers(s, traffic, n_workers, hold_s, captures)
     return status

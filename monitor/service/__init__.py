@@ -14,10 +14,11 @@ Theory of operation
 told to stop (`stop()`, wired to SIGINT/SIGTERM by `posture run`), the duration is up or a finite source
 is exhausted. For each device it keeps a `DeviceSession`:
 - one turn of the loop handles every item already waiting (up to ITEMS_PER_TURN), so the loop's own work
-  (watchdog, hold deadlines, hooks, status) is paid per turn, not per message; the raw bytes received in
-  the turn are appended to each device's capture in one write (`CaptureWriter`: unbuffered writes, fsync
-  at most `fsync_interval_s` apart) at the end of the turn, so a kill loses at most that turn's bytes, and
-  MQTT messages are acknowledged to the broker only after that (the broker sends the rest again);
+  (watchdog, hold deadlines, hooks, status) is paid per turn, not per message; the raw bytes received are
+  appended to each device's capture (`CaptureWriter`: unbuffered writes, fsync at most `fsync_interval_s`
+  apart) in one write per device at least every CAPTURE_EVERY_S (0.05 s), and at once when the source is
+  idle or the service stops, so a kill loses at most the last 0.05 s of bytes; MQTT messages are
+  acknowledged to the broker only after their bytes are written (the broker sends the rest again);
 - IMU batches are scaled with the device's DEVICE_INFO (batches that arrive before it are held, bounded)
   and consecutive batches are merged before they go through the device's Pipeline; with `hold_s` (`posture
   run`: 0.25 s) a device's batches are first gathered for up to that long (monitor/service/gather.py), so the

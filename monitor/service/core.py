@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 
 #: items handled per turn of the loop at most (those already waiting in the source's queue)
 ITEMS_PER_TURN = 32
+#: received bytes are written to the captures (then acknowledged) at least this often (s, service clock) ...
+CAPTURE_EVERY_S = 0.05
+#: ... or when this many messages wait, or when the source is idle: one write per device for all of them
+CAPTURE_ITEMS = 256
 
 
 class Service(DeviceFeed):
@@ -50,7 +54,8 @@ class Service(DeviceFeed):
         #: called once per loop turn in the service's thread (the control channel's requests run there)
         self.hooks: list[Callable[[], None]] = []
         self.gather = Gather(self.opt.hold_s, clock)
-        self._pending: list[Received] | None = None  #: received while a turn's captures are gathered
+        self._pending: list[Received] | None = None  #: received, waiting to be written to the captures
+        self._pending_since = 0.0
         self.captures = (CaptureSet(self.opt.captures_dir, self.opt.fsync_interval_s)
                          if self.opt.captures_dir is not None else None)
 
@@ -76,17 +81,20 @@ class Service(DeviceFeed):
                 if failure is not None:
                     raise SourceFailed(failure)
                 wait_s = self.gather.wait_s(self.opt.poll_s)  # no longer than until a gathered batch is due
+                if self._pending:  # nor than until the received bytes are due in the captures
+                    wait_s = min(wait_s, max(0.0, self._pending_since + CAPTURE_EVERY_S - self._clock()))
                 item = self.source.get(wait_s)
                 if item is not None:
-                    self._pending = []  # this turn's captures: written together, then acknowledged
-                    try:
-                        self.handle(item)
-                        # more waiting than a turn handles: behind, gather longer (monitor/service/gather.py)
-                        self.gather.behind = self._handle_waiting()
-                    finally:
-                        self._write_pending()
+                    if self._pending is None:  # received bytes are gathered, written together, then acknowledged
+                        self._pending, self._pending_since = [], self._clock()
+                    self.handle(item)
+                    # more waiting than a turn handles: behind, gather longer (monitor/service/gather.py)
+                    self.gather.behind = self._handle_waiting()
                 else:
                     self.gather.behind = False
+                if self._pending is not None and (item is None or len(self._pending) >= CAPTURE_ITEMS
+                                                  or self._clock() - self._pending_since >= CAPTURE_EVERY_S):
+                    self._write_pending()
                 if item is None and wait_s >= self.opt.poll_s:
                     self.flush()  # idle for a whole poll: nothing gathered waits for more
                 if self.gather:
@@ -118,8 +126,10 @@ class Service(DeviceFeed):
         return True
 
     def _write_pending(self) -> None:
-        """Append this turn's received bytes to the captures, one write per device (not one per message),
-        then acknowledge their messages: a message is acknowledged only once its bytes are in the capture."""
+        """Append the received bytes gathered since the last call (at most CAPTURE_EVERY_S or CAPTURE_ITEMS)
+        to the captures, one write per device (not one per message: with many devices interleaved a turn
+        of the loop holds about one message per device), then acknowledge their messages: a message is
+        acknowledged only once its bytes are in the capture."""
         pending, self._pending = self._pending, None
         if not pending:
             return
@@ -146,6 +156,7 @@ class Service(DeviceFeed):
     def finish(self) -> None:
         """Close open episodes, flush sinks and captures, close the source. Idempotent."""
         try:
+            self._write_pending()  # and acknowledge them while the connection is still there
             self.source.close()
         finally:
             self.flush()
@@ -188,7 +199,7 @@ class Service(DeviceFeed):
         if isinstance(item, Received):
             s = self.session(item.device_id)
             if item.raw and self.captures is not None and self._pending is not None:
-                self._pending.append(item)  # written and acknowledged at the end of the loop's turn
+                self._pending.append(item)  # written, then acknowledged, within CAPTURE_EVERY_S
             else:
                 if item.raw and self.captures is not None:
                     self._capture(s, item.raw, item.relink)
@@ -265,4 +276,4 @@ def _healthy() -> None:
     return None
 
 
-__all__ = ["ITEMS_PER_TURN", "Service"]
+__all__ = ["CAPTURE_EVERY_S", "CAPTURE_ITEMS", "ITEMS_PER_TURN", "Service"]
