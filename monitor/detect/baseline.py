@@ -32,7 +32,7 @@ handles); it is known after `upright_walk_s` of them (people walk upright).
 3. Forward, without a walk: people bend forward far more (and further) than backward, while side bends
    and side reaches go both ways and roughly cancel. With d = u - (u . u_n) u_n the horizontal part of
    earth-up (sensor frame), summed over the samples of bends tilted more than `min_tilt_deg` from neutral
-   (and less than `max_tilt_deg`), and bending forward tipping earth-up toward body -x (monitor.angles),
+   (and less than `max_tilt_deg`), and bending forward tipping earth-up toward body -x (monitor.pipeline.angles),
    forward is x_s = -normalize(sum d). A bend is a short excursion of sedentary or active hops from
    upright back to upright (at most `max_bend_hold_s`, a stretch's held toe-touch included: minutes on
    an exercise bike or a rowing machine, reclining, lying down and getting up are no bends), `min_bend_s`
