@@ -287,3 +287,13 @@ def test_auto_baseline_is_not_fooled_by_a_day_that_begins_on_a_foam_roller() -> 
     assert b is not None and b.neutral_up_s is not None and not b.confirmed
     up_true = sim.mounting.T @ np.array([0.0, 0.0, 1.0])  # earth-up in the sensor frame, upright trunk
     assert np.degrees(np.arccos(np.clip(b.neutral_up_s @ up_true, -1, 1))) < 8
+
+
+def test_auto_baseline_dates_its_mounting_by_the_hop_not_the_batch() -> None:
+    """A replayed file comes as one batch: the angles (and so the episodes) start where the baseline
+    found the mounting inside it, as with small batches."""
+    sim = Simulator(builtin_scenario("lean"), odr_hz=ODR)
+    chunk = sim.run()
+    got = [[(e.side, round(e.start_s)) for e in of(run(chunk, None, step), LeanEpisode)]
+           for step in (10.0, len(chunk.t_s) / ODR + 1)]
+    assert got[0] == got[1] and [side for side, _ in got[0]] == ["right", "left"]

@@ -147,6 +147,7 @@ class AutoBaseline:
         self._walk_X = np.zeros(3, dtype=complex)  # sum H V^*
         self._walk_s = 0.0
         self._walk_up = np.zeros(3)  # sum of earth-up over the walking hops analysed
+        self._walk_at_s = math.inf  # when walking first gave forward, s
         self._x_walk: np.ndarray | None = None  #: forward from walking, sensor frame (not yet horizontal)
         self._reset()
 
@@ -250,15 +251,19 @@ class AutoBaseline:
                     todo, self._n_done = self._pending[self._n_done :], len(self._pending)
         for h, u in todo:
             assert ref is not None
+            n_cand = self._cand_n
             self._track_bend(h, u[u @ ref < cos_bent])
-            if h.activity != Activity.SEDENTARY:
-                continue
-            m = u.mean(axis=0)
-            m /= np.linalg.norm(m)
-            if float(m @ ref) >= cos_up:
-                self._add_posture(m, h.end_s - h.start_s)
-                span0 = h.start_s if self.neutral_span_s is None else self.neutral_span_s[0]
-                self.neutral_span_s = (span0, h.end_s)
+            if h.activity == Activity.SEDENTARY:
+                m = u.mean(axis=0)
+                m /= np.linalg.norm(m)
+                if float(m @ ref) >= cos_up:
+                    self._add_posture(m, h.end_s - h.start_s)
+                    span0 = h.start_s if self.neutral_span_s is None else self.neutral_span_s[0]
+                    self.neutral_span_s = (span0, h.end_s)
+            if self.R_bs is None:  # dated by its hop: a long batch (a replayed file) holds many
+                self._choose_neutral(ref, h.end_s)
+                if self.neutral_up_s is not None and (self._cand_n > n_cand or self._walk_at_s <= h.end_s):
+                    self._forward(h.end_s)
         keep = self._recent_t >= hops[-1].end_s
         self._recent_t, self._recent_u = self._recent_t[keep], self._recent_u[keep]
         if todo and ref is not None:
@@ -330,13 +335,19 @@ class AutoBaseline:
             self._walk_C += np.real(np.outer(H, H.conj()))
             self._walk_X += H * V.conjugate()
             self._walk_s += h.end_s - h.start_s
+            if self._x_walk is None and self._walk_s >= p.walk_fwd_s:
+                self._decide_walk(h.end_s)  # dated by its hop
         last = hops[-1].end_s
         keep = self._motion_t >= last - 2 * _PAD_S - 1.0
         if self._walk_s >= p.walk_max_s:
             keep[:] = False  # refined enough: no more samples are kept
         self._motion_t, self._motion_a = self._motion_t[keep], self._motion_a[keep]
-        if self._walk_s < p.walk_fwd_s:
-            return
+        if self._walk_s >= p.walk_fwd_s:
+            self._decide_walk(last)
+
+    def _decide_walk(self, t_s: float) -> None:
+        """Forward from the walking sums, when the axis is clear and its phase tells the sign."""
+        p = self.params
         evals, evecs = np.linalg.eigh(self._walk_C)
         ax = evecs[:, -1]
         cross = complex(ax @ self._walk_X)
@@ -345,6 +356,7 @@ class AutoBaseline:
             math.radians(p.min_phase_deg)
         ):
             self._x_walk = ax if sin > 0 else -ax
+            self._walk_at_s = min(self._walk_at_s, t_s)
 
     def _provisional(self) -> np.ndarray | None:
         """Before any walk: the first unbroken run of still hops within cluster_deg of each other that
