@@ -148,6 +148,7 @@ class AutoBaseline:
         self._walk_s = 0.0
         self._walk_up = np.zeros(3)  # sum of earth-up over the walking hops analysed
         self._walk_at_s = math.inf  # when walking first gave forward, s
+        self._t_floor = -math.inf  # start of the hops being fed now, s
         self._x_walk: np.ndarray | None = None  #: forward from walking, sensor frame (not yet horizontal)
         self._reset()
 
@@ -209,6 +210,7 @@ class AutoBaseline:
         if not hops:
             return
         self._walking(hops, exercising)
+        self._t_floor = hops[0].start_s  # kept hops judged again now can not date anything earlier
         if exercising:  # on a rowing machine or a foam roller: not a still posture, nor the upright
             hops = [Hop(h.start_s, h.end_s, Activity.ACTIVE) for h in hops]
         cos_up = math.cos(math.radians(p.upright_deg))
@@ -303,7 +305,7 @@ class AutoBaseline:
             if float(c[k] @ walk_up) >= math.cos(math.radians(p.walk_dev_deg)):
                 n = self._post_sum[c @ c[k] >= math.cos(math.radians(p.refine_deg))].sum(axis=0)
         if self.neutral_up_s is None:
-            self.neutral_at_s = t_s
+            self.neutral_at_s = max(t_s, self._t_floor)
         self.neutral_up_s = n / np.linalg.norm(n)
 
     def _walking(self, hops: list[Hop], exercising: bool) -> None:
@@ -424,7 +426,7 @@ class AutoBaseline:
                 return
             x_s /= np.linalg.norm(x_s)
             if self.R_bs is None:
-                self.forward_at_s = t_s
+                self.forward_at_s = max(t_s, self._t_floor)
             self.R_bs = np.vstack([x_s, np.cross(u_n, x_s), u_n])
 
 

@@ -172,12 +172,12 @@ class Pipeline(PipelineSteps):
         raw_hops = hops  # the auto-baseline judges postures from the classifier's own decisions
         hops = [self._big_bend(h) for h in hops]
         found = self._exercise(t, acc, gyr, up_s)  # first: a session in progress holds back the nudges
-        events += self._hops(hops)
-        events += self._credit_exercise(found)  # after: a break the tracker is closing is not doubled
-        if self.baseline is not None:
+        if self.baseline is not None:  # before the hops are recorded: they get the angles found in them
             self.baseline.feed_hops(raw_hops, self._exercising())
             if not known_before and self.baseline.R_bs is not None:
                 lean, flex = self._late_angles(t, up_s, lean, flex)
+        events += self._hops(hops)
+        events += self._credit_exercise(found)  # after: a break the tracker is closing is not doubled
         self._trim(hops)
         valid = ~self._unjudged_mask(t, hops)
         events += self._episodes(t, lean, flex, valid)
