@@ -51,6 +51,7 @@ from monitor.detect.sedentary import SedentaryDue, SedentaryParams, SedentaryTra
 from monitor.detect.shifts import ShiftDetector, ShiftParams
 from monitor.detect.stretch import StretchDetector, StretchParams, StretchReminder
 from monitor.detect.tap import DoubleTapDetector, TapParams
+from monitor.detect.transition import SitStandDetector, SitStandParams
 from monitor.events import (
     Activity,
     Aggregate,
@@ -63,6 +64,7 @@ from monitor.events import (
     RowingSession,
     State,
     StretchRoutine,
+    Transition,
 )
 from monitor.fusion import Fusion, FusionParams
 from monitor.imu import ImuSamples
@@ -80,6 +82,7 @@ class PipelineConfig:
     activity: ActivityParams = field(default_factory=ActivityParams)
     walk: WalkParams = field(default_factory=WalkParams)
     transition: TransitionParams = field(default_factory=TransitionParams)
+    sit_stand: SitStandParams = field(default_factory=SitStandParams)
     lean: LeanParams = field(default_factory=LeanParams)
     flexion: FlexionParams = field(default_factory=FlexionParams)
     sedentary: SedentaryParams = field(default_factory=SedentaryParams)
@@ -107,6 +110,9 @@ class TimelineRow(NamedTuple):
 
 
 _BUF_S = 12.0  # seconds of recent angles kept for the hop-based checks
+_WALK_START_HOPS = 3  # walking hops in a row that start a walk for the transition detector (not one stray hop)
+_EXERCISE_QUIET_S = 60.0  # see Pipeline._hops
+_SAME_TRANSITION_S = 5.0  # two transitions reported this close are the same movement, s
 UNJUDGED = (Activity.WALKING, Activity.LYING, Activity.NOT_WORN)  #: no lean/slouch judgement in these
 
 
@@ -144,6 +150,8 @@ class Pipeline:
         )
         self._walks = WalkTracker(c.walk)
         self._transitions = TransitionDetector(c.transition)
+        self._sit_stand = SitStandDetector(c.sit_stand)
+        self._transition_ts: list[float] = []  # the last few transitions reported, s (one movement, one event)
         self._lean_r = HysteresisDetector(c.lean)
         self._lean_l = HysteresisDetector(c.lean)
         self._flex = HysteresisDetector(c.flexion)
@@ -163,7 +171,8 @@ class Pipeline:
         self._buf_a = np.zeros((0, 2))
         self._last_act = Activity.UNKNOWN
         self._t_transitions = -math.inf  # last angle sample given to the transition detector
-        self._walk_prev = False
+        self._walk_run = (math.nan, 0)  # (start s, hops) of the current run of walking hops
+        self._t_exercise = -math.inf  # a rowing or foam-rolling session was last seen in progress, s
         self._waiting: dict[str, tuple[str | None, HysteresisDetector]] = {}  # alert kind -> (side, detector)
         self._next_state = -math.inf
         self._state: State | None = None
@@ -213,6 +222,7 @@ class Pipeline:
         found = self._exercise(t, acc, gyr, up_s)  # first: a session in progress holds back the nudges
         events += self._hops(hops)
         events += self._credit_exercise(found)  # after: a break the tracker is closing is not doubled
+        events += self._new_transitions(self._sit_stand.feed(t, acc, up_s))
         if self.baseline is not None:
             self.baseline.feed_hops(hops, self._activity.upright_s)
             if not known_before and self.baseline.R_bs is not None:
@@ -376,10 +386,13 @@ class Pipeline:
             return events
         starts: list[float] = []
         for h in hops:
-            w = h.activity == Activity.WALKING
-            if w and not self._walk_prev:
-                starts.append(h.start_s)
-            self._walk_prev = w
+            if h.activity != Activity.WALKING:
+                self._walk_run = (math.nan, 0)
+            else:  # a walk starts for the transition detector once it has lasted _WALK_START_HOPS hops
+                t0, n = self._walk_run
+                self._walk_run = (h.start_s if n == 0 else t0, n + 1)
+                if n + 1 == _WALK_START_HOPS:
+                    starts.append(self._walk_run[0])
             self._last_act = h.activity
         walks = self._walks.feed(hops)
         events += walks
@@ -387,7 +400,13 @@ class Pipeline:
         if new.any():
             self._transitions.feed_angles(self._buf_t[new], self._buf_a[new, 1])
             self._t_transitions = float(self._buf_t[-1])
-        events += self._transitions.feed_walks(starts, [w.end_s for w in walks], hops[-1].end_s)
+        self._transitions.feed_hops(hops)
+        linked = self._transitions.feed_walks(starts, [w.end_s for w in walks], hops[-1].end_s)
+        if self._exercising():
+            self._t_exercise = hops[-1].end_s
+        # rowing strokes look like walking to the classifier, and its pauses like sitting: no walk-linked
+        # transitions within _EXERCISE_QUIET_S of a session (the still-to-still detector still runs)
+        events += self._new_transitions([tr for tr in linked if tr.t_s - self._t_exercise > _EXERCISE_QUIET_S])
         if self.timeline is not None:
             self._record(hops)
         given: list[Event] = []
@@ -424,6 +443,16 @@ class Pipeline:
                 # the routine closes the stretch reminder it answers
                 events += self.answer_latest(AlertResponse.ACKNOWLEDGED, r.end_s, "stretch_reminder")
         return events
+
+    def _new_transitions(self, found: list[Transition]) -> list[Event]:
+        """Transitions from either detector, each movement once (the still-to-still detector and the
+        walk-linked one may both see a sit-down after a walk)."""
+        out: list[Event] = []
+        for tr in found:
+            if all(abs(tr.t_s - t) > _SAME_TRANSITION_S for t in self._transition_ts):
+                out.append(tr)
+                self._transition_ts = [*self._transition_ts[-3:], tr.t_s]
+        return out
 
     def _exercise(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, up: np.ndarray
                   ) -> list[RowingSession | FoamRolling]:
