@@ -169,7 +169,8 @@ def main() -> int:
         f = found[m]
         k = sum(f.values())
         cells = " ".join(f"{f[c]:4d}/{total[c]:<4d}" for c in ("still", "walk", "other"))
-        print(f"  {m:32s} {k:4d} ({100 * k / max(n, 1):3.0f} %) {cells} {false[m]:6d} {false[m] / max(hours, 1e-9):8.2f}")
+        per_h = false[m] / max(hours, 1e-9)
+        print(f"  {m:32s} {k:4d} ({100 * k / max(n, 1):3.0f} %) {cells} {false[m]:6d} {per_h:8.2f}")
     return 0
 
 

@@ -15,7 +15,8 @@ same height. So the detector finds a movement between two rests and measures how
     v(t)    = integral of (a_v - mean a_v) dt,   dh = integral of v dt      the rise of the sensor, m
     tilt    = largest angle between u(t) and u at the end of rest A          the trunk's excursion, deg
     turn    = angle between the postures of rest A and rest B                 deg
-    transition <=> |dh| >= min_rise_m and min_tilt_deg <= tilt <= max_tilt_deg and turn <= max_turn_deg
+    transition <=> min_rise_m <= |dh| <= max_rise_m and max |v| >= min_speed_m_s
+                   and min_tilt_deg <= tilt <= max_tilt_deg and turn <= max_turn_deg
                    and tilt >= turn + min_return_deg (the trunk straightens again: not a held bend);
                    sit_to_stand when dh > 0, stand_to_sit when dh < 0.
 
@@ -47,6 +48,9 @@ class SitStandParams:
     min_s: float = 0.8  #: shortest movement, s
     max_s: float = 6.0  #: longest movement, s
     min_rise_m: float = 0.2  #: the sensor rises (sinks) at least this much, m (standing up: about 0.4 m)
+    max_rise_m: float = 0.8  #: ... and at most this much (a lift or an elevator ride goes further), m
+    min_speed_m_s: float = 0.25  #: its vertical speed peaks at least this high, m/s (standing up: 0.4-0.8;
+    #: a rower's slow slide or an elevator's creep is slower)
     min_tilt_deg: float = 10.0  #: smallest trunk excursion during the movement, deg
     max_tilt_deg: float = 75.0  #: largest, deg
     max_turn_deg: float = 35.0  #: the two rests' postures differ by at most this, deg (lying down: more)
@@ -107,7 +111,7 @@ class SitStandDetector:
         runs = [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]  # [a, b) rest runs
         long_runs = [(a, b) for a, b in runs if t[b - 1] - t[a] >= p.min_rest_s - p.rest_win_s]
         out: list[Transition] = []
-        for (_, ia), (ib, ib_end) in zip(long_runs[:-1], long_runs[1:], strict=True):
+        for (_, ia), (ib, _) in zip(long_runs[:-1], long_runs[1:], strict=True):
             # rest A ends at sample ia - 1, rest B starts at ib; B must be long enough (it is, being a long run)
             t_a, t_b = float(t[ia - 1]), float(t[ib])
             if t_a < self._done_s:
@@ -129,6 +133,7 @@ class SitStandDetector:
         a = a - float(np.sum(a * dt) / max(float(np.sum(dt)), 1e-9))
         v = np.cumsum(a * dt)
         rise_m = float(np.sum(v * dt))
+        speed = float(np.max(np.abs(v)))
         j = np.searchsorted(t, t[ia] - p.rest_win_s)
         up_a = self._up[j : ia + 1].mean(axis=0)
         up_a /= np.linalg.norm(up_a)
@@ -138,7 +143,8 @@ class SitStandDetector:
         tilt = math.degrees(math.acos(float(np.clip(np.min(self._up[ia : ib + 1] @ up_a), -1.0, 1.0))))
         turn = math.degrees(math.acos(float(np.clip(up_a @ up_b, -1.0, 1.0))))
         if (
-            abs(rise_m) < p.min_rise_m
+            not (p.min_rise_m <= abs(rise_m) <= p.max_rise_m)
+            or speed < p.min_speed_m_s
             or not (p.min_tilt_deg <= tilt <= p.max_tilt_deg)
             or turn > p.max_turn_deg
             or tilt < turn + p.min_return_deg
