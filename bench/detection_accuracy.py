@@ -34,13 +34,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from calibration.mounting import mounting_from_recording  # noqa: E402
 from calibration.profile import Profile  # noqa: E402
-from monitor.alerts import OFFLINE  # noqa: E402
 from monitor.detect.activity import Hop  # noqa: E402
 from monitor.detect.episodes import HysteresisDetector  # noqa: E402
 from monitor.detect.sedentary import SedentaryTracker  # noqa: E402
 from monitor.events import Activity, Alert, FlexionEpisode, LeanEpisode, Walk  # noqa: E402
 from monitor.imu import ImuSamples  # noqa: E402
-from monitor.pipeline import Pipeline, PipelineConfig  # noqa: E402
+from monitor.pipeline.alerts import OFFLINE  # noqa: E402
+from monitor.pipeline.config import PipelineConfig  # noqa: E402
+from monitor.pipeline.core import Pipeline  # noqa: E402
 from monitor.sim import Simulator, builtin_scenario, random_day  # noqa: E402
 from monitor.sim.labels import Activity as SimActivity  # noqa: E402
 

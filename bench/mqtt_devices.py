@@ -42,14 +42,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import firmware_protocol as fp  # noqa: E402
 from monitor.commands.analyze import BATCH_S  # noqa: E402
-from monitor.gather import HOLD_S  # noqa: E402
 from monitor.imu import ImuSamples  # noqa: E402
 from monitor.mqtt_common import MqttSettings, connect_persistent, device_shard, make_client  # noqa: E402
-from monitor.pipeline import Pipeline, PipelineConfig  # noqa: E402
-from monitor.service import Service, ServiceOptions  # noqa: E402
+from monitor.pipeline.config import PipelineConfig  # noqa: E402
+from monitor.pipeline.core import Pipeline  # noqa: E402
+from monitor.service.core import Service  # noqa: E402
+from monitor.service.gather import HOLD_S  # noqa: E402
+from monitor.service.session import ServiceOptions  # noqa: E402
 from monitor.sim import Simulator, builtin_scenario  # noqa: E402
+from monitor.sim.device import VirtualDevice  # noqa: E402
 from monitor.sources.mqtt import MqttSource  # noqa: E402
-from monitor.virtual_device import VirtualDevice  # noqa: E402
 
 
 def start_broker(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:

@@ -47,7 +47,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from calibration.mounting import Mounting  # noqa: E402
 from calibration.profile import Profile  # noqa: E402
-from monitor.alerts import OFFLINE  # noqa: E402
 from monitor.events import (  # noqa: E402
     Activity,
     Alert,
@@ -58,7 +57,9 @@ from monitor.events import (  # noqa: E402
     Transition,
 )
 from monitor.imu import ImuSamples  # noqa: E402
-from monitor.pipeline import Pipeline, PipelineConfig, TimelineRow  # noqa: E402
+from monitor.pipeline.alerts import OFFLINE  # noqa: E402
+from monitor.pipeline.config import PipelineConfig, TimelineRow  # noqa: E402
+from monitor.pipeline.core import Pipeline  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "dsads"
 #: original activity numbers in the order they are stitched (a day-like sequence; see the module docstring)

@@ -43,11 +43,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from detection_accuracy import profile_from_labels  # noqa: E402
 
-from monitor.alerts import OFFLINE  # noqa: E402
 from monitor.detect.transition import SitStandParams  # noqa: E402
 from monitor.events import Activity, Transition  # noqa: E402
 from monitor.imu import ImuSamples  # noqa: E402
-from monitor.pipeline import Pipeline, PipelineConfig, TimelineRow  # noqa: E402
+from monitor.pipeline.alerts import OFFLINE  # noqa: E402
+from monitor.pipeline.config import PipelineConfig, TimelineRow  # noqa: E402
+from monitor.pipeline.core import Pipeline  # noqa: E402
 from monitor.sim import Simulator, random_day, scenario_from_dict  # noqa: E402
 from monitor.sim.labels import Activity as SimActivity  # noqa: E402
 from monitor.sim.labels import Label  # noqa: E402

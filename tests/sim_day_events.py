@@ -148,7 +148,7 @@ def cached_day(scenario: str = "workday", seed: int = 3, day: date = date(2026, 
 
 def store_day(path: Path, sd: SimDay, device_id: str = "00c0ffee00000001") -> None:
     """Write a simulated day's events to the database at `path` through SqliteSink."""
-    from monitor.sinks_sqlite import SqliteSink
+    from monitor.sinks.sqlite import SqliteSink
 
     sink = SqliteSink(path, background=False)
     try:

@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 
-from monitor.alerts import OFFLINE
 from monitor.detect import (
     ActivityClassifier,
     ActivityParams,
@@ -20,7 +19,9 @@ from monitor.detect import (
 )
 from monitor.events import Activity, Break, Transition
 from monitor.imu import ImuSamples
-from monitor.pipeline import Pipeline, PipelineConfig
+from monitor.pipeline.alerts import OFFLINE
+from monitor.pipeline.config import PipelineConfig
+from monitor.pipeline.core import Pipeline
 from monitor.sim import Simulator, builtin_scenario, scenario_from_dict
 
 FS = 50.0
@@ -173,8 +174,8 @@ def test_sit_stand_rejects_a_held_bend_and_bad_input() -> None:
 def test_simulated_sit_stand_and_reaches_through_the_pipeline() -> None:
     """Standing up and sitting down between still periods are found without calibration; forward reaches
     seated and standing are not transitions; no break is credited for them."""
-    scenario = scenario_from_dict({"name": "sit-stand", "seed": 3, "start_posture": "sit", "sensor": {"mounting_deg": "random"},
-                                   "body": {"micro_motion": True}, "segment": [
+    scenario = scenario_from_dict({"name": "sit-stand", "seed": 3, "start_posture": "sit",
+                                   "sensor": {"mounting_deg": "random"}, "body": {"micro_motion": True}, "segment": [
         {"do": "sit", "seconds": 30}, {"do": "reach", "count": 2, "direction": "forward", "deg": 35},
         {"do": "sit", "seconds": 10}, {"do": "stand", "seconds": 30},
         {"do": "reach", "count": 1, "direction": "forward", "deg": 35}, {"do": "stand", "seconds": 10},

@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from monitor.angles import trunk_angles_deg, up_in_sensor
-from monitor.fusion import (
+from monitor import sim
+from monitor.imu import ImuSamples
+from monitor.pipeline.angles import trunk_angles_deg, up_in_sensor
+from monitor.pipeline.fusion import (
     Fusion,
     FusionError,
     FusionParams,
@@ -21,7 +23,6 @@ from monitor.fusion import (
     strapdown,
     tilt_quaternion,
 )
-from monitor.imu import ImuSamples
 
 G = 9.81
 BROAD = Path(__file__).resolve().parents[1] / "recordings" / "broad"
@@ -120,7 +121,7 @@ def test_variable_sample_rate_uses_the_timestamps() -> None:
     true_up = rot.inv().apply([0.0, 0.0, 1.0])
     q = Fusion(FusionParams(acc_tau_s=0.0, gain=0.01, align_acc_step=True)).update(t, acc, gyr)
     assert _incl_err_deg(q, true_up).max() < 0.05
-    # ahrs's own step runs ahead by about |w| dt while turning (the default, see monitor.fusion note 5)
+    # ahrs's own step runs ahead by about |w| dt while turning (the default, see monitor.pipeline.fusion note 5)
     q = Fusion(FusionParams(acc_tau_s=0.0, gain=0.01)).update(t, acc, gyr)
     assert _incl_err_deg(q, true_up).max() < math.degrees(math.radians(40.0) * 0.016)
 
@@ -168,7 +169,7 @@ def test_batches_of_any_size_give_the_same_result() -> None:
 
 
 def test_long_batches_are_processed_in_bounded_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    import monitor.fusion as fusion_mod
+    import monitor.pipeline.fusion as fusion_mod
 
     d = np.load(BROAD / "15_undisturbed_fast_translation_A.npz")
     n = 5000
@@ -252,7 +253,6 @@ def test_broad_accuracy_does_not_regress(name: str, measured_deg: float) -> None
 
 def test_simulated_wearer_angles() -> None:
     """Lean and flexion from the fused orientation follow the simulator's truth (random mounting, bias on)."""
-    sim = pytest.importorskip("monitor.sim")
     text = """
 name = "fusion-test"
 start_posture = "sit"

@@ -1,4 +1,4 @@
-"""The service's hold (monitor/gather.py): each device's batches are gathered for at most hold_s of the
+"""The service's hold (monitor/service/gather.py): each device's batches are gathered for at most hold_s of the
 service's clock before `Pipeline.process`, flushed before the device's next non-IMU message, when the
 source is idle and at stop; nothing is lost or reordered. The clock is injected; the last test runs the
 real MQTT path through a private mosquitto."""
@@ -11,13 +11,14 @@ from typing import Any
 import numpy as np
 
 import firmware_protocol as fp
-from monitor.gather import Gather
 from monitor.mqtt_common import parse_url
-from monitor.service import Service, ServiceOptions
+from monitor.service.core import Service
+from monitor.service.gather import Gather
+from monitor.service.session import ServiceOptions
+from monitor.sim.device import VirtualDevice
+from monitor.sim.links import MqttDevice
 from monitor.sources.base import Item, Received
 from monitor.sources.mqtt import MqttSource
-from monitor.sources.simulated import MqttDevice
-from monitor.virtual_device import VirtualDevice
 from tests.conftest import Broker
 from tests.fake_chunks import ramp_chunks
 from tests.test_service import ListSource, RecordingPipeline

@@ -12,10 +12,10 @@ import pytest
 
 import firmware_protocol as fp
 from monitor.mqtt_common import MqttConfigError, MqttSettings, parse_topic, parse_url, redacted_url
+from monitor.sim.device import VirtualDevice
+from monitor.sim.links import MqttDevice
 from monitor.sources.base import Connected, Item, Received
 from monitor.sources.mqtt import MqttSource
-from monitor.sources.simulated import MqttDevice
-from monitor.virtual_device import VirtualDevice
 from tests.conftest import Broker
 from tests.fake_chunks import ramp_chunks
 

@@ -10,7 +10,6 @@ import pytest
 
 from calibration.mounting import mounting_from_recording
 from calibration.profile import Profile
-from monitor.alerts import OFFLINE
 from monitor.detect import SedentaryParams
 from monitor.events import (
     Aggregate,
@@ -24,7 +23,9 @@ from monitor.events import (
     Walk,
 )
 from monitor.imu import ImuSamples
-from monitor.pipeline import Pipeline, PipelineConfig
+from monitor.pipeline.alerts import OFFLINE
+from monitor.pipeline.config import PipelineConfig
+from monitor.pipeline.core import Pipeline
 from monitor.sim import Simulator, builtin_scenario, scenario_from_toml
 
 ODR = 25.0

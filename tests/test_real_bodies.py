@@ -14,11 +14,12 @@ import pytest
 
 from calibration.mounting import Mounting
 from calibration.profile import Profile
-from monitor.alerts import OFFLINE
 from monitor.detect import ActivityClassifier
 from monitor.events import Activity, FlexionEpisode, LeanEpisode, StretchRoutine, Transition
 from monitor.imu import ImuSamples
-from monitor.pipeline import Pipeline, PipelineConfig
+from monitor.pipeline.alerts import OFFLINE
+from monitor.pipeline.config import PipelineConfig
+from monitor.pipeline.core import Pipeline
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "dsads"
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="DSADS not present")
@@ -128,7 +129,7 @@ def test_posture_not_measured_yet_is_said_not_hidden() -> None:
     summary and its text say "not measured yet" instead of showing a day without leaning."""
     from monitor.commands.summary import text_report
     from monitor.events import State
-    from monitor.summary import split_events, summarize_events
+    from monitor.report.summary import split_events, summarize_events
 
     acc, gyr = _load(1, 300)
     t = np.arange(len(acc)) / 25.0

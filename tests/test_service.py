@@ -21,11 +21,12 @@ from monitor.cli import main
 from monitor.events import Alert, State
 from monitor.imu import ImuSamples
 from monitor.recording import load_recording, read_meta
-from monitor.service import Service, ServiceOptions
-from monitor.sinks_haptic import HapticSink
+from monitor.service.core import Service
+from monitor.service.session import ServiceOptions
+from monitor.sim.device import VirtualDevice
+from monitor.sim.links import SimulatedSource
+from monitor.sinks.haptic import HapticSink
 from monitor.sources.base import Item, Received
-from monitor.sources.simulated import SimulatedSource
-from monitor.virtual_device import VirtualDevice
 from tests.fake_chunks import ramp_chunks
 
 WAIT_S = 30.0

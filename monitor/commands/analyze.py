@@ -137,7 +137,6 @@ def analyze_file(
     """The analysis of one recording as the --json dict (and the --timeline CSV when a path is given)."""
     import numpy as np
 
-    from monitor.alerts import OFFLINE
     from monitor.events import (
         Activity,
         Aggregate,
@@ -153,7 +152,9 @@ def analyze_file(
         event_to_dict,
     )
     from monitor.imu import ImuSamples
-    from monitor.pipeline import Pipeline, PipelineConfig
+    from monitor.pipeline.alerts import OFFLINE
+    from monitor.pipeline.config import PipelineConfig
+    from monitor.pipeline.core import Pipeline
     from monitor.progress import Progress
     from monitor.recording import RecordingError, load_recording
 

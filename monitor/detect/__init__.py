@@ -11,7 +11,7 @@
     foam       FoamDetector (foam rolling lying on the back or a side)
     windows    WindowBuffer (sliding windows on a uniform grid for the two above)
 
-monitor.pipeline wires them together; monitor.alerts decides what reaches the wearer. Errors: DetectError.
+monitor.pipeline.core wires them together; monitor.pipeline.alerts decides what reaches the wearer. Errors: DetectError.
 """
 
 from monitor.detect.activity import (

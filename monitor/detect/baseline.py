@@ -14,7 +14,7 @@ people are upright: monitor.detect.activity).
 2. Forward: people bend forward far more (and further) than backward, while side bends and side reaches go
    both ways and roughly cancel. With d = u - (u . u_n) u_n the horizontal part of earth-up (sensor
    frame), summed over the samples of bends tilted more than `min_tilt_deg` from neutral (and less than
-   `max_tilt_deg`), and bending forward tipping earth-up toward body -x (monitor.angles), forward is
+   `max_tilt_deg`), and bending forward tipping earth-up toward body -x (monitor.pipeline.angles), forward is
    x_s = -normalize(sum d). A bend is a short excursion of sedentary or active hops from upright back to
    upright (at most `max_bend_hold_s`: minutes on an exercise bike or a rowing machine, reclining, lying
    down and getting up are no bends). Forward is fixed once `min_bend_s` of such samples were seen (a few

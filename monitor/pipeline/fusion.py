@@ -29,7 +29,7 @@ Theory of operation. The recursive core is a filter of the `ahrs` library (0.4.0
    and, because its ENU model expects the gravity vector rather than the specific force, gets -acc.
 
 Per sample only the filter update runs in Python; the gain schedule is applied per run of equal gains.
-Mahony's update is `monitor.mahony.ScalarMahony`: ahrs 0.4.0's `Mahony.updateIMU` arithmetic on Python
+Mahony's update is `monitor.pipeline.mahony.ScalarMahony`: ahrs 0.4.0's `Mahony.updateIMU` arithmetic on Python
 floats instead of Quaternion objects, equal to ahrs's to 1e-12 (tests/test_mahony.py) and about ten times
 faster (an 8 h day at 25 Hz: some 20 s of CPU less). The other filters are ahrs's own.
 """
@@ -46,7 +46,7 @@ import numpy as np
 from calibration.gyro import BiasEstimate, GyroBiasParams, GyroBiasTracker
 from calibration.rest import lowpass_first_order
 from monitor.imu import ImuSamples
-from monitor.mahony import ScalarMahony
+from monitor.pipeline.mahony import ScalarMahony
 
 #: filters `Fusion` can drive, each through its per-sample IMU update
 FILTERS = ("mahony", "madgwick", "ekf", "aqua")
@@ -156,7 +156,7 @@ def make_filter(name: str, gain: float, k_I: float) -> tuple[Any, Step]:
     """The ahrs filter object and its per-sample IMU update, in our convention (sensor-to-earth, z up)."""
     from ahrs.filters import AQUA, EKF, Madgwick
 
-    if name == "mahony":  # ahrs's arithmetic, on floats (monitor/mahony.py)
+    if name == "mahony":  # ahrs's arithmetic, on floats (monitor/pipeline/mahony.py)
         f: Any = ScalarMahony(k_P=max(gain, 1e-9), k_I=k_I)
         return f, f.updateIMU
     if name == "madgwick":
