@@ -215,7 +215,8 @@ class ActivityClassifier:
         g_lo, g_hi = max(1, int(round(0.4 * fs))), min(w - 2, int(round(2.0 * fs)))
         r_gyr = _autocorr(g, g_hi)[:, g_lo:].max(axis=1)
         # vertical (along the window's gravity) acceleration skewness and yaw-rate spread about the vertical
-        v = np.einsum("nkw,nk->nw", acc - acc.mean(axis=2, keepdims=True), up)
+        v = np.einsum("nkw,nk->nw", acc, up)
+        v -= v.mean(axis=1, keepdims=True)
         sd_v = np.sqrt((v * v).mean(axis=1))
         skew = (v**3).mean(axis=1) / np.maximum(sd_v**3, 1e-12)
         yaw = np.einsum("nkw,nk->nw", g, up).std(axis=1)
