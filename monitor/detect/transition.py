@@ -20,7 +20,9 @@ same height. So the detector finds a movement between two rests and measures how
                    and tilt >= turn + min_return_deg (the trunk straightens again: not a held bend);
                    sit_to_stand when dh > 0, stand_to_sit when dh < 0.
 
-The rise is orientation-free and needs no mounting: the fused up direction is all it uses. Lying down and
+The rise is orientation-free and needs no mounting: the fused up direction is all it uses, so nothing is
+judged while the fusion is off (at either rest the fused up and the measured specific force differ by more
+than `max_fusion_err_deg`: a large gyro bias not yet estimated). Lying down and
 getting up turn the trunk by 60-90 deg between the rests and are not sit/stand transitions here. A
 transition that runs straight into a walk (no rest after it) is left to the walk-linked detector in
 `monitor.detect.activity`. Memory is bounded: the buffer holds at most `max_s` + 2 rests of samples.
@@ -54,6 +56,8 @@ class SitStandParams:
     min_tilt_deg: float = 10.0  #: smallest trunk excursion during the movement, deg
     max_tilt_deg: float = 75.0  #: largest, deg
     max_turn_deg: float = 35.0  #: the two rests' postures differ by at most this, deg (lying down: more)
+    max_fusion_err_deg: float = 6.0  #: at both rests the fused up direction and the measured specific force
+    #: agree within this, deg (a fusion still converging, e.g. before its gyro bias is known, gives a_v wrong)
     min_return_deg: float = 8.0  #: the excursion goes this much further than the posture change, deg (a
     #: transition bends forward and straightens again; bending into a held side bend or toe touch does not)
 
@@ -69,6 +73,7 @@ class SitStandDetector:
         self.params = params
         self._t = np.zeros(0)
         self._av = np.zeros(0)
+        self._fn = np.zeros(0)  # |f|, m/s^2
         self._up = np.zeros((0, 3))
         self._done_s = -math.inf  # movements that ended before this have been judged
 
@@ -83,6 +88,7 @@ class SitStandDetector:
             return []
         self._t = np.concatenate((self._t, t_s))
         self._av = np.concatenate((self._av, np.einsum("ij,ij->i", acc, up_s)))
+        self._fn = np.concatenate((self._fn, np.linalg.norm(acc, axis=1)))
         self._up = np.concatenate((self._up, up_s))
         out = self._scan()
         self._trim()
@@ -140,6 +146,10 @@ class SitStandDetector:
         k = np.searchsorted(t, t[ib] - p.rest_win_s)
         up_b = self._up[k : ib + 1].mean(axis=0)
         up_b /= np.linalg.norm(up_b)
+        cos_ok = math.cos(math.radians(p.max_fusion_err_deg))
+        for a0, a1 in ((j, ia + 1), (k, ib + 1)):  # at rest f is along up: is the fusion right?
+            if float(self._av[a0:a1].sum()) < cos_ok * float(self._fn[a0:a1].sum()):
+                return None
         tilt = math.degrees(math.acos(float(np.clip(np.min(self._up[ia : ib + 1] @ up_a), -1.0, 1.0))))
         turn = math.degrees(math.acos(float(np.clip(up_a @ up_b, -1.0, 1.0))))
         if (
@@ -162,7 +172,7 @@ class SitStandDetector:
         keep_from = max(float(t[-1]) - (p.max_s + 2 * p.min_rest_s + 2 * p.rest_win_s), self._done_s - 2 * p.rest_win_s)
         i = int(np.searchsorted(t, keep_from - p.min_rest_s))
         if i > 0:
-            self._t, self._av, self._up = self._t[i:], self._av[i:], self._up[i:]
+            self._t, self._av, self._fn, self._up = self._t[i:], self._av[i:], self._fn[i:], self._up[i:]
 
 
 __all__ = ["SitStandDetector", "SitStandParams"]
