@@ -105,6 +105,7 @@ class Hop:
     cadence_hz: float = 0.0  #: step rate while walking, Hz (0 otherwise)
     gyr_spread_rad_s: float = 0.0  #: sqrt of the summed per-axis gyro variance in the window, rad/s
     acc_spread_m_s2: float = 0.0  #: std of |acc| in the window, m/s^2
+    rhythmic: bool = False  #: a step rhythm: walking, or a machine exercise taken for active (no stretch)
 
     @property
     def steps(self) -> float:
@@ -182,7 +183,8 @@ class ActivityClassifier:
         if end <= self._last.end_s:
             return []
         last = self._last
-        hop = Hop(last.end_s, end, last.activity, last.cadence_hz, last.gyr_spread_rad_s, last.acc_spread_m_s2)
+        hop = Hop(last.end_s, end, last.activity, last.cadence_hz, last.gyr_spread_rad_s, last.acc_spread_m_s2,
+                  last.rhythmic)
         self._t = self._t[:0]
         return [hop]
 
@@ -240,6 +242,7 @@ class ActivityClassifier:
             end = float(self._t[i0 + h]) if i0 + h < len(self._t) else float(self._t[i0 + h - 1]) + dt
             self._m_yaw += alpha * (float(yaw[i]) - self._m_yaw)
             self._m_skew += alpha * (float(skew[i]) - self._m_skew)
+            rhythmic = bool(walking[i])
             if walking[i] and self._m_yaw >= p.machine_yaw_rad_s and self._m_skew < p.machine_max_skew:
                 walking[i], active[i] = False, True  # a cross trainer: active, no steps
             if walking[i]:
@@ -258,7 +261,7 @@ class ActivityClassifier:
             if walking[i] or active[i]:
                 self._quiet_since = math.nan
             cad = float(cadence[i]) if walking[i] else 0.0
-            hops.append(Hop(start, end, act, cad, float(spread[i]), float(std_a[i])))
+            hops.append(Hop(start, end, act, cad, float(spread[i]), float(std_a[i]), rhythmic))
         self._first = False
         self._last = hops[-1]
         return hops

@@ -227,6 +227,7 @@ class PipelineSteps:
             if (
                 h.activity in (Activity.LYING, Activity.NOT_WORN, Activity.WALKING)
                 or h.acc_spread_m_s2 >= self.config.stretch.max_acc_m_s2
+                or h.rhythmic  # a cross trainer's steps, taken for active: no stretch either
             ):
                 self._stretch.interrupt()  # lying down and getting up, running, a ball game: no stretch
                 continue
