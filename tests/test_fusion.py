@@ -216,9 +216,18 @@ def test_strapdown_matches_scipy() -> None:
     for g, h in zip(gyr, dt, strict=True):
         ref = ref * Rotation.from_rotvec(g * h)
         out.append(np.roll(ref.as_quat(), 1))
-    est = strapdown(q0, gyr, dt)
+    est = strapdown(q0, gyr, dt)  # 1000 samples: the parallel prefix product
     err = quat_mul(est, quat_conj(np.array(out)))
     assert np.degrees(2 * np.arcsin(np.linalg.norm(err[:, 1:], axis=1))).max() < 1e-6
+    # live batches (a few dozen samples) are multiplied one by one: the same rotations
+    q, pieces = q0, []
+    for i in range(0, 1000, 25):
+        pieces.append(strapdown(q, gyr[i:i + 25], dt[i:i + 25]))
+        q = pieces[-1][-1]
+    seq = np.concatenate(pieces)
+    err = quat_mul(seq, quat_conj(np.array(out)))
+    assert np.degrees(2 * np.arcsin(np.linalg.norm(err[:, 1:], axis=1))).max() < 1e-6
+    assert np.allclose(np.linalg.norm(seq, axis=1), 1.0, atol=1e-15)
 
 
 def test_bad_input_is_reported() -> None:

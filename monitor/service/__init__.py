@@ -13,9 +13,12 @@ Theory of operation
 `Service.run` pulls items from one Source (serial, MQTT, replay, simulator; monitor/sources) until it is
 told to stop (`stop()`, wired to SIGINT/SIGTERM by `posture run`), the duration is up or a finite source
 is exhausted. For each device it keeps a `DeviceSession`:
-- every raw byte received is appended at once to the device's capture (`CaptureWriter`: unbuffered writes,
-  fsync at most `fsync_interval_s` apart), before anything else is done with it, so a kill loses at most a
-  partial frame; MQTT messages are acknowledged to the broker only after that;
+- one turn of the loop handles every item already waiting (up to ITEMS_PER_TURN), so the loop's own work
+  (watchdog, hold deadlines, hooks, status) is paid per turn, not per message; the raw bytes received are
+  appended to each device's capture (`CaptureWriter`: unbuffered writes, fsync at most `fsync_interval_s`
+  apart) in one write per device at least every CAPTURE_EVERY_S (0.05 s), and at once when the source is
+  idle or the service stops, so a kill loses at most the last 0.05 s of bytes; MQTT messages are
+  acknowledged to the broker only after their bytes are written (the broker sends the rest again);
 - IMU batches are scaled with the device's DEVICE_INFO (batches that arrive before it are held, bounded)
   and consecutive batches are merged before they go through the device's Pipeline; with `hold_s` (`posture
   run`: 0.25 s) a device's batches are first gathered for up to that long (monitor/service/gather.py), so the

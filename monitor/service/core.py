@@ -26,6 +26,13 @@ from monitor.sources.base import Connected, Disconnected, Item, Received, Sample
 
 log = logging.getLogger(__name__)
 
+#: items handled per turn of the loop at most (those already waiting in the source's queue)
+ITEMS_PER_TURN = 32
+#: received bytes are written to the captures (then acknowledged) at least this often (s, service clock) ...
+CAPTURE_EVERY_S = 0.05
+#: ... or when this many messages wait, or when the source is idle: one write per device for all of them
+CAPTURE_ITEMS = 256
+
 
 class Service(DeviceFeed):
     def __init__(self, source: Source, pipeline_factory: PipelineFactory | None, sinks: list[SinkLike],
@@ -47,6 +54,8 @@ class Service(DeviceFeed):
         #: called once per loop turn in the service's thread (the control channel's requests run there)
         self.hooks: list[Callable[[], None]] = []
         self.gather = Gather(self.opt.hold_s, clock)
+        self._pending: list[Received] | None = None  #: received, waiting to be written to the captures
+        self._pending_since = 0.0
         self.captures = (CaptureSet(self.opt.captures_dir, self.opt.fsync_interval_s)
                          if self.opt.captures_dir is not None else None)
 
@@ -72,10 +81,21 @@ class Service(DeviceFeed):
                 if failure is not None:
                     raise SourceFailed(failure)
                 wait_s = self.gather.wait_s(self.opt.poll_s)  # no longer than until a gathered batch is due
+                if self._pending:  # nor than until the received bytes are due in the captures
+                    wait_s = min(wait_s, max(0.0, self._pending_since + CAPTURE_EVERY_S - self._clock()))
                 item = self.source.get(wait_s)
                 if item is not None:
+                    if self._pending is None:  # received bytes are gathered, written together, then acknowledged
+                        self._pending, self._pending_since = [], self._clock()
                     self.handle(item)
-                elif wait_s >= self.opt.poll_s:
+                    # more waiting than a turn handles: behind, gather longer (monitor/service/gather.py)
+                    self.gather.behind = self._handle_waiting()
+                else:
+                    self.gather.behind = False
+                if self._pending is not None and (item is None or len(self._pending) >= CAPTURE_ITEMS
+                                                  or self._clock() - self._pending_since >= CAPTURE_EVERY_S):
+                    self._write_pending()
+                if item is None and wait_s >= self.opt.poll_s:
                     self.flush()  # idle for a whole poll: nothing gathered waits for more
                 if self.gather:
                     self.flush(self.gather.due())
@@ -92,9 +112,51 @@ class Service(DeviceFeed):
         return ServiceReport({d: self.session_summary(s) for d, s in self.sessions.items()},
                              self._clock() - t0, reason)
 
+    def _handle_waiting(self) -> bool:
+        """Handle the items already waiting (at most ITEMS_PER_TURN - 1) without the loop's per-turn work
+        (watchdog, hold deadlines, hooks, status): under load that work is paid per turn, not per message.
+        True if that many were handled (more are likely waiting: the service is behind)."""
+        for _ in range(ITEMS_PER_TURN - 1):
+            if self._stop.is_set():
+                return False
+            item = self.source.get(0.0)
+            if item is None:
+                return False
+            self.handle(item)
+        return True
+
+    def _write_pending(self) -> None:
+        """Append the received bytes gathered since the last call (at most CAPTURE_EVERY_S or CAPTURE_ITEMS)
+        to the captures, one write per device (not one per message: with many devices interleaved a turn
+        of the loop holds about one message per device), then acknowledge their messages: a message is
+        acknowledged only once its bytes are in the capture."""
+        pending, self._pending = self._pending, None
+        if not pending:
+            return
+        by_device: dict[str, list[Received]] = {}
+        for item in pending:
+            by_device.setdefault(item.device_id, []).append(item)
+        for device_id, items in by_device.items():
+            s = self.session(device_id)
+            run: list[bytes] = []
+            for item in items:
+                if item.relink:  # the capture notes where the link came back: the bytes before go first
+                    if run:
+                        self._capture(s, b"".join(run), False)
+                        run = []
+                    self._capture(s, item.raw, True)
+                else:
+                    run.append(item.raw)
+            if run:
+                self._capture(s, b"".join(run), False)
+        for item in pending:
+            if item.ack is not None:
+                item.ack()
+
     def finish(self) -> None:
         """Close open episodes, flush sinks and captures, close the source. Idempotent."""
         try:
+            self._write_pending()  # and acknowledge them while the connection is still there
             self.source.close()
         finally:
             self.flush()
@@ -136,10 +198,13 @@ class Service(DeviceFeed):
     def handle(self, item: Item) -> None:
         if isinstance(item, Received):
             s = self.session(item.device_id)
-            if item.raw and self.captures is not None:
-                self._capture(s, item.raw, item.relink)
-            if item.ack is not None:
-                item.ack()
+            if item.raw and self.captures is not None and self._pending is not None:
+                self._pending.append(item)  # written, then acknowledged, within CAPTURE_EVERY_S
+            else:
+                if item.raw and self.captures is not None:
+                    self._capture(s, item.raw, item.relink)
+                if item.ack is not None:
+                    item.ack()
             guarded(s, self._on_events, s, item.events)
         elif isinstance(item, Samples):
             s = self.session(item.device_id)
@@ -211,4 +276,4 @@ def _healthy() -> None:
     return None
 
 
-__all__ = ["Service"]
+__all__ = ["CAPTURE_EVERY_S", "CAPTURE_ITEMS", "ITEMS_PER_TURN", "Service"]

