@@ -1,6 +1,7 @@
 """Posture and activity detectors: pure streaming algorithms on the device timeline (no I/O, no wall clock).
 
     activity   ActivityClassifier (walking by step rhythm, active, sedentary), WalkTracker, TransitionDetector
+    transition SitStandDetector (sit-to-stand / stand-to-sit between still periods, from the sensor's rise)
     episodes   HysteresisDetector with LeanParams / FlexionParams (sustained lean, slouch)
     sedentary  SedentaryTracker (credited breaks, when a sedentary alert is due)
     stretch    StretchDetector (morning/evening routine), StretchReminder
@@ -38,6 +39,7 @@ from monitor.detect.rowing import RowingDetector, RowingParams
 from monitor.detect.sedentary import SedentaryDue, SedentaryParams, SedentaryTracker
 from monitor.detect.shifts import ShiftDetector, ShiftParams
 from monitor.detect.stretch import StretchDetector, StretchParams, StretchReminder
+from monitor.detect.transition import SitStandDetector, SitStandParams
 
 __all__ = [
     "ActivityClassifier",
@@ -63,6 +65,8 @@ __all__ = [
     "SedentaryTracker",
     "ShiftDetector",
     "ShiftParams",
+    "SitStandDetector",
+    "SitStandParams",
     "StretchDetector",
     "StretchParams",
     "StretchReminder",

@@ -16,6 +16,7 @@ from monitor.detect.sedentary import SedentaryParams
 from monitor.detect.shifts import ShiftParams
 from monitor.detect.stretch import StretchParams
 from monitor.detect.tap import TapParams
+from monitor.detect.transition import SitStandParams
 from monitor.events import Activity
 from monitor.pipeline.alerts import AlertPolicyParams
 from monitor.pipeline.fusion import FusionParams
@@ -29,6 +30,7 @@ class PipelineConfig:
     activity: ActivityParams = field(default_factory=ActivityParams)
     walk: WalkParams = field(default_factory=WalkParams)
     transition: TransitionParams = field(default_factory=TransitionParams)
+    sit_stand: SitStandParams = field(default_factory=SitStandParams)
     lean: LeanParams = field(default_factory=LeanParams)
     flexion: FlexionParams = field(default_factory=FlexionParams)
     sedentary: SedentaryParams = field(default_factory=SedentaryParams)

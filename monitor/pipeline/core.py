@@ -2,6 +2,7 @@
 
     samples --accel calibration--> --Fusion (rest gyro bias)--> q --R_bs--> lean, flexion (low-passed)
         `--ActivityClassifier--> hops --WalkTracker, SedentaryTracker, TransitionDetector, StretchDetector
+        up direction + acc --SitStandDetector--> transitions between still periods
     angles + hops --HysteresisDetectors (lean right, lean left, flexion)--> episodes, confirmations
     confirmations, sedentary dues, stretch reminders --AlertPolicy--> Alerts;  --Aggregator--> 10 s Aggregates
     samples --DoubleTapDetector--> a double tap on the sensor answers the latest open alert "done"
@@ -44,6 +45,7 @@ from monitor.detect.sedentary import SedentaryTracker
 from monitor.detect.shifts import ShiftDetector
 from monitor.detect.stretch import StretchDetector, StretchReminder
 from monitor.detect.tap import DoubleTapDetector
+from monitor.detect.transition import SitStandDetector
 from monitor.events import (
     Activity,
     AlertResponse,
@@ -101,6 +103,8 @@ class Pipeline(PipelineSteps):
         )
         self._walks = WalkTracker(c.walk)
         self._transitions = TransitionDetector(c.transition)
+        self._sit_stand = SitStandDetector(c.sit_stand)
+        self._transition_ts: list[float] = []  # the last few transitions reported, s (one movement, one event)
         self._lean_r = HysteresisDetector(c.lean)
         self._lean_l = HysteresisDetector(c.lean)
         self._flex = HysteresisDetector(c.flexion)
@@ -123,7 +127,8 @@ class Pipeline(PipelineSteps):
         self._cos_flat = math.cos(math.radians(c.activity.lying_deg))  # lean is not judged beyond this tilt
         self._lifeless = False  # that run has lasted lifeless_s
         self._t_transitions = -math.inf  # last angle sample given to the transition detector
-        self._walk_prev = False
+        self._walk_run: tuple[float, int] = (math.nan, 0)  # (start s, hops) of the current run of walking hops
+        self._t_exercise = -math.inf  # a rowing or foam-rolling session was last seen in progress, s
         self._waiting: dict[str, tuple[str | None, HysteresisDetector]] = {}  # alert kind -> (side, detector)
         self._next_state = -math.inf
         self._state: State | None = None
@@ -178,6 +183,7 @@ class Pipeline(PipelineSteps):
                 lean, flex = self._late_angles(t, up_s, lean, flex)
         events += self._hops(hops)
         events += self._credit_exercise(found)  # after: a break the tracker is closing is not doubled
+        events += self._new_transitions(self._sit_stand.feed(t, acc, up_s))
         self._trim(hops)
         valid = ~self._unjudged_mask(t, hops)
         events += self._episodes(t, lean, flex, valid)

@@ -26,6 +26,7 @@ from monitor.detect.rowing import RowingDetector
 from monitor.detect.sedentary import SedentaryDue, SedentaryTracker
 from monitor.detect.shifts import ShiftDetector
 from monitor.detect.stretch import StretchDetector, StretchReminder
+from monitor.detect.transition import SitStandDetector
 from monitor.events import (
     Activity,
     Aggregate,
@@ -38,6 +39,7 @@ from monitor.events import (
     RowingSession,
     State,
     StretchRoutine,
+    Transition,
 )
 from monitor.pipeline.alerts import AlertPolicy
 from monitor.pipeline.angles import angles_from_up
@@ -50,6 +52,9 @@ if TYPE_CHECKING:
 
 
 _BUF_S = 12.0  # seconds of recent angles kept for the hop-based checks
+_WALK_START_HOPS = 3  # walking hops in a row that start a walk for the transition detector (not one stray hop)
+_EXERCISE_QUIET_S = 60.0  # see PipelineSteps._hops
+_SAME_TRANSITION_S = 5.0  # two transitions reported this close are the same movement, s
 UNJUDGED = (Activity.WALKING, Activity.LYING, Activity.NOT_WORN)  #: no lean/slouch judgement in these
 
 
@@ -66,6 +71,8 @@ class PipelineSteps:
     _activity: ActivityClassifier
     _walks: WalkTracker
     _transitions: TransitionDetector
+    _sit_stand: SitStandDetector
+    _transition_ts: list[float]
     _lean_r: HysteresisDetector
     _lean_l: HysteresisDetector
     _flex: HysteresisDetector
@@ -85,7 +92,8 @@ class PipelineSteps:
     _cos_flat: float
     _lifeless: bool
     _t_transitions: float
-    _walk_prev: bool
+    _walk_run: tuple[float, int]
+    _t_exercise: float
     _waiting: dict[str, tuple[str | None, HysteresisDetector]]
     _next_state: float
     _state: State | None
@@ -194,10 +202,13 @@ class PipelineSteps:
             return events
         starts: list[float] = []
         for h in hops:
-            w = h.activity == Activity.WALKING
-            if w and not self._walk_prev:
-                starts.append(h.start_s)
-            self._walk_prev = w
+            if h.activity != Activity.WALKING:
+                self._walk_run = (math.nan, 0)
+            else:  # a walk starts for the transition detector once it has lasted _WALK_START_HOPS hops
+                t0, n = self._walk_run
+                self._walk_run = (h.start_s if n == 0 else t0, n + 1)
+                if n + 1 == _WALK_START_HOPS:
+                    starts.append(self._walk_run[0])
             self._last_act = h.activity
         walks = self._walks.feed(hops)
         events += walks
@@ -205,7 +216,13 @@ class PipelineSteps:
         if new.any():
             self._transitions.feed_angles(self._buf_t[new], self._buf_a[new, 1])
             self._t_transitions = float(self._buf_t[-1])
-        events += self._transitions.feed_walks(starts, [w.end_s for w in walks], hops[-1].end_s)
+        self._transitions.feed_hops(hops)
+        linked = self._transitions.feed_walks(starts, [w.end_s for w in walks], hops[-1].end_s)
+        if self._exercising():
+            self._t_exercise = hops[-1].end_s
+        # rowing strokes look like walking to the classifier, and its pauses like sitting: no walk-linked
+        # transitions within _EXERCISE_QUIET_S of a session (the still-to-still detector still runs)
+        events += self._new_transitions([tr for tr in linked if tr.t_s - self._t_exercise > _EXERCISE_QUIET_S])
         if self.timeline is not None:
             self._record(hops)
         given: list[Event] = []
@@ -228,6 +245,7 @@ class PipelineSteps:
             if (
                 h.activity in (Activity.LYING, Activity.NOT_WORN, Activity.WALKING)
                 or h.acc_spread_m_s2 >= self.config.stretch.max_acc_m_s2
+                or h.rhythmic  # a cross trainer's steps, taken for active: no stretch either
             ):
                 self._stretch.interrupt()  # lying down and getting up, running, a ball game: no stretch
                 continue
@@ -244,6 +262,16 @@ class PipelineSteps:
                 # the routine closes the stretch reminder it answers
                 events += self.answer_latest(AlertResponse.ACKNOWLEDGED, r.end_s, "stretch_reminder")
         return events
+
+    def _new_transitions(self, found: list[Transition]) -> list[Event]:
+        """Transitions from either detector, each movement once (the still-to-still detector and the
+        walk-linked one may both see a sit-down after a walk)."""
+        out: list[Event] = []
+        for tr in found:
+            if all(abs(tr.t_s - t) > _SAME_TRANSITION_S for t in self._transition_ts):
+                out.append(tr)
+                self._transition_ts = [*self._transition_ts[-3:], tr.t_s]
+        return out
 
     def _exercise(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray, up: np.ndarray
                   ) -> list[RowingSession | FoamRolling]:
