@@ -60,6 +60,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from monitor.detect.activity import Hop
+from monitor.detect.postures import StillPostures
 from monitor.events import Activity
 
 
@@ -92,43 +93,6 @@ _BENDING = (Activity.SEDENTARY, Activity.ACTIVE, Activity.TRANSITION)
 _PAD_S = 1.5  #: a walking hop's samples are its classifier window: 1.5 s either side of the 1 s hop
 
 
-class _Postures:
-    """Still time per posture (hops within cluster_deg of each other), bounded; for the provisional upright."""
-
-    def __init__(self, cluster_deg: float, max_postures: int) -> None:
-        self._cos = math.cos(math.radians(cluster_deg))
-        self._max = max_postures
-        self.sums = np.zeros((0, 3))
-        self.times = np.zeros(0)
-
-    def add(self, u: np.ndarray, dur_s: float) -> None:
-        m = u.mean(axis=0)
-        m /= np.linalg.norm(m)
-        if len(self.times):
-            cos = (self.sums / np.linalg.norm(self.sums, axis=1, keepdims=True)) @ m
-            k = int(np.argmax(cos))
-            if cos[k] >= self._cos:
-                self.sums[k] += m * dur_s
-                self.times[k] += dur_s
-                return
-            if len(self.times) >= self._max:
-                k = int(np.argmin(self.times))
-                self.sums, self.times = np.delete(self.sums, k, axis=0), np.delete(self.times, k)
-        self.sums, self.times = np.vstack((self.sums, m * dur_s)), np.append(self.times, dur_s)
-
-    def overtaken(self, up: np.ndarray, ratio: float = 3.0, far_deg: float = 45.0) -> np.ndarray | None:
-        """A posture far from `up` (not a lean or a slouch of it) with `ratio` times its still time."""
-        if not len(self.times):
-            return None
-        c = self.sums / np.linalg.norm(self.sums, axis=1, keepdims=True)
-        own = float(self.times[c @ up >= self._cos].sum())
-        far = (c @ up < math.cos(math.radians(far_deg))) & (self.times >= ratio * max(own, 1.0))
-        if not far.any():
-            return None
-        k = int(np.argmax(np.where(far, self.times, -1.0)))
-        return c[k]
-
-
 class AutoBaseline:
     def __init__(self, params: BaselineParams = BaselineParams()) -> None:
         self.params = params
@@ -142,7 +106,7 @@ class AutoBaseline:
         self._n_done = 0  # of them, judged against the provisional upright
         self._confirmed = False  # a walk has shown upright
         self.provisional_up_s: np.ndarray | None = None  #: upright assumed before the first walk
-        self._pv = _Postures(params.cluster_deg, params.max_postures)  # still postures before the first walk
+        self._pv = StillPostures(params.cluster_deg, params.max_postures)  # still postures before the first walk
         self._walk_C = np.zeros((3, 3))  # Re(sum H H^*) of walking hops
         self._walk_X = np.zeros(3, dtype=complex)  # sum H V^*
         self._walk_s = 0.0

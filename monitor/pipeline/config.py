@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from monitor.detect.activity import ActivityParams, TransitionParams, WalkParams
+from monitor.detect.activity import ActivityParams
 from monitor.detect.aggregate import AggregateParams
 from monitor.detect.baseline import BaselineParams
 from monitor.detect.episodes import FlexionParams, LeanParams
@@ -17,6 +17,7 @@ from monitor.detect.shifts import ShiftParams
 from monitor.detect.stretch import StretchParams
 from monitor.detect.tap import TapParams
 from monitor.detect.transition import SitStandParams
+from monitor.detect.walks import TransitionParams, WalkParams
 from monitor.events import Activity
 from monitor.pipeline.alerts import AlertPolicyParams
 from monitor.pipeline.fusion import FusionParams

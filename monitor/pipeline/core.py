@@ -31,11 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from calibration.gyro import BiasEstimate, GyroBiasTracker
-from monitor.detect.activity import (
-    ActivityClassifier,
-    TransitionDetector,
-    WalkTracker,
-)
+from monitor.detect.activity import ActivityClassifier
 from monitor.detect.aggregate import Aggregator
 from monitor.detect.baseline import AutoBaseline
 from monitor.detect.episodes import HysteresisDetector
@@ -46,6 +42,7 @@ from monitor.detect.shifts import ShiftDetector
 from monitor.detect.stretch import StretchDetector, StretchReminder
 from monitor.detect.tap import DoubleTapDetector
 from monitor.detect.transition import SitStandDetector
+from monitor.detect.walks import TransitionDetector, WalkTracker
 from monitor.events import (
     Activity,
     AlertResponse,

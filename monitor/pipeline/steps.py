@@ -12,12 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from calibration.rest import lowpass_first_order
-from monitor.detect.activity import (
-    ActivityClassifier,
-    Hop,
-    TransitionDetector,
-    WalkTracker,
-)
+from monitor.detect.activity import ActivityClassifier, Hop
 from monitor.detect.aggregate import Aggregator
 from monitor.detect.baseline import AutoBaseline
 from monitor.detect.episodes import HysteresisDetector
@@ -27,6 +22,7 @@ from monitor.detect.sedentary import SedentaryDue, SedentaryTracker
 from monitor.detect.shifts import ShiftDetector
 from monitor.detect.stretch import StretchDetector, StretchReminder
 from monitor.detect.transition import SitStandDetector
+from monitor.detect.walks import TransitionDetector, WalkTracker
 from monitor.events import (
     Activity,
     Aggregate,

@@ -19,7 +19,7 @@ of their own so the rest of a day stays the same:
   modulated) 1-4 Hz trunk tremor of 0.01-0.03 rad/s, the middle of the distribution;
 - lying: rarer, smaller bursts (turning the head, moving an arm).
 
-Excursions are appended as pairs of ramps with deltas +d and -d, so the posture level (`_Builder.cur`)
+Excursions are appended as pairs of ramps with deltas +d and -d, so the posture level (`Builder.cur`)
 and the posture shifts of the segment are untouched. A sensor that is not worn (`not_worn`) gets none.
 """
 
@@ -34,7 +34,7 @@ import numpy as np
 from monitor.sim.motion import Ch
 
 if TYPE_CHECKING:
-    from monitor.sim.timeline import _Builder
+    from monitor.sim.timeline import Builder
 
 _D = math.pi / 180
 
@@ -65,7 +65,7 @@ def _loguniform(rng: np.random.Generator, lo: float, hi: float) -> float:
     return float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
 
 
-def add_fidgets(b: _Builder, t0: float, t1: float, posture: str) -> None:
+def add_fidgets(b: Builder, t0: float, t1: float, posture: str) -> None:
     """Fidget bursts (and typing, seated) over [t0, t1], when the scenario has micro-motion."""
     rng = b.micro_rng
     if rng is None or t1 - t0 < 4.0:
@@ -100,7 +100,7 @@ def add_fidgets(b: _Builder, t0: float, t1: float, posture: str) -> None:
                float(rng.uniform(0, 2 * math.pi)), (k * pm[0], pm[1], pm[2]))
 
 
-def _typing(b: _Builder, rng: np.random.Generator, t0: float, t1: float, share: float) -> None:
+def _typing(b: Builder, rng: np.random.Generator, t0: float, t1: float, share: float) -> None:
     """Bouts of an irregular 1-4 Hz trunk tremor: hands on a keyboard, a mouse."""
     mean_bout = sum(_TYPING_BOUT_S) / 2
     t = t0 + float(rng.exponential(mean_bout * (1 - share) / share))
