@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from monitor.fusion import FusionParams, fuse, quat_conj, quat_mul  # noqa: E402
 from monitor.imu import ImuSamples  # noqa: E402
+from monitor.pipeline.fusion import FusionParams, fuse, quat_conj, quat_mul  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "datasets" / "broad"
 

@@ -35,10 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from calibration.mounting import Mounting, mounting_from_recording  # noqa: E402
 from calibration.profile import Profile  # noqa: E402
-from monitor.alerts import OFFLINE  # noqa: E402
 from monitor.events import FoamRolling, RowingSession  # noqa: E402
 from monitor.imu import ImuSamples  # noqa: E402
-from monitor.pipeline import Pipeline, PipelineConfig  # noqa: E402
+from monitor.pipeline.alerts import OFFLINE  # noqa: E402
+from monitor.pipeline.config import PipelineConfig  # noqa: E402
+from monitor.pipeline.core import Pipeline  # noqa: E402
 from monitor.sim import Label, Scenario, Simulator, random_day, scenario_from_dict  # noqa: E402
 
 #: per-session bars (the issue's): start/end within 10 s, strokes within 3 %, rate within 1 spm, lean 1 deg

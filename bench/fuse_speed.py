@@ -5,7 +5,7 @@
 The data is a simulated wearer (monitor.sim, random day, MPU-6050, 100 Hz). The bare loop is ahrs's
 Mahony class with the same gains, one `updateIMU(q, gyr, acc, dt)` per sample into a preallocated array;
 ours adds the bias tracker, the inertial-frame accelerometer low-pass and the gain schedule, and runs
-ahrs's Mahony arithmetic on floats (monitor.mahony.ScalarMahony). The bar is ours / bare >= 0.8. The best
+ahrs's Mahony arithmetic on floats (monitor.pipeline.mahony.ScalarMahony). The bar is ours / bare >= 0.8. The best
 of `--repeat` runs is reported for each.
 """
 
@@ -24,15 +24,15 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from monitor.fusion import FusionParams, fuse, make_filter  # noqa: E402
 from monitor.imu import ImuSamples, write_csv  # noqa: E402
+from monitor.pipeline.fusion import FusionParams, fuse, make_filter  # noqa: E402
 
 DAY_SAMPLES = 8 * 3600 * 100  #: an 8-hour day at 100 Hz
 
 
 def bare_loop(samples: ImuSamples, params: FusionParams) -> np.ndarray:
     """The ahrs filter with the same gains, no extras: the reference speed."""
-    if params.filter == "mahony":  # make_filter gives monitor.mahony's float version: the library's here
+    if params.filter == "mahony":  # make_filter gives monitor.pipeline.mahony's float version: the library's here
         from ahrs.filters import Mahony
 
         f = Mahony(k_P=params.gain, k_I=1.0)
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.repeat}")
     rows = [
         ("bare ahrs loop (same filter, same gains)", t_bare),
-        ("ours: monitor.fusion.fuse()", t_ours),
+        ("ours: monitor.pipeline.fusion.fuse()", t_ours),
         ("ours: posture fuse path (CSV in, CSV out + angles)", t_cli),
     ]
     for label, t in rows:

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/fusion_tune.py [--data DIR] [--jobs 2] [--quick]
 
-For each candidate (filter, gain, k_I, acc_tau_s) it runs the whole fusion (`monitor.fusion.fuse`, causal,
+For each candidate (filter, gain, k_I, acc_tau_s) it runs the whole fusion (`monitor.pipeline.fusion.fuse`, causal,
 6-axis) over every trial and prints BROAD's mean inclination RMSE (bench/broad_accuracy.py has the metric),
 sorted, best first. The defaults in FusionParams are the best row of the full grid. `--quick` runs a few
 rows around the chosen point only. Takes ~15 s a row on 2 cores.
@@ -25,7 +25,7 @@ if str(ROOT) not in sys.path:
 
 from broad_accuracy import DEFAULT_DATA, evaluate  # noqa: E402
 
-from monitor.fusion import FusionParams  # noqa: E402
+from monitor.pipeline.fusion import FusionParams  # noqa: E402
 
 
 def grid(quick: bool) -> list[FusionParams]:

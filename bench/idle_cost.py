@@ -28,13 +28,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import firmware_protocol as fp  # noqa: E402
 from bench.mqtt_devices import decoded  # noqa: E402
 from monitor.commands.analyze import BATCH_S  # noqa: E402
-from monitor.gather import HOLD_S  # noqa: E402
 from monitor.imu import ImuSamples  # noqa: E402
-from monitor.pipeline import Pipeline, PipelineConfig  # noqa: E402
-from monitor.service import Service, ServiceOptions  # noqa: E402
+from monitor.pipeline.config import PipelineConfig  # noqa: E402
+from monitor.pipeline.core import Pipeline  # noqa: E402
+from monitor.service.core import Service  # noqa: E402
+from monitor.service.gather import HOLD_S  # noqa: E402
+from monitor.service.session import ServiceOptions  # noqa: E402
 from monitor.sim import Simulator, scenario_from_dict  # noqa: E402
+from monitor.sim.device import VirtualDevice  # noqa: E402
 from monitor.sources.base import Item, Received, Source  # noqa: E402
-from monitor.virtual_device import VirtualDevice  # noqa: E402
 
 ODR_HZ = 100.0
 BATCH = 10

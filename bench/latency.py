@@ -27,17 +27,19 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from monitor.alerts import AlertPolicyParams  # noqa: E402
 from monitor.detect.episodes import LeanParams  # noqa: E402
 from monitor.events import Alert  # noqa: E402
-from monitor.gather import HOLD_S as GATHER_HOLD_S  # noqa: E402
-from monitor.pipeline import Pipeline, PipelineConfig  # noqa: E402
-from monitor.service import Service, ServiceOptions  # noqa: E402
+from monitor.pipeline.alerts import AlertPolicyParams  # noqa: E402
+from monitor.pipeline.config import PipelineConfig  # noqa: E402
+from monitor.pipeline.core import Pipeline  # noqa: E402
+from monitor.service.core import Service  # noqa: E402
+from monitor.service.gather import HOLD_S as GATHER_HOLD_S  # noqa: E402
+from monitor.service.session import ServiceOptions  # noqa: E402
 from monitor.sim import Simulator, scenario_from_dict  # noqa: E402
+from monitor.sim.device import VirtualDevice  # noqa: E402
+from monitor.sim.links import PtyLink, play_pty  # noqa: E402
 from monitor.sources.base import Item, Received  # noqa: E402
 from monitor.sources.serial import SerialSource  # noqa: E402
-from monitor.sources.simulated import PtyLink, play_pty  # noqa: E402
-from monitor.virtual_device import VirtualDevice  # noqa: E402
 
 HOLD_S = 10.0
 BAR_P99_MS = 50.0
@@ -149,7 +151,7 @@ def main() -> int:
         # live, the hold releases a device's samples at most hold s after the first of them arrived; the live
         # estimate counts the device time of every later delivery gathered with the triggering one in full
         beyond = max(p99, live_p99) - args.hold * 1e3
-        print(f"latency with the service's hold {args.hold:g} s (monitor/gather.py), live estimate: p50 "
+        print(f"latency with the service's hold {args.hold:g} s (monitor/service/gather.py), live estimate: p50 "
               f"{live_p50:.1f} ms, p99 {live_p99:.1f} ms; p99 beyond the hold {beyond:.1f} ms (bar <= "
               f"{GATHER_BAR_MS:.0f} ms: {'PASS' if beyond <= GATHER_BAR_MS else 'FAIL'})")
     else:

@@ -1,21 +1,26 @@
 """How many simulated 100 Hz devices one core keeps up with over MQTT, with the full pipeline running.
 
 A real mosquitto (started here on a free loopback port) queues `--devices` x `--seconds` of IMU batches
-(10 samples each, QoS 1) for the monitor's persistent session; then the monitor (MqttSource -> Service ->
-one Pipeline per device: fusion, angles, activity, episodes, alerts, aggregates) drains the queue as fast as
-it can. Its process CPU time (the paho network thread and the service thread: one Python process, one GIL)
-gives the capacity:
+(`--batch` samples each, 10 as the firmware sends by default, QoS 1; the devices' messages interleaved as a
+fleet sends them) for the monitor's persistent session; then the monitor (MqttSource -> Service with its
+captures, as `posture run` -> one Pipeline per device: fusion, angles, activity, episodes, alerts,
+aggregates) drains the queue as fast as it can. Its process CPU time (the paho network thread and the
+service thread: one Python process, one GIL) gives the capacity:
 
     devices per core = device-seconds processed / CPU seconds used
 
 A monitor keeps up with N live devices if N is below that figure (with the machine's other work on top).
 
-The same run then feeds the same devices' samples (decoded and scaled beforehand) straight through one
-Pipeline each, in `posture analyze`'s 60 s pieces: the offline throughput. The ratio live / offline (CPU
-samples per second) is the share of the pipeline's own speed the live path keeps (the bar: >= 0.8).
-`--profile FILE` writes the service thread's cProfile stats there and prints the top entries.
+The same run then feeds the same devices' samples straight through one Pipeline each (same configuration,
+one process), in `posture analyze`'s 60 s pieces: the offline throughput, once with the samples decoded and
+scaled beforehand (the pipeline alone: the bar's reference) and once with the decoding of the messages in
+the time (as `posture analyze` of a capture). The ratio live / offline (CPU samples per second) is the share
+of the pipeline's own speed the live path keeps (the bar: >= 0.8). `--profile FILE` writes the service
+thread's and the network thread's cProfile stats and prints the top entries (cProfile's own cost is large
+per call here; py-spy gives truer shares). `--workers N` drains the same traffic again with N processes;
+`--floor` sends it once more to a bare paho client that only acknowledges: paho's own CPU per message.
 
-    .venv/bin/python bench/mqtt_devices.py [--devices 20] [--seconds 60] [--profile out.pstats]
+    .venv/bin/python bench/mqtt_devices.py [--devices 20] [--seconds 60] [--batch 10] [--workers 2] [--floor]
 """
 
 from __future__ import annotations
@@ -42,14 +47,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import firmware_protocol as fp  # noqa: E402
 from monitor.commands.analyze import BATCH_S  # noqa: E402
-from monitor.gather import HOLD_S  # noqa: E402
 from monitor.imu import ImuSamples  # noqa: E402
 from monitor.mqtt_common import MqttSettings, connect_persistent, device_shard, make_client  # noqa: E402
-from monitor.pipeline import Pipeline, PipelineConfig  # noqa: E402
-from monitor.service import Service, ServiceOptions  # noqa: E402
+from monitor.pipeline.config import PipelineConfig  # noqa: E402
+from monitor.pipeline.core import Pipeline  # noqa: E402
+from monitor.service.core import Service  # noqa: E402
+from monitor.service.gather import HOLD_S  # noqa: E402
+from monitor.service.session import ServiceOptions  # noqa: E402
 from monitor.sim import Simulator, builtin_scenario  # noqa: E402
+from monitor.sim.device import VirtualDevice  # noqa: E402
 from monitor.sources.mqtt import MqttSource  # noqa: E402
-from monitor.virtual_device import VirtualDevice  # noqa: E402
 
 
 def start_broker(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
@@ -74,10 +81,10 @@ def start_broker(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
             time.sleep(0.05)
 
 
-def device_traffic(k: int, seconds: float) -> tuple[str, list[bytes]]:
+def device_traffic(k: int, seconds: float, batch: int = 10) -> tuple[str, list[bytes]]:
     sim = Simulator(builtin_scenario("workday"), odr_hz=100.0, seed=100 + k)
     dev_id = bytes([0xB0, 0, 0, 0, 0, 0, k >> 8, k & 0xFF])
-    dev = VirtualDevice(sim.chunks(10.0), 100.0, device_id=dev_id, batch_size=10, seed=k)
+    dev = VirtualDevice(sim.chunks(10.0), 100.0, device_id=dev_id, batch_size=batch, seed=k)
     return dev_id.hex(), dev.boot() + dev.advance(seconds)
 
 
@@ -87,12 +94,16 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--hold", type=float, default=HOLD_S, help=f"the service's hold, s (default {HOLD_S})")
     ap.add_argument("--workers", type=int, default=1, help="also drain the same traffic with N processes")
+    ap.add_argument("--batch", type=int, default=10,
+                    help="samples per IMU_BATCH message (the firmware's default 10; SET_RATE allows 1..84)")
+    ap.add_argument("--floor", action="store_true", help="also measure paho's own CPU per message")
     ap.add_argument("--profile", type=Path, default=None, help="write the service thread's cProfile here")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         broker, port = start_broker(Path(tmp))
         try:
-            return run(port, args.devices, args.seconds, args.hold, args.profile, args.workers)
+            return run(port, args.devices, args.seconds, args.hold, args.profile, args.workers,
+                       Path(tmp) / "captures", args.batch, args.floor)
         finally:
             broker.terminate()
             broker.wait(timeout=10)
@@ -112,12 +123,15 @@ def decoded(msgs: list[bytes]) -> ImuSamples:
     return ImuSamples(t, acc, gyr)
 
 
-def offline(traffic: list[tuple[str, list[bytes]]]) -> tuple[int, float]:
-    """(samples, CPU s) of the same data through one Pipeline per device in BATCH_S pieces."""
-    data = [decoded(msgs) for _, msgs in traffic]
+def offline(traffic: list[tuple[str, list[bytes]]], decode: bool = False) -> tuple[int, float]:
+    """(samples, CPU s) of the same data through one Pipeline per device in BATCH_S pieces; with `decode`,
+    the decoding of the device's messages (as `posture analyze` of a capture does) is in the time too."""
     cfg = PipelineConfig()
     n = 0
+    data = [] if decode else [decoded(msgs) for _, msgs in traffic]
     cpu0 = time.process_time()
+    if decode:
+        data = [decoded(msgs) for _, msgs in traffic]
     for s in data:
         pipe = Pipeline(cfg, None, None)
         edges = np.searchsorted(s.t_s, np.arange(s.t_s[0], s.t_s[-1] + BATCH_S, BATCH_S)).tolist() + [len(s)]
@@ -127,6 +141,71 @@ def offline(traffic: list[tuple[str, list[bytes]]]) -> tuple[int, float]:
         pipe.finish()
         n += len(s)
     return n, time.process_time() - cpu0
+
+
+def publish(s: MqttSettings, traffic: list[tuple[str, list[bytes]]]) -> bool:
+    """The devices' messages with QoS 1, interleaved as live devices send them; False if no connection."""
+    pub = make_client(s, client_id="bench-publisher")
+    pub.max_inflight_messages_set(1000)
+    up = threading.Event()
+    pub.on_connect = lambda *a: up.set()
+    connect_persistent(pub, s)
+    pub.loop_start()
+    if not up.wait(10):
+        return False
+    last = None
+    for i in range(max(len(msgs) for _, msgs in traffic)):
+        for dev_id, msgs in traffic:
+            if i >= len(msgs):
+                continue
+            m = msgs[i]
+            kind = {fp.MsgType.IMU_BATCH: "imu", fp.MsgType.DEVICE_INFO: "info"}.get(fp.MsgType(m[0]), "msg")
+            last = pub.publish(s.topic(dev_id, kind), m, qos=1, retain=kind == "info")
+    assert last is not None
+    last.wait_for_publish(120)
+    while pub._out_messages:  # every PUBACK in
+        time.sleep(0.05)
+    pub.disconnect()
+    pub.loop_stop()
+    return True
+
+
+def paho_floor(s: MqttSettings, traffic: list[tuple[str, list[bytes]]]) -> None:
+    """The same traffic again to a bare client of ours (make_client: the buffered socket, the shared
+    property tables) whose on_message only acknowledges: paho's own CPU per message, the floor of the live
+    path in this process."""
+    if not publish(s, traffic):
+        return
+    n = sum(len(msgs) for _, msgs in traffic)
+    c = make_client(s, client_id=s.client_id)
+    c.manual_ack_set(True)
+    got, done, cpu = [0], threading.Event(), [0.0]
+
+    def on_message(client: Any, userdata: Any, msg: Any) -> None:
+        client.ack(msg.mid, msg.qos)
+        got[0] += 1
+        if got[0] >= n:
+            done.set()
+
+    main = c._thread_main
+
+    def timed() -> None:
+        t0 = time.thread_time()
+        try:
+            main()
+        finally:
+            cpu[0] = time.thread_time() - t0
+
+    c._thread_main = timed  # type: ignore[method-assign]
+    c.on_message = on_message
+    c.on_connect = lambda client, *a: client.subscribe(f"{s.prefix}/+/+", 1)
+    connect_persistent(c, s)
+    c.loop_start()
+    done.wait(300)
+    c.disconnect()
+    c.loop_stop()
+    print(f"paho alone (on_message only acknowledges): {got[0]:,} messages, network thread {cpu[0]:.2f} s CPU, "
+          f"{cpu[0] / max(got[0], 1) * 1e6:.0f} us per message")
 
 
 def shard_settings(s: MqttSettings, k: int, n: int) -> MqttSettings:
@@ -144,12 +223,14 @@ def make_session(s: MqttSettings) -> bool:
     return ok
 
 
-def drain(s: MqttSettings, n_samples: int, hold_s: float, out: Any = None) -> tuple[int, int, float, float]:
-    """One monitor process drains its queue: (samples, lost, CPU s, wall s)."""
+def drain(s: MqttSettings, n_samples: int, hold_s: float, out: Any = None,
+          captures: Path | None = None) -> tuple[int, int, float, float]:
+    """One monitor process drains its queue, capturing as `posture run` does: (samples, lost, CPU s, wall s)."""
     cfg = PipelineConfig()
     Pipeline(cfg, None, None)  # the imports, once per process, outside the measurement
     src = MqttSource(s)
-    svc = Service(src, lambda d, t0: Pipeline(cfg, None, None), [], ServiceOptions(poll_s=0.05, hold_s=hold_s))
+    svc = Service(src, lambda d, t0: Pipeline(cfg, None, None), [],
+                  ServiceOptions(poll_s=0.05, hold_s=hold_s, captures_dir=captures))
 
     def watch() -> None:
         deadline = time.monotonic() + 600
@@ -169,7 +250,8 @@ def drain(s: MqttSettings, n_samples: int, hold_s: float, out: Any = None) -> tu
     return r
 
 
-def run_workers(s: MqttSettings, traffic: list[tuple[str, list[bytes]]], n_workers: int, hold_s: float) -> int:
+def run_workers(s: MqttSettings, traffic: list[tuple[str, list[bytes]]], n_workers: int, hold_s: float,
+                captures: Path | None = None) -> int:
     """The same traffic drained by n_workers processes (devices split as `posture run --workers`)."""
     ctx = multiprocessing.get_context("fork")
     per = [0] * n_workers
@@ -177,7 +259,8 @@ def run_workers(s: MqttSettings, traffic: list[tuple[str, list[bytes]]], n_worke
         per[device_shard(dev_id, n_workers)] += sum(len(fp.decode_imu_batch(m)) for m in msgs
                                                     if m[0] == fp.MsgType.IMU_BATCH)
     q = ctx.Queue()
-    procs = [ctx.Process(target=drain, args=(shard_settings(s, k, n_workers), per[k], hold_s, q))
+    procs = [ctx.Process(target=drain, args=(shard_settings(s, k, n_workers), per[k], hold_s, q,
+                                             captures / f"worker{k}" if captures else None))
              for k in range(n_workers)]
     wall0 = time.monotonic()
     for p in procs:
@@ -196,7 +279,7 @@ def run_workers(s: MqttSettings, traffic: list[tuple[str, list[bytes]]], n_worke
 
 
 def run(port: int, n_dev: int, seconds: float, hold_s: float, profile: Path | None = None,
-        n_workers: int = 1) -> int:
+        n_workers: int = 1, captures: Path | None = None, batch: int = 10, floor: bool = False) -> int:
     s = MqttSettings(host="127.0.0.1", port=port, prefix="bench", client_id="bench-monitor")
     # 1. the monitors' persistent sessions exist, so the broker queues for them
     for ss in [s] + [shard_settings(s, k, n_workers) for k in range(n_workers) if n_workers > 1]:
@@ -204,29 +287,13 @@ def run(port: int, n_dev: int, seconds: float, hold_s: float, profile: Path | No
             print("monitor could not connect")
             return 1
     # 2. the devices' traffic, published with QoS 1 while the monitor is away
-    traffic = [device_traffic(k, seconds) for k in range(n_dev)]
+    traffic = [device_traffic(k, seconds, batch) for k in range(n_dev)]
+    n_msgs = sum(m[0] == fp.MsgType.IMU_BATCH for _, msgs in traffic for m in msgs)
     n_samples = sum(len(fp.decode_imu_batch(m)) for _, msgs in traffic for m in msgs
                     if m[0] == fp.MsgType.IMU_BATCH)
-    pub = make_client(s, client_id="bench-publisher")
-    pub.max_inflight_messages_set(1000)
-    up = threading.Event()
-    pub.on_connect = lambda *a: up.set()
-    connect_persistent(pub, s)
-    pub.loop_start()
-    if not up.wait(10):
+    if not publish(s, traffic):
         print("publisher could not connect")
         return 1
-    last = None
-    for dev_id, msgs in traffic:
-        for m in msgs:
-            kind = {fp.MsgType.IMU_BATCH: "imu", fp.MsgType.DEVICE_INFO: "info"}.get(fp.MsgType(m[0]), "msg")
-            last = pub.publish(s.topic(dev_id, kind), m, qos=1, retain=kind == "info")
-    assert last is not None
-    last.wait_for_publish(120)
-    while pub._out_messages:  # every PUBACK in
-        time.sleep(0.05)
-    pub.disconnect()
-    pub.loop_stop()
     # 3. the monitor drains the queue with the full pipeline
     prof = cProfile.Profile() if profile is not None else None
     net_prof = cProfile.Profile()
@@ -240,21 +307,25 @@ def run(port: int, n_dev: int, seconds: float, hold_s: float, profile: Path | No
 
         MqttSource.__init__ = init  # type: ignore[method-assign]
         prof.enable()
-    got, lost, cpu, wall = drain(s, n_samples, hold_s)
+    got, lost, cpu, wall = drain(s, n_samples, hold_s, captures=captures / "single" if captures else None)
     if prof is not None:
         prof.disable()
     dev_s = got / 100.0
-    print(f"{n_dev} devices x {seconds:g} s at 100 Hz ({n_samples:,} samples, {n_samples // 10:,} MQTT "
-          f"messages) through mosquitto and the full pipeline")
+    print(f"{n_dev} devices x {seconds:g} s at 100 Hz ({n_samples:,} samples, {n_msgs:,} MQTT "
+          f"messages of {batch} samples, the devices interleaved) through mosquitto, the captures and the full "
+          "pipeline")
     print(f"hold: {hold_s:g} s per device before the pipeline")
     print(f"processed {got:,} samples ({lost} lost) in {wall:.1f} s wall, {cpu:.1f} s CPU")
     print(f"capacity: {dev_s / cpu:.0f} devices at 100 Hz per core (CPU), {dev_s / wall:.0f} by wall time "
           f"on this machine")
     n_off, cpu_off = offline(traffic)
-    live_rate, off_rate = got / cpu, n_off / cpu_off
+    n_dec, cpu_dec = offline(traffic, decode=True)
+    live_rate, off_rate, dec_rate = got / cpu, n_off / cpu_off, n_dec / cpu_dec
     print(f"offline, same data ({BATCH_S:g} s pieces, one Pipeline per device): {off_rate:,.0f} samples per "
-          f"CPU s ({off_rate / 100:.0f} devices per core); live: {live_rate:,.0f} samples per CPU s")
-    print(f"ratio live / offline: {live_rate / off_rate:.2f} (bar: >= 0.8)")
+          f"CPU s ({off_rate / 100:.0f} devices per core); with the decoding of the messages in the time "
+          f"(`posture analyze` of a capture): {dec_rate:,.0f}; live: {live_rate:,.0f} samples per CPU s")
+    print(f"ratio live / offline: {live_rate / off_rate:.2f} (bar: >= 0.8); live / offline with decoding: "
+          f"{live_rate / dec_rate:.2f}")
     if prof is not None and profile is not None:
         prof.dump_stats(str(profile))
         pstats.Stats(str(profile)).sort_stats("cumulative").print_stats(30)
@@ -264,8 +335,10 @@ def run(port: int, n_dev: int, seconds: float, hold_s: float, profile: Path | No
         print("the paho network thread:")
         pstats.Stats(str(net)).sort_stats("tottime").print_stats(25)
     status = 0 if got >= n_samples and lost == 0 else 1
+    if floor:
+        paho_floor(s, traffic)
     if n_workers > 1:
-        status |= run_workers(s, traffic, n_workers, hold_s)
+        status |= run_workers(s, traffic, n_workers, hold_s, captures)
     return status
 
 

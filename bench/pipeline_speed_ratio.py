@@ -25,9 +25,10 @@ _RUN = """
 import sys, time
 sys.path.insert(0, {root!r})
 import numpy as np
-from monitor.alerts import OFFLINE
+from monitor.pipeline.alerts import OFFLINE
 from monitor.imu import ImuSamples
-from monitor.pipeline import Pipeline, PipelineConfig
+from monitor.pipeline.config import PipelineConfig
+from monitor.pipeline.core import Pipeline
 z = np.load({data!r})
 t, acc, gyr = z["t"], z["acc"], z["gyr"]
 edges = np.searchsorted(t, np.arange(t[0], t[-1] + 60.0, 60.0)).tolist() + [len(t)]

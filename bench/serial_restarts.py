@@ -23,9 +23,10 @@ from pathlib import Path
 import firmware_protocol as fp
 from monitor.cli import build_parser
 from monitor.commands.simulate import build_device
-from monitor.service import Service, ServiceOptions
+from monitor.service.core import Service
+from monitor.service.session import ServiceOptions
+from monitor.sim.links import PtyLink, play_pty
 from monitor.sources.serial import SerialSource, port_finder
-from monitor.sources.simulated import PtyLink, play_pty
 
 
 def _wait(cond: object, timeout_s: float = 60.0) -> None:

@@ -23,10 +23,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from monitor.events import Aggregate  # noqa: E402
-from monitor.report_html import render_day  # noqa: E402
-from monitor.sinks_sqlite import SqliteSink  # noqa: E402
-from monitor.storage import Database  # noqa: E402
-from monitor.summary import split_events, summarize_events  # noqa: E402
+from monitor.report.html import render_day  # noqa: E402
+from monitor.report.store import Database  # noqa: E402
+from monitor.report.summary import split_events, summarize_events  # noqa: E402
+from monitor.sinks.sqlite import SqliteSink  # noqa: E402
 from tests.sim_day_events import simulated_day  # noqa: E402
 
 DEV = "00c0ffee00000001"

@@ -19,7 +19,7 @@ information form without a Python loop:
 
 `GyroBiasTracker.update` is causal: the estimate at sample i uses samples <= i only, and feeding batches
 of any size gives the same result as one call. `GyroBiasTracker.track` also returns the estimate at every
-sample, which is what monitor.fusion subtracts.
+sample, which is what monitor.pipeline.fusion subtracts.
 """
 
 from __future__ import annotations

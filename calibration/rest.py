@@ -13,7 +13,7 @@ does not hide rest. A gap in the timestamps longer than `max_gap_s` restarts the
 
 The first-order low-pass is evaluated without a Python loop: with c_i = 1 - alpha_i and
 C_i = prod_{j<=i} c_j,  y_i = C_i (y_{-1} + sum_{k<=i} alpha_k x_k / C_k), in blocks short enough that
-1/C_k stays far from overflow. `lowpass_first_order` is shared with monitor.fusion.
+1/C_k stays far from overflow. `lowpass_first_order` is shared with monitor.pipeline.fusion.
 """
 
 from __future__ import annotations

@@ -4,7 +4,16 @@ This package contains no I/O at all: it imports neither pyserial nor paho nor th
 specification a firmware engineer implements from is PROTOCOL.md beside this file.
 """
 
-from firmware_protocol.decoder import MQTT_REORDER, Decoder, DecodeStats, Reboot, StreamTracker
+from firmware_protocol.codec import (
+    counts_to_si,
+    decode_imu_batch,
+    decode_message,
+    encode_imu_batch,
+    encode_message,
+    parse_time_sync_reply,
+    time_sync_reply,
+)
+from firmware_protocol.decoder import MQTT_REORDER, Decoder
 from firmware_protocol.errors import EncodeError, MessageError, ProtocolError
 from firmware_protocol.framing import MAX_FRAME, MAX_MESSAGE, cobs_decode, cobs_encode, crc16, encode_frame
 from firmware_protocol.messages import (
@@ -30,14 +39,8 @@ from firmware_protocol.messages import (
     StatusFlag,
     Stop,
     TimeSync,
-    counts_to_si,
-    decode_imu_batch,
-    decode_message,
-    encode_imu_batch,
-    encode_message,
-    parse_time_sync_reply,
-    time_sync_reply,
 )
+from firmware_protocol.tracker import DecodeStats, Reboot, StreamTracker
 
 
 def encode(msg: Message) -> bytes:

@@ -6,7 +6,7 @@
     [sinks]      desktop / haptic / mqtt outputs on or off, haptic pattern
     [service]    status line and log level
     [lean] [flexion] [sedentary] [alerts] ...   the detection pipeline's parameters: each section fills the
-                 PipelineConfig field of the same name (monitor/pipeline.py), with the same checks
+                 PipelineConfig field of the same name (monitor/pipeline/config.py), with the same checks
 
 `load_section(table, cls, where)` is the generic loader: it rejects unknown keys and wrong types with a
 ConfigError that names the section, the key and what is wrong, e.g.
@@ -247,7 +247,7 @@ def default_config_path() -> Path:
 
 def _pipeline_config_cls() -> type | None:
     try:
-        from monitor.pipeline import PipelineConfig
+        from monitor.pipeline.config import PipelineConfig
     except ImportError:
         return None
     return PipelineConfig if is_dataclass(PipelineConfig) else None
@@ -260,7 +260,7 @@ def check_pipeline_sections(tables: dict[str, dict[str, Any]], source: str = "co
 
 
 def pipeline_config(tables: dict[str, dict[str, Any]], source: str = "config") -> Any:
-    """The PipelineConfig with [lean], [alerts], ... applied; None if monitor.pipeline is not available."""
+    """The PipelineConfig with [lean], [alerts], ... applied; None if monitor.pipeline.core is not available."""
     cls = _pipeline_config_cls()
     if cls is None:
         if tables:

@@ -127,8 +127,8 @@ class Alert:
 
 @dataclass(frozen=True, slots=True)
 class HeldAlert:
-    """A nudge the alert policy held back, reported once per hold (monitor.held): `reason` is one of
-    monitor.held.HELD_REASONS, e.g. "outside work hours"."""
+    """A nudge the alert policy held back, reported once per hold (monitor.pipeline.held): `reason` is one of
+    monitor.pipeline.held.HELD_REASONS, e.g. "outside work hours"."""
 
     kind: ClassVar[str] = "held_alert"
     t_s: float

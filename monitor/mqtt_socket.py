@@ -7,6 +7,13 @@ message). `BufferedClient` wraps the plain socket in `_BufferedSocket`, which re
 and serves paho's small reads from that; it tells paho through `pending()` (the hook paho already uses for
 TLS sockets, which buffer the same way) that bytes are waiting, so paho does not wait in `select` for
 bytes it already has. TLS and websocket connections are left as paho makes them.
+
+paho 2.x also builds an MQTT v5 `Properties` object for every PUBLISH it receives, and its constructor
+builds two tables of all 27 property kinds each time; `unpack` then clears all 27 names (a `hasattr` and a
+`str.replace` each) before it reads the usually empty property block. That was about a third of the
+network thread's time per message (py-spy on bench/mqtt_devices.py). `SharedProperties` is the same class
+with those tables built once, and an empty property block read as empty without the scan; paho's packet
+decoder uses it (`_packet.Properties`, process-wide: the objects are the same in every respect).
 """
 
 from __future__ import annotations
@@ -14,7 +21,10 @@ from __future__ import annotations
 import socket
 from typing import Any
 
+from paho.mqtt import _packet
 from paho.mqtt.client import Client
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 #: bytes read from the socket at once
 READ_BYTES = 65536
@@ -52,4 +62,22 @@ class BufferedClient(Client):
         return _BufferedSocket(sock) if type(sock) is socket.socket else sock
 
 
-__all__ = ["BufferedClient", "READ_BYTES"]
+class SharedProperties(Properties):
+    """paho's Properties with its tables shared by all instances (see the module docstring)."""
+
+    def __init__(self, packetType: int) -> None:  # noqa: N803 (paho's name)
+        object.__setattr__(self, "packetType", packetType)
+
+    def unpack(self, buffer: bytes | bytearray) -> tuple[Properties, int]:
+        if len(buffer) and buffer[0] == 0 and len(vars(self)) == 1:  # no properties: nothing to clear or read
+            return self, 1
+        return super().unpack(buffer)
+
+
+_tables = Properties(PacketTypes.PUBLISH)
+for _name in ("types", "names", "properties"):
+    setattr(SharedProperties, _name, getattr(_tables, _name))
+_packet.Properties = SharedProperties  # type: ignore[misc]
+
+
+__all__ = ["BufferedClient", "READ_BYTES", "SharedProperties"]

@@ -12,6 +12,7 @@ nothing it wrote) and fsync'd at most `fsync_interval_s` apart (a power cut lose
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -145,8 +146,13 @@ class CaptureWriter:
     def write(self, data: bytes) -> None:
         if not data:
             return
-        self._f.write(data)  # unbuffered: in the OS at once
-        self.bytes_written += len(data)
+        view = memoryview(data)
+        while view:  # unbuffered: in the OS at once; a nearly full disk takes part, then raises ENOSPC
+            n = self._f.write(view)
+            if not n:
+                raise OSError(errno.EIO, f"writing {self.path} wrote nothing")
+            self.bytes_written += n
+            view = view[n:]
         now = self._clock()
         if now - self._last_sync >= self._interval:
             os.fsync(self._f.fileno())

@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING
 from monitor.events import AlertResponse
 
 if TYPE_CHECKING:
-    from monitor.pipeline import Pipeline
-    from monitor.sinks_sqlite import SqliteSink
-    from monitor.storage import Database
+    from monitor.pipeline.core import Pipeline
+    from monitor.report.store import Database
+    from monitor.sinks.sqlite import SqliteSink
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class DayStory:
 def read_day_story(db: Database, device_id: str, offset_s: float, t0_s: float) -> DayStory | None:
     """Today's story of `device_id` in `db` (None: nothing today). `offset_s`: the new pipeline's wall
     offset; `t0_s`: its first sample."""
-    from monitor.storage import day_bounds
+    from monitor.report.store import day_bounds
 
     day = datetime.fromtimestamp(t0_s + offset_s).date()
     a, b = day_bounds(day)
@@ -90,7 +90,7 @@ def read_day_story(db: Database, device_id: str, offset_s: float, t0_s: float) -
 def resume_day(pipe: Pipeline, sink: SqliteSink, device_id: str, t0_s: float) -> DayStory | None:
     """Read today back (read_day_story, on the service's own database connection: SqliteSink.read) and
     restore it into `pipe` (a new live pipeline); logs what it took up."""
-    from monitor.storage import StorageError
+    from monitor.report.store import StorageError
 
     off = pipe.wall_offset_s
     if off is None:

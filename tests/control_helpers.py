@@ -13,14 +13,16 @@ from typing import Any
 from monitor.commands.run import pipeline_factory
 from monitor.config import Config
 from monitor.control import Controller
+from monitor.control.pauses import PauseStore
 from monitor.control.wiring import Control, start_control
 from monitor.events import Alert
-from monitor.service import Service, ServiceOptions
+from monitor.service.core import Service
+from monitor.service.session import ServiceOptions
 from monitor.sim import Simulator, scenario_from_toml
-from monitor.sinks_sqlite import SqliteSink
+from monitor.sim.device import VirtualDevice
+from monitor.sim.links import SimulatedSource
+from monitor.sinks.sqlite import SqliteSink
 from monitor.sources.base import Item
-from monitor.sources.simulated import SimulatedSource
-from monitor.virtual_device import VirtualDevice
 from tests.wait import WAIT_S, wait_for
 
 #: Monday 2026-11-30 09:00 UTC: inside the default work hours
@@ -58,8 +60,8 @@ class GatedSource(SimulatedSource):
 class Monitor:
     """The service in a thread; `advance_to(t)` lets the device reach t and waits until it is processed."""
 
-    def __init__(self, tmp: Path, extra_sinks: list[Any] | None = None, socket_path: Path | None = None
-                 ) -> None:
+    def __init__(self, tmp: Path, extra_sinks: list[Any] | None = None, socket_path: Path | None = None,
+                 wall_s: float = MONDAY_9H, pauses: PauseStore | None = None) -> None:
         sim = Simulator(scenario_from_toml(SITTING), odr_hz=25.0)
         dev = VirtualDevice(sim.chunks(10.0), sim.odr_hz, batch_size=25, seed=3,
                             device_id=bytes.fromhex("5e11501234567890"))
@@ -68,8 +70,8 @@ class Monitor:
         self.db = tmp / "posture.db"
         cfg = Config(pipeline=PIPELINE)
         self.alerts: list[Alert] = []
-        self.controller = Controller(wall_clock=lambda: MONDAY_9H)
-        self.service = Service(self.source, pipeline_factory(cfg, live=False, wall_offset_s=MONDAY_9H),
+        self.controller = Controller(wall_clock=lambda: wall_s, pauses=pauses)
+        self.service = Service(self.source, pipeline_factory(cfg, live=False, wall_offset_s=wall_s),
                                [SqliteSink(self.db), *(extra_sinks or [])], ServiceOptions(poll_s=0.02))
         self.service.on_event = lambda d, ev: self.alerts.append(ev) if isinstance(ev, Alert) else None
         self.socket = socket_path or tmp / "run" / "control.sock"

@@ -36,7 +36,8 @@ from monitor.sim import labels as simlabels
 
 _ACT = {int(simlabels.Activity.SIT): Activity.SEDENTARY, int(simlabels.Activity.STAND): Activity.SEDENTARY,
         int(simlabels.Activity.WALK): Activity.WALKING, int(simlabels.Activity.ACTIVE): Activity.ACTIVE,
-        int(simlabels.Activity.TRANSITION): Activity.TRANSITION}
+        int(simlabels.Activity.TRANSITION): Activity.TRANSITION, int(simlabels.Activity.LIE): Activity.LYING,
+        int(simlabels.Activity.NOT_WORN): Activity.NOT_WORN}
 _ROTATION = (AlertResponse.ACKNOWLEDGED, AlertResponse.SNOOZED, AlertResponse.ACKNOWLEDGED,
              AlertResponse.IGNORED, AlertResponse.SKIPPED)
 
@@ -148,7 +149,7 @@ def cached_day(scenario: str = "workday", seed: int = 3, day: date = date(2026, 
 
 def store_day(path: Path, sd: SimDay, device_id: str = "00c0ffee00000001") -> None:
     """Write a simulated day's events to the database at `path` through SqliteSink."""
-    from monitor.sinks_sqlite import SqliteSink
+    from monitor.sinks.sqlite import SqliteSink
 
     sink = SqliteSink(path, background=False)
     try:

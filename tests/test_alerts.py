@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.alerts import OFFLINE, AlertPolicy, AlertPolicyError, AlertPolicyParams, in_span, parse_hhmm
 from monitor.events import Alert, AlertResponse, LeanEpisode
+from monitor.pipeline.alerts import OFFLINE, AlertPolicy, AlertPolicyError, AlertPolicyParams, in_span, parse_hhmm
 from monitor.sinks import ConsoleSink, DesktopSink, desktop_command
 
 MONDAY = datetime(2026, 11, 23, tzinfo=UTC).timestamp()  # a Monday, 00:00 UTC

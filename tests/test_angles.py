@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 
-from monitor.angles import angles_from_up, trunk_angles_deg, up_in_sensor
+from monitor.pipeline.angles import angles_from_up, trunk_angles_deg, up_in_sensor
 
 
 def _q(rot: Rotation) -> np.ndarray:

@@ -11,7 +11,7 @@ from scipy.spatial.transform import Rotation
 from calibration.accel import G
 from calibration.profile import load_device_profile, profile_path
 from monitor.cli import main
-from monitor.commands.calibrate import sim_device_id
+from monitor.commands._calibrate_input import sim_device_id
 from monitor.imu import ImuSamples, write_csv
 from tests.test_accel_cal import sim_pose_session
 from tests.test_mounting import simulated_day

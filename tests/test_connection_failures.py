@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from monitor.mqtt_common import parse_url
+from monitor.sim.links import PtyLink
 from monitor.sources.mqtt import MqttSource
-from monitor.sources.simulated import PtyLink
 from tests.conftest import Broker, free_port
 from tests.test_mqtt_run import _make_tls, _tls_broker
 

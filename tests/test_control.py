@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from monitor.alerts import AlertPolicy, AlertPolicyParams
 from monitor.cli import main
 from monitor.control import ControlError, Request, decode_request, parse_minutes, request
 from monitor.control.protocol import MAX_LINE_BYTES, encode_request
 from monitor.events import AlertResponse
+from monitor.pipeline.alerts import AlertPolicy, AlertPolicyParams
 from tests.control_helpers import WAIT_S, Monitor, wait_for
 
 POSTURE = [sys.executable, "-m", "monitor"]

@@ -23,9 +23,9 @@ from monitor.control import Controller
 from monitor.control.mqtt import MqttControl, monitor_availability_topic
 from monitor.events import AlertResponse
 from monitor.mqtt_common import MqttSettings, connect_persistent, make_client, parse_url
-from monitor.sinks_mqtt import MqttSink
-from monitor.sources.simulated import MqttDevice
-from monitor.virtual_device import VirtualDevice
+from monitor.sim.device import VirtualDevice
+from monitor.sim.links import MqttDevice
+from monitor.sinks.mqtt import MqttSink
 from tests.conftest import Broker
 from tests.control_helpers import Monitor, wait_for
 from tests.fake_chunks import ramp_chunks

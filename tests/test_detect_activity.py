@@ -7,9 +7,22 @@ import math
 import numpy as np
 import pytest
 
-from monitor.detect import ActivityClassifier, ActivityParams, DetectError, Hop, WalkParams, WalkTracker
-from monitor.events import Activity
-from monitor.sim import Simulator, builtin_scenario
+from monitor.detect import (
+    ActivityClassifier,
+    ActivityParams,
+    DetectError,
+    Hop,
+    SitStandDetector,
+    SitStandParams,
+    WalkParams,
+    WalkTracker,
+)
+from monitor.events import Activity, Break, Transition
+from monitor.imu import ImuSamples
+from monitor.pipeline.alerts import OFFLINE
+from monitor.pipeline.config import PipelineConfig
+from monitor.pipeline.core import Pipeline
+from monitor.sim import Simulator, builtin_scenario, scenario_from_dict
 
 FS = 50.0
 G = 9.81
@@ -115,3 +128,66 @@ def test_simulated_walk_steps_match_the_label() -> None:
     for w, lb in zip(walks, true, strict=True):
         assert abs(w.start_s - lb.start_s) < 4 and abs(w.end_s - lb.end_s) < 4
         assert w.steps == pytest.approx(lb.steps, rel=0.05)
+
+
+# ---- sit-to-stand / stand-to-sit between still periods (monitor.detect.transition) ----------------------
+
+
+def _sit_stand_signal(rise_m: float, tilt_deg: float = 30.0, dur_s: float = 2.5):
+    """Still 5 s, a forward tilt bump of tilt_deg (sin^2) while the sensor rises rise_m (min-jerk over the
+    last 65 % of the movement), still 5 s. Returns t, acc (specific force in the sensor frame), up."""
+    t = np.arange(int((10 + dur_s) * FS)) / FS
+    tau = np.clip((t - 5.0) / dur_s, 0.0, 1.0)
+    th = np.radians(tilt_deg) * np.sin(math.pi * tau) ** 2
+    up = np.column_stack([np.sin(th), np.zeros_like(th), np.cos(th)])  # earth up in the sensor frame
+    x = np.clip((tau - 0.35) / 0.65, 0.0, 1.0)
+    a_v = rise_m * 60.0 * x * (1 - 3 * x + 2 * x * x) / (0.65 * dur_s) ** 2  # min-jerk acceleration
+    acc = (G + a_v)[:, None] * up + np.random.default_rng(1).normal(0, 0.02, (len(t), 3))
+    return t, acc, up
+
+
+@pytest.mark.parametrize("rise,expect", [(0.45, "sit_to_stand"), (-0.45, "stand_to_sit"), (0.0, None)])
+def test_sit_stand_from_the_rise_between_rests(rise: float, expect: str | None) -> None:
+    t, acc, up = _sit_stand_signal(rise)
+    found = SitStandDetector().feed(t, acc, up)
+    if expect is None:  # the same forward bend without a rise is a reach, not a transition
+        assert found == []
+    else:
+        assert [tr.direction for tr in found] == [expect]
+        assert 5.0 <= found[0].t_s <= 7.5
+        det = SitStandDetector()
+        one_by_one = [tr for i in range(0, len(t), 7) for tr in det.feed(t[i : i + 7], acc[i : i + 7], up[i : i + 7])]
+        assert one_by_one == found  # batches do not matter
+
+
+def test_sit_stand_rejects_a_held_bend_and_bad_input() -> None:
+    t, acc, up = _sit_stand_signal(0.45)
+    half = len(t) // 2 + int(0.5 * FS)  # the trunk stays bent where the movement peaks: no return, no transition
+    up[half:], acc[half:] = up[half], G * up[half]
+    assert SitStandDetector().feed(t, acc, up) == []
+    with pytest.raises(DetectError):
+        SitStandDetector().feed(t, acc, up[:-1])
+    with pytest.raises(DetectError):
+        SitStandParams(min_s=3.0, max_s=2.0)
+
+
+def test_simulated_sit_stand_and_reaches_through_the_pipeline() -> None:
+    """Standing up and sitting down between still periods are found without calibration; forward reaches
+    seated and standing are not transitions; no break is credited for them."""
+    scenario = scenario_from_dict({"name": "sit-stand", "seed": 3, "start_posture": "sit",
+                                   "sensor": {"mounting_deg": "random"}, "body": {"micro_motion": True}, "segment": [
+        {"do": "sit", "seconds": 30}, {"do": "reach", "count": 2, "direction": "forward", "deg": 35},
+        {"do": "sit", "seconds": 10}, {"do": "stand", "seconds": 30},
+        {"do": "reach", "count": 1, "direction": "forward", "deg": 35}, {"do": "stand", "seconds": 10},
+        {"do": "sit", "seconds": 30}, {"do": "stand", "seconds": 20}, {"do": "sit", "seconds": 20}]})
+    sim = Simulator(scenario, odr_hz=50)
+    pipe = Pipeline(PipelineConfig(alerts=OFFLINE, state_interval_s=0.0))
+    events = [ev for ch in sim.chunks(30.0) for ev in pipe.process(ImuSamples(ch.t_s, ch.acc, ch.gyr))]
+    events += pipe.finish()
+    got = [ev for ev in events if isinstance(ev, Transition)]
+    true = [lb for lb in sim.labels if lb.kind in ("sit_to_stand", "stand_to_sit")]
+    assert len(true) == 4
+    assert [tr.direction for tr in got] == [lb.kind for lb in true]
+    for tr, lb in zip(got, true, strict=True):
+        assert lb.start_s - 1.0 <= tr.t_s <= lb.end_s + 1.0
+    assert not any(isinstance(ev, Break) for ev in events)

@@ -141,3 +141,25 @@ def test_short_or_old_routines_change_nothing() -> None:
     _feed(tr2, 0.0, (S, 100), (W, 200), (S, 100))
     assert tr2.credit(50.0, 250.0) == []  # ends before the credited walk did: nothing new
     assert _feed(tr2, 400.0, (S, 1710)) == [300.0 + 1800.0]
+
+
+def test_lying_and_not_worn_stop_the_clock() -> None:
+    L, N = Activity.LYING, Activity.NOT_WORN
+    _, due, _ = run((S, 1000), (L, 600), (S, 1000))
+    assert due == [1800.0 + 600.0]
+    # not worn after an active moment (taking the sensor off: it counts as sitting): no look-back
+    _, due, _ = run((S, 1000), (A, 3), (N, 600), (S, 1000))
+    assert due == [1800.0 + 600.0]
+
+
+def test_not_worn_is_known_late_so_the_still_time_before_it_stops_the_clock_too() -> None:
+    """The classifier calls `not_worn` only after worn_s of a lifeless sensor, which it first calls
+    sedentary: up to not_worn_lookback_s of that still time before it is not sitting either."""
+    N = Activity.NOT_WORN
+    _, due, _ = run((S, 1000), (N, 600), (S, 1000))
+    assert due == [1800.0 + 600.0 + 120.0]
+    _, due, _ = run((S, 1000), (N, 600), (S, 1000), params=SedentaryParams(not_worn_lookback_s=0.0))
+    assert due == [1800.0 + 600.0]
+    # after a break only the still time since it counts
+    _, due, _ = run((S, 100), (W, 150), (S, 60), (N, 600), (S, 2000))
+    assert due == [250.0 + 1800.0 + 600.0 + 60.0]

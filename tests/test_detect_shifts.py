@@ -9,7 +9,7 @@ import pytest
 
 from monitor.detect.shifts import ShiftDetector, ShiftParams
 from monitor.events import Activity, Aggregate, PostureShift
-from monitor.pipeline import Pipeline
+from monitor.pipeline.core import Pipeline
 from monitor.sim import Activity as SimActivity
 from monitor.sim import Simulator, scenario_from_dict
 

@@ -13,12 +13,13 @@ import pytest
 
 from calibration.mounting import mounting_from_recording
 from calibration.profile import Profile
-from monitor.alerts import OFFLINE
-from monitor.angles import up_in_sensor
 from monitor.detect.rowing import RowingDetector, RowingParams
 from monitor.events import Break, FoamRolling, RowingSession
 from monitor.imu import ImuSamples
-from monitor.pipeline import Pipeline, PipelineConfig
+from monitor.pipeline.alerts import OFFLINE
+from monitor.pipeline.angles import up_in_sensor
+from monitor.pipeline.config import PipelineConfig
+from monitor.pipeline.core import Pipeline
 from monitor.sim import ScenarioError, Simulator, builtin_scenario, random_day, scenario_from_dict
 from monitor.sim.exercise import _CORE_MEAN
 from monitor.sim.randomday import _exercises
@@ -156,8 +157,8 @@ def test_sessions_stored_summarised_and_shown(tmp_path: Path, capsys: pytest.Cap
 
     from monitor.cli import main
     from monitor.events import Activity, Aggregate
-    from monitor.sinks_sqlite import SqliteSink
-    from monitor.storage import Database
+    from monitor.report.store import Database
+    from monitor.sinks.sqlite import SqliteSink
 
     db = tmp_path / "p.db"
     days = [date(2026, 11, 20 + k) for k in range(4)]
@@ -230,7 +231,7 @@ def test_lying_still_is_not_foam_rolling() -> None:
 def test_exported_names() -> None:
     import monitor.detect as detect
     import monitor.events as events
-    import monitor.exercise_summary as ex
+    import monitor.report.exercise as ex
 
     assert {"RowingDetector", "RowingParams", "FoamDetector", "FoamParams"} <= set(detect.__all__)
     assert {"RowingSession", "FoamRolling"} <= set(events.__all__)

@@ -9,11 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from monitor import sim
 from monitor.cli import main
 from monitor.commands.fuse import ANGLE_COLUMNS, OUTPUT_COLUMNS
 from monitor.imu import ImuSamples, write_csv
-
-sim = pytest.importorskip("monitor.sim")
 
 SCENARIO = """
 name = "fuse-cli"

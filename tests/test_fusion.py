@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from monitor.angles import trunk_angles_deg, up_in_sensor
-from monitor.fusion import (
+from monitor import sim
+from monitor.imu import ImuSamples
+from monitor.pipeline.angles import trunk_angles_deg, up_in_sensor
+from monitor.pipeline.fusion import (
     Fusion,
     FusionError,
     FusionParams,
@@ -21,7 +23,6 @@ from monitor.fusion import (
     strapdown,
     tilt_quaternion,
 )
-from monitor.imu import ImuSamples
 
 G = 9.81
 BROAD = Path(__file__).resolve().parents[1] / "recordings" / "broad"
@@ -120,7 +121,7 @@ def test_variable_sample_rate_uses_the_timestamps() -> None:
     true_up = rot.inv().apply([0.0, 0.0, 1.0])
     q = Fusion(FusionParams(acc_tau_s=0.0, gain=0.01, align_acc_step=True)).update(t, acc, gyr)
     assert _incl_err_deg(q, true_up).max() < 0.05
-    # ahrs's own step runs ahead by about |w| dt while turning (the default, see monitor.fusion note 5)
+    # ahrs's own step runs ahead by about |w| dt while turning (the default, see monitor.pipeline.fusion note 5)
     q = Fusion(FusionParams(acc_tau_s=0.0, gain=0.01)).update(t, acc, gyr)
     assert _incl_err_deg(q, true_up).max() < math.degrees(math.radians(40.0) * 0.016)
 
@@ -168,7 +169,7 @@ def test_batches_of_any_size_give_the_same_result() -> None:
 
 
 def test_long_batches_are_processed_in_bounded_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    import monitor.fusion as fusion_mod
+    import monitor.pipeline.fusion as fusion_mod
 
     d = np.load(BROAD / "15_undisturbed_fast_translation_A.npz")
     n = 5000
@@ -215,9 +216,18 @@ def test_strapdown_matches_scipy() -> None:
     for g, h in zip(gyr, dt, strict=True):
         ref = ref * Rotation.from_rotvec(g * h)
         out.append(np.roll(ref.as_quat(), 1))
-    est = strapdown(q0, gyr, dt)
+    est = strapdown(q0, gyr, dt)  # 1000 samples: the parallel prefix product
     err = quat_mul(est, quat_conj(np.array(out)))
     assert np.degrees(2 * np.arcsin(np.linalg.norm(err[:, 1:], axis=1))).max() < 1e-6
+    # live batches (a few dozen samples) are multiplied one by one: the same rotations
+    q, pieces = q0, []
+    for i in range(0, 1000, 25):
+        pieces.append(strapdown(q, gyr[i:i + 25], dt[i:i + 25]))
+        q = pieces[-1][-1]
+    seq = np.concatenate(pieces)
+    err = quat_mul(seq, quat_conj(np.array(out)))
+    assert np.degrees(2 * np.arcsin(np.linalg.norm(err[:, 1:], axis=1))).max() < 1e-6
+    assert np.allclose(np.linalg.norm(seq, axis=1), 1.0, atol=1e-15)
 
 
 def test_bad_input_is_reported() -> None:
@@ -252,7 +262,6 @@ def test_broad_accuracy_does_not_regress(name: str, measured_deg: float) -> None
 
 def test_simulated_wearer_angles() -> None:
     """Lean and flexion from the fused orientation follow the simulator's truth (random mounting, bias on)."""
-    sim = pytest.importorskip("monitor.sim")
     text = """
 name = "fusion-test"
 start_posture = "sit"

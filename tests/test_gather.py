@@ -1,4 +1,4 @@
-"""The service's hold (monitor/gather.py): each device's batches are gathered for at most hold_s of the
+"""The service's hold (monitor/service/gather.py): each device's batches are gathered for at most hold_s of the
 service's clock before `Pipeline.process`, flushed before the device's next non-IMU message, when the
 source is idle and at stop; nothing is lost or reordered. The clock is injected; the last test runs the
 real MQTT path through a private mosquitto."""
@@ -11,13 +11,14 @@ from typing import Any
 import numpy as np
 
 import firmware_protocol as fp
-from monitor.gather import Gather
 from monitor.mqtt_common import parse_url
-from monitor.service import Service, ServiceOptions
+from monitor.service.core import Service
+from monitor.service.gather import Gather
+from monitor.service.session import ServiceOptions
+from monitor.sim.device import VirtualDevice
+from monitor.sim.links import MqttDevice
 from monitor.sources.base import Item, Received
 from monitor.sources.mqtt import MqttSource
-from monitor.sources.simulated import MqttDevice
-from monitor.virtual_device import VirtualDevice
 from tests.conftest import Broker
 from tests.fake_chunks import ramp_chunks
 from tests.test_service import ListSource, RecordingPipeline
@@ -149,3 +150,50 @@ def test_hold_over_a_real_broker_loses_nothing(mosquitto: Broker) -> None:
     assert len(t) == 3000 and np.all(np.diff(t) > 0)
     assert len(pipes[0].t) < 300  # gathered: fewer calls than the 300 messages
     assert svc.sessions[dev_id].lost == 0
+
+
+def test_while_the_service_is_behind_batches_wait_longer() -> None:
+    """A service with more items waiting than a turn handles (a backlog at the broker) gathers for up to
+    max_hold_s, so the pipeline's per-call cost is paid per long piece; once it keeps up, hold_s again."""
+    clock = Clock()
+    g = Gather(0.25, clock, max_s=60.0, max_hold_s=2.0)
+    _, items = _messages(30.0)
+    batches = [e for it in items for e in it.events if isinstance(e, fp.ImuBatch)]  # type: ignore[union-attr]
+    g.behind = True
+    for b in batches[:30]:
+        g.add("a", [b], 100.0)
+    clock.t += 0.3
+    assert g.due() == [] and abs(g.wait_s(5.0) - 1.7) < 1e-9
+    clock.t += 1.7
+    assert g.due() == ["a"] and g.wait_s(5.0) == 0.0
+    assert len(g.take("a")) == 30
+    g.add("a", [batches[30]], 100.0)
+    clock.t += 0.3
+    assert g.due() == []
+    g.behind = False  # caught up: what waited hold_s goes
+    assert g.due() == ["a"]
+
+
+def test_a_backlog_through_the_service_goes_in_long_pieces_and_loses_nothing() -> None:
+    """Through `Service.run`: a source with everything waiting at once (a backlog) sets `behind`, and the
+    pipeline gets the same samples in fewer, longer calls than one per hold_s."""
+    _, items = _messages(20.0)
+    clock = Clock()
+
+    class Ticking(ListSource):
+        def get(self, timeout_s: float) -> Item | None:
+            clock.t += 0.01  # 10 ms per item: 0.25 s of clock every 25 items
+            return super().get(timeout_s)
+
+    pipes: list[RecordingPipeline] = []
+
+    def factory(device_id: str, t0: float) -> RecordingPipeline:
+        pipes.append(RecordingPipeline())
+        return pipes[-1]
+
+    svc = Service(Ticking(items), factory, [], ServiceOptions(poll_s=0.0, hold_s=0.25),  # type: ignore[arg-type]
+                  clock=clock)
+    svc.run()
+    t = np.concatenate(pipes[0].t)
+    assert len(t) == 2000 and np.all(np.diff(t) > 0)
+    assert len(pipes[0].t) <= 2  # 200 messages in 2 s of clock: not one call per 0.25 s

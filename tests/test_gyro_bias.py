@@ -9,6 +9,7 @@ import pytest
 
 from calibration.gyro import BiasEstimate, GyroBiasParams, GyroBiasTracker, correct_gyro, estimate_bias
 from calibration.rest import RestDetector, RestParams, detect_rest, lowpass_first_order
+from monitor import sim as sim_mod
 
 G = 9.81
 FS = 100.0
@@ -141,7 +142,6 @@ def test_initial_estimate_is_used_until_the_first_rest() -> None:
 
 def test_simulator_bias_bar() -> None:
     """Issue 4's bar: an injected turn-on bias of up to 3 deg/s plus drift, recovered within 0.05 deg/s."""
-    sim_mod = pytest.importorskip("monitor.sim")
     text = """
 name = "bias"
 start_posture = "sit"

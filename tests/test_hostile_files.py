@@ -61,7 +61,7 @@ def test_analyze_survives_hostile_csv(case: str, tmp_path: Path, capsys: pytest.
 
 
 def _db(tmp_path: Path) -> Path:
-    from monitor.storage import Database
+    from monitor.report.store import Database
 
     path = tmp_path / "p.db"
     Database(path).close()

@@ -19,8 +19,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 import firmware_protocol as fp
 from monitor.mqtt_common import parse_url
-from monitor.sources.simulated import MqttDevice
-from monitor.virtual_device import VirtualDevice
+from monitor.sim.device import VirtualDevice
+from monitor.sim.links import MqttDevice
 from tests.conftest import Broker
 from tests.fake_chunks import ramp_chunks
 

@@ -12,7 +12,7 @@ from monitor.cli import main
 from monitor.commands.inspect import JSON_KEYS
 from monitor.imu import ImuSamples, write_csv
 from monitor.recording import CaptureMeta, load_recording, write_meta
-from monitor.virtual_device import Faults, VirtualDevice, apply_faults, frame_all
+from monitor.sim.device import Faults, VirtualDevice, apply_faults, frame_all
 from tests.fake_chunks import ramp_chunks
 
 

@@ -1,4 +1,4 @@
-"""monitor.mahony.ScalarMahony against ahrs 0.4.0's Mahony, sample by sample (a differential test: ahrs is
+"""monitor.pipeline.mahony.ScalarMahony against ahrs 0.4.0's Mahony, sample by sample (a differential test: ahrs is
 the independent reference whose arithmetic it re-does on floats)."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from ahrs.filters import Mahony
 
-from monitor.fusion import Fusion, FusionParams
-from monitor.mahony import ScalarMahony
+from monitor.pipeline.fusion import Fusion, FusionParams
+from monitor.pipeline.mahony import ScalarMahony
 from monitor.sim import Simulator, builtin_scenario, counts_to_si
 
 

@@ -31,7 +31,7 @@ FS = 100.0
 
 
 def trunk_angles_deg(R_bs: np.ndarray, acc: np.ndarray) -> tuple[float, float]:
-    """The project's definition (monitor/angles.py): u_b = R_bs @ normalize(mean acc);
+    """The project's definition (monitor/pipeline/angles.py): u_b = R_bs @ normalize(mean acc);
     lean = atan2(u_b_y, u_b_z) (+ right), flexion = atan2(-u_b_x, hypot(u_b_y, u_b_z)) (+ forward)."""
     u_b = R_bs @ (acc.mean(axis=0) / np.linalg.norm(acc.mean(axis=0)))
     return math.degrees(math.atan2(u_b[1], u_b[2])), math.degrees(math.atan2(-u_b[0], math.hypot(u_b[1], u_b[2])))
@@ -307,7 +307,7 @@ def simulated_day(seed: int) -> tuple[object, object]:
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
 def test_simulated_mounting_is_recovered_and_angles_read_right(seed: int) -> None:
     from calibration.accel import calibrate_accel_recording
-    from monitor.angles import angles_from_up
+    from monitor.pipeline.angles import angles_from_up
     from tests.test_accel_cal import sim_pose_session
 
     sim, day = simulated_day(seed)
@@ -362,7 +362,7 @@ def test_simulated_calibration_scenario_through_the_guided_routine() -> None:
 def _figures(seeds: range = range(1, 11)) -> None:  # pragma: no cover - prints the README's figures
     """`python -m tests.test_mounting`: accuracy of the accel fit and of R_bs on simulated devices."""
     from calibration.accel import calibrate_accel_recording
-    from monitor.angles import angles_from_up
+    from monitor.pipeline.angles import angles_from_up
     from tests.test_accel_cal import errors_vs_truth, sim_pose_session
 
     print("seed  offset_err_mg  scale_err_%  frame_rot_deg  R_bs_err_deg  R_bs_err_raw_acc_deg  lean12  slouch20")

@@ -12,10 +12,10 @@ import pytest
 
 import firmware_protocol as fp
 from monitor.mqtt_common import MqttConfigError, MqttSettings, parse_topic, parse_url, redacted_url
+from monitor.sim.device import VirtualDevice
+from monitor.sim.links import MqttDevice
 from monitor.sources.base import Connected, Item, Received
 from monitor.sources.mqtt import MqttSource
-from monitor.sources.simulated import MqttDevice
-from monitor.virtual_device import VirtualDevice
 from tests.conftest import Broker
 from tests.fake_chunks import ramp_chunks
 
@@ -181,3 +181,46 @@ def test_credentials_never_logged(mosquitto: Broker, caplog: pytest.LogCaptureFi
     text = caplog.text + repr(s) + str(s) + src.describe()
     assert "127.0.0.1" in caplog.text
     assert "hunter2pw" not in text and "someone" not in text
+
+
+def test_publish_properties_arrive_through_the_shared_tables(mosquitto: Broker) -> None:
+    """monitor.mqtt_socket builds paho's Properties tables once: a PUBLISH with MQTT v5 properties still
+    arrives with them, one without arrives with none (through a real broker, both clients ours)."""
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    from monitor.mqtt_common import connect_persistent, make_client
+
+    s = parse_url(mosquitto.url)
+    got: list[tuple[bytes, str, bool]] = []
+    ready = {"sub": False, "pub": False}
+    sub, pub = make_client(s, client_id="props-sub"), make_client(s, client_id="props-pub")
+    sub.on_connect = lambda c, *a: c.subscribe("props/#", 1)
+    sub.on_subscribe = lambda *a: ready.__setitem__("sub", True)
+    sub.on_message = lambda c, u, m: got.append((bytes(m.payload), str(m.properties), m.properties.isEmpty()))
+    pub.on_connect = lambda *a: ready.__setitem__("pub", True)
+    for c in (sub, pub):
+        connect_persistent(c, s)
+        c.loop_start()
+    try:
+        deadline = time.monotonic() + WAIT_S
+        while not all(ready.values()):
+            assert time.monotonic() < deadline, "timed out connecting"
+            time.sleep(0.02)
+        props = Properties(PacketTypes.PUBLISH)
+        props.UserProperty = ("unit", "m/s2")
+        props.ContentType = "application/octet-stream"
+        pub.publish("props/a", b"with", qos=1, properties=props)
+        pub.publish("props/b", b"without", qos=1)
+        while len(got) < 2:
+            assert time.monotonic() < deadline, "timed out waiting for the messages"
+            time.sleep(0.02)
+    finally:
+        for c in (sub, pub):
+            c.disconnect()
+            c.loop_stop()
+    by = {payload: (text, empty) for payload, text, empty in got}
+    assert "UserProperty : [('unit', 'm/s2')]" in by[b"with"][0]
+    assert "ContentType : application/octet-stream" in by[b"with"][0]
+    assert by[b"with"][1] is False
+    assert by[b"without"] == ("[]", True)

@@ -14,7 +14,8 @@ from monitor.commands.run import pipeline_factory
 from monitor.config import Config
 from monitor.mqtt_common import connect_persistent, make_client, parse_url
 from monitor.recording import load_recording
-from monitor.service import Service, ServiceOptions
+from monitor.service.core import Service
+from monitor.service.session import ServiceOptions
 from monitor.sources.base import Item, Received
 from monitor.sources.mqtt import HOLD_IDLE_S, MqttSource
 from monitor.sources.replay import ReplaySource

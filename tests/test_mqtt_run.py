@@ -18,9 +18,9 @@ import pytest
 
 import firmware_protocol as fp
 from monitor.mqtt_common import parse_url
+from monitor.sim.device import VirtualDevice
+from monitor.sim.links import MqttDevice
 from monitor.sources.mqtt import MqttSource
-from monitor.sources.simulated import MqttDevice
-from monitor.virtual_device import VirtualDevice
 from tests.conftest import Broker, _mosquitto_binary
 from tests.fake_chunks import ramp_chunks
 

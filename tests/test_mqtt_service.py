@@ -12,13 +12,14 @@ from typing import Any
 from monitor.commands.run import pipeline_factory
 from monitor.config import Config
 from monitor.mqtt_common import connect_persistent, make_client, parse_url
-from monitor.service import Service, ServiceOptions
+from monitor.service.core import Service
+from monitor.service.session import ServiceOptions
 from monitor.sim import Simulator, builtin_scenario
-from monitor.sinks_haptic import HapticSink
-from monitor.sinks_mqtt import MqttSink
+from monitor.sim.device import VirtualDevice
+from monitor.sim.links import MqttDevice
+from monitor.sinks.haptic import HapticSink
+from monitor.sinks.mqtt import MqttSink
 from monitor.sources.mqtt import MqttSource
-from monitor.sources.simulated import MqttDevice
-from monitor.virtual_device import VirtualDevice
 from tests.conftest import Broker
 from tests.wait import play, serving, wait_for
 

@@ -9,16 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from monitor.alerts import AlertPolicyParams
 from monitor.detect.sedentary import SedentaryParams
 from monitor.events import Alert, AlertResponse, AlertResponseEvent, HeldAlert, StretchRoutine
-from monitor.held import HeldLog
 from monitor.imu import ImuSamples
-from monitor.pipeline import Pipeline, PipelineConfig
-from monitor.report_html import render_day
+from monitor.pipeline.alerts import AlertPolicyParams
+from monitor.pipeline.config import PipelineConfig
+from monitor.pipeline.core import Pipeline
+from monitor.pipeline.held import HeldLog
+from monitor.report.html import render_day
+from monitor.report.store import Database
 from monitor.sim import Simulator, scenario_from_toml
-from monitor.sinks_sqlite import SqliteSink
-from monitor.storage import Database
+from monitor.sinks.sqlite import SqliteSink
 from tests.scenario_text import scenario_toml, segments
 from tests.test_pipeline import ODR, profile_for, short_day
 from tests.test_report_html import chromium, needs_chromium
@@ -142,7 +143,6 @@ def test_the_summary_and_the_html_show_real_responses_and_holds(tmp_path: Path) 
     assert d["held"]["by_reason"]["over_budget"] == s.held_total
     html = render_day(s, ev, tz=UTC)
     assert 'id="nudges"' in html and f"{s.held_total} held back: {s.held_total} over budget" in html
-    pytest.importorskip("numpy")
     _chromium_shows_the_panel(html, tmp_path)
 
 
@@ -167,11 +167,12 @@ def test_the_device_button_and_double_tap_answer_the_latest_alert_and_low_batter
     import firmware_protocol as fp
     from monitor.commands.run import pipeline_factory
     from monitor.config import Config
-    from monitor.service import Service, ServiceOptions
+    from monitor.service.core import Service
+    from monitor.service.session import ServiceOptions
     from monitor.sim import builtin_scenario
+    from monitor.sim.device import VirtualDevice
+    from monitor.sim.links import SimulatedSource, frame_all
     from monitor.sources.base import Received
-    from monitor.sources.simulated import SimulatedSource, frame_all
-    from monitor.virtual_device import VirtualDevice
 
     sim = Simulator(builtin_scenario("lean"), odr_hz=25.0)
     dev = VirtualDevice(sim.chunks(10.0), sim.odr_hz, batch_size=25, seed=1)

@@ -12,7 +12,7 @@ import pytest
 
 import firmware_protocol as fp
 from monitor.cli import main
-from monitor.virtual_device import VirtualDevice, frame_all
+from monitor.sim.device import VirtualDevice, frame_all
 from tests.fake_chunks import ramp_chunks
 from tests.protocol_helpers import batch_stream
 from tests.test_protocol_vectors import VECTORS, _hex

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import firmware_protocol as fp
-from firmware_protocol.decoder import Reboot
+from firmware_protocol import Reboot
 from tests.protocol_helpers import batch_stream
 
 int16 = st.integers(-32768, 32767)

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import firmware_protocol as fp
-from firmware_protocol.decoder import Reboot
+from firmware_protocol import Reboot
 from tests.protocol_helpers import batch_stream
 
 

@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monitor.report_html import LEFT, RIGHT, WALK, _delta, device_name, plain_words, render_day
-from monitor.summary import DaySummary, compare_days, split_events, summarize_day, summarize_events
+from monitor.report.html import LEFT, RIGHT, WALK, _delta, device_name, plain_words, render_day
+from monitor.report.summary import DaySummary, split_events, summarize_day, summarize_events
+from monitor.report.trends import compare_days
 from tests.sim_day_events import cached_day
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -13,11 +13,12 @@ import pytest
 
 from monitor.events import Alert, AlertResponse, AlertResponseEvent
 from monitor.imu import ImuSamples
-from monitor.pipeline import Pipeline, PipelineConfig
+from monitor.pipeline.config import PipelineConfig
+from monitor.pipeline.core import Pipeline
+from monitor.report.store import Database
 from monitor.resume import read_day_story, resume_day
 from monitor.sim import Simulator, scenario_from_toml
-from monitor.sinks_sqlite import SqliteSink
-from monitor.storage import Database
+from monitor.sinks.sqlite import SqliteSink
 from tests.scenario_text import scenario_toml, segments
 from tests.test_pipeline import profile_for
 

@@ -12,10 +12,10 @@ import pytest
 from serial.tools.list_ports_common import ListPortInfo
 
 import firmware_protocol as fp
+from monitor.sim.device import VirtualDevice, frame_all
+from monitor.sim.links import PtyLink
 from monitor.sources.base import Connected, Disconnected, Item, Received
 from monitor.sources.serial import SerialSource, port_finder
-from monitor.sources.simulated import PtyLink
-from monitor.virtual_device import VirtualDevice, frame_all
 from tests.fake_chunks import ramp_chunks
 
 WAIT_S = 10.0  # bound on every wait for real I/O

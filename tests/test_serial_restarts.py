@@ -14,9 +14,10 @@ import firmware_protocol as fp
 from monitor.cli import build_parser
 from monitor.commands.simulate import build_device
 from monitor.recording import load_recording
-from monitor.service import Service, ServiceOptions
+from monitor.service.core import Service
+from monitor.service.session import ServiceOptions
+from monitor.sim.links import PtyLink, play_pty
 from monitor.sources.serial import SerialSource, port_finder
-from monitor.sources.simulated import PtyLink, play_pty
 from tests.test_service import RecordingPipeline
 
 WAIT_S = 60.0

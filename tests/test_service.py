@@ -21,11 +21,12 @@ from monitor.cli import main
 from monitor.events import Alert, State
 from monitor.imu import ImuSamples
 from monitor.recording import load_recording, read_meta
-from monitor.service import Service, ServiceOptions
-from monitor.sinks_haptic import HapticSink
+from monitor.service.core import Service
+from monitor.service.session import ServiceOptions
+from monitor.sim.device import VirtualDevice
+from monitor.sim.links import SimulatedSource
+from monitor.sinks.haptic import HapticSink
 from monitor.sources.base import Item, Received
-from monitor.sources.simulated import SimulatedSource
-from monitor.virtual_device import VirtualDevice
 from tests.fake_chunks import ramp_chunks
 
 WAIT_S = 30.0
@@ -436,3 +437,37 @@ def test_the_capture_sidecar_keeps_when_it_was_recorded_and_replay_dates_the_day
     bare.write_bytes(cap.read_bytes())  # no sidecar: when it was made is unknown, and the user is told
     assert main(["replay", str(bare), "--fast", "--quiet"]) == 0
     assert "--wall-start" in capsys.readouterr().err
+
+
+def test_a_message_is_acknowledged_only_once_its_bytes_are_in_the_capture(tmp_path: Path) -> None:
+    """The loop writes a turn's received bytes per device in one piece and acknowledges after: at each
+    acknowledgement the capture already holds that message's bytes (and all before it), in order."""
+    devs = {bytes([0xAC, 0, 0, 0, 0, 0, 0, k]): VirtualDevice(ramp_chunks(3.0), 100.0, batch_size=10,
+                                                               device_id=bytes([0xAC, 0, 0, 0, 0, 0, 0, k]))
+            for k in (1, 2)}
+    streams = {d.hex(): dev.boot() + dev.advance(3.0) for d, dev in devs.items()}
+    items: list[Item] = []
+    sent: dict[str, bytearray] = {d: bytearray() for d in streams}
+    acked_ok: list[bool] = []
+    svc: Service | None = None
+
+    def ack_for(device_id: str, upto: int) -> Any:
+        def ack() -> None:
+            assert svc is not None
+            path = svc.captures.path(device_id) if svc.captures else None
+            acked_ok.append(path is not None and path.stat().st_size >= upto)
+        return ack
+
+    decs = {d: fp.Decoder() for d in streams}
+    for i in range(max(len(m) for m in streams.values())):  # the devices interleaved, as a broker sends
+        for d, msgs in streams.items():
+            if i < len(msgs):
+                decs[d].receive_message(msgs[i])
+                raw = fp.encode_frame(msgs[i])
+                sent[d] += raw
+                items.append(Received(d, raw, decs[d].events(), ack=ack_for(d, len(sent[d]))))
+    svc = Service(ListSource(items), None, [], ServiceOptions(captures_dir=tmp_path, poll_s=0.0))
+    report = svc.run()
+    assert len(acked_ok) == len(items) and all(acked_ok)
+    for d, r in report.devices.items():
+        assert Path(r["capture"]).read_bytes() == bytes(sent[d])

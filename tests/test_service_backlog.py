@@ -10,13 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from monitor.pipeline import Pipeline, PipelineConfig
+from monitor.pipeline.config import PipelineConfig
+from monitor.pipeline.core import Pipeline
 from monitor.recording import read_meta
-from monitor.service import BACKLOG_FIX_S, Service, ServiceOptions
+from monitor.service.core import Service
+from monitor.service.session import BACKLOG_FIX_S, ServiceOptions
 from monitor.sim import Simulator, builtin_scenario
-from monitor.sinks_sqlite import SqliteSink
-from monitor.sources.simulated import SimulatedSource
-from monitor.virtual_device import VirtualDevice
+from monitor.sim.device import VirtualDevice
+from monitor.sim.links import SimulatedSource
+from monitor.sinks.sqlite import SqliteSink
 
 WALL_START = 1_763_971_200.0  # when the monitor starts (2025-11-24 08:00 UTC)
 

@@ -5,10 +5,7 @@ disk for the captures costs the capture, not the analysis; ids never name a path
 from __future__ import annotations
 
 import logging
-import os
 import stat
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,29 +14,16 @@ import pytest
 
 import firmware_protocol as fp
 from monitor.imu import ImuSamples
-from monitor.service import Service, ServiceOptions
+from monitor.service.core import Service
+from monitor.service.session import ServiceOptions
+from monitor.sim.device import VirtualDevice
+from monitor.sim.links import PtyLink, SimulatedSource
 from monitor.sources.base import Item, Received, Samples, SourceFailed
 from monitor.sources.serial import SerialSource
-from monitor.sources.simulated import PtyLink, SimulatedSource
-from monitor.virtual_device import VirtualDevice
 from tests.fake_chunks import ramp_chunks
 from tests.test_service import ListSource, RecordingPipeline
 
 WAIT_S = 30.0
-
-
-@pytest.fixture
-def small_fs(tmp_path: Path) -> Iterator[Path]:
-    """A real 64 KiB tmpfs (CI runs as root)."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root (CI runs as root); the full-disk test needs a real one")
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], check=True)
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=True)
 
 
 def test_a_full_disk_costs_the_capture_not_the_analysis(small_fs: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -148,9 +132,9 @@ def test_the_watchdog_ends_the_service_when_the_reader_thread_dies() -> None:
 def test_losses_reach_the_status_line_the_database_and_the_summary(tmp_path: Path) -> None:
     from monitor.commands.run import pipeline_factory
     from monitor.config import Config
-    from monitor.sinks_sqlite import SqliteSink
-    from monitor.storage import Database
-    from monitor.summary import summarize_events
+    from monitor.report.store import Database
+    from monitor.report.summary import summarize_events
+    from monitor.sinks.sqlite import SqliteSink
 
     info = fp.DeviceInfo.for_ranges(bytes.fromhex("f200000000000005"), 1, 100.0, 2, 250)
     acc = np.tile(np.array([[0, 0, 16384]], np.int16), (10, 1))

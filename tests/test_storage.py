@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from monitor.events import Activity, Aggregate, Alert, AlertResponse, AlertResponseEvent, LeanEpisode, State
-from monitor.sinks_sqlite import SqliteSink
-from monitor.storage import (
+from monitor.report.store import (
     MIGRATIONS,
     SCHEMA_VERSION,
     Database,
@@ -24,7 +23,8 @@ from monitor.storage import (
     default_db_path,
     prune_captures,
 )
-from monitor.summary import split_events, summarize_events
+from monitor.report.summary import split_events, summarize_events
+from monitor.sinks.sqlite import SqliteSink
 from tests.sim_day_events import cached_day, store_day
 
 DEV = "00c0ffee00000001"
@@ -321,7 +321,7 @@ def test_days_with_data_in_a_half_hour_time_zone(tmp_path: Path) -> None:
 def test_unknown_angles_survive_as_nan_and_do_not_count_as_posture(tmp_path: Path) -> None:
     import math
 
-    from monitor.report_html import render_day
+    from monitor.report.html import render_day
 
     nan = math.nan
     path = tmp_path / "p.db"

@@ -11,9 +11,9 @@ import threading
 from pathlib import Path
 
 from monitor.events import Activity, Aggregate
-from monitor.sinks_sqlite import SqliteSink
-from monitor.storage import Database
-from monitor.summary import summarize_events
+from monitor.report.store import Database
+from monitor.report.summary import summarize_events
+from monitor.sinks.sqlite import SqliteSink
 
 DEV = "00c0ffee00000002"
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,7 +65,7 @@ def test_reader_sees_a_growing_consistent_day_while_a_thread_writes(tmp_path: Pa
 _WRITER = """
 import sys
 from monitor.events import Activity, Aggregate
-from monitor.sinks_sqlite import SqliteSink
+from monitor.sinks.sqlite import SqliteSink
 n = [0]
 sink = SqliteSink(sys.argv[1], commit_interval_s=3.0, background=False, clock=lambda: float(n[0]))
 sink.on_device("dev", {"wall_offset_s": 0.0})

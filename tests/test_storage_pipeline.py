@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 
 from monitor.events import AlertResponse, Event, LeanEpisode, State
+from monitor.pipeline import core as pipeline
+from monitor.report.store import Database, day_bounds
+from monitor.report.summary import split_events, summarize_events
 from monitor.sim import Simulator, builtin_scenario
 from monitor.sinks import Sink
-from monitor.sinks_sqlite import SqliteSink
-from monitor.storage import Database, day_bounds
-from monitor.summary import split_events, summarize_events
-
-pipeline = pytest.importorskip("monitor.pipeline", reason="monitor/pipeline.py not there yet")
+from monitor.sinks.sqlite import SqliteSink
 
 DEV = "00c0ffee0000e2e0"
 OFFSET = 1_795_000_000.0  # 2026-11-18 11:06:40 UTC

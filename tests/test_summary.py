@@ -21,16 +21,16 @@ from monitor.events import (
     StretchRoutine,
     Walk,
 )
-from monitor.summary import (
+from monitor.report.summary import (
     ALERT_KINDS,
     RESPONSES,
     SummaryParams,
-    compare_days,
     sedentary_bouts,
     split_events,
     summarize_day,
     summarize_events,
 )
+from monitor.report.trends import compare_days
 from tests.sim_day_events import cached_day
 
 T0 = 1_795_000_000.0  # 2026-11-18 11:06:40 UTC

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import main
-from monitor.sinks_sqlite import SqliteSink
+from monitor.sinks.sqlite import SqliteSink
 from tests.sim_day_events import WEEK, WEEK_DEVICE, cached_day, store_day
 
 DEV = WEEK_DEVICE  # the device of the week_db fixture (tests/conftest.py)

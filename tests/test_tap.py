@@ -9,12 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monitor.alerts import OFFLINE
 from monitor.detect.errors import DetectError
 from monitor.detect.tap import DoubleTapDetector, TapParams, find_double_taps
 from monitor.events import Alert, AlertResponse, AlertResponseEvent
 from monitor.imu import ImuSamples
-from monitor.pipeline import Pipeline, PipelineConfig
+from monitor.pipeline.alerts import OFFLINE
+from monitor.pipeline.config import PipelineConfig
+from monitor.pipeline.core import Pipeline
 from monitor.sim import Simulator, scenario_from_toml
 from tests.scenario_text import scenario_toml, segments
 from tests.test_pipeline import profile_for

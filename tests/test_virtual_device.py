@@ -5,7 +5,7 @@ import random
 import numpy as np
 
 import firmware_protocol as fp
-from monitor.virtual_device import Faults, VirtualDevice, apply_faults, frame_all
+from monitor.sim.device import Faults, VirtualDevice, apply_faults, frame_all
 from tests.fake_chunks import ramp_chunks
 
 

@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 from monitor.mqtt_common import MqttSettings, device_shard, parse_url
-from monitor.sources.simulated import MqttDevice
-from monitor.virtual_device import VirtualDevice
-from monitor.workers import worker_argv
+from monitor.service.workers import worker_argv
+from monitor.sim.device import VirtualDevice
+from monitor.sim.links import MqttDevice
 from tests.conftest import Broker
 from tests.fake_chunks import ramp_chunks
 

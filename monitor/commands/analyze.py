@@ -12,7 +12,8 @@ reports lean and slouch episodes, walks, the alerts the wearer would have had, a
 The mounting, in order of preference: the --neutral/--forward-bend windows of the same recording (e.g.
 the simulator's `calibrate` segment); --profile FILE; the stored profile of the recording's device (from
 its DEVICE_INFO); otherwise the automatic baseline of monitor.detect.baseline (neutral from upright still
-time once a walk has shown upright, forward from short forward bends), which the report names; until it
+time nearest the walking posture, forward from the walking acceleration, or before any walk from short
+forward bends), which the report names; until it
 has both, the summary says "posture not measured yet" (`posture_measured` false).
 
 --json prints one object; these keys are stable (JSON_KEYS, extra keys may be added):
@@ -137,7 +138,6 @@ def analyze_file(
     """The analysis of one recording as the --json dict (and the --timeline CSV when a path is given)."""
     import numpy as np
 
-    from monitor.alerts import OFFLINE
     from monitor.events import (
         Activity,
         Aggregate,
@@ -153,7 +153,9 @@ def analyze_file(
         event_to_dict,
     )
     from monitor.imu import ImuSamples
-    from monitor.pipeline import Pipeline, PipelineConfig
+    from monitor.pipeline.alerts import OFFLINE
+    from monitor.pipeline.config import PipelineConfig
+    from monitor.pipeline.core import Pipeline
     from monitor.progress import Progress
     from monitor.recording import RecordingError, load_recording
 
@@ -216,7 +218,8 @@ def analyze_file(
         mounting["forward_found_s"] = None if b.R_bs is None else round(b.forward_at_s, 2)
         mounting["note"] = (
             "no calibration: neutral learned from upright still time (checked against the walking posture), "
-            "forward from short forward bends; give --neutral/--forward-bend for exact sides and angles"
+            f"forward from {'walking' if b.forward_from_walking else 'short forward bends'}; "
+            "give --neutral/--forward-bend for exact sides and angles"
         )
         if b.R_bs is None:
             mounting["note"] = NOT_MEASURED

@@ -5,7 +5,7 @@
     posture calibrate rebaseline [--simulate SCENARIO | --recording FILE --neutral A:B]
     posture calibrate show       [--device ID]
 
-Live, the sans-IO routines of calibration.routines are fed from `_live_batches(args)` and their events
+Live, the sans-IO routines of calibration.routines are fed from `live_batches(args)` and their events
 printed; from a recording, the same maths runs on the given windows. Results go to the device's profile
 (calibration.profile); the device id comes from the live device's DEVICE_INFO, the recording's, or
 `--device-id`. The accelerometer calibration in the profile, when there is one, is applied before the
@@ -15,8 +15,6 @@ mounting maths. Exit status: 0 done, 1 the calibration failed (the message says 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -24,14 +22,21 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from monitor.commands._calibrate_input import (
+    Batch,
+    is_transport,
+    live_batches,
+    live_device_id,
+    load_samples,
+    say,
+)
+
 if TYPE_CHECKING:
     from calibration import AccelCalibration, Mounting, Profile
     from calibration.routines import Event, Routine
-    from monitor.sim import Simulator
 
 HELP = "calibrate the accelerometer or the sensor's mounting on your back, re-baseline, show a profile"
 
-Batch = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def _window_arg(text: str) -> tuple[float, float]:
@@ -81,184 +86,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 # ----------------------------------------------------------------------------------------- sources
 
 
-def _simulator(args: argparse.Namespace) -> Simulator:
-    from monitor.sim import Simulator, builtin_scenario, list_builtin_scenarios, load_scenario
-
-    name = args.simulate
-    scenario = builtin_scenario(name) if name in list_builtin_scenarios() else load_scenario(name)
-    return Simulator(scenario, seed=args.seed)
-
-
-def sim_device_id(seed: int) -> str:
-    """The id a simulated device with this seed reports in DEVICE_INFO (as `posture simulate` derives it)."""
-    return hashlib.sha256(f"posture-sim-{seed}".encode()).digest()[:8].hex()
-
-
-def _is_transport(args: argparse.Namespace) -> bool:
-    return getattr(args, "serial", None) is not None or getattr(args, "mqtt", None) is not None
-
-
-class _LiveDevice:
-    """A real device over --serial or --mqtt, through the same sources as `posture run`.
-
-    It waits for the device's DEVICE_INFO (which names it and scales its counts), then yields its samples in
-    SI units. Samples that arrive while it waits are kept (at most HOLD_BATCHES) and delivered first.
-    """
-
-    CONNECT_TIMEOUT_S = 15.0
-    SILENCE_TIMEOUT_S = 10.0
-    HOLD_BATCHES = 1000
-
-    def __init__(self, args: argparse.Namespace) -> None:
-        from monitor.commands.run import build_source
-        from monitor.config import load_config
-
-        self.wanted = args.device_id
-        self.source = build_source(args, load_config(args.config))
-        self.source.start()
-        self.info: object = None
-        self.device_id = ""
-        self._held: list[object] = []
-
-    def _mine(self, device_id: str) -> bool:
-        return not self.wanted or device_id == self.wanted
-
-    def connect(self) -> str:
-        import time
-
-        import firmware_protocol as fp
-        from monitor.sources.base import Connected, Received
-
-        deadline = time.monotonic() + self.CONNECT_TIMEOUT_S
-        _say(f"waiting for the device on {self.source.describe()} ...")
-        while time.monotonic() < deadline:
-            item = self.source.get(0.2)
-            if isinstance(item, Connected) and item.info is not None and self._mine(item.device_id):
-                self.info, self.device_id = item.info, item.device_id
-            elif isinstance(item, Received) and self._mine(item.device_id):
-                for ev in item.events:
-                    if isinstance(ev, fp.DeviceInfo):
-                        self.info, self.device_id = ev, item.device_id
-                    elif isinstance(ev, fp.ImuBatch) and len(self._held) < self.HOLD_BATCHES:
-                        self._held.append(ev)
-                if item.ack is not None:
-                    item.ack()
-            if self.info is not None:
-                _say(f"connected to device {self.device_id}")
-                return self.device_id
-        raise ValueError(f"no device answered on {self.source.describe()} within {self.CONNECT_TIMEOUT_S:.0f} s")
-
-    def batches(self) -> Iterator[Batch]:
-        import time
-
-        import firmware_protocol as fp
-        from monitor.sources.base import Disconnected, Received
-
-        if self.info is None:
-            self.connect()
-        assert isinstance(self.info, fp.DeviceInfo)
-        info: fp.DeviceInfo = self.info
-        for b in self._held:
-            assert isinstance(b, fp.ImuBatch)
-            acc, gyr = fp.counts_to_si(b, info)
-            yield b.times_us() / 1e6, acc, gyr
-        self._held.clear()
-        last = time.monotonic()
-        while True:
-            item = self.source.get(0.2)
-            if item is None:
-                if time.monotonic() - last > self.SILENCE_TIMEOUT_S:
-                    raise ValueError(f"device {self.device_id} sent nothing for {self.SILENCE_TIMEOUT_S:.0f} s")
-                continue
-            if isinstance(item, Disconnected) and item.device_id == self.device_id:
-                raise ValueError(f"device {self.device_id} went away ({item.reason}): reconnect it and start again")
-            if not isinstance(item, Received) or item.device_id != self.device_id:
-                continue
-            if item.ack is not None:
-                item.ack()
-            for ev in item.events:
-                if isinstance(ev, fp.DeviceInfo):
-                    info = ev
-                elif isinstance(ev, fp.ImuBatch):
-                    last = time.monotonic()
-                    acc, gyr = fp.counts_to_si(ev, info)
-                    yield ev.times_us() / 1e6, acc, gyr
-
-    def close(self) -> None:
-        self.source.close()
-
-
-def _live(args: argparse.Namespace) -> _LiveDevice:
-    """The one live device of this invocation (opened on first use, closed by run())."""
-    dev = getattr(args, "_live_device", None)
-    if dev is None:
-        dev = _LiveDevice(args)
-        args._live_device = dev
-    return dev
-
-
-def _live_batches(args: argparse.Namespace) -> Iterator[Batch]:
-    """(t_s, acc, gyr) batches in SI units from the live device: a real one (--serial, --mqtt) or the simulator
-    (--simulate, from its int16 counts, as fast as it computes)."""
-    if _is_transport(args):
-        yield from _live(args).batches()
-        return
-    from monitor.sim import counts_to_si
-
-    sim = _simulator(args)
-    for chunk in sim.chunks(0.25):
-        acc, gyr = counts_to_si(chunk.acc_counts, chunk.gyr_counts, sim.accel_fs_g, sim.gyro_fs_dps)
-        yield chunk.t_s, acc, gyr
-
-
-def _live_device_id(args: argparse.Namespace) -> str:
-    """The live device's id (from its DEVICE_INFO); --device-id wins."""
-    if _is_transport(args):
-        live = _live(args)
-        return live.device_id or live.connect()
-    if args.device_id:
-        return str(args.device_id)
-    return sim_device_id(_simulator(args).seed)
-
-
-def _load(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, str | None]:
-    """(t_s, acc, gyr, device id or None) of a recording."""
-    from monitor.recording import load_recording
-
-    rec = load_recording(path)
-    device = None
-    if rec.info is not None:
-        device = rec.info.device_id_hex
-    elif rec.meta is not None and rec.meta.device_id:
-        device = rec.meta.device_id
-    s = rec.samples
-    if len(s) == 0:
-        raise ValueError(f"{path}: no samples")
-    return s.t_s, s.acc, s.gyr, device
-
-
 # ----------------------------------------------------------------------------------------- output
-
-
-def _say(text: str, err: bool = False) -> None:
-    print(text, file=sys.stderr if err else sys.stdout, flush=True)
 
 
 def _show_event(ev: Event) -> None:
     from calibration.routines import Countdown, Failed, PoseAccepted, PoseRejected, Progress, Prompt
 
     if isinstance(ev, Prompt):
-        _say(ev.text)
+        say(ev.text)
     elif isinstance(ev, Countdown):
-        _say(f"  {ev.seconds_left} ...")
+        say(f"  {ev.seconds_left} ...")
     elif isinstance(ev, Progress):
-        _say(f"  holding still {'#' * round(ev.fraction * 10):<10} {ev.fraction:4.0%}")
+        say(f"  holding still {'#' * round(ev.fraction * 10):<10} {ev.fraction:4.0%}")
     elif isinstance(ev, PoseAccepted):
-        _say(f"  pose {ev.index} taken ({ev.orientation or 'in between the axes'})")
+        say(f"  pose {ev.index} taken ({ev.orientation or 'in between the axes'})")
     elif isinstance(ev, PoseRejected):
-        _say(f"  pose refused: {ev.reason}")
+        say(f"  pose refused: {ev.reason}")
     elif isinstance(ev, Failed):
-        _say(f"calibration failed: {ev.error}", err=True)
+        say(f"calibration failed: {ev.error}", err=True)
 
 
 def describe_accel(a: AccelCalibration) -> list[str]:
@@ -320,13 +165,13 @@ def _save(args: argparse.Namespace, device_id: str | None, **part: object) -> in
     from calibration.profile import save_profile
 
     if args.dry_run:
-        _say("(dry run: not saved)")
+        say("(dry run: not saved)")
         return 0
     if not device_id:
-        _say("error: the recording does not name its device: give --device-id ID (or --dry-run)", err=True)
+        say("error: the recording does not name its device: give --device-id ID (or --dry-run)", err=True)
         return 2
     path = save_profile(replace(_profile(device_id), **part))  # type: ignore[arg-type]
-    _say(f"saved to {path}")
+    say(f"saved to {path}")
     return 0
 
 
@@ -365,8 +210,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.what == "show":
             return _show(args)
-        if args.recording is None and args.simulate is None and not _is_transport(args):
-            _say("error: say where the samples come from: --serial [PORT], --mqtt URL, --simulate SCENARIO or "
+        if args.recording is None and args.simulate is None and not is_transport(args):
+            say("error: say where the samples come from: --serial [PORT], --mqtt URL, --simulate SCENARIO or "
                  "--recording FILE", err=True)
             return 2
         try:
@@ -376,13 +221,13 @@ def run(args: argparse.Namespace) -> int:
             if live is not None:
                 live.close()
     except (ProfileError, WindowError) as err:
-        _say(f"error: {err}", err=True)
+        say(f"error: {err}", err=True)
         return 2
     except CalibrationError as err:
-        _say(f"calibration failed: {err}", err=True)
+        say(f"calibration failed: {err}", err=True)
         return 1
     except (RecordingError, CsvError, ScenarioError, SourceError, OSError, ValueError) as err:
-        _say(f"error: {err}", err=True)
+        say(f"error: {err}", err=True)
         return 2
 
 
@@ -392,24 +237,24 @@ def _accel(args: argparse.Namespace) -> int:
 
     fit = AccelFitParams(fit_misalignment=True if args.misalignment else None)
     if args.recording is not None:
-        t, acc, gyr, device = _load(args.recording)
+        t, acc, gyr, device = load_samples(args.recording)
         kept, rejected = find_static_poses(t, acc, gyr)
         for i, p in enumerate(kept, 1):
-            _say(f"  pose {i}: {p.t_start_s:.1f}-{p.t_end_s:.1f} s")
+            say(f"  pose {i}: {p.t_start_s:.1f}-{p.t_end_s:.1f} s")
         for p, why in rejected:
-            _say(f"  still at {p.t_start_s:.1f}-{p.t_end_s:.1f} s not used: {why}")
+            say(f"  still at {p.t_start_s:.1f}-{p.t_end_s:.1f} s not used: {why}")
         result = calibrate_accel_recording(t, acc, gyr, fit=fit)
         device = args.device_id or device
     else:
-        device = _live_device_id(args)
+        device = live_device_id(args)
         ev = _drive(AccelRoutine(AccelRoutineParams(fit=fit, n_poses=9 if args.misalignment else 6)),
-                    _live_batches(args))
+                    live_batches(args))
         if not isinstance(ev, Done) or not isinstance(ev.result, AccelCalibration):
             return 1
         result = ev.result
-    _say("accelerometer calibration:")
+    say("accelerometer calibration:")
     for line in describe_accel(result):
-        _say(line)
+        say(line)
     return _save(args, device, accel=result)
 
 
@@ -419,25 +264,25 @@ def _mounting(args: argparse.Namespace) -> int:
 
     if args.recording is not None:
         if args.neutral is None or args.forward_bend is None:
-            _say("error: from a recording, give --neutral A:B and --forward-bend C:D (seconds)", err=True)
+            say("error: from a recording, give --neutral A:B and --forward-bend C:D (seconds)", err=True)
             return 2
-        t, acc, gyr, device = _load(args.recording)
+        t, acc, gyr, device = load_samples(args.recording)
         device = args.device_id or device
         accel = _profile(device).accel if device else None
         if accel is not None:
-            _say(f"using the accelerometer calibration of {accel.measured_at}")
+            say(f"using the accelerometer calibration of {accel.measured_at}")
             acc = accel.apply(acc)
         result = mounting_from_recording(t, acc, gyr, args.neutral, args.forward_bend)
     else:
-        device = _live_device_id(args)
+        device = live_device_id(args)
         accel = _profile(device).accel
-        ev = _drive(MountingRoutine(), _calibrated(_live_batches(args), accel))
+        ev = _drive(MountingRoutine(), _calibrated(live_batches(args), accel))
         if not isinstance(ev, Done) or not isinstance(ev.result, Mounting):
             return 1
         result = ev.result
-    _say("mounting calibration:")
+    say("mounting calibration:")
     for line in describe_mounting(result):
-        _say(line)
+        say(line)
     return _save(args, device, mounting=result)
 
 
@@ -447,36 +292,36 @@ def _rebaseline(args: argparse.Namespace) -> int:
 
     if args.recording is not None:
         if args.neutral is None:
-            _say("error: from a recording, give --neutral A:B (seconds)", err=True)
+            say("error: from a recording, give --neutral A:B (seconds)", err=True)
             return 2
-        t, acc, gyr, rec_device = _load(args.recording)
+        t, acc, gyr, rec_device = load_samples(args.recording)
         device = args.device_id or rec_device
     else:
-        device = _live_device_id(args)
+        device = live_device_id(args)
     if not device:
-        _say("error: the recording does not name its device: give --device-id ID", err=True)
+        say("error: the recording does not name its device: give --device-id ID", err=True)
         return 2
     profile = _profile(device)
     if profile.mounting is None:
-        _say(f"error: device {device} has no mounting calibration yet: run `posture calibrate mounting` first",
+        say(f"error: device {device} has no mounting calibration yet: run `posture calibrate mounting` first",
              err=True)
         return 2
     if args.recording is not None:
         i0, i1 = np.searchsorted(t, args.neutral, side="left")
         if i1 - i0 < 2:
-            _say(f"error: the neutral window {args.neutral[0]:g}:{args.neutral[1]:g} s holds {i1 - i0} samples; "
+            say(f"error: the neutral window {args.neutral[0]:g}:{args.neutral[1]:g} s holds {i1 - i0} samples; "
                  f"the recording spans {t[0]:.2f}..{t[-1]:.2f} s", err=True)
             return 2
         a = acc[i0:i1] if profile.accel is None else profile.accel.apply(acc[i0:i1])
         result = rebaseline_neutral(profile.mounting, a, gyr[i0:i1])
     else:
-        ev = _drive(MountingRoutine(previous=profile.mounting), _calibrated(_live_batches(args), profile.accel))
+        ev = _drive(MountingRoutine(previous=profile.mounting), _calibrated(live_batches(args), profile.accel))
         if not isinstance(ev, Done) or not isinstance(ev.result, Mounting):
             return 1
         result = ev.result
-    _say("neutral posture re-baselined:")
+    say("neutral posture re-baselined:")
     for line in describe_mounting(result):
-        _say(line)
+        say(line)
     return _save(args, device, mounting=result)
 
 
@@ -486,17 +331,17 @@ def _show(args: argparse.Namespace) -> int:
     if args.device_id:
         profile = load_device_profile(args.device_id)
         if profile is None:
-            _say(f"no profile for device {args.device_id} (looked for {profile_path(args.device_id)})", err=True)
+            say(f"no profile for device {args.device_id} (looked for {profile_path(args.device_id)})", err=True)
             return 1
         for line in describe_profile(profile, profile_path(args.device_id)):
-            _say(line)
+            say(line)
         return 0
     folder = config_dir() / "profiles"
     paths = sorted(folder.glob("*.toml")) if folder.is_dir() else []
     if not paths:
-        _say(f"no calibration profiles yet (in {folder})")
+        say(f"no calibration profiles yet (in {folder})")
         return 0
     for path in paths:
         for line in describe_profile(load_profile(path), path):
-            _say(line)
+            say(line)
     return 0

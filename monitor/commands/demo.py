@@ -103,11 +103,12 @@ def run(args: argparse.Namespace) -> int:
     from monitor.commands.run import pipeline_factory
     from monitor.config import Config
     from monitor.progress import Progress
-    from monitor.service import Service, ServiceOptions, SinkLike
+    from monitor.service.core import Service
+    from monitor.service.session import ServiceOptions, SinkLike
     from monitor.sim import ScenarioError, Simulator, builtin_scenario, list_builtin_scenarios, load_scenario
-    from monitor.sinks_haptic import HapticSink
-    from monitor.sources.simulated import SimulatedSource
-    from monitor.virtual_device import MAX_BATCH, VirtualDevice
+    from monitor.sim.device import MAX_BATCH, VirtualDevice
+    from monitor.sim.links import SimulatedSource
+    from monitor.sinks.haptic import HapticSink
 
     try:
         scenario = (builtin_scenario(args.scenario) if args.scenario in list_builtin_scenarios()
@@ -134,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
         db_path = Path(tmp.name) / "demo.db"
     sinks: list[SinkLike] = [console, HapticSink(source)]
     try:
-        from monitor.sinks_sqlite import SqliteSink
+        from monitor.sinks.sqlite import SqliteSink
 
         sinks.append(SqliteSink(db_path))
     except ImportError:  # pragma: no cover - storage is part of the package
@@ -173,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
 def _print_summary(db_path: Path, device_id: str, day: date) -> None:
     try:
         from monitor.commands.summary import text_report
-        from monitor.storage import Database, StorageError
+        from monitor.report.store import Database, StorageError
     except ImportError:  # pragma: no cover
         return
     try:

@@ -1,14 +1,17 @@
-"""`posture device [--serial PORT] [--info] [--rate HZ] [--batch N] [--stop] [--start] [--buzz [MS,...]]
-[--time-sync]`: talk to the device itself, so every command of the protocol has a user.
+"""`posture device [--serial PORT | --mqtt URL [--device ID]] [--info] [--rate HZ] [--batch N] [--stop] [--start]
+[--buzz [MS,...]] [--time-sync]`: talk to the device itself, so every command of the protocol has a user.
 
-It opens the serial port (PORT, or [device] port / vid / pid from the config), asks for DEVICE_INFO
+It opens the serial port (PORT, or [device] port / vid / pid from the config) or, with --mqtt, the device's
+topics at the broker (`<prefix>/<id>/cmd` out, `/msg` and `/info` in; without --device, the one device whose
+retained DEVICE_INFO is there), asks for DEVICE_INFO
 (REQUEST_INFO: the answer shows who the device is and which rates it accepts), then sends the commands asked
 for, in this order: SET_RATE, STOP, START, HAPTIC, TIME_SYNC. Each is sent with a fresh cmd_id and waits
 for its ACK; a command without an answer within --timeout is sent once more (PROTOCOL.md 4). One line is
 printed per command; a NACK prints its reason. Exit status: 0 all acknowledged, 1 a NACK or no answer,
 2 bad arguments or no port.
 
-While `posture run` holds the port, stop it first: a serial port has one reader.
+While `posture run` holds the port, stop it first: a serial port has one reader. Over MQTT both can talk to
+the device at once (the monitor ignores ACKs of commands it did not send).
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ _REASONS = {1: "unknown command", 2: "bad argument", 3: "busy", 4: "unsupported"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--serial", metavar="PORT", help="the device's serial port (default: [device] port or vid/pid)")
+    p.add_argument("--mqtt", metavar="URL", help="reach the device through this broker instead (mqtt[s]://host[:port]/prefix)")
+    p.add_argument("--device", metavar="ID", help="with --mqtt: the device id (default: the only one announced)")
     p.add_argument("--config", help="TOML config (default: ~/.config/posture/config.toml if any)")
     p.add_argument("--info", action="store_true", help="show the device (the default when nothing else is asked)")
     p.add_argument("--rate", type=float, metavar="HZ", help="set the output data rate (SET_RATE)")
@@ -52,15 +57,32 @@ class Answer:
     got_us: int = 0  #: host clock when the ACK arrived
 
 
-class DeviceLink:
-    """Commands over an open byte stream (a pyserial port), answers by cmd_id."""
+class SerialPort:
+    """A pyserial port: framed messages out, a Decoder's messages in."""
 
-    def __init__(self, ser: Any, timeout_s: float) -> None:
+    no_answer_hint = "is this the posture sensor, and is nothing else reading the port?"
+
+    def __init__(self, ser: Any) -> None:
         import firmware_protocol as fp
 
         self.ser = ser
-        self.timeout_s = timeout_s
         self.dec = fp.Decoder()
+
+    def send(self, msg: Any) -> None:
+        import firmware_protocol as fp
+
+        self.ser.write(fp.encode(msg))
+
+    def receive(self) -> list[Any]:
+        return list(self.dec.feed(self.ser.read(max(1, self.ser.in_waiting))))
+
+
+class DeviceLink:
+    """Commands over a port (SerialPort, or monitor.commands._device_mqtt.MqttPort), answers by cmd_id."""
+
+    def __init__(self, port: Any, timeout_s: float) -> None:
+        self.port = port
+        self.timeout_s = timeout_s
         self.ids = count(1)
         self.info: fp.DeviceInfo | None = None
 
@@ -71,13 +93,13 @@ class DeviceLink:
         for _attempt in range(2):
             cmd = make(next(self.ids) & 0xFFFF)
             sent = time.time_ns() // 1000
-            self.ser.write(fp.encode(cmd))
+            self.port.send(cmd)
             ack: fp.Ack | None = None
             after: list[Any] = []
             got = 0
             deadline = time.monotonic() + self.timeout_s
             while time.monotonic() < deadline:
-                for ev in self.dec.feed(self.ser.read(max(1, self.ser.in_waiting))):
+                for ev in self.port.receive():
                     if isinstance(ev, fp.DeviceInfo):
                         self.info = ev
                     if ack is None and isinstance(ev, fp.Ack) and ev.cmd_id == cmd.cmd_id:
@@ -122,8 +144,7 @@ def talk(link: DeviceLink, args: argparse.Namespace, out: Any) -> bool:
 
     a = link.command(fp.RequestInfo, then=fp.DeviceInfo)
     if a.ack is None or link.info is None:
-        print("no answer to REQUEST_INFO: is this the posture sensor, and is nothing else reading the port?",
-              file=out)
+        print(f"no answer to REQUEST_INFO: {link.port.no_answer_hint}", file=out)
         return False
     print(_describe(link.info), file=out)
     ok = True
@@ -188,6 +209,13 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, ConfigError) as err:
         print(f"posture device: {err}", file=sys.stderr)
         return 2
+    if args.mqtt is not None:
+        from monitor.commands._device_mqtt import talk_over_mqtt
+
+        return talk_over_mqtt(args, cfg, lambda port: talk(DeviceLink(port, args.timeout), args, sys.stdout))
+    if args.device is not None:
+        print("posture device: --device goes with --mqtt (a serial port is one device)", file=sys.stderr)
+        return 2
     d = cfg.device
     port = port_finder(args.serial or d.port, d.vid, d.pid, d.serial_number)()
     if port is None:
@@ -196,7 +224,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         with serial.Serial(port, d.baudrate, timeout=0.05, write_timeout=1.0) as ser:
-            ok = talk(DeviceLink(ser, args.timeout), args, sys.stdout)
+            ok = talk(DeviceLink(SerialPort(ser), args.timeout), args, sys.stdout)
     except (serial.SerialException, OSError) as err:
         print(f"posture device: {port}: {err}", file=sys.stderr)
         return 2

@@ -1,6 +1,6 @@
 """`posture fuse IN.csv -o OUT.csv [--neutral A:B --forward-bend C:D | --profile FILE]`.
 
-Reads the CSV interchange format in chunks, fuses orientation (monitor.fusion) and writes
+Reads the CSV interchange format in chunks, fuses orientation (monitor.pipeline.fusion) and writes
 
     t_s,qw,qx,qy,qz[,lean_deg,flexion_deg]
 
@@ -117,9 +117,9 @@ def _fuse_file(src: Path, dest: Path, setup: dict[str, Any], show_progress: bool
     import numpy as np
 
     from calibration.gyro import GyroBiasTracker
-    from monitor.angles import trunk_angles_deg
-    from monitor.fusion import Fusion, FusionParams
     from monitor.imu import iter_csv_chunks
+    from monitor.pipeline.angles import trunk_angles_deg
+    from monitor.pipeline.fusion import Fusion, FusionParams
     from monitor.progress import Progress
 
     params = FusionParams()

@@ -61,8 +61,9 @@ def sparkline(values: Sequence[float | None], lo: float | None = None, hi: float
 
 def history_rows(db: Any, device: str, days: list[date]) -> list[dict[str, Any]]:
     """Per day: date, wear_s and the trend metrics (None where there was no wear)."""
-    from monitor.storage import day_bounds
-    from monitor.summary import summarize_events, trend_metrics
+    from monitor.report.store import day_bounds
+    from monitor.report.summary import summarize_events
+    from monitor.report.trends import trend_metrics
 
     rows = []
     for d in days:
@@ -114,7 +115,7 @@ def text_table(rows: list[dict[str, Any]], device: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from monitor.commands.summary import parse_day
-    from monitor.storage import Database, StorageError, default_db_path
+    from monitor.report.store import Database, StorageError, default_db_path
 
     if not 1 <= args.days <= 366:
         print(f"posture history: --days must be 1..366, got {args.days}", file=sys.stderr)
@@ -130,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         with Database(path, create=False) as db:
             device = args.device
             if device is None:
-                from monitor.storage import day_bounds
+                from monitor.report.store import day_bounds
 
                 found = db.devices_between(day_bounds(days[0])[0], day_bounds(days[-1])[1])
                 if not found:

@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
         print("posture pause: give a DURATION or --until, not both", file=sys.stderr)
         return 2
     if args.until is not None:
-        from monitor.alerts import AlertPolicyError, parse_hhmm
+        from monitor.pipeline.alerts import AlertPolicyError, parse_hhmm
 
         try:
             parse_hhmm(args.until)

@@ -39,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     )
     from monitor.config import ConfigError, load_config
     from monitor.mqtt_common import MqttConfigError
-    from monitor.service import Service, ServiceOptions
+    from monitor.service.core import Service
+    from monitor.service.session import ServiceOptions
     from monitor.sources.base import SourceError
 
     try:

@@ -32,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
     from monitor.config import ConfigError, load_config
     from monitor.events import Alert
     from monitor.progress import Progress
-    from monitor.service import Service, ServiceOptions, SinkLike
+    from monitor.service.core import Service
+    from monitor.service.session import ServiceOptions, SinkLike
     from monitor.sinks import ConsoleSink
     from monitor.sources.base import SourceError
     from monitor.sources.replay import ReplaySource
@@ -70,8 +71,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         sinks.append(console)
     if args.db is not None:
-        from monitor.sinks_sqlite import SqliteSink
-        from monitor.storage import StorageError
+        from monitor.report.store import StorageError
+        from monitor.sinks.sqlite import SqliteSink
 
         try:
             sinks.append(SqliteSink(args.db))

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from monitor.config import Config
     from monitor.control import Controller
-    from monitor.service import PipelineFactory, Service, SinkLike
+    from monitor.service.core import Service
+    from monitor.service.session import PipelineFactory, SinkLike
     from monitor.sources.base import Source
 
 HELP = "run the monitor on a device over USB serial or MQTT (capture, detect, alert, store)"
@@ -98,7 +99,8 @@ def pipeline_factory(cfg: Config, live: bool, wall_offset_s: float | None = None
     and the day so far is read back through `store` (the SqliteSink; monitor.resume); else `wall_offset_s`
     (None: offline)."""
     try:
-        from monitor.pipeline import Pipeline, PipelineConfig
+        from monitor.pipeline.config import PipelineConfig
+        from monitor.pipeline.core import Pipeline
     except ImportError as err:  # pragma: no cover - the pipeline is part of the package
         log.warning("no detection pipeline (%s): capturing only", err)
         return None
@@ -142,7 +144,7 @@ def db_path(args: argparse.Namespace, cfg: Config) -> Path | None:
     """Where events are stored (None: --no-db)."""
     if getattr(args, "no_db", False):
         return None
-    from monitor.storage import default_db_path
+    from monitor.report.store import default_db_path
 
     return Path(args.db or (Path(cfg.storage.db).expanduser() if cfg.storage.db else default_db_path()))
 
@@ -151,7 +153,7 @@ def storage_sink(args: argparse.Namespace, cfg: Config, clock: Callable[[], floa
     path = db_path(args, cfg)
     if path is None:
         return None
-    from monitor.sinks_sqlite import SqliteSink
+    from monitor.sinks.sqlite import SqliteSink
 
     log.info("storing events in %s", path)
     return SqliteSink(path, wall_clock=clock)
@@ -204,7 +206,7 @@ def build_sinks(args: argparse.Namespace, cfg: Config, source: Source,
     if db is not None:
         sinks.append(db)
     if cfg.sinks.haptic:
-        from monitor.sinks_haptic import HapticPattern, HapticSink
+        from monitor.sinks.haptic import HapticPattern, HapticSink
 
         pattern = HapticPattern(cfg.sinks.haptic_pulses_ms, cfg.sinks.haptic_intensity)
         sinks.append(HapticSink(source, pattern))
@@ -214,7 +216,7 @@ def build_sinks(args: argparse.Namespace, cfg: Config, source: Source,
         sinks.append(desktop_sink(controller))  # Done / Snooze / Skip buttons where the desktop has them
     if cfg.sinks.mqtt:
         from monitor.control.mqtt import monitor_availability_topic
-        from monitor.sinks_mqtt import MqttSink
+        from monitor.sinks.mqtt import MqttSink
         from monitor.sources.mqtt import MqttSource
 
         if isinstance(source, MqttSource):
@@ -231,7 +233,7 @@ def standalone_mqtt_sink(args: argparse.Namespace, cfg: Config, controller: Cont
                          ) -> SinkLike:
     """An MQTT sink with its own connection (a serial device whose events also go to MQTT)."""
     from monitor.mqtt_common import connect_persistent, make_client
-    from monitor.sinks_mqtt import MqttSink
+    from monitor.sinks.mqtt import MqttSink
 
     ns = argparse.Namespace(mqtt=cfg.mqtt.url, devices=None, client_id=None)
     s = MqttSourceBuilder(ns, cfg).settings
@@ -287,7 +289,7 @@ def keep_captures(flag: Path | None, cfg: Config) -> Path:
     """The captures directory (--captures, [storage] captures_dir, else captures/ in the data directory),
     said in the log with how long captures are kept; captures older than that are deleted now."""
     from monitor.paths import captures_dir
-    from monitor.storage import prune_captures
+    from monitor.report.store import prune_captures
 
     where = (flag or (Path(cfg.storage.captures_dir) if cfg.storage.captures_dir else captures_dir())).expanduser()
     days = cfg.storage.retention_days
@@ -313,11 +315,12 @@ def exit_status(report: Any, prog: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from monitor.config import ConfigError, load_config
-    from monitor.gather import HOLD_S
     from monitor.mqtt_common import MqttConfigError
-    from monitor.service import Service, ServiceOptions
+    from monitor.report.store import StorageError
+    from monitor.service.core import Service
+    from monitor.service.gather import HOLD_S
+    from monitor.service.session import ServiceOptions
     from monitor.sources.base import SourceError
-    from monitor.storage import StorageError
 
     try:
         cfg = load_config(args.config)
@@ -326,15 +329,19 @@ def run(args: argparse.Namespace) -> int:
         return 2
     setup_logging(args.log_level or cfg.service.log_level)
     from monitor.control import Controller
+    from monitor.control.pauses import NAME as PAUSES_NAME
+    from monitor.control.pauses import PauseStore
 
-    controller = Controller()  # the wearer's answers, from the CLI, MQTT and the desktop (monitor.control)
+    db = db_path(args, cfg)  # a pause is kept beside the database, for a restart (none with --no-db)
+    # the wearer's answers, from the CLI, MQTT and the desktop (monitor.control)
+    controller = Controller(pauses=PauseStore(db.with_name(PAUSES_NAME)) if db is not None else None)
     from monitor.clock import wall_clock
 
     if args.workers > 1:
         if args.mqtt is None:
             print("posture run: --workers needs --mqtt (a serial port is one device)", file=sys.stderr)
             return 2
-        from monitor.workers import run_workers
+        from monitor.service.workers import run_workers
 
         return run_workers(getattr(args, "_argv", sys.argv[1:]), args.workers)
     try:
@@ -351,7 +358,7 @@ def run(args: argparse.Namespace) -> int:
     opts = ServiceOptions(captures_dir=captures, fsync_interval_s=cfg.storage.fsync_interval_s,
                           duration_s=args.duration, status_interval_s=cfg.service.status_interval_s,
                           status_stream=status, live=True, hold_s=HOLD_S)
-    from monitor.sinks_sqlite import SqliteSink
+    from monitor.sinks.sqlite import SqliteSink
 
     store = next((s for s in sinks if isinstance(s, SqliteSink)), None)
     service = Service(source, pipeline_factory(cfg, live=True, clock=clock, store=store), sinks, opts,
@@ -359,7 +366,7 @@ def run(args: argparse.Namespace) -> int:
     install_signal_handlers(service)
     log.info("posture run: %s", source.describe())
     from monitor.control.wiring import start_control
-    from monitor.sinks_mqtt import MqttSink
+    from monitor.sinks.mqtt import MqttSink
 
     mqtt = next((sink.s for sink in sinks if isinstance(sink, MqttSink)), None)  # answers over MQTT too
     control = start_control(service, controller, mqtt=mqtt)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from monitor.sim import Simulator
-    from monitor.virtual_device import VirtualDevice
+    from monitor.sim.device import VirtualDevice
 
 HELP = "play a simulated wearer through the virtual device (to a capture file, CSV, serial or MQTT)"
 
@@ -80,7 +80,7 @@ def device_id_for(args: argparse.Namespace, sim: Simulator) -> bytes:
 
 def build_device(args: argparse.Namespace) -> tuple[Simulator, VirtualDevice]:
     """The simulator and the virtual device it feeds, from the command's arguments."""
-    from monitor.virtual_device import VirtualDevice
+    from monitor.sim.device import VirtualDevice
 
     sim = make_simulator(args)
     chunks = sim.chunks(1.0)
@@ -123,7 +123,7 @@ def write_capture(args: argparse.Namespace, sim: Simulator, dev: VirtualDevice) 
     import firmware_protocol as fp
     from monitor.progress import Progress
     from monitor.recording import CaptureMeta, labels_path, write_meta
-    from monitor.virtual_device import Faults, apply_faults
+    from monitor.sim.device import Faults, apply_faults
 
     total = args.seconds if args.seconds is not None else sim.duration_s
     faults = Faults(flip_prob=args.corrupt / 2, drop_prob=args.corrupt / 6, duplicate_prob=args.corrupt / 6,
@@ -218,7 +218,7 @@ def play_live(args: argparse.Namespace) -> int:
 
     from monitor.mqtt_common import MqttConfigError, parse_url
     from monitor.sim import ScenarioError
-    from monitor.sources.simulated import MqttDevice, PtyLink, play_mqtt, play_pty
+    from monitor.sim.links import MqttDevice, PtyLink, play_mqtt, play_pty
 
     if args.serial and args.mqtt:
         print("posture simulate: --serial or --mqtt, not both", file=sys.stderr)

@@ -202,7 +202,7 @@ def csv_cell(v: object) -> object:
 
 
 def run(args: argparse.Namespace) -> int:
-    from monitor.storage import Database, StorageError, default_db_path
+    from monitor.report.store import Database, StorageError, default_db_path
 
     try:
         day = parse_day(args.date)
@@ -239,7 +239,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(d, indent=2, ensure_ascii=False))
         elif args.html:
-            from monitor.report_html import render_day
+            from monitor.report.html import render_day
 
             args.html.write_text(render_day(summary, events), encoding="utf-8")
             print(f"wrote {args.html}")

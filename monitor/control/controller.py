@@ -12,7 +12,9 @@ policy well within a second. Nothing here blocks the service.
   stores it with the alert). Several devices with open alerts and no `device`: an error that lists them.
 - pause / resume act on every device (or the one named): `AlertPolicy.pause(until)` holds every nudge
   ("paused") until then; minutes count from the device's newest sample, `until` HH:MM is the next such
-  local time, neither pauses until `resume`.
+  local time, neither pauses until `resume`. With a PauseStore (`posture run` keeps one beside the
+  database) the pause is also kept on the wall clock and put back when a restarted monitor sees the device's
+  first samples (monitor.control.pauses).
 - Times are the device timeline `t_s` inside (the policy's), local ISO 8601 outside.
 """
 
@@ -28,11 +30,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from monitor.alerts import AlertPolicy, parse_hhmm
+from monitor.control.pauses import PauseStore
 from monitor.control.protocol import ANSWERS, DEFAULT_SNOOZE_MIN, ControlError, Request, error_response
+from monitor.pipeline.alerts import AlertPolicy, parse_hhmm
 
 if TYPE_CHECKING:
-    from monitor.service import DeviceSession, Service
+    from monitor.service.core import Service
+    from monitor.service.session import DeviceSession
 
 log = logging.getLogger("posture.control")
 
@@ -48,9 +52,13 @@ class _Job:
 class Controller:
     """Queue requests from any thread; `apply` (Service.hooks) carries them out in the service's thread."""
 
-    def __init__(self, tz: tzinfo | None = None, wall_clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, tz: tzinfo | None = None, wall_clock: Callable[[], float] = time.time,
+                 pauses: PauseStore | None = None) -> None:
         self.tz = tz
         self._wall = wall_clock
+        self.pauses = pauses
+        #: device -> id of the alert policy its kept pause was put back into (one entry per service session)
+        self._restored: dict[str, int] = {}
         self._q: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self.service: Service | None = None
         self.handled = 0  #: requests carried out (answered ok or with an error)
@@ -75,6 +83,8 @@ class Controller:
 
     # ------------------------------------------------------------------------------- the service's thread
     def apply(self) -> None:
+        if self.pauses is not None:
+            self._restore_pauses()
         while True:
             try:
                 job = self._q.get_nowait()
@@ -110,8 +120,14 @@ class Controller:
             assert policy is not None and now is not None
             if req.action == "resume":
                 policy.resume()
+                if self.pauses is not None:
+                    self.pauses.clear(s.device_id)
             else:
-                policy.pause(self._pause_until(req, s, now))
+                end_t = self._pause_until(req, s, now)
+                policy.pause(end_t)
+                if self.pauses is not None:
+                    wall = self._wall()
+                    self.pauses.set(s.device_id, None if math.isinf(end_t) else wall + (end_t - now), wall)
             out.append({"device": s.device_id, "paused_until": self._paused_until(s)})
         if req.action == "resume":
             msg = "nudges resumed"
@@ -119,6 +135,20 @@ class Controller:
             until = out[0]["paused_until"]
             msg = f"nudges paused until {_hhmm(until)}" if until else "nudges paused until you resume them"
         return {"ok": True, "message": msg + _on(devices), "devices": out}
+
+    def _restore_pauses(self) -> None:
+        """Put the kept pause back into each device's alert policy once it has one and samples."""
+        assert self.service is not None and self.pauses is not None
+        for s in list(self.service.sessions.values()):
+            policy, now = _policy(s), s.last_t_s
+            if policy is None or now is None or self._restored.get(s.device_id) == id(policy):
+                continue
+            self._restored[s.device_id] = id(policy)
+            paused, until_wall = self.pauses.get(s.device_id, self._wall())
+            if paused:
+                policy.pause(math.inf if until_wall is None else now + (until_wall - self._wall()))
+                log.info("device %s: nudges still paused until %s (a pause kept across the restart)", s.device_id,
+                         _hhmm(self._paused_until(s) or "resume"))
 
     # ------------------------------------------------------------------------------- helpers
     def _devices(self, wanted: str | None, need_policy: bool) -> list[DeviceSession]:

@@ -5,7 +5,7 @@
     <prefix>/_monitor/<client_id>/availability   monitor -> all   "online" / "offline" (retained; the
                                                  Last Will of this connection says "offline")
 
-Home Assistant's buttons and switch (monitor.ha_discovery) publish these payloads; so can any automation.
+Home Assistant's buttons and switch (monitor.sinks.ha_discovery) publish these payloads; so can any automation.
 A request goes to the Controller (carried out in the service's thread within `poll_s`) for that device.
 
 Bad input is expected here, not exceptional: a payload that is not a valid request, a retained message (a

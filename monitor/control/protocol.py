@@ -21,8 +21,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.alerts import AlertPolicyError, parse_hhmm
 from monitor.events import AlertResponse
+from monitor.pipeline.alerts import AlertPolicyError, parse_hhmm
 
 ACTIONS = ("status", "done", "snooze", "skip", "pause", "resume")
 #: the answers to an alert and what the alert policy records for each

@@ -12,7 +12,7 @@ from monitor.control.server import ControlServer
 
 if TYPE_CHECKING:
     from monitor.mqtt_common import MqttSettings
-    from monitor.service import Service
+    from monitor.service.core import Service
 
 log = logging.getLogger("posture.control")
 

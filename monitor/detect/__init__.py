@@ -1,27 +1,21 @@
 """Posture and activity detectors: pure streaming algorithms on the device timeline (no I/O, no wall clock).
 
-    activity   ActivityClassifier (walking by step rhythm, active, sedentary), WalkTracker, TransitionDetector
+    activity   ActivityClassifier (walking by step rhythm, active, sedentary, lying, not worn)
+    walks      WalkTracker (hops -> walks), TransitionDetector (sit/stand next to a walk)
+    transition SitStandDetector (sit-to-stand / stand-to-sit between still periods, from the sensor's rise)
     episodes   HysteresisDetector with LeanParams / FlexionParams (sustained lean, slouch)
     sedentary  SedentaryTracker (credited breaks, when a sedentary alert is due)
     stretch    StretchDetector (morning/evening routine), StretchReminder
     aggregate  Aggregator (10 s windows)
-    baseline   AutoBaseline (mounting without a calibration)
+    baseline   AutoBaseline (mounting without a calibration); postures: StillPostures, its still-time clusters
     rowing     RowingDetector (rowing-machine sessions: strokes, rate, lean in the drive)
     foam       FoamDetector (foam rolling lying on the back or a side)
     windows    WindowBuffer (sliding windows on a uniform grid for the two above)
 
-monitor.pipeline wires them together; monitor.alerts decides what reaches the wearer. Errors: DetectError.
+monitor.pipeline.core wires them together; monitor.pipeline.alerts decides what reaches the wearer. Errors: DetectError.
 """
 
-from monitor.detect.activity import (
-    ActivityClassifier,
-    ActivityParams,
-    Hop,
-    TransitionDetector,
-    TransitionParams,
-    WalkParams,
-    WalkTracker,
-)
+from monitor.detect.activity import ActivityClassifier, ActivityParams, Hop
 from monitor.detect.aggregate import AggregateParams, Aggregator
 from monitor.detect.baseline import AutoBaseline, BaselineParams
 from monitor.detect.episodes import (
@@ -38,6 +32,8 @@ from monitor.detect.rowing import RowingDetector, RowingParams
 from monitor.detect.sedentary import SedentaryDue, SedentaryParams, SedentaryTracker
 from monitor.detect.shifts import ShiftDetector, ShiftParams
 from monitor.detect.stretch import StretchDetector, StretchParams, StretchReminder
+from monitor.detect.transition import SitStandDetector, SitStandParams
+from monitor.detect.walks import TransitionDetector, TransitionParams, WalkParams, WalkTracker
 
 __all__ = [
     "ActivityClassifier",
@@ -63,6 +59,8 @@ __all__ = [
     "SedentaryTracker",
     "ShiftDetector",
     "ShiftParams",
+    "SitStandDetector",
+    "SitStandParams",
     "StretchDetector",
     "StretchParams",
     "StretchReminder",

@@ -18,6 +18,12 @@ rules hold at 25 Hz as at 400 Hz. Per window, with a = |acc| (m/s^2, orientation
     r_gyr        = max over lags 0.4-2 s of the gyro vector's normalised autocorrelation
     active       <=> not walking and (std(a) >= active_acc_m_s2  or  spread >= active_gyr_rad_s
                      or (spread >= rhythm_gyr_rad_s and r_gyr >= min_periodicity_gyr))
+    machine      <=> walking, but over the last ~machine_tau_s the trunk's yaw rate about the vertical has a
+                     spread >= machine_yaw_rad_s while the vertical acceleration is symmetric (skewness
+                     < machine_max_skew): a cross trainer / elliptical. Its feet never leave the pedals, so
+                     there is no heel strike (walking and stairs: vertical skewness about 0.4-1.3, sharp
+                     upward peaks), and the arms on the handles turn the trunk (yaw spread 0.7-1.4 rad/s
+                     against 0.2-0.6 walking, DSADS p1-p4). Such windows are `active`, with no steps.
     lying        <=> neither, and the window's gravity direction is >= lying_deg from upright, for lying_s
     not_worn     <=> spread < worn_gyr_rad_s and the gravity direction within worn_drift_deg, for worn_s
     sedentary    otherwise (sitting or standing still; a 6-axis IMU on the back can not tell the two apart)
@@ -33,11 +39,8 @@ one (`upright_s`), otherwise it is learned from walking windows (people walk upr
 can not be told from sitting and still windows are sedentary.
 
 Steps are cadence x time over the walking hops. The windows of a batch are evaluated together (FFT
-autocorrelations). `WalkTracker` merges walking hops into `Walk`s (short interruptions bridged, walks
-shorter than `min_walk_s` dropped) and `TransitionDetector` marks sit-to-stand / stand-to-sit: a forward
-flexion excursion of `min_deg`.. `max_deg` lasting at most `max_s`, followed (sit-to-stand) or preceded
-(stand-to-sit) by walking within `link_s`. Transitions that touch no walk are not reported: from the back
-alone they can not be told from a forward reach.
+autocorrelations). Walks and the transitions next to them: monitor.detect.walks; between two still periods:
+monitor.detect.transition.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from monitor.detect.errors import DetectError
-from monitor.events import Activity, Transition, Walk
+from monitor.events import Activity
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +66,8 @@ class ActivityParams:
     min_periodicity: float = 0.3  #: autocorrelation of |acc| at the step or stride lag
     min_half_stride: float = -0.8  #: the stride rhythm needs r above this at half the stride lag
     min_step_acc_m_s2: float = 0.8  #: std of |acc| in the window for walking, m/s^2
-    max_step_acc_m_s2: float = 6.0  #: ... and below this (running, jumping are active), m/s^2
+    max_step_acc_m_s2: float = 4.5  #: ... and below this (running, jumping are active; DSADS walking and
+    #: stairs of p1-p4 stay below 3.6, jumping is 4.8-6), m/s^2
     active_gyr_rad_s: float = 0.4  #: rotation-rate spread for "active" whatever its rhythm, rad/s
     active_acc_m_s2: float = 0.4  #: |acc| spread for "active", m/s^2
     rhythm_gyr_rad_s: float = 0.12  #: a smaller rotation-rate spread counts when it is rhythmic, rad/s
@@ -75,6 +79,9 @@ class ActivityParams:
     worn_gyr_rad_s: float = 0.008  #: below this rotation-rate spread there is no body under the sensor, rad/s
     worn_drift_deg: float = 2.0  #: ... while the gravity direction moves less than this, deg
     worn_s: float = 120.0  #: ... for this long: not worn, s
+    machine_yaw_rad_s: float = 0.6  #: trunk yaw rate spread (about the vertical) of an elliptical, rad/s
+    machine_max_skew: float = 0.5  #: ... with vertical acceleration this symmetric (no heel strikes)
+    machine_tau_s: float = 8.0  #: ... both averaged over this time constant: then walking is active, s
 
     def __post_init__(self) -> None:
         if not (0 < self.hop_s <= self.window_s):
@@ -93,6 +100,7 @@ class Hop:
     cadence_hz: float = 0.0  #: step rate while walking, Hz (0 otherwise)
     gyr_spread_rad_s: float = 0.0  #: sqrt of the summed per-axis gyro variance in the window, rad/s
     acc_spread_m_s2: float = 0.0  #: std of |acc| in the window, m/s^2
+    rhythmic: bool = False  #: a step rhythm: walking, or a machine exercise taken for active (no stretch)
 
     @property
     def steps(self) -> float:
@@ -130,6 +138,8 @@ class ActivityClassifier:
         self._tilted_since = math.nan  # start of the current still run far from upright, s
         self._lying_t = -math.inf  # last hop called lying, s
         self._quiet_up = np.zeros(3)  # its gravity direction
+        self._m_yaw = 0.0  # running means of the yaw spread and vertical skewness (machine exercise)
+        self._m_skew = 1.0
 
     def feed(self, t_s: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> list[Hop]:
         """Samples t_s (N,) s, acc (N,3) m/s^2, gyr (N,3) rad/s -> hops decided by this batch."""
@@ -168,7 +178,8 @@ class ActivityClassifier:
         if end <= self._last.end_s:
             return []
         last = self._last
-        hop = Hop(last.end_s, end, last.activity, last.cadence_hz, last.gyr_spread_rad_s, last.acc_spread_m_s2)
+        hop = Hop(last.end_s, end, last.activity, last.cadence_hz, last.gyr_spread_rad_s, last.acc_spread_m_s2,
+                  last.rhythmic)
         self._t = self._t[:0]
         return [hop]
 
@@ -200,6 +211,12 @@ class ActivityClassifier:
         spread = np.sqrt((g * g).mean(axis=2).sum(axis=1))
         g_lo, g_hi = max(1, int(round(0.4 * fs))), min(w - 2, int(round(2.0 * fs)))
         r_gyr = _autocorr(g, g_hi)[:, g_lo:].max(axis=1)
+        # vertical (along the window's gravity) acceleration skewness and yaw-rate spread about the vertical
+        v = np.einsum("nkw,nk->nw", acc, up)
+        v -= v.mean(axis=1, keepdims=True)
+        sd_v = np.sqrt((v * v).mean(axis=1))
+        skew = (v**3).mean(axis=1) / np.maximum(sd_v**3, 1e-12)
+        yaw = np.einsum("nkw,nk->nw", g, up).std(axis=1)
         walking = (
             (np.maximum(best_step, best_stride) >= p.min_periodicity)
             & (std_a >= p.min_step_acc_m_s2)
@@ -213,10 +230,16 @@ class ActivityClassifier:
         off = (w - h) // 2
         hops: list[Hop] = []
         dt = 1.0 / fs
+        alpha = min(1.0, p.hop_s / p.machine_tau_s)
         for i in range(n_hops):
             i0 = i * h + off
             start = float(self._t[i0]) if not (self._first and i == 0) else float(self._t[0])
             end = float(self._t[i0 + h]) if i0 + h < len(self._t) else float(self._t[i0 + h - 1]) + dt
+            self._m_yaw += alpha * (float(yaw[i]) - self._m_yaw)
+            self._m_skew += alpha * (float(skew[i]) - self._m_skew)
+            rhythmic = bool(walking[i])
+            if walking[i] and self._m_yaw >= p.machine_yaw_rad_s and self._m_skew < p.machine_max_skew:
+                walking[i], active[i] = False, True  # a cross trainer: active, no steps
             if walking[i]:
                 act = Activity.WALKING
                 self._learn_upright(up[i], end - start)
@@ -233,7 +256,7 @@ class ActivityClassifier:
             if walking[i] or active[i]:
                 self._quiet_since = math.nan
             cad = float(cadence[i]) if walking[i] else 0.0
-            hops.append(Hop(start, end, act, cad, float(spread[i]), float(std_a[i])))
+            hops.append(Hop(start, end, act, cad, float(spread[i]), float(std_a[i]), rhythmic))
         self._first = False
         self._last = hops[-1]
         return hops
@@ -274,134 +297,8 @@ class ActivityClassifier:
             self.upright_s = self._up_sum / np.linalg.norm(self._up_sum)
 
 
-@dataclass(frozen=True, slots=True)
-class WalkParams:
-    """Settings of the walk tracker."""
-
-    bridge_s: float = 3.0  #: non-walking hops shorter than this inside a walk are bridged, s
-    min_walk_s: float = 6.0  #: shorter walks are not reported, s
-
-
-class WalkTracker:
-    """Merges walking hops into walks; `walking` says whether a walk is in progress."""
-
-    def __init__(self, params: WalkParams = WalkParams()) -> None:
-        self.params = params
-        self._start = math.nan
-        self._end = math.nan
-        self._steps = 0.0
-        self._walk_time = 0.0
-
-    @property
-    def walking(self) -> bool:
-        return math.isfinite(self._start)
-
-    def feed(self, hops: list[Hop]) -> list[Walk]:
-        out: list[Walk] = []
-        for hop in hops:
-            if hop.activity == Activity.WALKING:
-                if self.walking and hop.start_s - self._end > self.params.bridge_s:
-                    out += self._close()
-                if not self.walking:
-                    self._start = hop.start_s
-                self._end = hop.end_s
-                self._steps += hop.steps
-                self._walk_time += hop.end_s - hop.start_s
-            elif self.walking and hop.end_s - self._end > self.params.bridge_s:
-                out += self._close()
-        return out
-
-    def finish(self) -> list[Walk]:
-        return self._close() if self.walking else []
-
-    def _close(self) -> list[Walk]:
-        out: list[Walk] = []
-        dur = self._end - self._start
-        if dur >= self.params.min_walk_s:
-            cadence = self._steps / self._walk_time if self._walk_time > 0 else 0.0
-            out.append(Walk(self._start, self._end, int(round(self._steps)), cadence))
-        self._start = self._end = math.nan
-        self._steps = self._walk_time = 0.0
-        return out
-
-
-@dataclass(frozen=True, slots=True)
-class TransitionParams:
-    """Settings of the sit-to-stand / stand-to-sit detector."""
-
-    min_deg: float = 15.0  #: smallest forward flexion peak of the movement (1 s low-passed), deg
-    max_deg: float = 60.0  #: larger bends are not transitions, deg
-    upright_deg: float = 10.0  #: the excursion starts and ends below this flexion, deg
-    max_s: float = 6.0  #: longest excursion, s
-    link_s: float = 8.0  #: walking must start (end) within this time after (before) it, s
-
-
-class TransitionDetector:
-    """Forward flexion excursions next to a walk -> Transition events. Fed per batch of angles and walks."""
-
-    def __init__(self, params: TransitionParams = TransitionParams()) -> None:
-        self.params = params
-        self._ex_start = math.nan
-        self._ex_peak = -math.inf
-        self._pending: list[tuple[float, float]] = []  # excursions (start, end) waiting for a walk
-        self._last_walk_end = -math.inf
-        self._walk_started: list[float] = []
-
-    def feed_angles(self, t_s: np.ndarray, flexion_deg: np.ndarray) -> None:
-        p = self.params
-        f = np.nan_to_num(np.asarray(flexion_deg, dtype=np.float64), nan=0.0)
-        t = np.asarray(t_s, dtype=np.float64)
-        if len(t) == 0:
-            return
-        up = f < p.upright_deg
-        edges = np.flatnonzero(
-            np.diff(up.astype(np.int8), prepend=np.int8(1 if math.isnan(self._ex_start) else 0))
-        )
-        pos = 0
-        for k in edges.tolist() + [len(t)]:
-            if math.isfinite(self._ex_start):  # in an excursion from pos to k
-                if k > pos:
-                    self._ex_peak = max(self._ex_peak, float(f[pos:k].max()))
-                if k < len(t):
-                    dur = float(t[k]) - self._ex_start
-                    if p.min_deg <= self._ex_peak <= p.max_deg and dur <= p.max_s:
-                        self._pending.append((self._ex_start, float(t[k])))
-                    self._ex_start, self._ex_peak = math.nan, -math.inf
-            elif k < len(t):
-                self._ex_start = float(t[k])
-            pos = k
-
-    def feed_walks(self, walk_starts: list[float], walk_ends: list[float], t_now: float) -> list[Transition]:
-        """Walk starts and ends seen by now; returns the transitions that are decided.
-
-        An excursion (s, e) is a sit-to-stand when a walk starts within [s - 2 s, e + link_s] (walking may
-        begin before the trunk is fully upright again), a stand-to-sit when a walk ended within
-        [s - link_s, e]. Undecided excursions are dropped link_s + 6 s after they end (bounded memory).
-        """
-        p = self.params
-        # walk starts of the last few minutes (batches may be long), at most 32 (bounded memory)
-        self._walk_started = [w for w in self._walk_started + walk_starts if t_now - w <= 300.0][-32:]
-        if walk_ends:
-            self._last_walk_end = max([self._last_walk_end, *walk_ends])
-        out: list[Transition] = []
-        keep: list[tuple[float, float]] = []
-        for s, e in self._pending:
-            if any(s - 2.0 <= ws <= e + p.link_s for ws in self._walk_started):
-                out.append(Transition((s + e) / 2, "sit_to_stand"))
-            elif s - p.link_s <= self._last_walk_end <= e:
-                out.append(Transition((s + e) / 2, "stand_to_sit"))
-            elif t_now - e <= p.link_s + 6.0:
-                keep.append((s, e))
-        self._pending = keep
-        return out
-
-
 __all__ = [
     "ActivityClassifier",
     "ActivityParams",
     "Hop",
-    "TransitionDetector",
-    "TransitionParams",
-    "WalkParams",
-    "WalkTracker",
 ]

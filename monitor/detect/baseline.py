@@ -1,34 +1,54 @@
 """Automatic mounting when there is no profile and no calibration windows ("be useful anyway").
 
 Theory of operation. Without a calibration we know neither the neutral posture nor which way is forward.
-Earth-up in the sensor frame (u, from the fusion) is kept at `history_hz`; the pipeline then hands over
-the activity classifier's decided hops together with its upright direction u_w (learned from walking, when
-people are upright: monitor.detect.activity).
+Earth-up in the sensor frame (u: the accelerometer's direction, which a gyro bias the fusion has not yet
+learned does not tilt) is kept at `history_hz`, and the calibrated acceleration of the last seconds at the
+full rate; the pipeline then hands over the activity classifier's decided hops.
+The walking posture u_w is the mean u over the walking hops used in 2 (a walking cadence, no rowing or
+foam-rolling session, the first `walk_max_s` of them: later "walking" may be a stepper leant on its
+handles); it is known after `upright_walk_s` of them (people walk upright).
 
 1. Neutral: sedentary hops whose mean u lies within `upright_deg` of u_w are upright still time (sitting
    or standing; never lying, which is its own activity and far from u_w, nor a bend, which is active or
-   far from u_w). Real people rarely rest 20 s unbroken (DOMAIN.md: median longest rest 9.9 s), so the
-   time adds up across hops: once `still_s` of it is seen, u_n = normalize(sum of u x duration), the
-   body's z axis. It keeps being refined as the day goes on by the still hops within `refine_deg` of it
-   (a trimmed mean: leans and slouches do not pull it).
-2. Forward: people bend forward far more (and further) than backward, while side bends and side reaches go
-   both ways and roughly cancel. With d = u - (u . u_n) u_n the horizontal part of earth-up (sensor
-   frame), summed over the samples of bends tilted more than `min_tilt_deg` from neutral (and less than
-   `max_tilt_deg`), and bending forward tipping earth-up toward body -x (monitor.angles), forward is
-   x_s = -normalize(sum d). A bend is a short excursion of sedentary or active hops from upright back to
-   upright (at most `max_bend_hold_s`: minutes on an exercise bike or a rowing machine, reclining, lying
-   down and getting up are no bends). Forward is fixed once `min_bend_s` of such samples were seen (a few
-   sit-to-stand movements, or one forward bend); until then angles are unknown. Bends before the neutral
-   was found count too (their samples are kept, bounded by `max_history_s`).
-3. R_bs has the rows x_s, z_s x x_s, z_s (calibration.mounting's convention); it is rebuilt as u_n is
-   refined.
+   far from u_w). Real people rarely rest 20 s unbroken (DOMAIN.md: median longest rest 9.9 s), so time
+   adds up across hops, per still posture: hops within `cluster_deg` of each other are one posture
+   (bounded: `max_postures`). The neutral is the posture nearest to u_w that has `still_s` of time,
+   averaged with the still time within `refine_deg` of it (a trimmed mean: leans and slouches do not pull
+   it); while no still posture is within `walk_dev_deg` of u_w, u_w itself. So it is the wearer's upright
+   posture, not a habitual slouch or recline at the desk (real people sit up to 22 deg forward or back of
+   their standing posture: DSADS), and it is refined as the day goes on. Before any walk (no u_w) the
+   provisional upright (below) stands in for u_w.
+2. Forward, from walking: the trunk's acceleration at the step frequency is mostly forward-backward (the
+   side-to-side sway repeats at the stride, half of it). Per walking hop (its classifier window, Hann
+   tapered) the horizontal acceleration h (sensor frame, u removed) and the vertical one v are
+   demodulated at the hop's cadence, H and V (complex); summed over hops, C = Re(sum H H^*) is a 3x3
+   spectral matrix whose principal axis a is the forward-backward axis (DSADS p1-p4 walking and stairs:
+   within 1-7 deg of the documented anterior axis; its power 4-35x the side axis). The sign: the forward
+   acceleration leads the vertical one by 75-140 deg at the step frequency (DSADS walking and stairs up,
+   all 4 subjects; the simulator 60-80), so forward is the sign of a for which Im(a . sum H V^*) > 0.
+   Only walking hops at a walking cadence (<= `max_cadence_hz`) outside a rowing or foam-rolling session
+   count. Fixed once `walk_fwd_s` of them give an axis `min_ap_ratio` times stronger than the side axis
+   and a phase at least `min_phase_deg` from 0 or 180; refined until `walk_max_s` of walking.
+3. Forward, without a walk: people bend forward far more (and further) than backward, while side bends
+   and side reaches go both ways and roughly cancel. With d = u - (u . u_n) u_n the horizontal part of
+   earth-up (sensor frame), summed over the samples of bends tilted more than `min_tilt_deg` from neutral
+   (and less than `max_tilt_deg`), and bending forward tipping earth-up toward body -x (monitor.pipeline.angles),
+   forward is x_s = -normalize(sum d). A bend is a short excursion of sedentary or active hops from
+   upright back to upright (at most `max_bend_hold_s`, a stretch's held toe-touch included: minutes on
+   an exercise bike or a rowing machine, reclining, lying down and getting up are no bends), `min_bend_s`
+   of them. The walking estimate, once there, replaces it.
+4. R_bs has the rows x_s, z_s x x_s, z_s (calibration.mounting's convention); it is rebuilt as u_n and
+   x_s are refined.
 
-Before the first walk the classifier can not tell lying from sitting, so the first `still_s` of sedentary
-time is taken as upright provisionally (people put the sensor on sitting or standing) and the hops are
-kept (bounded). The first walk confirms it, or, when its posture is more than `upright_deg` away (the
-wearer was lying), everything learned is dropped and the kept hops are judged again against the walk.
+Before the first walk the classifier can not tell lying from sitting, so the first unbroken still run of
+`provisional_s` in one posture is taken as upright provisionally (people put the sensor on sitting or
+standing) and the hops are kept (bounded). A still posture more than 45 deg from it with 3 times its still
+time replaces it (the day began lying on a foam roller, then came the desk), and so does the first walk
+when its posture is more than `upright_deg` away (the wearer was lying): everything learned is dropped and
+the kept hops are judged again.
 
-This is a heuristic: a wearer who mostly bends sideways, or sits down leaning back, gets wrong sides. The
+This is a heuristic: a wearer who walks with the sensor far off the midline or limps strongly may get a
+rough forward direction, and one who never stands or sits upright gets a slouched neutral. The
 calibration (`posture calibrate`, or --neutral/--forward-bend windows) is always better.
 """
 
@@ -40,23 +60,37 @@ from dataclasses import dataclass
 import numpy as np
 
 from monitor.detect.activity import Hop
+from monitor.detect.postures import StillPostures
 from monitor.events import Activity
 
 
 @dataclass(frozen=True, slots=True)
 class BaselineParams:
-    still_s: float = 20.0  #: upright still time (not necessarily unbroken) needed for the neutral, s
-    refine_deg: float = 5.0  #: after the first still_s, only still hops this close refine it (leans do not), deg
+    still_s: float = 10.0  #: still time in one upright posture (not necessarily unbroken) for the neutral, s
+    cluster_deg: float = 4.0  #: still hops this close are one posture, deg
+    refine_deg: float = 6.0  #: the neutral averages the still postures this close to the chosen one, deg
     upright_deg: float = 30.0  #: a still hop this close to the walking posture is upright, deg
-    min_tilt_deg: float = 25.0  #: samples tilted more than this show the forward direction, deg
+    walk_dev_deg: float = 8.0  #: a neutral from still time must be this close to the walking posture, deg
+    provisional_s: float = 30.0  #: before any walk, an unbroken still run this long is taken as upright, s
+    max_postures: int = 48  #: still postures kept (the one with least time goes first)
+    walk_fwd_s: float = 15.0  #: walking that fixes the forward direction, s
+    walk_max_s: float = 600.0  #: walking after which it is no longer refined, s
+    min_ap_ratio: float = 2.0  #: step-rate power along forward-backward over the side axis
+    #: walking hops faster than this are not used (real walks: 1.46-1.95 Hz, DOMAIN.md; faster "walking"
+    #: is a machine or running, e.g. a rowing machine's stroke harmonics), Hz
+    max_cadence_hz: float = 2.2
+    upright_walk_s: float = 10.0  #: such walking that shows the upright (walking) posture, s
+    min_phase_deg: float = 20.0  #: forward vs vertical phase at least this far from 0 and 180, deg
+    min_tilt_deg: float = 25.0  #: (no walk) samples tilted more than this show the forward direction, deg
     max_tilt_deg: float = 100.0  #: ... and less than this, deg
     min_bend_s: float = 3.0  #: that many seconds of them fix the forward direction, s
-    max_bend_hold_s: float = 20.0  #: a longer run of tilted hops (cycling, rowing, reclining) is no bend, s
+    max_bend_hold_s: float = 40.0  #: a longer run of tilted hops (cycling, rowing, reclining) is no bend, s
     history_hz: float = 10.0  #: earth-up kept at this rate, Hz
     max_history_s: float = 4 * 3600.0  #: at most this much of bend candidates, s
 
 
 _BENDING = (Activity.SEDENTARY, Activity.ACTIVE, Activity.TRANSITION)
+_PAD_S = 1.5  #: a walking hop's samples are its classifier window: 1.5 s either side of the 1 s hop
 
 
 class AutoBaseline:
@@ -65,11 +99,21 @@ class AutoBaseline:
         self._next_keep = -math.inf
         self._recent_t = np.zeros(0)  # earth-up of the hops not decided yet
         self._recent_u = np.zeros((0, 3))
+        self._motion_t = np.zeros(0)  # full-rate acceleration of the last seconds
+        self._motion_a = np.zeros((0, 3))
         self._pending: list[tuple[Hop, np.ndarray]] = []  # hops seen before a walk confirmed upright
         self._pending_n = 0
         self._n_done = 0  # of them, judged against the provisional upright
         self._confirmed = False  # a walk has shown upright
         self.provisional_up_s: np.ndarray | None = None  #: upright assumed before the first walk
+        self._pv = StillPostures(params.cluster_deg, params.max_postures)  # still postures before the first walk
+        self._walk_C = np.zeros((3, 3))  # Re(sum H H^*) of walking hops
+        self._walk_X = np.zeros(3, dtype=complex)  # sum H V^*
+        self._walk_s = 0.0
+        self._walk_up = np.zeros(3)  # sum of earth-up over the walking hops analysed
+        self._walk_at_s = math.inf  # when walking first gave forward, s
+        self._t_floor = -math.inf  # start of the hops being fed now, s
+        self._x_walk: np.ndarray | None = None  #: forward from walking, sensor frame (not yet horizontal)
         self._reset()
 
     def _reset(self) -> None:
@@ -77,10 +121,10 @@ class AutoBaseline:
         self.neutral_span_s: tuple[float, float] | None = None  #: first and last upright still hop used, s
         self.neutral_at_s: float = math.nan  #: when the neutral was first known, s
         self.R_bs: np.ndarray | None = None  #: (3,3) once known
-        self.forward_at_s: float = math.nan  #: when forward was fixed, s
-        self._neutral_sum = np.zeros(3)
-        self._neutral_time = 0.0
-        self._x_s: np.ndarray | None = None
+        self.forward_at_s: float = math.nan  #: when the angles were first known (neutral and forward), s
+        self._post_sum = np.zeros((0, 3))  # per still posture: sum of u x duration
+        self._post_time = np.zeros(0)  # ... and its time, s
+        self._x_s: np.ndarray | None = None  # forward from bends
         self._cand: list[np.ndarray] = []  # earth-up of bends, for the forward direction
         self._cand_n = 0
         self._excursion: list[np.ndarray] = []  # the current run of tilted hops
@@ -88,40 +132,70 @@ class AutoBaseline:
         self._after_lying = False  # the current excursion started from lying (getting up)
 
     @property
+    def confirmed(self) -> bool:
+        """A walk has shown the upright posture (before it, upright is a provisional guess)."""
+        return self._confirmed
+
+    @property
+    def forward_from_walking(self) -> bool:
+        """The forward direction comes from walking (not from bends)."""
+        return self._x_walk is not None
+
+    @property
     def known(self) -> bool:
         """True once angles can be given (neutral and forward found)."""
         return self.R_bs is not None
 
-    def feed_up(self, t_s: np.ndarray, up_s: np.ndarray) -> None:
-        """t_s (N,), up_s (N,3) unit earth-up in the sensor frame: kept at history_hz until their hop."""
+    def feed_up(self, t_s: np.ndarray, up_s: np.ndarray, acc: np.ndarray | None = None) -> None:
+        """t_s (N,), up_s (N,3) unit earth-up in the sensor frame: kept at history_hz until their hop;
+        acc (N,3) m/s^2 the calibrated acceleration, kept at the full rate for the walking analysis."""
         p = self.params
         if len(t_s) == 0:
             return
         slots = np.floor(t_s * p.history_hz)
         first = np.concatenate(([True], np.diff(slots) > 0)) & (slots > self._next_keep)
         if first.any():
+            u = up_s[first]
+            if acc is not None:  # the accelerometer's gravity: the fusion's earth-up is off by tens of
+                # degrees while its gyro bias is not yet learned (an MPU-6050 has up to 20 deg/s of it)
+                g = acc[first]
+                u = g / np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-9)
             self._recent_t = np.concatenate((self._recent_t, t_s[first]))
-            self._recent_u = np.concatenate((self._recent_u, up_s[first]))
+            self._recent_u = np.concatenate((self._recent_u, u))
             self._next_keep = float(slots[first][-1])
+        if acc is not None and self._walk_s < p.walk_max_s:
+            self._motion_t = np.concatenate((self._motion_t, t_s))
+            self._motion_a = np.concatenate((self._motion_a, acc))
 
-    def feed_hops(self, hops: list[Hop], upright_s: np.ndarray | None) -> None:
-        """The classifier's decided hops and its upright direction (None while it has none)."""
+    def feed_hops(self, hops: list[Hop], exercising: bool = False) -> None:
+        """The classifier's decided hops; `exercising`: a rowing or foam-rolling session is going on (its
+        hops show neither the walking posture nor forward)."""
         p = self.params
         if not hops:
             return
+        self._walking(hops, exercising)
+        self._t_floor = hops[0].start_s  # kept hops judged again now can not date anything earlier
+        if exercising:  # on a rowing machine or a foam roller: not a still posture, nor the upright
+            hops = [Hop(h.start_s, h.end_s, Activity.ACTIVE) for h in hops]
         cos_up = math.cos(math.radians(p.upright_deg))
         cos_bent = math.cos(math.radians(max(0.0, p.min_tilt_deg - 10.0)))
-        cos_refine = math.cos(math.radians(p.refine_deg))
         todo: list[tuple[Hop, np.ndarray]] = []
         for h in hops:
             i0, i1 = np.searchsorted(self._recent_t, (h.start_s, h.end_s), side="left")
             if i1 > i0:
                 todo.append((h, self._recent_u[i0:i1]))
+        # upright: the walking posture of the hops analysed here (a walking cadence, no exercise session);
+        # the classifier's (upright_s) may have learned from a rowing machine's "steps"
+        n_walk = float(np.linalg.norm(self._walk_up))
+        upright_s = self._walk_up / n_walk if self._walk_s >= p.upright_walk_s and n_walk > 0 else None
         ref = upright_s
         if not self._confirmed:
             if self._pending_n < p.max_history_s * p.history_hz:  # kept until a walk shows upright
                 self._pending += todo
                 self._pending_n += sum(len(u) for _, u in todo)
+                for h, u in todo:
+                    if h.activity == Activity.SEDENTARY:
+                        self._pv.add(u, h.end_s - h.start_s)
             if upright_s is not None:
                 self._confirmed = True
                 prov = self.provisional_up_s
@@ -132,6 +206,10 @@ class AutoBaseline:
             else:
                 if self.provisional_up_s is None:
                     self.provisional_up_s = self._provisional()
+                elif (other := self._pv.overtaken(self.provisional_up_s)) is not None:
+                    self._reset()  # lying on a roller first, then minutes at the desk: the desk is upright
+                    self._n_done = 0
+                    self.provisional_up_s = other
                 ref = self.provisional_up_s
                 if ref is None:
                     todo = []
@@ -139,46 +217,140 @@ class AutoBaseline:
                     todo, self._n_done = self._pending[self._n_done :], len(self._pending)
         for h, u in todo:
             assert ref is not None
-            n_cand, had_neutral = self._cand_n, self.neutral_up_s is not None
+            n_cand = self._cand_n
             self._track_bend(h, u[u @ ref < cos_bent])
-            if had_neutral and self._x_s is None and self._cand_n > n_cand:
-                self._forward(h.end_s)  # a new bend: dated by its hop (a long batch holds many)
-            if h.activity != Activity.SEDENTARY:
-                continue
-            m = u.mean(axis=0)
-            m /= np.linalg.norm(m)
-            near = self.neutral_up_s is None or float(m @ self.neutral_up_s) >= cos_refine
-            if float(m @ ref) >= cos_up and near:
-                self._neutral_sum += m * (h.end_s - h.start_s)
-                self._neutral_time += h.end_s - h.start_s
-                span0 = h.start_s if self.neutral_span_s is None else self.neutral_span_s[0]
-                self.neutral_span_s = (span0, h.end_s)
-                if self._neutral_time >= p.still_s:
-                    first = self.neutral_up_s is None
-                    self.neutral_up_s = self._neutral_sum / np.linalg.norm(self._neutral_sum)
-                    if first:
-                        self.neutral_at_s = h.end_s
-                        self._forward(h.end_s)  # the bends seen before
+            if h.activity == Activity.SEDENTARY:
+                m = u.mean(axis=0)
+                m /= np.linalg.norm(m)
+                if float(m @ ref) >= cos_up:
+                    self._add_posture(m, h.end_s - h.start_s)
+                    span0 = h.start_s if self.neutral_span_s is None else self.neutral_span_s[0]
+                    self.neutral_span_s = (span0, h.end_s)
+            if self.R_bs is None:  # dated by its hop: a long batch (a replayed file) holds many
+                self._choose_neutral(ref, h.end_s)
+                if self.neutral_up_s is not None and (self._cand_n > n_cand or self._walk_at_s <= h.end_s):
+                    self._forward(h.end_s)
         keep = self._recent_t >= hops[-1].end_s
         self._recent_t, self._recent_u = self._recent_t[keep], self._recent_u[keep]
+        if todo and ref is not None:
+            self._choose_neutral(ref, todo[-1][0].end_s)  # before a walk: the provisional upright
+        if self.neutral_up_s is not None:
+            self._forward(hops[-1].end_s)
+
+    def _add_posture(self, m: np.ndarray, dur_s: float) -> None:
+        """Still time dur_s at earth-up m: onto the nearest still posture within cluster_deg, or a new one."""
+        p = self.params
+        if len(self._post_time):
+            c = self._post_sum / np.linalg.norm(self._post_sum, axis=1, keepdims=True)
+            cos = c @ m
+            k = int(np.argmax(cos))
+            if cos[k] >= math.cos(math.radians(p.cluster_deg)):
+                self._post_sum[k] += m * dur_s
+                self._post_time[k] += dur_s
+                return
+            if len(self._post_time) >= p.max_postures:  # bounded: the posture with least time goes
+                k = int(np.argmin(self._post_time))
+                self._post_sum = np.delete(self._post_sum, k, axis=0)
+                self._post_time = np.delete(self._post_time, k)
+        self._post_sum = np.vstack((self._post_sum, m * dur_s))
+        self._post_time = np.append(self._post_time, dur_s)
+
+    def _choose_neutral(self, walk_up: np.ndarray, t_s: float) -> None:
+        """The still posture nearest the walking posture (before a walk: the provisional upright) with
+        still_s of time, averaged with the still postures within refine_deg of it; the walking posture
+        itself while none is within walk_dev_deg (a reclined or hunched habitual sitting posture is not
+        neutral)."""
+        p = self.params
+        ok = self._post_time >= p.still_s
+        n = walk_up
+        if ok.any():
+            c = self._post_sum / np.linalg.norm(self._post_sum, axis=1, keepdims=True)
+            k = int(np.argmax(np.where(ok, c @ walk_up, -np.inf)))
+            if float(c[k] @ walk_up) >= math.cos(math.radians(p.walk_dev_deg)):
+                n = self._post_sum[c @ c[k] >= math.cos(math.radians(p.refine_deg))].sum(axis=0)
         if self.neutral_up_s is None:
+            self.neutral_at_s = max(t_s, self._t_floor)
+        self.neutral_up_s = n / np.linalg.norm(n)
+
+    def _walking(self, hops: list[Hop], exercising: bool) -> None:
+        """Forward-backward axis and its sign from the walking hops (see the module docstring, 2)."""
+        p = self.params
+        if len(self._motion_t) == 0:
             return
-        self._forward(hops[-1].end_s)
+        for h in hops:
+            if (
+                exercising
+                or h.activity != Activity.WALKING
+                or not 0 < h.cadence_hz <= p.max_cadence_hz
+                or self._walk_s >= p.walk_max_s
+            ):
+                continue
+            i0, i1 = np.searchsorted(self._motion_t, (h.start_s - _PAD_S, h.end_s + _PAD_S))
+            if i1 - i0 < 16:
+                continue
+            t, a = self._motion_t[i0:i1], self._motion_a[i0:i1]
+            g = a.mean(axis=0)  # gravity over the window (the walking acceleration averages out)
+            g /= max(float(np.linalg.norm(g)), 1e-9)
+            along = a @ g
+            v = along - along.mean()
+            hz = a - along[:, None] * g
+            hz -= hz.mean(axis=0)
+            w = np.hanning(len(t)) * np.exp(-2j * np.pi * h.cadence_hz * (t - t[0]))
+            H, V = w @ hz, complex(w @ v)
+            self._walk_up += g * (h.end_s - h.start_s)
+            self._walk_C += np.real(np.outer(H, H.conj()))
+            self._walk_X += H * V.conjugate()
+            self._walk_s += h.end_s - h.start_s
+            if self._x_walk is None and self._walk_s >= p.walk_fwd_s:
+                self._decide_walk(h.end_s)  # dated by its hop
+        last = hops[-1].end_s
+        keep = self._motion_t >= last - 2 * _PAD_S - 1.0
+        if self._walk_s >= p.walk_max_s:
+            keep[:] = False  # refined enough: no more samples are kept
+        self._motion_t, self._motion_a = self._motion_t[keep], self._motion_a[keep]
+        if self._walk_s >= p.walk_fwd_s:
+            self._decide_walk(last)
+
+    def _decide_walk(self, t_s: float) -> None:
+        """Forward from the walking sums, when the axis is clear and its phase tells the sign."""
+        p = self.params
+        evals, evecs = np.linalg.eigh(self._walk_C)
+        ax = evecs[:, -1]
+        cross = complex(ax @ self._walk_X)
+        sin = cross.imag / max(abs(cross), 1e-12)
+        if evals[-1] >= p.min_ap_ratio * max(evals[-2], 1e-12) and abs(sin) >= math.sin(
+            math.radians(p.min_phase_deg)
+        ):
+            self._x_walk = ax if sin > 0 else -ax
+            self._walk_at_s = min(self._walk_at_s, t_s)
 
     def _provisional(self) -> np.ndarray | None:
-        """Before any walk: the mean attitude of the first still_s of sedentary time is taken as upright
-        (people put the sensor on sitting or standing), until a walk confirms or overrules it."""
-        tot, acc = 0.0, np.zeros(3)
+        """Before any walk: the first unbroken run of still hops within cluster_deg of each other that
+        lasts provisional_s (longer than any held bend of a stretch routine) is taken as upright (people put
+        the sensor on sitting or standing), until a walk confirms or overrules it."""
+        p = self.params
+        cos_c = math.cos(math.radians(p.cluster_deg))
+        run_sum, run_s = np.zeros(3), 0.0
         for h, u in self._pending:
-            if h.activity == Activity.SEDENTARY:
-                acc += u.mean(axis=0) * (h.end_s - h.start_s)
-                tot += h.end_s - h.start_s
-        return acc / np.linalg.norm(acc) if tot >= self.params.still_s and np.linalg.norm(acc) > 0 else None
+            m = u.mean(axis=0)
+            m /= np.linalg.norm(m)
+            if h.activity != Activity.SEDENTARY:
+                run_sum, run_s = np.zeros(3), 0.0
+                continue
+            if run_s > 0 and float(m @ run_sum) < cos_c * float(np.linalg.norm(run_sum)):
+                run_sum, run_s = np.zeros(3), 0.0  # another posture: a new run
+            run_sum += m * (h.end_s - h.start_s)
+            run_s += h.end_s - h.start_s
+            if run_s >= p.provisional_s:
+                return run_sum / np.linalg.norm(run_sum)
+        return None
 
     def _track_bend(self, h: Hop, bent: np.ndarray) -> None:
         """A bend is a short run of tilted hops from upright back to upright (not lying down, not
         getting up from lying); its samples become forward-direction candidates."""
         p = self.params
+        if self._x_walk is not None:
+            return  # walking has shown forward
         if h.activity in (Activity.LYING, Activity.NOT_WORN):
             self._excursion, self._excursion_s, self._after_lying = [], 0.0, True
         elif len(bent) and h.activity in _BENDING:
@@ -200,7 +372,7 @@ class AutoBaseline:
         p = self.params
         u_n = self.neutral_up_s
         assert u_n is not None
-        if self._x_s is None and self._cand:
+        if self._x_walk is None and self._x_s is None and self._cand:
             u = np.concatenate(self._cand)
             cos = np.clip(u @ u_n, -1.0, 1.0)
             tilt = np.degrees(np.arccos(cos))
@@ -208,13 +380,17 @@ class AutoBaseline:
             d_sum = (u[sel] - cos[sel, None] * u_n).sum(axis=0)
             if int(sel.sum()) / p.history_hz >= p.min_bend_s and np.linalg.norm(d_sum) > 1e-9:
                 self._x_s = -d_sum / np.linalg.norm(d_sum)
-                self.forward_at_s = t_s
                 self._cand, self._cand_n = [], 0
             else:
                 self._cand = [u]  # one array: the check above stays a single pass
-        if self._x_s is not None:
-            x_s = self._x_s - (self._x_s @ u_n) * u_n
+        x = self._x_walk if self._x_walk is not None else self._x_s
+        if x is not None:
+            x_s = x - (x @ u_n) * u_n
+            if np.linalg.norm(x_s) < 1e-6:
+                return
             x_s /= np.linalg.norm(x_s)
+            if self.R_bs is None:
+                self.forward_at_s = max(t_s, self._t_floor)
             self.R_bs = np.vstack([x_s, np.cross(u_n, x_s), u_n])
 
 

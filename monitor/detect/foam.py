@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monitor.angles import angles_from_up
 from monitor.detect.windows import Window, WindowBuffer, autocorrelation, best_period, faster_rhythm
 from monitor.events import FoamRolling
+from monitor.pipeline.angles import angles_from_up
 
 
 @dataclass(frozen=True, slots=True)

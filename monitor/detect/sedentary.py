@@ -21,7 +21,8 @@ Rules (DOMAIN.md, issue 6), all on the device timeline:
   the day).
 - Lying and not wearing the sensor (Activity.LYING, NOT_WORN) are neither sitting nor movement: the
   sitting clock stops while they last (the time is added to ref_s) and they end a movement run like any
-  pause.
+  pause. "Not worn" is only known after the sensor lay still for a while (ActivityParams.worn_s): the
+  still hops right before it, up to `not_worn_lookback_s`, stop the clock too.
 - An alert is due when since_break_s >= `alert_after_s` (30 min) and the wearer is not moving (no alert
   while walking); after an alert (delivered, or skipped by the user) the next one is due `repeat_s`
   (15 min) later, unless a break comes first. An alert held back by the policy (quiet hours, snooze) stays
@@ -55,6 +56,8 @@ class SedentaryParams:
     bridge_s: float = 20.0  #: pauses up to this long do not end a movement run (stretch holds), s
     min_active_s: float = 8.0  #: shorter active bursts next to a walk (standing up, sitting down) count 0, s
     min_walk_s: float = 10.0  #: ... a walk of at least this long, s
+    #: sedentary time right before a not-worn hop that was not worn either (ActivityParams.worn_s), s
+    not_worn_lookback_s: float = 120.0
 
     def __post_init__(self) -> None:
         for name in ("alert_after_s", "repeat_s", "credit_s"):
@@ -97,6 +100,7 @@ class SedentaryTracker:
         self._run_prompted = False
         self._t = math.nan
         self._moving = False
+        self._still_since = math.nan  # start of the current run of sedentary hops, s
 
     @property
     def since_break_s(self) -> float:
@@ -166,9 +170,13 @@ class SedentaryTracker:
                 self._ref = start
                 self._next_due = start + p.alert_after_s
             moving = act in MOVING
-            if act in PAUSED:  # the clock stops: everything due moves on by the hop
-                self._ref += end - start
-                self._next_due += end - start
+            paused = end - start if act in PAUSED else 0.0  # the clock stops: everything due moves on
+            if act == Activity.NOT_WORN and self._prev_act == Activity.SEDENTARY:  # still before: not worn
+                paused += min(p.not_worn_lookback_s, max(0.0, start - self._still_since))
+            self._ref += paused
+            self._next_due += paused
+            if act == Activity.SEDENTARY and self._prev_act != Activity.SEDENTARY:
+                self._still_since = start
             if act != Activity.ACTIVE and self._prev_act == Activity.ACTIVE:
                 self._end_burst(next_is_walk=act == Activity.WALKING)
             if act not in MOVING and self._prev_act == Activity.WALKING:

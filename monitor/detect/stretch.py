@@ -20,8 +20,8 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from monitor.alerts import parse_hhmm
 from monitor.events import StretchRoutine
+from monitor.pipeline.alerts import parse_hhmm
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,12 +35,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from monitor.sim.fidget import add_fidgets
 from monitor.sim.labels import Activity, Label
 from monitor.sim.motion import Ch, min_jerk
 from monitor.sim.scenario import Segment, Value
 
 if TYPE_CHECKING:
-    from monitor.sim.timeline import _Builder
+    from monitor.sim.timeline import Builder
 
 _D = math.pi / 180
 _DRIVE_SEAT = 0.8  #: share of the drive over which the seat slides back
@@ -60,7 +61,7 @@ def _core_mean() -> float:
 _CORE_MEAN = _core_mean()
 
 
-def _piece(b: _Builder, t_end: float, rate_spm: float, shape: dict[str, float],
+def _piece(b: Builder, t_end: float, rate_spm: float, shape: dict[str, float],
            strokes: list[tuple[float, float, float]]) -> None:
     """Strokes at `rate_spm` from b.t until the next would end after t_end; appended to `strokes`."""
     catch, layback, slide, drive_s, lean = (shape[k] for k in ("catch", "layback", "slide", "drive", "lean"))
@@ -92,7 +93,7 @@ def _side(lean_rad: float) -> str | None:
     return None if lean_rad == 0 else ("right" if lean_rad > 0 else "left")
 
 
-def do_row(b: _Builder, seg: Segment, p: dict[str, Value]) -> None:
+def do_row(b: Builder, seg: Segment, p: dict[str, Value]) -> None:
     """A rowing session (see the module docstring)."""
     b.ensure("sit")
     t0, dur = b.t, b.duration(seg, 30.0)
@@ -128,7 +129,7 @@ def do_row(b: _Builder, seg: Segment, p: dict[str, Value]) -> None:
     b.t = t1
 
 
-def _lie_down(b: _Builder, position: str, tilt: float, t0: float, down_s: float) -> Ch:
+def _lie_down(b: Builder, position: str, tilt: float, t0: float, down_s: float) -> Ch:
     """Ramps from sitting to lying (trunk tilted by `tilt` rad) on the back or a side over down_s; returns
     the channel along the spine."""
     if position == "back":
@@ -142,18 +143,18 @@ def _lie_down(b: _Builder, position: str, tilt: float, t0: float, down_s: float)
     return Ch.PX if position == "back" else Ch.PY  # on the back the spine lies along the heading
 
 
-def _get_up(b: _Builder, t1: float, down_s: float) -> None:
+def _get_up(b: Builder, t1: float, down_s: float) -> None:
     b.ramp(Ch.FLEX, 0.0, t1 - down_s, down_s)
     b.ramp(Ch.LEAN, 0.0, t1 - down_s, down_s)
     b.ramp(Ch.PZ, b.cur[Ch.PZ] + 0.25, t1 - down_s, down_s)
 
 
-def _position(b: _Builder, p: dict[str, Value]) -> str:
+def _position(b: Builder, p: dict[str, Value]) -> str:
     position = str(p["position"])
     return ("back", "left", "right")[int(b.rng.integers(3))] if position == "random" else position
 
 
-def do_lie(b: _Builder, seg: Segment, p: dict[str, Value]) -> None:
+def do_lie(b: Builder, seg: Segment, p: dict[str, Value]) -> None:
     """Lying still on the back or a side (breathing and sway only): what foam rolling is not."""
     b.ensure("sit")
     t0, dur = b.t, b.duration(seg, 12.0)
@@ -161,12 +162,15 @@ def do_lie(b: _Builder, seg: Segment, p: dict[str, Value]) -> None:
     position, tilt = _position(b, p), b.draw((75.0, 85.0)) * _D
     down_s = b.draw((3.0, 5.0))
     _lie_down(b, position, tilt, t0, down_s)
+    b.act(Activity.LIE, t0 + down_s)  # getting down and up are ACTIVE
+    add_fidgets(b, t0 + down_s, t0 + dur - down_s, "lie")
+    b.act(Activity.ACTIVE, t0 + dur - down_s)
     _get_up(b, t0 + dur, down_s)
     b.t = t0 + dur
     b.sway_on()
 
 
-def do_foam_roll(b: _Builder, seg: Segment, p: dict[str, Value]) -> None:
+def do_foam_roll(b: Builder, seg: Segment, p: dict[str, Value]) -> None:
     """Foam rolling (see the module docstring)."""
     b.ensure("sit")
     t0, dur = b.t, b.duration(seg, 20.0)
@@ -202,5 +206,5 @@ def do_foam_roll(b: _Builder, seg: Segment, p: dict[str, Value]) -> None:
     b.sway_on()
 
 
-#: segment kind -> compiler, looked up by timeline._Builder.run
+#: segment kind -> compiler, looked up by timeline.Builder.run
 EXERCISES = {"row": do_row, "foam_roll": do_foam_roll, "lie": do_lie}

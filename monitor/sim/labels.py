@@ -52,6 +52,8 @@ class Activity(IntEnum):
     WALK = 2  #: walking, gait initiation and termination included
     ACTIVE = 3  #: stretching or other active whole-body movement
     TRANSITION = 4  #: standing up or sitting down
+    LIE = 5  #: lying still (on the back or a side): getting down and up are ACTIVE
+    NOT_WORN = 6  #: the sensor off the body, lying on a desk: taking it off and putting it on are ACTIVE
 
 
 @dataclass(frozen=True, slots=True)

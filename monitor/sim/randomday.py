@@ -6,8 +6,10 @@ leans to either side, slouches and reaches sprinkled in, each short or long) and
 an evening stretch. With `exercise` (the default) some days also hold the article's exercises: a rowing
 session (6-20 min, sometimes with a warm-up, rest intervals or a lopsided lean in the drive) before or after
 work, and foam rolling (2-6 min) in the morning or the evening. Those choices come from a stream of their
-own, so a day without them is the same day as without `exercise`. All choices come from `seed`; the same
-seed gives the same scenario.
+own, so a day without them is the same day as without `exercise`. With `rests` (the default) about 30 % of
+days take the sensor off for 5-20 min (`not_worn`: it lies on the desk) and 20 % hold 5-15 min of lying
+down (a back rest on the floor or a sofa), somewhere in the middle of the day, again from a stream of their
+own. All choices come from `seed`; the same seed gives the same scenario.
 """
 
 from __future__ import annotations
@@ -91,19 +93,36 @@ def _exercises(seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return before, after
 
 
-def random_day(seed: int, hours: float = 8.0, part: str = "MPU-6050", exercise: bool = True) -> Scenario:
+def _rests(seed: int) -> tuple[list[dict[str, Any]], float]:
+    """The sensor taken off, lying down: the segments and where in the day (share of it) they come."""
+    rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(97,)))
+    out: list[dict[str, Any]] = []
+    if rng.random() < 0.3:
+        out.append({"do": "not_worn", "minutes": _r(rng, 5, 20)})
+    if rng.random() < 0.2:
+        out.append({"do": "lie", "minutes": _r(rng, 5, 15)})
+    rng.shuffle(out)
+    return out, _r(rng, 0.3, 0.7, 2)
+
+
+def random_day(seed: int, hours: float = 8.0, part: str = "MPU-6050", exercise: bool = True,
+               rests: bool = True) -> Scenario:
     """A plausible random workday of about `hours` (within a few minutes), reproducible from `seed`."""
     if not 0.5 <= hours <= 24:
         raise ValueError(f"hours must be within [0.5, 24], got {hours}")
     rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(99,)))
     segs: list[dict[str, Any]] = [{"do": "calibrate"}, {"do": "stretch", "rounds": 3}]
     before, after = _exercises(seed) if exercise else ([], [])
-    extra_s = sum(60.0 * seg.get("minutes", 0.0) + seg.get("seconds", 0.0) for seg in before + after)
+    rest, rest_share = _rests(seed) if rests else ([], 0.0)
+    extra_s = sum(60.0 * seg.get("minutes", 0.0) + seg.get("seconds", 0.0) for seg in before + after + rest)
     budget = hours * 3600.0 - 2 * 240.0 - 30.0 - min(extra_s, hours * 1800.0)
     lunch_at = budget * _r(rng, 0.4, 0.6, 2)
     lunch_done = hours < 5
     elapsed = 0.0
     while elapsed < budget - 120.0:
+        if rest and elapsed >= rest_share * budget:
+            segs += rest
+            rest = []
         if not lunch_done and elapsed >= lunch_at:
             walk1, eat, walk2 = _r(rng, 180, 600, 0), _r(rng, 1200, 2400, 0), _r(rng, 180, 600, 0)
             segs += [{"do": "walk", "seconds": walk1}, {"do": "sit", "seconds": eat},
@@ -118,6 +137,7 @@ def random_day(seed: int, hours: float = 8.0, part: str = "MPU-6050", exercise: 
             brk, secs = _break(rng)
             segs += brk
             elapsed += secs
+    segs += rest  # (when the work blocks ended before their place in the day)
     segs[1:1] = before
     segs += after + [{"do": "stretch", "rounds": 3}, {"do": "stand", "seconds": 20}]
     return scenario_from_dict(

@@ -80,6 +80,7 @@ SEGMENT_KINDS: dict[str, tuple[str, dict[str, _Param]]] = {
     "sit": ("required", _POSTURE_KEYS),
     "stand": ("required", _POSTURE_KEYS),
     "still": ("required", {}),
+    "not_worn": ("required", {}),
     "lean": ("required", {"side": _SIDE, "deg": _Num(0, 60), "ramp_s": _Num(0.3, 10, (1.0, 3.0)),
                           "wobble_deg": _Num(0, 5, 0.5)}),
     "slouch": ("required", {"deg": _Num(0, 60), "ramp_s": _Num(0.3, 10, (2.0, 4.0))}),

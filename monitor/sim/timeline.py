@@ -14,7 +14,8 @@ Each segment kind becomes ramps and waves on the channels of `motion.Ch` (all sm
 - active: several slow trunk sinusoids, turns and body accelerations (0.5-2 Hz) at `intensity`.
 - stand_up / sit_down (inserted automatically when a segment needs the other posture): a flexion bump of
   `deg` over the transition, the pelvis rising or sinking 0.45 m.
-- row / foam_roll: the article's exercises, compiled by monitor.sim.exercise.
+- walk, active and stretch are compiled by monitor.sim.movement; row / foam_roll (the article's
+  exercises) and lie by monitor.sim.exercise.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ import numpy as np
 
 from monitor.sim.errors import ScenarioError
 from monitor.sim.exercise import EXERCISES
+from monitor.sim.fidget import add_fidgets
 from monitor.sim.labels import Activity, Label
-from monitor.sim.motion import N_CH, Ch, Events, walk_cycles
+from monitor.sim.motion import N_CH, Ch, Events
+from monitor.sim.movement import MOVEMENTS
 from monitor.sim.scenario import _DEFAULT_TRANSITION_S, MAX_DURATION_S, Scenario, Segment, Value
 
 _D = math.pi / 180
@@ -54,7 +57,7 @@ class Timeline:
         return self.activity_code[np.clip(i, 0, None)].astype(np.int8)
 
 
-class _Builder:
+class Builder:
     def __init__(self, scenario: Scenario, rng: np.random.Generator) -> None:
         self.rng = rng
         self.t = 0.0
@@ -67,6 +70,8 @@ class _Builder:
         self.labels: list[Label] = []
         self.taps: list[tuple[float, float, float]] = []
         self.where = ""
+        #: fidget bursts and typing (monitor.sim.fidget), drawn from a stream of their own; None: none
+        self.micro_rng: np.random.Generator | None = None
 
     # -- primitives -------------------------------------------------------------------------------
     def draw(self, v: Value) -> float:
@@ -120,7 +125,7 @@ class _Builder:
                 for child in seg.children:
                     self.run(child)
             return
-        exercise = EXERCISES.get(seg.do)
+        exercise = EXERCISES.get(seg.do) or MOVEMENTS.get(seg.do)
         if exercise is not None:
             exercise(self, seg, dict(seg.params))
         else:
@@ -179,6 +184,7 @@ class _Builder:
                 swivel = self.draw((-20.0, 20.0)) if posture == "sit" else self.draw((-5.0, 5.0))
                 self.ramp(Ch.HEAD, self.cur[Ch.HEAD] + swivel * _D, t, shift)
                 t += shift + self.draw((60.0, 300.0))
+        add_fidgets(self, t0 + ramp, t0 + dur, posture)
         self.t = t0 + dur
 
     def do_sit(self, seg: Segment, p: dict[str, Value]) -> None:
@@ -193,7 +199,27 @@ class _Builder:
         self.ramp(Ch.SWAY, 0.0, self.t, min(1.0, dur / 2))
         self.t += dur
 
-    def _excursion(self, ch: Ch, target: float, ramp: float, dur: float) -> float:
+    def do_not_worn(self, seg: Segment, p: dict[str, Value]) -> None:
+        """The sensor taken off and put down on a desk: 2-4 s of handling (ACTIVE) that turns it to an
+        arbitrary attitude, then motionless (no sway, breathing or fidgets: NOT_WORN), and put back on the
+        same way (the clip keeps the mounting). The trunk channels carry the sensor's attitude meanwhile."""
+        t0, dur = self.t, self.duration(seg, 20.0)
+        handle = self.draw((2.0, 4.0))
+        t1 = t0 + dur
+        self.act(Activity.ACTIVE)
+        old = {ch: float(self.cur[ch]) for ch in (Ch.LEAN, Ch.FLEX, Ch.TWIST)}
+        self.ramp(Ch.SWAY, 0.0, t0, handle / 2)
+        self.ramp(Ch.LEAN, self.draw((-80.0, 80.0)) * _D, t0, handle)
+        self.ramp(Ch.FLEX, self.draw((-80.0, 80.0)) * _D, t0, handle)
+        self.ramp(Ch.TWIST, self.draw((-90.0, 90.0)) * _D, t0, handle)
+        self.act(Activity.NOT_WORN, t0 + handle)
+        self.act(Activity.ACTIVE, t1 - handle)
+        for ch, v in old.items():
+            self.ramp(ch, v, t1 - handle, handle)
+        self.ramp(Ch.SWAY, _GAIN[self.posture], t1 - handle / 2, handle / 2)
+        self.t = t1
+
+    def excursion(self, ch: Ch, target: float, ramp: float, dur: float) -> float:
         """Ramp `ch` to `target`, hold, ramp back to where it was; returns the old value."""
         old = self.cur[ch]
         self.ramp(ch, target, self.t, ramp)
@@ -208,7 +234,7 @@ class _Builder:
         self.act(self.posture_code())
         self.sway_on()
         self.labels.append(Label("lean", self.t, self.t + dur, side=side, peak_deg=deg))
-        self._excursion(Ch.LEAN, (deg if side == "right" else -deg) * _D, ramp, dur)
+        self.excursion(Ch.LEAN, (deg if side == "right" else -deg) * _D, ramp, dur)
         wob = self.draw(p["wobble_deg"]) * _D
         self.wave(Ch.LEAN, self.t + ramp, self.t + dur - ramp, 2.0, wob, self.draw((0.05, 0.15)), self.draw((0, 6.28)))
         self.t += dur
@@ -220,7 +246,7 @@ class _Builder:
         self.act(self.posture_code())
         self.sway_on()
         self.labels.append(Label("slouch", self.t, self.t + dur, peak_deg=deg))
-        self._excursion(Ch.FLEX, deg * _D, ramp, dur)
+        self.excursion(Ch.FLEX, deg * _D, ramp, dur)
         self.t += dur
 
     def do_reach(self, seg: Segment, p: dict[str, Value]) -> None:
@@ -235,89 +261,11 @@ class _Builder:
             side = None if direction == "forward" else direction
             self.labels.append(Label("reach", self.t, self.t + dur, side=side, peak_deg=deg))
             sign = {"left": -1.0, "right": 1.0, "forward": 0.0}[direction]
-            self._excursion(Ch.LEAN, sign * deg * _D, ramp, dur)
-            self._excursion(Ch.FLEX, self.cur[Ch.FLEX] + (0.3 if sign else 1.0) * deg * _D, ramp, dur)
-            self._excursion(Ch.TWIST, -sign * self.draw((5.0, 20.0)) * _D, ramp, dur)
+            self.excursion(Ch.LEAN, sign * deg * _D, ramp, dur)
+            self.excursion(Ch.FLEX, self.cur[Ch.FLEX] + (0.3 if sign else 1.0) * deg * _D, ramp, dur)
+            self.excursion(Ch.TWIST, -sign * self.draw((5.0, 20.0)) * _D, ramp, dur)
             self.t += dur + self.draw(p["gap_s"])
             self.check_length()
-
-    def do_walk(self, seg: Segment, p: dict[str, Value]) -> None:
-        self.ensure("stand")
-        t0, dur = self.t, self.duration(seg, 3.0)
-        t1 = t0 + dur
-        self.act(Activity.WALK)
-        f, length = self.draw(p["cadence_hz"]), self.draw(p["step_length_m"])
-        ramp = min(1.5, dur / 4)
-        speed = length * f
-        self.ramp(Ch.SPEED, speed, t0, ramp)
-        self.ramp(Ch.SPEED, 0.0, t1 - ramp, ramp)
-        self.ramp(Ch.SWAY, 0.5, t0, ramp)
-        self.ramp(Ch.LEAN, 0.0, t0, ramp)
-        self.ramp(Ch.TWIST, 0.0, t0, ramp)
-        self._excursion(Ch.FLEX, self.draw((2.0, 5.0)) * _D, ramp, dur)
-        w2, w1 = (2 * math.pi * f) ** 2, (math.pi * f) ** 2
-        # the pace wanders by 1-3 % over 12-30 s: phase modulation of every gait wave, in step cycles
-        pm_f, pm_ph = self.draw((0.033, 0.083)), self.draw((0.0, 2 * math.pi))
-        pm_cyc = self.draw((0.01, 0.03)) * f / (2 * math.pi * pm_f)
-        step, stride = (2 * math.pi * pm_cyc, pm_f, pm_ph), (math.pi * pm_cyc, pm_f, pm_ph)
-        bounce = self.draw(p["bounce_ms2"])
-        self.wave(Ch.PZ, t0, t1, ramp, bounce / w2, f, -math.pi / 2, step)
-        self.wave(Ch.PZ, t0, t1, ramp, self.draw((0.05, 0.15)) * bounce / w1, f / 2, 0.0, stride)  # limp
-        self.wave(Ch.PY, t0, t1, ramp, self.draw((0.5, 1.0)) / w1, f / 2, 0.0, stride)
-        self.wave(Ch.PX, t0, t1, ramp, self.draw((0.5, 1.2)) / w2, f, -math.pi / 2 + 0.6, step)
-        self.wave(Ch.LEAN, t0, t1, ramp, self.draw((1.5, 3.0)) * _D, f / 2, 0.0, stride)
-        self.wave(Ch.TWIST, t0, t1, ramp, self.draw((2.0, 4.0)) * _D, f / 2, math.pi / 2, stride)
-        self.wave(Ch.FLEX, t0, t1, ramp, self.draw((0.5, 1.5)) * _D, f, 0.3, step)
-        cycles_at_end = float(walk_cycles(np.array(t1), t0, f, pm_cyc, pm_f, pm_ph))
-        steps = max(0, math.ceil(cycles_at_end) - 1)
-        self.walks.append((t0, t1, f, steps, pm_cyc, pm_f, pm_ph))
-        self.labels.append(Label("walk", t0, t1, steps=steps))
-        t = t0 + self.draw((2.0, 10.0))
-        while True:
-            deg = self.draw(p["turn_deg"]) * (1 if self.rng.random() < 0.5 else -1)
-            turn_s = 1.0 + 2.0 * abs(deg) / 180
-            if t + turn_s > t1 - ramp - 0.5:
-                break
-            self.ramp(Ch.HEAD, self.cur[Ch.HEAD] + deg * _D, t, turn_s)
-            t += turn_s + self.draw(p["turn_every_s"])
-        self.t = t1
-
-    def do_active(self, seg: Segment, p: dict[str, Value]) -> None:
-        self.ensure("stand")
-        t0, dur = self.t, self.duration(seg, 4.0)
-        t1, k = t0 + dur, self.draw(p["intensity"])
-        ramp = min(2.0, dur / 4)
-        self.act(Activity.ACTIVE)
-        self.labels.append(Label("active", t0, t1))
-        self.ramp(Ch.SWAY, 1.0, t0, ramp)
-        self._excursion(Ch.FLEX, k * self.draw((5.0, 15.0)) * _D, ramp, dur)
-        for ch, lo, hi in ((Ch.LEAN, 3.0, 8.0), (Ch.LEAN, 1.0, 4.0), (Ch.FLEX, 5.0, 15.0), (Ch.TWIST, 5.0, 15.0)):
-            self.wave(ch, t0, t1, ramp, k * self.draw((lo, hi)) * _D, self.draw((0.1, 0.5)), self.draw((0, 6.28)))
-        for ch in (Ch.PX, Ch.PY, Ch.PZ):
-            f = self.draw((0.5, 2.0))
-            self.wave(ch, t0, t1, ramp, k * self.draw((0.3, 1.5)) / (2 * math.pi * f) ** 2, f, self.draw((0, 6.28)))
-        t = t0 + self.draw((3.0, 15.0))
-        while t + 3.0 < t1 - ramp:
-            self.ramp(Ch.HEAD, self.cur[Ch.HEAD] + self.draw((-120.0, 120.0)) * _D, t, 2.0)
-            t += 2.0 + self.draw((5.0, 20.0))
-        self.t = t1
-
-    def do_stretch(self, seg: Segment, p: dict[str, Value]) -> None:
-        self.ensure("stand")
-        t0 = self.t
-        self.act(Activity.ACTIVE)
-        self.ramp(Ch.SWAY, 0.5, t0, 1.0)
-        self.ramp(Ch.LEAN, 0.0, t0, 1.0)
-        self.ramp(Ch.FLEX, 0.0, t0, 1.0)
-        self.t += 1.0
-        for _ in range(int(self.draw(p["rounds"]))):
-            for ch, lo, hi, hold in ((Ch.FLEX, -20, -10, (8, 12)), (Ch.FLEX, 60, 85, (10, 20)),
-                                     (Ch.LEAN, -35, -20, (8, 12)), (Ch.LEAN, 20, 35, (8, 12))):
-                ramp = self.draw((2.0, 3.5))
-                dur = 2 * ramp + self.draw((float(hold[0]), float(hold[1])))
-                self._excursion(ch, self.draw((float(lo), float(hi))) * _D, ramp, dur)
-                self.t += dur + self.draw((2.0, 4.0))
-        self.labels.append(Label("stretch", t0, self.t))
 
     def do_tap(self, seg: Segment, p: dict[str, Value]) -> None:
         """A double tap on the sensor (to answer a nudge): still for 0.5 s, two taps gap_s apart, still
@@ -399,7 +347,9 @@ def _sway(scenario: Scenario, rng: np.random.Generator) -> tuple[list[int], list
 
 def compile_timeline(scenario: Scenario, rng: np.random.Generator) -> Timeline:
     """Expand the scenario's segments (drawing every range from `rng`) into a Timeline."""
-    b = _Builder(scenario, rng)
+    b = Builder(scenario, rng)
+    if scenario.body.sway and scenario.body.micro_motion:  # a jumped copy: every other draw stays the same
+        b.micro_rng = np.random.Generator(rng.bit_generator.jumped(2))  # type: ignore[attr-defined]  # PCG64
     sway = _sway(scenario, rng)
     first = scenario.segments[0]
     still_start = first.do in ("calibrate", "still")

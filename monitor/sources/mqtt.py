@@ -94,6 +94,7 @@ class MqttSource(QueuedSource):
         self.poison_messages = 0  #: payloads that can never be processed (acknowledged and dropped)
         self.evicted_devices = 0  #: devices without DEVICE_INFO dropped from the table to make room
         self._last_msg: dict[str, float] = {}  # device -> clock() of its last message (for eviction)
+        self._wanted: dict[str, bool] = {}  # device -> settings.wants(device) (bounded, see _wants)
         self._cmd_ids = count(1)
         self._warned_full = False
 
@@ -246,7 +247,7 @@ class MqttSource(QueuedSource):
 
     def _message(self, msg: MQTTMessage) -> None:
         parsed = parse_topic(self.s, msg.topic)
-        if parsed is None or not self.s.wants(parsed[0]) or parsed[1] not in ("imu", "msg", "info", "status"):
+        if parsed is None or not self._wants(parsed[0]) or parsed[1] not in ("imu", "msg", "info", "status"):
             self.ignored_messages += 1
             self._ack(msg)
             return
@@ -281,6 +282,16 @@ class MqttSource(QueuedSource):
             self._put(received)
         else:
             self._ack(msg)
+
+    def _wants(self, device_id: str) -> bool:
+        """`MqttSettings.wants` (glob patterns, the shard's CRC), remembered for up to 2 * MAX_DEVICES ids: it
+        was asked once per message."""
+        wanted = self._wanted.get(device_id)
+        if wanted is None:
+            wanted = self.s.wants(device_id)
+            if len(self._wanted) < 2 * MAX_DEVICES:  # ids come from the wire: the memory stays bounded
+                self._wanted[device_id] = wanted
+        return wanted
 
     def _make_room(self) -> bool:
         """Drop the least recently heard device that never sent DEVICE_INFO; False if there is none."""

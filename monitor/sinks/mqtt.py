@@ -8,10 +8,10 @@ The state is published when something a person would see changed, not every seco
 recorder keeps a row per change): at once when the alert or the pause changes; when the activity changed,
 the lean or flexion moved `deadband_deg` (1 deg) or a count changed, at most every `state_interval_s` (5 s); at
 least every `heartbeat_s` (60 s), well inside the discovery's `expire_after`. Besides the State's fields it
-carries since_break_min, alert_active, steps_today and upright_pct_today (monitor.day_tally), and what the
+carries since_break_min, alert_active, steps_today and upright_pct_today (monitor.sinks.day_tally), and what the
 monitor knows beyond the pipeline (`extras`: battery_pct, paused, paused_until; monitor.control).
 
-Home Assistant discovery: one device-based config per wearable (monitor.ha_discovery), republished when
+Home Assistant discovery: one device-based config per wearable (monitor.sinks.ha_discovery), republished when
 what it says changes (a firmware update); the per-entity topics of the earlier format are cleared once.
 Availability is the device's retained status topic ("online"/"offline"; the firmware's Last Will, or, for a
 serial device, what this sink publishes on connect and on close) combined with the monitor's own.
@@ -25,10 +25,10 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from monitor.day_tally import DayTally
 from monitor.events import Aggregate, Alert, Event, State, event_to_dict
-from monitor.ha_discovery import device_config, discovery_topic, legacy_topics
 from monitor.mqtt_common import MqttSettings
+from monitor.sinks.day_tally import DayTally
+from monitor.sinks.ha_discovery import device_config, discovery_topic, legacy_topics
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,9 @@
 """The pipeline's side of the alert policy: offer a nudge, report holds once, answer the latest alert.
 
-`Nudger` sits between the detectors (in monitor.pipeline) and `AlertPolicy` (monitor.alerts). Before the
+`Nudger` sits between the detectors (in monitor.pipeline.core) and `AlertPolicy` (monitor.pipeline.alerts). Before the
 policy's own limits it holds what the wearer should not feel: a nudge worked out from samples older than
 [alerts] stale_after_s (a live monitor after a restart or a broker backlog: the alert would be about the
-past) and any nudge while walking. Each hold is reported once (monitor.held). It also keeps the one
+past) and any nudge while walking. Each hold is reported once (monitor.pipeline.held). It also keeps the one
 low-battery nudge (at BATTERY_LOW_PCT or less, re-armed once charged above it + 5) and answers the latest
 open alert for the device's button, a double tap, a done routine or a taken break.
 """
@@ -14,9 +14,9 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from monitor.alerts import AlertPolicy
 from monitor.events import Alert, AlertResponse, Event
-from monitor.held import HeldLog
+from monitor.pipeline.alerts import AlertPolicy
+from monitor.pipeline.held import HeldLog
 
 BATTERY_LOW_PCT = 15  #: one nudge at this battery level or less
 
@@ -33,7 +33,7 @@ class Nudger:
               minutes: float = 0.0, part: str | None = None,
               battery_pct: int | None = None) -> tuple[Alert | None, list[Event]]:
         """(the Alert, [it]) when given; else (None, [a HeldAlert the first time it is held for a reason of
-        monitor.held.HELD_REASONS] or [])."""
+        monitor.pipeline.held.HELD_REASONS] or [])."""
         reason: str | None = None
         if self.now_wall is not None and wall_s is not None and (
             self.now_wall() - wall_s > self.policy.params.stale_after_s

@@ -1,4 +1,4 @@
-"""The SQLite sink: the service's events into the store (monitor/storage.py), committed at most
+"""The SQLite sink: the service's events into the store (monitor/report/store.py), committed at most
 `commit_interval_s` apart by a background thread, so killing the service loses at most that much.
 """
 
@@ -33,7 +33,7 @@ from monitor.events import (
     Transition,
     Walk,
 )
-from monitor.storage import AGG_INSERT, Database, StorageError
+from monitor.report.store import AGG_INSERT, Database, StorageError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -181,7 +181,7 @@ class SqliteSink:
 
     def shift_session(self, device_id: str, delta_s: float) -> None:
         """Move the device's current session `delta_s` seconds in time: what is stored already and what
-        comes (the service found the session dated by a backlog; see monitor/service.py). A stored row
+        comes (the service found the session dated by a backlog; see monitor/service/). A stored row
         that lands on another row's key replaces it."""
         with self._lock:
             sess = self._sessions.get(device_id)

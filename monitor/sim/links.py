@@ -1,7 +1,7 @@
 """The virtual device three ways: in process (a Source for the demo and benches), on a pseudo-terminal
 (`posture simulate --serial`), and as an MQTT client (`posture simulate --mqtt`).
 
-`VirtualDevice` is sans-IO (monitor/virtual_device.py); these adapters only move its bytes and keep time:
+`VirtualDevice` is sans-IO (monitor/sim/device.py); these adapters only move its bytes and keep time:
 `speed` device seconds pass per wall second (None: as fast as the reader takes them).
 """
 
@@ -20,8 +20,8 @@ from typing import Any
 
 import firmware_protocol as fp
 from monitor.mqtt_common import MqttSettings, connect_persistent, make_client, parse_topic
+from monitor.sim.device import VirtualDevice, frame_all
 from monitor.sources.base import Connected, Item, Received, Source
-from monitor.virtual_device import VirtualDevice, frame_all
 
 log = logging.getLogger(__name__)
 

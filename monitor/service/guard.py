@@ -1,4 +1,4 @@
-"""The service's per-device fault isolation (see monitor/service.py, "Faults").
+"""The service's per-device fault isolation (see monitor/service/__init__.py, "Faults").
 
 - `guarded(session, fn, ...)`: one device's handling; an unexpected exception is logged with its traceback
   (once per device, then at debug level), counted in the session's `faults`, and does not reach the
@@ -21,7 +21,7 @@ import numpy as np
 from monitor.imu import ImuSamples
 
 if TYPE_CHECKING:
-    from monitor.capture_set import CaptureSet
+    from monitor.service.capture_set import CaptureSet
 
 log = logging.getLogger(__name__)
 

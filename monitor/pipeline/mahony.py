@@ -25,7 +25,7 @@ import numpy as np
 
 
 class ScalarMahony:
-    """Drop-in for the parts of `ahrs.filters.Mahony` monitor.fusion uses: `k_P`, `k_I`, `b` (the in-motion
+    """Drop-in for the parts of `ahrs.filters.Mahony` monitor.pipeline.fusion uses: `k_P`, `k_I`, `b` (the in-motion
     gyro bias estimate, rad/s) and `updateIMU(q, gyr, acc, dt)`; q is (w, x, y, z), returned as a tuple."""
 
     def __init__(self, k_P: float, k_I: float) -> None:

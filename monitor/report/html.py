@@ -5,7 +5,7 @@
 It leads with a headline (upright share of still time against the goal, the streak of days at goal when
 the summary carries a comparison), then cards with the 7-day deltas coloured by whether the change is good,
 the day in plain words, a timeline of lean and flexion with the activity strip, lean and slouch episodes,
-walks, breaks and nudges marked, a left/right lean histogram and hourly activity bars (monitor.report_charts).
+walks, breaks and nudges marked, a left/right lean histogram and hourly activity bars (monitor.report.charts).
 
 Layout: one column of cards that wrap and charts stacked below 720 px (a phone at 390 px has no sideways
 scrolling and chart text of at least 10 CSS px: tests/test_report_html.py measures both in Chromium, and at
@@ -19,8 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from html import escape
 
-from monitor.exercise_summary import advice_lines
-from monitor.report_charts import (
+from monitor.report.charts import (
     ACTIVE,
     ALERT,
     BREAK,
@@ -38,8 +37,9 @@ from monitor.report_charts import (
     _hourly,
     _timeline,
 )
-from monitor.report_nudges import nudges_panel
-from monitor.summary import DayEvents, DaySummary
+from monitor.report.exercise import advice_lines
+from monitor.report.nudges import nudges_panel
+from monitor.report.summary import DayEvents, DaySummary
 
 _CSS = """
 :root{color-scheme:light dark;--bg:#f4f6f9;--fg:#1d2733;--muted:#5b6b7d;--card:#fff;--good:#1f8a4c;
@@ -231,7 +231,7 @@ _TIMELINE_LEGEND = [(LEAN_LINE, "lean (mean of 10 s)"), (FLEX_LINE, "forward ben
 
 
 def _exercise_panel(s: DaySummary) -> str:
-    """Rowing and foam rolling, today and this week, against the article's advice (monitor.exercise_summary)."""
+    """Rowing and foam rolling, today and this week, against the article's advice (monitor.report.exercise)."""
     items = "".join(f"<li>{escape(w)}</li>" for w in advice_lines(s.exercise, s.week))
     return ('<section class="panel" id="exercise"><h2>Rowing and foam roller</h2>'
             f'<ul class="words">{items}</ul></section>')
@@ -263,7 +263,7 @@ def render_day(s: DaySummary, ev: DayEvents, tz: tzinfo | None = None, title: st
             f'<div class="cards">{cards}</div>',
             f'<section class="panel"><h2>The day in plain words</h2><ul class="words">{words}</ul></section>',
             _exercise_panel(s)]
-    body.append(nudges_panel(s))  # monitor/report_nudges.py: sent, answered, held back
+    body.append(nudges_panel(s))  # monitor/report/nudges.py: sent, answered, held back
     if aggs:
         body.append('<section class="panel"><h2>Lean and forward bend through the day</h2>'
                     f"{_timeline(aggs, ev, s, tz)}{_timeline(aggs, ev, s, tz, narrow=True)}"

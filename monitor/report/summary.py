@@ -1,4 +1,5 @@
-"""The day's posture summary, computed from the pipeline's events (monitor.events), and the 7-day comparison.
+"""The day's posture summary, computed from the pipeline's events (monitor.events); the 7-day comparison
+is monitor.report.trends.
 
 `summarize_day` is a pure function of the day's events, so the same code serves the database
 (`posture summary`) and in-memory events (`posture analyze`, `posture demo`). Times in the events are on
@@ -18,7 +19,7 @@ Definitions (README "Daily summary, report and history" repeats them for users):
 - sedentary bout: a run of SEDENTARY windows that no interruption of `bout_gap_s` (120 s, the length
   of a credited break) or more ends; counted as prolonged when it lasts `bout_min_s` (30 min) or more.
 - posture shifts per sitting hour: shifts / (sedentary time in hours); more is better.
-- held nudges: the nudges the alert policy held back, each hold once, by reason (monitor.held).
+- held nudges: the nudges the alert policy held back, each hold once, by reason (monitor.pipeline.held).
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ from monitor.events import (
     Transition,
     Walk,
 )
-from monitor.exercise_summary import ExerciseDay, exercise_day
-from monitor.held import HELD_REASONS
+from monitor.pipeline.held import HELD_REASONS
+from monitor.report.exercise import ExerciseDay, exercise_day
 
 #: bump only when a key changes meaning or disappears (adding keys keeps the version)
 SUMMARY_SCHEMA = 1
@@ -90,8 +91,8 @@ class DayEvents:
     shifts: tuple[PostureShift, ...] = ()
     transitions: tuple[Transition, ...] = ()
     stretches: tuple[StretchRoutine, ...] = ()
-    link_losses: tuple[LinkLoss, ...] = ()  #: samples the monitor did not get (monitor/service_guard.py)
-    held: tuple[HeldAlert, ...] = ()  #: nudges held back (monitor.held)
+    link_losses: tuple[LinkLoss, ...] = ()  #: samples the monitor did not get (monitor/service/guard.py)
+    held: tuple[HeldAlert, ...] = ()  #: nudges held back (monitor.pipeline.held)
     rowing: tuple[RowingSession, ...] = ()
     foam: tuple[FoamRolling, ...] = ()
 
@@ -201,29 +202,30 @@ class DaySummary:
         lo = self.longest_lean
 
         def stretch(s: StretchRoutine | None) -> dict[str, Any] | None:
-            return None if s is None else {"start_s": _r(s.start_s), "clock": self.clock(s.start_s, tz),
-                                           "duration_s": _r(s.end_s - s.start_s)}
+            return None if s is None else {"start_s": rounded(s.start_s), "clock": self.clock(s.start_s, tz),
+                                           "duration_s": rounded(s.end_s - s.start_s)}
 
         p = self.flexion_percentiles_deg
         return {
             "schema": SUMMARY_SCHEMA, "date": self.date, "device_id": self.device_id,
             "first_seen": self.clock(self.first_s, tz), "last_seen": self.clock(self.last_s, tz),
-            "wear_s": _r(self.wear_s), "posture_s": _r(self.posture_s), "posture_measured": self.posture_measured,
-            "lean_bands_s": {k: _r(v) for k, v in self.lean_bands_s.items()},
-            "asymmetry": {"index": _r(self.asymmetry_index), "dominant_side": self.dominant_side,
-                          "left_s": _r(self.lean_bands_s["left_mild"] + self.lean_bands_s["left_strong"]),
-                          "right_s": _r(self.lean_bands_s["right_mild"] + self.lean_bands_s["right_strong"])},
+            "wear_s": rounded(self.wear_s), "posture_s": rounded(self.posture_s),
+            "posture_measured": self.posture_measured,
+            "lean_bands_s": {k: rounded(v) for k, v in self.lean_bands_s.items()},
+            "asymmetry": {"index": rounded(self.asymmetry_index), "dominant_side": self.dominant_side,
+                          "left_s": rounded(self.lean_bands_s["left_mild"] + self.lean_bands_s["left_strong"]),
+                          "right_s": rounded(self.lean_bands_s["right_mild"] + self.lean_bands_s["right_strong"])},
             "longest_lean": None if lo is None else {
-                "start_s": _r(lo.start_s), "clock": self.clock(lo.start_s, tz),
-                "duration_s": _r(lo.end_s - lo.start_s), "side": lo.side, "peak_deg": _r(lo.peak_deg),
-                "mean_deg": _r(lo.mean_deg)},
-            "sustained_lean": {"episodes": self.sustained_lean_count, "total_s": _r(self.sustained_lean_s)},
-            "flexion": {"bands_s": {k: _r(v) for k, v in self.flexion_bands_s.items()},
-                        "p10_deg": _r(p[0]) if p else None, "median_deg": _r(p[1]) if p else None,
-                        "p90_deg": _r(p[2]) if p else None,
-                        "slouch_episodes": self.slouch_count, "slouch_s": _r(self.slouch_s)},
-            "sedentary": {"total_s": _r(self.sedentary_s), "prolonged_bouts": self.prolonged_bouts,
-                          "longest_bout_s": _r(self.longest_bout_s),
+                "start_s": rounded(lo.start_s), "clock": self.clock(lo.start_s, tz),
+                "duration_s": rounded(lo.end_s - lo.start_s), "side": lo.side, "peak_deg": rounded(lo.peak_deg),
+                "mean_deg": rounded(lo.mean_deg)},
+            "sustained_lean": {"episodes": self.sustained_lean_count, "total_s": rounded(self.sustained_lean_s)},
+            "flexion": {"bands_s": {k: rounded(v) for k, v in self.flexion_bands_s.items()},
+                        "p10_deg": rounded(p[0]) if p else None, "median_deg": rounded(p[1]) if p else None,
+                        "p90_deg": rounded(p[2]) if p else None,
+                        "slouch_episodes": self.slouch_count, "slouch_s": rounded(self.slouch_s)},
+            "sedentary": {"total_s": rounded(self.sedentary_s), "prolonged_bouts": self.prolonged_bouts,
+                          "longest_bout_s": rounded(self.longest_bout_s),
                           "prolonged_min_s": self.params.bout_min_s},
             "breaks": {"taken": self.breaks_taken, "prompted": self.breaks_prompted,
                        "self_started": self.breaks_taken - self.breaks_prompted,
@@ -233,14 +235,14 @@ class DaySummary:
             "alerts_total": self.alerts_total,
             "held": {"total": self.held_total,
                      "by_reason": {r.replace(" ", "_"): self.held.get(r, 0) for r in HELD_REASONS}},
-            "steps": self.steps, "walks": {"count": self.walks, "total_s": _r(self.walking_s)},
-            "posture_shifts": {"count": self.shifts, "per_sitting_hour": _r(self.shifts_per_sitting_hour)},
+            "steps": self.steps, "walks": {"count": self.walks, "total_s": rounded(self.walking_s)},
+            "posture_shifts": {"count": self.shifts, "per_sitting_hour": rounded(self.shifts_per_sitting_hour)},
             "stretch": {"morning": self.stretch_morning is not None,
                         "evening": self.stretch_evening is not None,
                         "morning_routine": stretch(self.stretch_morning),
                         "evening_routine": stretch(self.stretch_evening)},
-            "hourly": [{"hour": h.hour, "worn_s": _r(h.worn_s), "sedentary_s": _r(h.sedentary_s),
-                        "walking_s": _r(h.walking_s), "active_s": _r(h.active_s), "steps": h.steps}
+            "hourly": [{"hour": h.hour, "worn_s": rounded(h.worn_s), "sedentary_s": rounded(h.sedentary_s),
+                        "walking_s": rounded(h.walking_s), "active_s": rounded(h.active_s), "steps": h.steps}
                        for h in self.hourly],
             "vs_7day": self.comparison,
             "link": {"lost_samples": self.lost_samples},
@@ -248,7 +250,7 @@ class DaySummary:
         }
 
 
-def _r(x: float | None, nd: int = 3) -> float | None:
+def rounded(x: float | None, nd: int = 3) -> float | None:
     return None if x is None or not math.isfinite(x) else round(float(x), nd)
 
 
@@ -388,46 +390,6 @@ def summarize_events(events: DayEvents, *, device_id: str = "", wall_offset_s: f
     return replace(day, lost_samples=sum(x.samples for x in events.link_losses))
 
 
-#: metric name -> how to read it from a DaySummary, for the 7-day comparison and `posture history`
-def trend_metrics(s: DaySummary) -> dict[str, float | None]:
-    return {"wear_s": s.wear_s, "upright_share": s.upright_share, "asymmetry_index": s.asymmetry_index,
-            "sedentary_s": s.sedentary_s,
-            "longest_bout_s": s.longest_bout_s, "breaks_taken": float(s.breaks_taken),
-            "sustained_lean_s": s.sustained_lean_s, "steps": float(s.steps),
-            "shifts_per_sitting_hour": s.shifts_per_sitting_hour, "alerts_total": float(s.alerts_total),
-            "rowing_s": s.exercise.rowing_s, "rowing_strokes": float(s.exercise.strokes),
-            "rowing_rate_spm": s.exercise.stroke_rate_spm, "rowing_lean_deg": s.exercise.lean_asymmetry_deg,
-            "foam_rolling_s": s.exercise.foam_s}
-
-
-def compare_days(today: DaySummary,
-                 previous: Sequence[DaySummary]) -> dict[str, dict[str, float | None]] | None:
-    """Each trend metric today against its mean over `previous` (the days before, usually up to 7, with
-    some wear): {"days": {"count": n}, metric: {"today", "average", "delta"}}; None without previous days.
-    Metrics undefined on a day (e.g. asymmetry) are averaged over the days that have them.
-    "streak": {"upright_days": n} counts today and the days before it (newest first, as `previous` is
-    ordered) whose upright share met `params.upright_goal`, up to the first that did not."""
-    prev = [d for d in previous if d.wear_s > 0]
-    if not prev:
-        return None
-    out: dict[str, dict[str, float | None]] = {"days": {"count": len(prev)}}
-    now = trend_metrics(today)
-    past = [trend_metrics(d) for d in prev]
-    for k, v in now.items():
-        vals = [x for x in (m[k] for m in past) if x is not None]
-        avg = float(np.mean(vals)) if vals else None
-        out[k] = {"today": _r(v), "average": _r(avg),
-                  "delta": _r(v - avg) if v is not None and avg is not None else None}
-    streak = 0
-    for d in (today, *prev):
-        share = d.upright_share
-        if share is None or share < today.params.upright_goal:
-            break
-        streak += 1
-    out["streak"] = {"upright_days": streak}
-    return out
-
-
 __all__ = ["ALERT_KINDS", "DEFAULT_PARAMS", "RESPONSES", "SUMMARY_SCHEMA", "AlertCount", "DayEvents",
-           "DaySummary", "HourActivity", "SummaryParams", "compare_days", "sedentary_bouts", "split_events",
-           "summarize_day", "summarize_events", "trend_metrics"]
+           "DaySummary", "HourActivity", "SummaryParams", "sedentary_bouts", "split_events",
+           "rounded", "summarize_day", "summarize_events"]

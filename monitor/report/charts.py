@@ -21,7 +21,7 @@ from html import escape
 import numpy as np
 
 from monitor.events import Activity, Aggregate
-from monitor.summary import DayEvents, DaySummary
+from monitor.report.summary import DayEvents, DaySummary
 
 LEFT, RIGHT, NEUTRAL = "#2f6fde", "#e8702a", "#9aa7b8"
 SIT, WALK, ACTIVE = "#cfd8e3", "#2fa866", "#17a2a2"

@@ -1,15 +1,7 @@
-"""Where the pipeline's events go: the Sink protocol, the console/log sink and desktop notifications.
+"""Alerts as desktop notifications.
 
-    class Sink(Protocol):
-        def on_device(self, device_id, info) -> None   # a device (re)connected
-        def handle(self, device_id, event) -> None     # every event of monitor.events
-        def close(self) -> None
-
-MQTT (alert and state topics, Home Assistant discovery) and the haptic HAPTIC command implement the same
-protocol in their own modules.
-
-DesktopSink: why these tools. The project may not add runtime dependencies beyond numpy, ahrs, pyserial
-and paho-mqtt, so no D-Bus binding (dbus-python, jeepney) and no notification wrapper (notify2, plyer,
+Why these tools: the project may not add runtime dependencies beyond numpy, ahrs, pyserial and
+paho-mqtt, so no D-Bus binding (dbus-python, jeepney) and no notification wrapper (notify2, plyer,
 desktop-notifier). Instead it runs the platform's own command-line client:
 
 - Linux/BSD: `notify-send` (libnotify, the freedesktop.org Desktop Notifications reference client) when it
@@ -32,60 +24,11 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
-from typing import Any, Protocol, TextIO
+from typing import Any
 
-from monitor.events import Aggregate, Alert, Event, State, event_to_dict
+from monitor.events import Alert, Event
 
 log = logging.getLogger("posture.alerts")
-
-
-class Sink(Protocol):
-    def on_device(self, device_id: str, info: dict[str, Any]) -> None: ...
-
-    def handle(self, device_id: str, event: Event) -> None: ...
-
-    def close(self) -> None: ...
-
-
-class ConsoleSink:
-    """Alerts, episodes, walks and breaks as one line each on a stream (and at DEBUG to the `posture.alerts`
-    logger: at INFO a terminal showed every alert twice, once from each).
-
-    States and aggregates are too frequent for a console and are skipped unless `verbose`. On a terminal each
-    line first clears the line the cursor is on, where the live status line (on stderr) is drawn, so events
-    never run on from it; the status redraws itself below at its next tick.
-    """
-
-    def __init__(self, stream: TextIO | None = None, verbose: bool = False) -> None:
-        self.stream = stream if stream is not None else sys.stdout
-        self.verbose = verbose
-        self._tty: bool | None = None  #: is the stream a terminal (asked at the first line)
-
-    def on_device(self, device_id: str, info: dict[str, Any]) -> None:
-        self._line(f"[{device_id}] connected: " + ", ".join(f"{k}={v}" for k, v in info.items()))
-
-    def handle(self, device_id: str, event: Event) -> None:
-        if isinstance(event, State | Aggregate) and not self.verbose:
-            return
-        if isinstance(event, Alert):
-            text = f"[{device_id}] {event.t_s:9.1f} s  ALERT {event.alert_kind}: {event.text}"
-        else:
-            d = event_to_dict(event)
-            kind = d.pop("kind")
-            text = f"[{device_id}] {kind} " + " ".join(f"{k}={v}" for k, v in d.items())
-        log.debug(text)
-        self._line(text)
-
-    def _line(self, text: str) -> None:
-        try:
-            if self._tty is None:
-                self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
-            print(("\r\x1b[K" if self._tty else "") + text, file=self.stream, flush=True)
-        except (OSError, ValueError):  # closed stream: the log still has it
-            pass
-
-    def close(self) -> None:
-        pass
 
 
 def desktop_command(
@@ -168,6 +111,3 @@ class DesktopSink:
                 c.kill()
                 c.wait()
         self._children.clear()
-
-
-__all__ = ["ConsoleSink", "DesktopSink", "Sink", "desktop_command"]

@@ -2,14 +2,14 @@
 
 Self-contained HTML (its own small style, no script) that `report_html.render_day` places as one panel,
 so the report's layout can change around it. Numbers come from the DaySummary: the latest response of each
-alert (acknowledged, snoozed, skipped, ignored, still pending) and the holds by reason (monitor.held).
+alert (acknowledged, snoozed, skipped, ignored, still pending) and the holds by reason (monitor.pipeline.held).
 """
 
 from __future__ import annotations
 
 from html import escape
 
-from monitor.summary import RESPONSES, DaySummary
+from monitor.report.summary import RESPONSES, DaySummary
 
 _STYLE = ("<style>.nudges table{border-collapse:collapse;font-size:13px;margin:4px 0 8px;max-width:100%}"
           ".nudges th,.nudges td{padding:3px 10px;text-align:right}.nudges th:first-child,"

@@ -1,6 +1,6 @@
 """Today's running totals for the live outputs (the MQTT state, Home Assistant): steps and upright share.
 
-Counted from the 10 s Aggregates as the day summary counts them (monitor.summary): steps are summed;
+Counted from the 10 s Aggregates as the day summary counts them (monitor.report.summary): steps are summed;
 "upright" is the worn still (sitting or standing) time whose mean lean is within `neutral_deg` (5 deg)
 of neutral, as a share of all worn still time with known angles. The day is the local date of the wall
 clock when the aggregate arrives (a live monitor: now), so the totals start again at midnight.
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from monitor.events import Aggregate
-from monitor.summary import _POSTURE_ACTIVITIES, DEFAULT_PARAMS, SummaryParams
+from monitor.report.summary import _POSTURE_ACTIVITIES, DEFAULT_PARAMS, SummaryParams
 
 
 class DayTally:

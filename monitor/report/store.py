@@ -2,7 +2,7 @@
 
 Theory of operation. One database file (default `posture.db` in the user's data directory: see
 `default_db_path`) in WAL mode, so the service writes while `posture summary` reads: readers see the last
-committed transaction and never block the writer. `SqliteSink` (monitor/sinks_sqlite.py) is the service's
+committed transaction and never block the writer. `SqliteSink` (monitor/sinks/sqlite.py) is the service's
 Sink: it queues events and writes them in one short transaction at most `commit_interval_s` apart (a
 background thread commits even when no new event arrives), so killing the service loses at most that much.
 `synchronous=NORMAL` in WAL
@@ -51,17 +51,17 @@ from monitor.events import (
     Transition,
     Walk,
 )
-from monitor.exercise_summary import ExerciseDay, week_progress
 from monitor.paths import DB_NAME, db_path
 from monitor.private_files import make_private, private_dir
-from monitor.summary import (
+from monitor.report.exercise import ExerciseDay, week_progress
+from monitor.report.summary import (
     DEFAULT_PARAMS,
     DayEvents,
     DaySummary,
     SummaryParams,
-    compare_days,
     summarize_events,
 )
+from monitor.report.trends import compare_days
 
 log = logging.getLogger(__name__)
 _SQLITE_MAGIC = b"SQLite format 3\x00"

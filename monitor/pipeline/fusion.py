@@ -29,7 +29,7 @@ Theory of operation. The recursive core is a filter of the `ahrs` library (0.4.0
    and, because its ENU model expects the gravity vector rather than the specific force, gets -acc.
 
 Per sample only the filter update runs in Python; the gain schedule is applied per run of equal gains.
-Mahony's update is `monitor.mahony.ScalarMahony`: ahrs 0.4.0's `Mahony.updateIMU` arithmetic on Python
+Mahony's update is `monitor.pipeline.mahony.ScalarMahony`: ahrs 0.4.0's `Mahony.updateIMU` arithmetic on Python
 floats instead of Quaternion objects, equal to ahrs's to 1e-12 (tests/test_mahony.py) and about ten times
 faster (an 8 h day at 25 Hz: some 20 s of CPU less). The other filters are ahrs's own.
 """
@@ -46,13 +46,14 @@ import numpy as np
 from calibration.gyro import BiasEstimate, GyroBiasParams, GyroBiasTracker
 from calibration.rest import lowpass_first_order
 from monitor.imu import ImuSamples
-from monitor.mahony import ScalarMahony
+from monitor.pipeline.mahony import ScalarMahony
 
 #: filters `Fusion` can drive, each through its per-sample IMU update
 FILTERS = ("mahony", "madgwick", "ekf", "aqua")
 
 _BLOCK = 65536  #: samples processed at once inside `Fusion.update`
 _TINY_RATE_RAD_S = 1e-12  #: replaces an exactly-zero gyro sample (the ahrs zero-gyro pitfall)
+_SEQUENTIAL_N = 64  #: `strapdown` multiplies up to this many samples one by one (live batches), more in parallel
 
 
 class FusionError(ValueError):
@@ -89,17 +90,15 @@ class FusionParams:
 
 def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Hamilton product a * b over the last axis."""
-    w1, x1, y1, z1 = np.moveaxis(a, -1, 0)
-    w2, x2, y2, z2 = np.moveaxis(b, -1, 0)
-    return np.stack(
-        [
-            w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
-            w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
-            w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
-            w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
-        ],
-        axis=-1,
-    )
+    a, b = np.asarray(a), np.asarray(b)
+    w1, x1, y1, z1 = a[..., 0], a[..., 1], a[..., 2], a[..., 3]  # views: cheaper than moveaxis per call
+    w2, x2, y2, z2 = b[..., 0], b[..., 1], b[..., 2], b[..., 3]
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape), dtype=np.result_type(a, b, np.float64))
+    out[..., 0] = w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2
+    out[..., 1] = w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2
+    out[..., 2] = w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2
+    out[..., 3] = w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2
+    return out
 
 
 def quat_conj(q: np.ndarray) -> np.ndarray:
@@ -111,8 +110,21 @@ def quat_rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     """v' = q v q^* for unit q (...,4) and v (...,3): v + 2 w (r x v) + 2 r x (r x v), r = (x,y,z)."""
     w = q[..., :1]
     r = q[..., 1:]
-    t = 2.0 * np.cross(r, v)
-    return v + w * t + np.cross(r, t)
+    t = 2.0 * _cross(r, v)
+    return v + w * t + _cross(r, t)
+
+
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """np.cross over the last axis of two (..., 3) arrays, the same arithmetic (a1 b2 - a2 b1, ...) without
+    its axis handling, which cost more than the products for the few samples of a live batch."""
+    a, b = np.asarray(a), np.asarray(b)
+    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape), dtype=np.result_type(a, b))
+    out[..., 0] = a1 * b2 - a2 * b1
+    out[..., 1] = a2 * b0 - a0 * b2
+    out[..., 2] = a0 * b1 - a1 * b0
+    return out
 
 
 def tilt_quaternion(acc: np.ndarray) -> np.ndarray:
@@ -133,17 +145,34 @@ def strapdown(q_start: np.ndarray, gyr: np.ndarray, dt: np.ndarray) -> np.ndarra
 
     A parallel prefix product (Hillis-Steele), log2(N) vectorised steps, renormalised at each step.
     """
-    angle = np.linalg.norm(gyr, axis=1) * dt
-    axis = gyr / np.maximum(np.linalg.norm(gyr, axis=1, keepdims=True), 1e-300)
+    rate = np.linalg.norm(gyr, axis=1)
+    angle = rate * dt
+    axis = gyr / np.maximum(rate, 1e-300)[:, None]
     p = np.column_stack([np.cos(angle / 2), axis * np.sin(angle / 2)[:, None]])
-    if len(p):
-        p[0] = quat_mul(q_start, p[0])
+    if len(p) <= _SEQUENTIAL_N:
+        return _strapdown_sequential(q_start, p)
+    p[0] = quat_mul(q_start, p[0])
     step = 1
     while step < len(p):
         p[step:] = quat_mul(p[:-step], p[step:])
         p /= np.linalg.norm(p, axis=1, keepdims=True)
         step *= 2
     return p
+
+
+def _strapdown_sequential(q_start: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """The same product one sample after the other on Python floats, renormalised at each sample: for the
+    few samples of a live batch, the prefix product's numpy calls (about 25 per call) cost far more than
+    the arithmetic (bench/idle_cost.py)."""
+    w, x, y, z = (float(c) for c in q_start)
+    out = []
+    for pw, px, py, pz in p.tolist():
+        w, x, y, z = (w * pw - x * px - y * py - z * pz, w * px + x * pw + y * pz - z * py,
+                      w * py - x * pz + y * pw + z * px, w * pz + x * py - y * px + z * pw)
+        norm = math.sqrt(w * w + x * x + y * y + z * z)
+        w, x, y, z = w / norm, x / norm, y / norm, z / norm
+        out.append((w, x, y, z))
+    return np.array(out, dtype=np.float64).reshape(-1, 4)
 
 
 # ---- the ahrs core ------------------------------------------------------------------------------------
@@ -156,7 +185,7 @@ def make_filter(name: str, gain: float, k_I: float) -> tuple[Any, Step]:
     """The ahrs filter object and its per-sample IMU update, in our convention (sensor-to-earth, z up)."""
     from ahrs.filters import AQUA, EKF, Madgwick
 
-    if name == "mahony":  # ahrs's arithmetic, on floats (monitor/mahony.py)
+    if name == "mahony":  # ahrs's arithmetic, on floats (monitor/pipeline/mahony.py)
         f: Any = ScalarMahony(k_P=max(gain, 1e-9), k_I=k_I)
         return f, f.updateIMU
     if name == "madgwick":
