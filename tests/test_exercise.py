@@ -13,7 +13,8 @@ import pytest
 
 from calibration.mounting import mounting_from_recording
 from calibration.profile import Profile
-from monitor.detect.rowing import RowingDetector, RowingParams
+from monitor.detect.rowing import RowingDetector
+from monitor.detect.rowing_window import RowingParams
 from monitor.events import Break, FoamRolling, RowingSession
 from monitor.imu import ImuSamples
 from monitor.pipeline.alerts import OFFLINE

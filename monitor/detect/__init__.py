@@ -8,7 +8,8 @@
     stretch    StretchDetector (morning/evening routine), StretchReminder
     aggregate  Aggregator (10 s windows)
     baseline   AutoBaseline (mounting without a calibration); postures: StillPostures, its still-time clusters
-    rowing     RowingDetector (rowing-machine sessions: strokes, rate, lean in the drive)
+    rowing     RowingDetector (rowing-machine sessions: strokes, rate, lean in the drive); rowing_window:
+               RowingParams and what one window says (swing axis, rhythm, seat slide, strokes)
     foam       FoamDetector (foam rolling lying on the back or a side)
     windows    WindowBuffer (sliding windows on a uniform grid for the two above)
 
@@ -28,7 +29,8 @@ from monitor.detect.episodes import (
 )
 from monitor.detect.errors import DetectError
 from monitor.detect.foam import FoamDetector, FoamParams
-from monitor.detect.rowing import RowingDetector, RowingParams
+from monitor.detect.rowing import RowingDetector
+from monitor.detect.rowing_window import RowingParams
 from monitor.detect.sedentary import SedentaryDue, SedentaryParams, SedentaryTracker
 from monitor.detect.shifts import ShiftDetector, ShiftParams
 from monitor.detect.stretch import StretchDetector, StretchParams, StretchReminder

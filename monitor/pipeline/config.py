@@ -11,7 +11,7 @@ from monitor.detect.aggregate import AggregateParams
 from monitor.detect.baseline import BaselineParams
 from monitor.detect.episodes import FlexionParams, LeanParams
 from monitor.detect.foam import FoamParams
-from monitor.detect.rowing import RowingParams
+from monitor.detect.rowing_window import RowingParams
 from monitor.detect.sedentary import SedentaryParams
 from monitor.detect.shifts import ShiftParams
 from monitor.detect.stretch import StretchParams
