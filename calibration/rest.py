@@ -62,7 +62,9 @@ class RestParams:
 
     gyr_threshold_rad_s: float = math.radians(2.0)  #: allowed |gyr - low-pass(gyr)|, rad/s
     acc_threshold_m_s2: float = 0.5  #: allowed |acc - low-pass(acc)|, m/s^2
-    max_rate_rad_s: float = math.radians(30.0)  #: |gyr| above this is motion whatever the deviation, rad/s
+    #: |gyr| above this is motion whatever the deviation, rad/s: above the largest turn-on bias of the parts we
+    #: support (MPU-6050: +-20 deg/s per axis, 34.6 deg/s in norm), which a lower limit would never let us learn
+    max_rate_rad_s: float = math.radians(40.0)
     filter_tau_s: float = 0.5  #: time constant of both low-passes, s
     min_rest_s: float = 1.5  #: quiet this long before rest is declared, s
     max_gap_s: float = 0.5  #: a timestamp gap longer than this restarts detection, s

@@ -159,3 +159,23 @@ seconds = 12
     ten_s = int(np.searchsorted(chunk.t_s, chunk.t_s[0] + 10.0))
     err_dps = np.degrees(np.abs(est[ten_s:] - chunk.gyro_bias[ten_s:]))
     assert err_dps.max() < 0.05
+
+
+def test_the_largest_mpu6050_turn_on_bias_is_learned() -> None:
+    """MPU-6050's datasheet allows +-20 deg/s per axis at turn-on (34.6 deg/s in norm): the rest detector's rate
+    limit must let such a sensor be seen at rest, or its bias is never learned and the tilt is off all day."""
+    text = """
+name = "bias"
+start_posture = "sit"
+[sensor]
+part = "MPU-6050"
+gyro_bias_dps = [20.0, -20.0, 20.0]
+[[segment]]
+do = "still"
+seconds = 12
+"""
+    scenario = sim_mod.scenario_from_toml(text)
+    chunk = sim_mod.Simulator(scenario, odr_hz=100, seed=1, sensor=sim_mod.SENSOR_SPECS["MPU-6050"]).run()
+    est = GyroBiasTracker().track(chunk.t_s, chunk.gyr, chunk.acc)
+    ten_s = int(np.searchsorted(chunk.t_s, chunk.t_s[0] + 10.0))
+    assert np.degrees(np.abs(est[ten_s:] - chunk.gyro_bias[ten_s:])).max() < 0.05
