@@ -137,5 +137,17 @@ def test_a_full_disk_leaves_the_kept_pauses_as_they_were(small_fs: Path, caplog:
         store.set(f"dev-{k:02d}-" + "x" * 50, None, MONDAY_9H)
     assert store.errors >= 1 and "could not be kept for a restart" in caplog.text
     assert kept.read_bytes() == before, "the old file stays whole (written beside it, then renamed)"
-    assert not (small_fs / "pauses.json.tmp").exists()
+    assert not list(small_fs.glob("pauses.json*.tmp"))
     assert store.get("dev-49-" + "x" * 50, MONDAY_9H) == (True, None)
+
+
+def test_workers_keep_each_others_pauses(tmp_path: Path) -> None:
+    """`posture run --workers 2`: one store per worker process, one file; a write keeps the other's devices."""
+    kept = tmp_path / "pauses.json"
+    first, second = PauseStore(kept), PauseStore(kept)
+    first.set("dev-a", MONDAY_9H + 600.0, MONDAY_9H)
+    second.set("dev-b", None, MONDAY_9H)
+    assert json.loads(kept.read_text()) == {"dev-a": MONDAY_9H + 600.0, "dev-b": None}
+    first.clear("dev-a")
+    assert json.loads(kept.read_text()) == {"dev-b": None}
+    assert PauseStore(kept).get("dev-b", MONDAY_9H) == (True, None)

@@ -328,13 +328,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"posture run: {err}", file=sys.stderr)
         return 2
     setup_logging(args.log_level or cfg.service.log_level)
-    from monitor.control import Controller
-    from monitor.control.pauses import NAME as PAUSES_NAME
-    from monitor.control.pauses import PauseStore
-
-    db = db_path(args, cfg)  # a pause is kept beside the database, for a restart (none with --no-db)
-    # the wearer's answers, from the CLI, MQTT and the desktop (monitor.control)
-    controller = Controller(pauses=PauseStore(db.with_name(PAUSES_NAME)) if db is not None else None)
     from monitor.clock import wall_clock
 
     if args.workers > 1:
@@ -344,6 +337,13 @@ def run(args: argparse.Namespace) -> int:
         from monitor.service.workers import run_workers
 
         return run_workers(getattr(args, "_argv", sys.argv[1:]), args.workers)
+    from monitor.control import Controller
+    from monitor.control.pauses import NAME as PAUSES_NAME
+    from monitor.control.pauses import PauseStore
+
+    db = db_path(args, cfg)  # a pause is kept beside the database, for a restart (none with --no-db)
+    # the wearer's answers, from the CLI, MQTT and the desktop (monitor.control)
+    controller = Controller(pauses=PauseStore(db.with_name(PAUSES_NAME)) if db is not None else None)
     try:
         clock = wall_clock()
         source = build_source(args, cfg)

@@ -57,8 +57,8 @@ class Controller:
         self.tz = tz
         self._wall = wall_clock
         self.pauses = pauses
-        #: device -> id of the alert policy its kept pause was put back into (one entry per service session)
-        self._restored: dict[str, int] = {}
+        #: device -> the alert policy its kept pause was put back into (one entry per service session)
+        self._restored: dict[str, AlertPolicy] = {}
         self._q: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self.service: Service | None = None
         self.handled = 0  #: requests carried out (answered ok or with an error)
@@ -141,12 +141,13 @@ class Controller:
         assert self.service is not None and self.pauses is not None
         for s in list(self.service.sessions.values()):
             policy, now = _policy(s), s.last_t_s
-            if policy is None or now is None or self._restored.get(s.device_id) == id(policy):
+            if policy is None or now is None or self._restored.get(s.device_id) is policy:
                 continue
-            self._restored[s.device_id] = id(policy)
-            paused, until_wall = self.pauses.get(s.device_id, self._wall())
+            self._restored[s.device_id] = policy
+            wall = self._wall()
+            paused, until_wall = self.pauses.get(s.device_id, wall)
             if paused:
-                policy.pause(math.inf if until_wall is None else now + (until_wall - self._wall()))
+                policy.pause(math.inf if until_wall is None else now + (until_wall - wall))
                 log.info("device %s: nudges still paused until %s (a pause kept across the restart)", s.device_id,
                          _hhmm(self._paused_until(s) or "resume"))
 
