@@ -9,6 +9,7 @@
     stretch    StretchDetector (morning/evening routine), StretchReminder
     aggregate  Aggregator (10 s windows)
     baseline   AutoBaseline (mounting without a calibration); postures: StillPostures, its still-time clusters
+               walkgroups: WalkGroups, its walking evidence per posture
     rowing     RowingDetector (rowing-machine sessions: strokes, rate, lean in the drive); rowing_window:
                RowingParams and what one window says (swing axis, rhythm, seat slide, strokes)
     foam       FoamDetector (foam rolling lying on the back or a side)
