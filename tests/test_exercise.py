@@ -291,3 +291,46 @@ def test_swaying_without_the_seat_slide_is_not_rowing() -> None:
     (row,) = [e for e in events if isinstance(e, RowingSession)]
     assert row.strokes == truth.strokes
     assert abs(row.start_s - truth.start_s) < 2 and abs(row.end_s - truth.end_s) < 2
+
+
+def _trunk_swing(spm: float, drive_s: float | None, seconds: float = 180.0, lever_m: float = 0.7
+                 ) -> tuple[np.ndarray, ...]:
+    """The trunk swinging about the hips (no seat slide), the sensor `lever_m` above them, sensor frame = body
+    frame: from the catch (25 deg forward) back to 10 deg behind upright and forward again, the way back over
+    `drive_s` (minimum jerk, the rest of the period coming forward) or, with None, a sinusoidal sway.
+    Returns what RowingDetector.feed takes."""
+    t = np.arange(0.0, seconds, 1 / 50)
+    period = 60 / spm
+    ph = t % period
+    if drive_s is None:
+        back = (1 - np.cos(2 * np.pi * ph / period)) / 2
+    else:
+        def mj(s: np.ndarray) -> np.ndarray:
+            s = np.clip(s, 0, 1)
+            return 10 * s**3 - 15 * s**4 + 6 * s**5
+        back = np.where(ph < drive_s, mj(ph / drive_s), 1 - mj((ph - drive_s) / (period - drive_s)))
+    th = np.radians(25 - 35 * back)
+    thd = np.gradient(th, t)
+    thdd = np.gradient(thd, t)
+    ax = lever_m * (thdd * np.cos(th) - thd**2 * np.sin(th))  # the sensor's acceleration, world x forward, z up
+    az = lever_m * (-thdd * np.sin(th) - thd**2 * np.cos(th)) + 9.81
+    zero = np.zeros_like(t)
+    acc = np.column_stack([ax * np.cos(th) - az * np.sin(th), zero, ax * np.sin(th) + az * np.cos(th)])
+    rng = np.random.default_rng(1)
+    acc += rng.normal(0.0, 0.05, acc.shape)
+    gyr = np.column_stack([zero, thd, zero]) + rng.normal(0.0, 0.005, (len(t), 3))
+    up = np.column_stack([-np.sin(th), zero, np.cos(th)])
+    return t, up, gyr, acc, np.degrees(th), zero
+
+
+@pytest.mark.parametrize("spm", [12.0, 14.8, 20.0])
+def test_a_slow_sway_has_no_drive(spm: float) -> None:
+    # the same trunk, lever and swing: swayed to and fro (the way back half of each cycle, 1.5-2.5 s) it is no
+    # rowing; with a drive of 0.9-1.5 s (a real rower's: DSADS 0.8-1.3 s) it is. The sway passes every window
+    # test (the old detector: a session of 35-57 strokes, as on session days 4104 and 4108 at 12-15 spm)
+    det = RowingDetector()
+    assert det.feed(*_trunk_swing(spm, None)) + det.finish() == []
+    for drive_s in (0.9, 1.5):
+        det = RowingDetector()
+        (row,) = det.feed(*_trunk_swing(spm, drive_s)) + det.finish()
+        assert abs(row.stroke_rate_spm - spm) < 0.2 and row.strokes >= 180 / 60 * spm - 3

@@ -27,7 +27,10 @@ keeps a session going through a few poor windows (those within `reach_s` of a st
 first strict window or after the last only with a swing radius of at least `edge_radius_m` and, where the
 slide is weak, the whole body following the stroke as above). A session is
 a run of such windows whose gaps are at most `bridge_s` (rest intervals), with at least
-`min_rowing_windows` strict windows and `min_strokes` strokes; it is reported once it has ended.
+`min_rowing_windows` strict windows and `min_strokes` strokes, and (with the mounting known) a drive of at
+most `max_drive_s`: the drive is a push of the legs and a pull, about a second long at any stroke rate, while
+a trunk swayed to and fro at 12-15 cycles a minute swings back for 2.5-3 s of each; it is reported once it
+has ended.
 
 Strokes are the downward crossings of the tilt (through -20 % of its half range, with hysteresis). Each
 window offers those of its central hop (and, with no neighbouring window on a side, those up to its edge
@@ -158,6 +161,8 @@ def session_event(s: _Session, p: RowingParams) -> RowingSession | None:
     rates = [60.0 / w.period_s for w in s.windows]
     shares = [w.drive_share for w in s.windows if math.isfinite(w.drive_share)]
     drive = float(np.median(shares)) / _CORE_SHARE * period if shares else math.nan
+    if drive > p.max_drive_s:  # a slow sway, not a drive (NaN without the mounting: not judged)
+        return None
     ld = sum(w.lean_drive[0] for w in s.windows), sum(w.lean_drive[1] for w in s.windows)
     lr = sum(w.lean_recovery[0] for w in s.windows), sum(w.lean_recovery[1] for w in s.windows)
     asym = ld[0] / ld[1] - lr[0] / lr[1] if ld[1] and lr[1] else math.nan

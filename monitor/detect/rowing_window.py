@@ -47,6 +47,11 @@ class RowingParams:
     edge_radius: float = 0.5  #: its swing radius (the seat's slide), also of the whole session's
     min_rowing_windows: int = 3  #: strict windows a session needs
     min_strokes: int = 20  #: strokes a session needs
+    #: longest drive a session may have (its median, from the flexion), s: the drive is a push of the legs and
+    #: a pull, about a second at any stroke rate (real DSADS rowing 0.8-1.3 s at 15-28 spm; the simulator's
+    #: 0.4-1.5 s); a slower rate lengthens the recovery. A trunk swayed to and fro swings back for about half of
+    #: each cycle: 2.5-3 s at 12-15 strokes a minute
+    max_drive_s: float = 1.8
     #: a window whose up direction stays within this of its mean is not analysed (most of a day: sitting
     #: still): with the swing axis >= keep_axis_deg from the vertical its tilt can swing at most
     #: 2 asin(2 sin(still_deg / 2) / sin(keep_axis_deg)) = 7.8 deg, under keep_swing_deg: no verdict changes;
