@@ -13,8 +13,10 @@ import pytest
 
 from calibration.mounting import mounting_from_recording
 from calibration.profile import Profile
+from monitor.detect.foam import FoamParams, rolling
 from monitor.detect.rowing import RowingDetector
 from monitor.detect.rowing_window import RowingParams
+from monitor.detect.windows import Window
 from monitor.events import Break, FoamRolling, RowingSession
 from monitor.imu import ImuSamples
 from monitor.pipeline.alerts import OFFLINE
@@ -334,3 +336,30 @@ def test_a_slow_sway_has_no_drive(spm: float) -> None:
         det = RowingDetector()
         (row,) = det.feed(*_trunk_swing(spm, drive_s)) + det.finish()
         assert abs(row.stroke_rate_spm - spm) < 0.2 and row.strokes >= 180 / 60 * spm - 3
+
+
+def _lying_turn(axis_from_vertical_deg: float, amp_deg: float) -> Window:
+    """A 10 s foam-rolling analysis window of someone lying on the back (trunk 80 deg behind upright, sensor
+    frame = body frame) turning to and fro by `amp_deg` at 0.25 Hz about an axis `axis_from_vertical_deg`
+    from the vertical (90: a horizontal axis, the rocking over a roller)."""
+    t = np.arange(0.0, 10.0, 1 / 25)
+    b = math.radians(80.0)
+    u0 = np.array([math.sin(b), 0.0, math.cos(b)])  # the up direction in the body frame, lying on the back
+    side = np.cross(u0, [0.0, 1.0, 0.0])
+    side /= np.linalg.norm(side)
+    a = math.radians(axis_from_vertical_deg)
+    k = math.cos(a) * u0 + math.sin(a) * side
+    phi = np.radians(amp_deg) * np.sin(2 * np.pi * 0.25 * t)
+    # the body turns by phi about k: in its frame the up direction turns by -phi (Rodrigues)
+    c, s = np.cos(-phi)[:, None], np.sin(-phi)[:, None]
+    up = u0 * c + np.cross(k, u0) * s + k * float(k @ u0) * (1 - c)
+    gyr = k * np.gradient(phi, t)[:, None] + np.random.default_rng(2).normal(0.0, 0.002, (len(t), 3))
+    return Window(0.0, t, np.column_stack([up, gyr, up, 9.81 * up]))
+
+
+def test_foam_rock_is_the_up_directions_own_sweep() -> None:
+    # lying still after rolling (session day 4100: the session ended 10.16 s late) or sitting misread as lying
+    # (random day 4006: a false 145 s session), a small turn about a near-vertical axis read as a 5 deg rock
+    # about it; the up direction itself moved by 1 deg. Rocking over the roller (a horizontal axis) is unchanged
+    assert rolling(_lying_turn(12.0, 2.5), FoamParams()) is None  # the old measure: "back"
+    assert rolling(_lying_turn(90.0, 1.5), FoamParams()) == "back"
