@@ -15,12 +15,22 @@ needed):
   acceleration, both at the stroke frequency, is the swing's effective radius. Turning the trunk about the
   hips alone gives the sensor's height above them (~0.45 m); the slide adds its own half travel, so a
   rower's radius is about 1 m (`slide_radius_m`). This is what tells rowing from swaying the trunk.
+- where the slide is weak (a radius under `weak_slide_m`: some real rowers swing the trunk so far that it
+  hides the slide, DSADS p2 at 0.5-0.7 m), the rest of the body must show that it is on a machine: the
+  acceleration on all three axes repeats at the stroke period (`whole_periodicity`: legs, seat and arms all
+  follow the stroke, where a trunk swayed while doing other things moves to other rhythms too), and the
+  body turns about the vertical by at most `turn_deg` in the window (a rower faces one way; real rowers
+  twist by 9-44 deg, measured with the mean rate, i.e. the gyro's bias, removed).
 
 A window that passes all of these is rowing; a looser test (`keep_*`: periodic swing, no slide needed)
 keeps a session going through a few poor windows (those within `reach_s` of a strict one; before the
-first strict window or after the last only with a swing radius of at least `edge_radius_m`). A session is
+first strict window or after the last only with a swing radius of at least `edge_radius_m` and, where the
+slide is weak, the whole body following the stroke as above). A session is
 a run of such windows whose gaps are at most `bridge_s` (rest intervals), with at least
-`min_rowing_windows` strict windows and `min_strokes` strokes; it is reported once it has ended.
+`min_rowing_windows` strict windows and `min_strokes` strokes, and (with the mounting known) a drive of at
+most `max_drive_s`: the drive is a push of the legs and a pull, about a second long at any stroke rate, while
+a trunk swayed to and fro at 12-15 cycles a minute swings back for 2.5-3 s of each; it is reported once it
+has ended.
 
 Strokes are the downward crossings of the tilt (through -20 % of its half range, with hysteresis). Each
 window offers those of its central hop (and, with no neighbouring window on a side, those up to its edge
@@ -151,6 +161,8 @@ def session_event(s: _Session, p: RowingParams) -> RowingSession | None:
     rates = [60.0 / w.period_s for w in s.windows]
     shares = [w.drive_share for w in s.windows if math.isfinite(w.drive_share)]
     drive = float(np.median(shares)) / _CORE_SHARE * period if shares else math.nan
+    if drive > p.max_drive_s:  # a slow sway, not a drive (NaN without the mounting: not judged)
+        return None
     ld = sum(w.lean_drive[0] for w in s.windows), sum(w.lean_drive[1] for w in s.windows)
     lr = sum(w.lean_recovery[0] for w in s.windows), sum(w.lean_recovery[1] for w in s.windows)
     asym = ld[0] / ld[1] - lr[0] / lr[1] if ld[1] and lr[1] else math.nan
@@ -213,7 +225,7 @@ class RowingDetector:
         if self._open is None:  # a session starts at a strict window; looser ones just before it join it
             self._pending = [x for x in self._pending if res.start_s - x.start_s <= p.reach_s]
             if not res.rowing:
-                if res.slide_radius_m >= p.edge_radius_m:
+                if _edge_ok(res, p):
                     self._pending.append(res)
                 else:
                     self._pending = []
@@ -244,11 +256,11 @@ class RowingDetector:
         out: list[RowingSession] = []
         for g in groups:
             lo, hi = g[0], g[-1]
-            while (lo > 0 and _adjacent(ws[lo - 1], ws[lo], p) and ws[lo - 1].slide_radius_m >= p.edge_radius_m
+            while (lo > 0 and _adjacent(ws[lo - 1], ws[lo], p) and _edge_ok(ws[lo - 1], p)
                    and ws[g[0]].start_s - ws[lo - 1].start_s <= p.reach_s):
                 lo -= 1
             while (hi < len(ws) - 1 and _adjacent(ws[hi], ws[hi + 1], p)
-                   and ws[hi + 1].slide_radius_m >= p.edge_radius_m
+                   and _edge_ok(ws[hi + 1], p)
                    and ws[hi + 1].start_s - ws[g[-1]].start_s <= p.reach_s):
                 hi += 1
             part = _Session()
@@ -259,6 +271,12 @@ class RowingDetector:
                 part.add(w, p, (a, b))
             out += _event_list(part, p)
         return out
+
+
+def _edge_ok(w: RowingWindow, p: RowingParams) -> bool:
+    """A looser window may extend a session at its start or end: it shows the seat's slide, and where that is
+    weak, the whole body following the stroke (see RowingParams.weak_slide_m)."""
+    return w.slide_radius_m >= p.edge_radius_m and w.whole_body
 
 
 def _adjacent(a: RowingWindow, b: RowingWindow, p: RowingParams) -> bool:

@@ -23,6 +23,13 @@ class RowingParams:
     swing_deg: float = 20.0  #: the trunk swings at least this much (5th-95th percentile), deg
     periodicity: float = 0.5  #: autocorrelation at the stroke period at least
     slide_radius_m: float = 0.6  #: effective swing radius at least (the seat's slide), m
+    #: with a swing radius under this (a weak sign of the slide: the sensor's height above the hips is about
+    #: 0.45-0.6 m) the whole body must follow the stroke too: ...
+    weak_slide_m: float = 1.0
+    #: ... the acceleration on all three axes repeats at the stroke period (autocorrelation at least this) ...
+    whole_periodicity: float = 0.6
+    #: ... and the body turns about the vertical by at most this within the window (a rower faces one way), deg
+    turn_deg: float = 50.0
     keep_axis_deg: float = 50.0  #: looser tests that keep a session going
     keep_swing_deg: float = 12.0
     keep_periodicity: float = 0.35
@@ -40,6 +47,11 @@ class RowingParams:
     edge_radius: float = 0.5  #: its swing radius (the seat's slide), also of the whole session's
     min_rowing_windows: int = 3  #: strict windows a session needs
     min_strokes: int = 20  #: strokes a session needs
+    #: longest drive a session may have (its median, from the flexion), s: the drive is a push of the legs and
+    #: a pull, about a second at any stroke rate (real DSADS rowing 0.8-1.3 s at 15-28 spm; the simulator's
+    #: 0.4-1.5 s); a slower rate lengthens the recovery. A trunk swayed to and fro swings back for about half of
+    #: each cycle: 2.5-3 s at 12-15 strokes a minute
+    max_drive_s: float = 1.8
     #: a window whose up direction stays within this of its mean is not analysed (most of a day: sitting
     #: still): with the swing axis >= keep_axis_deg from the vertical its tilt can swing at most
     #: 2 asin(2 sin(still_deg / 2) / sin(keep_axis_deg)) = 7.8 deg, under keep_swing_deg: no verdict changes;
@@ -65,6 +77,9 @@ class RowingWindow:
     lean_recovery: tuple[float, int] = (0.0, 0)  #: the same in recovery cores
     drive_share: float = math.nan  #: share of the central hop in drive cores
     range_deg: float = math.nan  #: flexion 2nd-98th percentile, deg
+    whole_periodicity: float = math.nan  #: the 3-axis acceleration's autocorrelation at the stroke period
+    turn_deg: float = math.nan  #: range of the turn about the vertical (mean rate removed), deg
+    whole_body: bool = False  #: a clear slide, or the whole body following the stroke without turning
 
 
 def analyse_window(w: Window, p: RowingParams, axis_prev: np.ndarray | None) -> tuple[RowingWindow, np.ndarray]:
@@ -105,17 +120,38 @@ def analyse_window(w: Window, p: RowingParams, axis_prev: np.ndarray | None) -> 
         amp_tilt = abs(np.mean(tilt * ph)) * (2 * np.pi / period) ** 2
         radius = abs(np.mean((a_h - a_h.mean()) * ph)) / max(amp_tilt, 1e-9)
     periodic = math.isfinite(period) and not faster
+    whole = turn = math.nan
+    if periodic:
+        whole = _vector_periodicity(acc, period * rate)
+        yaw = np.einsum("ij,ij->i", gyr, up)
+        turned = np.cumsum(yaw - yaw.mean()) / rate  # a constant rate (the gyro's bias) is no turn
+        turn = math.degrees(float(turned.max() - turned.min()))
+    whole_body = radius >= p.weak_slide_m or (whole >= p.whole_periodicity and turn <= p.turn_deg)
     rowing = (periodic and axis_deg >= p.axis_deg and swing_deg >= p.swing_deg and per_r >= p.periodicity
-              and radius >= p.slide_radius_m)
+              and radius >= p.slide_radius_m and whole_body)
     stroking = rowing or (periodic and axis_deg >= p.keep_axis_deg and swing_deg >= p.keep_swing_deg
                           and per_r >= p.keep_periodicity)
     crossings = _crossings(w.t_s, tilt, 0.2 * swing_deg / 2 * math.pi / 180) if stroking else np.zeros(0)
     crossings = crossings[(crossings > w.t_s[0] + 1.0) & (crossings < w.t_s[-1] - 1.0)]
     feats = _stroke_features(w.t_s, tilt, a_h, crossings, period if math.isfinite(period) else 3.0, rate)
-    res = RowingWindow(w.start_s, rowing, stroking, axis_deg, swing_deg, period, per_r, radius, crossings, feats)
+    res = RowingWindow(w.start_s, rowing, stroking, axis_deg, swing_deg, period, per_r, radius, crossings, feats,
+                       whole_periodicity=whole, turn_deg=turn, whole_body=whole_body)
     if stroking and have_flex and np.isfinite(lean).all():
         res = _drive_measures(res, w, p, flex, lean)
     return res, ax
+
+
+def _vector_periodicity(x: np.ndarray, lag: float) -> float:
+    """The best autocorrelation of the (demeaned) vector signal x (n, k), all axes together, at a lag within
+    10 % of `lag` samples (stroke periods vary from stroke to stroke)."""
+    y = x - x.mean(axis=0)
+    n = len(y)
+    f = np.fft.rfft(y, 2 * n, axis=0)
+    r = np.fft.irfft(np.abs(f) ** 2, axis=0)[:n].sum(axis=1)
+    if r[0] <= 0:
+        return 0.0
+    lo, hi = max(1, int(0.9 * lag)), min(n - 1, int(math.ceil(1.1 * lag)))
+    return float(r[lo:hi + 1].max() / r[0]) if hi >= lo else 0.0
 
 
 def _crossings(t: np.ndarray, x: np.ndarray, h: float) -> np.ndarray:
@@ -164,6 +200,7 @@ def _drive_measures(res: RowingWindow, w: Window, p: RowingParams, flex: np.ndar
     return RowingWindow(
         res.start_s, res.rowing, res.stroking, res.axis_deg, res.swing_deg, res.period_s, res.periodicity,
         res.slide_radius_m, res.crossings_s, res.stroke_features,
+        whole_periodicity=res.whole_periodicity, turn_deg=res.turn_deg, whole_body=res.whole_body,
         lean_drive=(float(lean[drive].sum()), int(drive.sum())),
         lean_recovery=(float(lean[recovery].sum()), int(recovery.sum())),
         drive_share=float(drive.sum() / max(1, int(central.sum()))),
