@@ -216,3 +216,31 @@ def test_sit_stand_state_refuses_standing_up_while_standing() -> None:
     u = SitStandState()
     u.feed_hops(_hops(0.0, 10, Activity.WALKING), exercising=True)  # a rowing machine's strokes
     assert u.admit(Transition(30.0, "sit_to_stand"))
+
+
+def test_a_foam_roller_is_neither_walking_nor_the_upright() -> None:
+    """Rocking on a foam roller can pass for the slowest steps (about 1.2 Hz). It must not teach the
+    classifier its upright (learned from walking), and once the upright is known it is not walking at all:
+    nobody walks with the trunk horizontal."""
+    for position in ("back", "left", "right"):
+        for seed in (1, 2, 3):
+            sc = scenario_from_dict({"name": "roll", "seed": seed, "sensor": {"mounting_deg": "random"}, "segment": [
+                {"do": "foam_roll", "minutes": 4, "position": position},
+                {"do": "sit", "seconds": 30},
+                {"do": "walk", "seconds": 40},
+                {"do": "foam_roll", "minutes": 4, "position": position},
+            ]})
+            sim = Simulator(sc, odr_hz=50)
+            chunk = sim.run()
+            c = ActivityClassifier()
+            hops = c.feed(chunk.t_s, chunk.acc, chunk.gyr) + c.finish()
+            rolls = [lb for lb in sim.labels if lb.kind == "foam_roll"]
+            walk = next(lb for lb in sim.labels if lb.kind == "walk")
+            learned_by_walk = c.upright_s is not None
+            # the upright the classifier ends with is the walk's, not the roller's
+            up_walk = np.mean(chunk.acc[(chunk.t_s > walk.start_s + 5) & (chunk.t_s < walk.end_s - 5)], axis=0)
+            assert learned_by_walk and float(c.upright_s @ up_walk / np.linalg.norm(up_walk)) > math.cos(
+                math.radians(15))
+            # after the walk, the second session is no walking
+            second = [h for h in hops if h.start_s >= rolls[1].start_s + 4 and h.end_s <= rolls[1].end_s]
+            assert second and not [h for h in second if h.activity == Activity.WALKING], (position, seed)

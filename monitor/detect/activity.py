@@ -43,8 +43,10 @@ pedal rate). Walking has std(|acc|) above 1 m/s^2. A table has no physiological 
 (gyro spread at the sensor's noise, a few mrad/s; the quietest person about 0.015 rad/s).
 
 Upright: the gravity direction in the sensor frame while upright comes from the mounting when there is
-one (`upright_s`), otherwise it is learned from walking windows (people walk upright); until then lying
-can not be told from sitting and still windows are sedentary.
+one (`upright_s`), otherwise it is learned from walking windows (people walk upright) at a cadence of at
+least `upright_min_cadence_hz` (rocking on a foam roller can pass for the slowest steps); until then lying
+can not be told from sitting and still windows are sedentary. Once it is known, a step rhythm with the trunk
+past `lying_deg` from it is not walking (nobody walks lying down: a foam roller's rocking) but active.
 
 Steps are cadence x time over the walking hops. The windows of a batch are evaluated together (FFT
 autocorrelations). Walks and the transitions next to them: monitor.detect.walks; between two still periods:
@@ -84,6 +86,9 @@ class ActivityParams:
     lying_s: float = 10.0  #: ... after this long (a stretch's held bend is shorter; at once within 3x this
     #: of the last lying hop, e.g. after turning over), s
     upright_walk_s: float = 10.0  #: walking needed to learn the upright direction, s
+    #: only walking at this cadence or faster teaches the upright: a foam roller's rocking can pass for steps
+    #: at the slowest step lags (about 1.2 Hz), real walking and stairs step faster, Hz
+    upright_min_cadence_hz: float = 1.25
     worn_gyr_rad_s: float = 0.008  #: below this rotation-rate spread there is no body under the sensor, rad/s
     worn_drift_deg: float = 2.0  #: ... while the gravity direction moves less than this, deg
     worn_s: float = 120.0  #: ... for this long: not worn, s
@@ -282,9 +287,12 @@ class ActivityClassifier:
                 walking[i], active[i] = False, True  # a cross trainer: active, no steps
             if walking[i] and self._m_xc < p.stepper_max_xcorr and self._m_tilt >= p.stepper_tilt_rad_s:
                 walking[i], active[i] = False, True  # a stair stepper: active, no steps
+            if walking[i] and self._tilted(up[i]):
+                walking[i], active[i] = False, True  # nobody walks with the trunk past lying_deg: a foam roller
             if walking[i]:
                 act = Activity.WALKING
-                self._learn_upright(up[i], end - start)
+                if cadence[i] >= p.upright_min_cadence_hz:
+                    self._learn_upright(up[i], end - start)
             elif active[i]:
                 act = Activity.ACTIVE
             elif self._worn(start, up[i], float(spread[i])) is False:
