@@ -167,10 +167,19 @@ class FastClient(BufferedClient):
         return rc
 
     def _split(self, data: bytes) -> tuple[MQTTErrorCode, int]:
-        """Handle the complete packets in `data`: (paho's result code, bytes used)."""
+        """Handle the complete packets in `data`: (paho's result code, bytes used). The good packets before
+        a malformed one are handed on before ProtocolError is raised."""
+        run: list[Publish] = []
+        try:
+            return self._split_into(data, run)
+        except ProtocolError:
+            if run:
+                self.on_publishes(run)  # type: ignore[misc]
+            raise
+
+    def _split_into(self, data: bytes, run: list[Publish]) -> tuple[MQTTErrorCode, int]:
         n = len(data)
         pos = 0
-        run: list[Publish] = []
         prefix = self.fast_prefix
         v5 = self._protocol == MQTTv5
         max_packet = self.max_packet
@@ -221,14 +230,15 @@ class FastClient(BufferedClient):
                     continue
             # anything else: paho's own handler, after the PUBLISH run before it
             if run:
-                self.on_publishes(run)  # type: ignore[misc]
-                run = []
+                self.on_publishes(run[:])  # type: ignore[misc]
+                run.clear()
             rc = self._paho_handle(head, data[i:end])
             pos = end
             if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or self._sock is None:
                 return rc, pos
         if run:
-            self.on_publishes(run)  # type: ignore[misc]
+            self.on_publishes(run[:])  # type: ignore[misc]
+            run.clear()
         return MQTTErrorCode.MQTT_ERR_SUCCESS, pos
 
     def _paho_handle(self, command: int, body: bytes) -> MQTTErrorCode:
