@@ -348,3 +348,14 @@ def test_qos_0_and_1_mixed_arrive_in_order_and_only_qos_1_is_acknowledged(mosqui
         src.close()
         pub.loop_stop()
         pub.disconnect()
+
+
+def test_the_topic_table_stays_bounded_whatever_the_topics() -> None:
+    from monitor.sources import mqtt_ingest
+
+    src = MqttSource(MqttSettings(host="127.0.0.1", port=free_port(), prefix="t", client_id="routes"))
+    long = [(f"t/{'x' * 300}{k}/imu".encode(), b"\x02", k + 1, 1) for k in range(50)]
+    many = [(f"t/{k:016x}/zzz".encode(), b"\x02", k + 1, 1) for k in range(mqtt_ingest.MAX_ROUTES + 50)]
+    src._on_publishes(long + many)
+    assert len(src._routes) == mqtt_ingest.MAX_ROUTES and all(len(t) <= 200 for t in src._routes)
+    assert src.ignored_messages == len(many) and src.bad_ids == len(long)

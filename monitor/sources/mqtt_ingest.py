@@ -38,8 +38,10 @@ log = logging.getLogger(__name__)
 #: devices one monitor keeps state for (each costs a Decoder); when full, one that never sent DEVICE_INFO
 #: (the one heard from least recently) makes room, so a flood of made-up ids can not lock out a real device
 MAX_DEVICES = 1024
-#: topics whose route is remembered (ids come from the wire: the table stays bounded)
+#: topics whose route is remembered, and the longest remembered (ids come from the wire: the table stays
+#: bounded, at most about 2 MB; a longer topic, never a valid one, is looked at every time)
 MAX_ROUTES = 8 * MAX_DEVICES
+MAX_ROUTE_TOPIC = 200
 
 _OK, _IGNORED, _BAD_ID = 0, 1, 2
 _KINDS = ("imu", "msg", "info", "status")
@@ -122,7 +124,7 @@ class MqttIngest:
             route = (parsed[0], parsed[1], _BAD_ID)
         else:
             route = (parsed[0], parsed[1], _OK)
-        if len(self._routes) < MAX_ROUTES:
+        if len(self._routes) < MAX_ROUTES and len(topic) <= MAX_ROUTE_TOPIC:
             self._routes[topic] = route
         return route
 
