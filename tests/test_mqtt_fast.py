@@ -274,7 +274,8 @@ def _drain(src: MqttSource, until: int, ack: bool) -> list[int]:
         assert time.monotonic() < deadline, f"only {len(seqs)} of {until} batches arrived; missing {missing[:10]}"
         item = src.get(0.05)
         if isinstance(item, Received):
-            seqs += [e.seq for e in item.events if isinstance(e, fp.ImuBatch)]
+            # batches that continue each other come as one ImuBatch (Decoder.receive_batches); 10 samples each
+            seqs += [e.seq + i for e in item.events if isinstance(e, fp.ImuBatch) for i in range(len(e) // 10)]
             if ack and item.ack is not None:
                 item.ack()
     return seqs

@@ -7,11 +7,12 @@ tuples (paho's `on_message` path, still used over websockets, hands over runs of
 - Each topic is looked up once in a bounded table (`_route`: device id, kind, and whether the monitor wants
   that device and the id is valid) instead of being parsed, matched against the device patterns and the
   shard, and checked as an id for every message.
-- A device's IMU batches in the run are fed to its decoder together, framed for the capture together and
-  handed to the service as one `Received` whose `ack` acknowledges all of them after the capture write, as
-  before (`FastClient.ack_later`: one packet for all that the service acknowledged in a turn). Any other
-  message of a device (DEVICE_INFO, STATUS, LOG, a status topic, a bad payload) first sends on that
-  device's batches before it, so each device's messages keep their order.
+- A device's IMU batches in the run are fed to its decoder together (`Decoder.receive_batches`: batches that continue
+  each other come out as one ImuBatch, so the service handles one object per device and run, not ~20), framed for the
+  capture together and handed to the service as one `Received` whose `ack` acknowledges all of them after the capture
+  write, as before (`FastClient.ack_later`: one packet for all that the service acknowledged in a turn). Any other
+  message of a device (DEVICE_INFO, STATUS, LOG, a status topic, a bad payload) first sends on that device's batches
+  before it, so each device's messages keep their order.
 - Messages that are not ours (other devices or shards, unknown topics), poison (empty or oversized
   payloads) and status topics are counted as before and acknowledged at once.
 
@@ -198,8 +199,7 @@ class MqttIngest:
             dec = self.decoders[device_id] = fp.Decoder(reorder=fp.MQTT_REORDER)
         now = self._clock()
         self._last_msg[device_id] = now
-        for payload in payloads:
-            dec.receive_message(payload)
+        dec.receive_batches(payloads)  # a run of batches continuing each other comes out as one ImuBatch
         events = dec.events()
         if dec.held_batches:
             self._last_heard[device_id] = now
