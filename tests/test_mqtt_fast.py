@@ -168,6 +168,7 @@ class RawBroker:
         self.port = free_port()
         self.after = after_subscribe  # one entry per connection
         self.connections = 0
+        self.heard = b""  # what the client sent after the SUBSCRIBE
         self.srv = socket.create_server(("127.0.0.1", self.port))
         self.srv.settimeout(0.2)
         self.stop = threading.Event()
@@ -211,8 +212,8 @@ class RawBroker:
         data = self.after[min(self.connections, len(self.after) - 1)]
         self.connections += 1
         c.sendall(data)
-        while c.recv(4096) and not self.stop.is_set():
-            pass
+        while (got := c.recv(4096)) and not self.stop.is_set():
+            self.heard += got
 
     def close(self) -> None:
         self.stop.set()
@@ -238,6 +239,31 @@ def test_a_malformed_packet_drops_the_connection_and_the_monitor_goes_on(caplog:
                 got.append(item)
         assert src.client.protocol_errors == 1 and broker.connections == 2 and src.failure() is None
         assert "dropping the connection" in caplog.text
+    finally:
+        src.close()
+        broker.close()
+
+
+def test_a_qos_2_message_is_processed_once_counted_and_completed(caplog: pytest.LogCaptureFixture) -> None:
+    """A broker that sends QoS 2 on our QoS 1 subscription (mosquitto never does): paho's exactly-once flow
+    (PUBREC, then PUBCOMP after the broker's PUBREL); the message reaches the service once; counted, warned."""
+    dev = "ab00000000000002"
+    info = fp.encode_message(fp.DeviceInfo.for_ranges(bytes.fromhex(dev), 5, 100.0, 2, 250))
+    pubrel = b"\x62\x02\x00\x05"  # PUBREL for packet id 5 (sent at once: the client reads it after the PUBLISH)
+    broker = RawBroker([_publish(f"r/{dev}/info".encode(), info, qos=2, mid=5) + pubrel])
+    src = MqttSource(MqttSettings(host="127.0.0.1", port=broker.port, prefix="r", client_id="raw2"))
+    try:
+        src.start()
+        deadline = time.monotonic() + WAIT_S
+        infos = 0
+        while b"\x70\x02\x00\x05" not in broker.heard or time.monotonic() < deadline - WAIT_S + 1.0:
+            assert time.monotonic() < deadline, f"no PUBCOMP; the client sent {broker.heard!r}"
+            item = src.get(0.05)
+            infos += sum(isinstance(e, fp.DeviceInfo) for e in getattr(item, "events", []))
+        assert infos == 1 and src.qos2_messages == 1
+        assert b"\x50\x02\x00\x05" in broker.heard, "PUBREC"
+        assert broker.connections == 1 and src.client.protocol_errors == 0
+        assert "QoS 2" in caplog.text
     finally:
         src.close()
         broker.close()

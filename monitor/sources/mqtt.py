@@ -109,6 +109,9 @@ class MqttSource(MqttIngest, QueuedSource):
             log.warning("mqtt: dropped %d messages with a device id that is not 16 hex digits and %d that "
                         "could not be processed; %d unidentified device ids were evicted from the table",
                         self.bad_ids, self.poison_messages, self.evicted_devices)
+        if self.qos2_messages:
+            log.warning("mqtt: the broker sent %d QoS 2 messages on our QoS 1 subscription (acknowledged before "
+                        "the capture write)", self.qos2_messages)
         self._closing = True
         try:
             self.client.disconnect()
