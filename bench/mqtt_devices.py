@@ -379,7 +379,9 @@ def run(port: int, n_dev: int, seconds: float, hold_s: float, profile: Path | No
         pstats.Stats(str(net)).sort_stats("tottime").print_stats(25)
     status = 0 if got >= n_samples and lost == 0 else 1
     if floor:  # under a prefix of its own: the workers' sessions (made at the start) must not queue it too
-        paho_floor(replace(s, prefix="floor", client_id="floor-monitor"), traffic)
+        fs = replace(s, prefix="floor", client_id="floor-monitor")
+        if make_session(fs):
+            paho_floor(fs, traffic)
     if n_workers > 1:
         status |= run_workers(s, traffic, n_workers, hold_s, captures)
     return status
