@@ -135,12 +135,26 @@ def offline_cost(msgs: list[bytes]) -> tuple[int, float]:
 
 def mqtt_monitor(s: Any, n: int, captures: Path, out: Any) -> None:
     """The monitor process of --mqtt: (samples, lost, CPU s) once it has n samples (or after 2 h)."""
+    from bench.mqtt_devices import TimedPipeline
     from monitor.sources.mqtt import MqttSource
 
     cfg = PipelineConfig()
     Pipeline(cfg, None, None)  # the imports, outside the measurement
     cpu0 = time.process_time()
-    svc = Service(MqttSource(s), lambda d, t0: Pipeline(cfg, None, None), [],
+    src = MqttSource(s)
+    net = [0.0]
+    main = src.client._thread_main
+
+    def timed() -> None:  # the network thread's own CPU time
+        t0 = time.thread_time()
+        try:
+            main()
+        finally:
+            net[0] = time.thread_time() - t0
+
+    src.client._thread_main = timed  # type: ignore[method-assign]
+    TimedPipeline.cpu = 0.0
+    svc = Service(src, lambda d, t0: TimedPipeline(cfg, None, None), [],
                   ServiceOptions(hold_s=HOLD_S, live=True, captures_dir=captures))
 
     def watch() -> None:
@@ -151,12 +165,14 @@ def mqtt_monitor(s: Any, n: int, captures: Path, out: Any) -> None:
 
     threading.Thread(target=watch, daemon=True).start()
     svc.run()
+    cpu = time.process_time() - cpu0
     out.put((sum(x.samples for x in svc.sessions.values()), sum(x.lost for x in svc.sessions.values()),
-             time.process_time() - cpu0))
+             cpu, net[0], TimedPipeline.cpu))
 
 
-def mqtt_cost(dev: str, msgs: list[bytes], n: int) -> tuple[int, int, float]:
-    """(samples, lost, monitor CPU s): one wearer's messages through mosquitto at their real pace."""
+def mqtt_cost(dev: str, msgs: list[bytes], n: int) -> tuple[int, int, float, float, float]:
+    """(samples, lost, monitor CPU s, its network thread's, its pipeline's): one wearer's messages through
+    mosquitto at their real pace."""
     from bench.mqtt_devices import make_session, start_broker
     from monitor.mqtt_common import MqttSettings, connect_persistent, make_client
 
@@ -184,11 +200,11 @@ def mqtt_cost(dev: str, msgs: list[bytes], n: int) -> tuple[int, int, float]:
                     t += BATCH / ODR_HZ
                     time.sleep(max(0.0, t - time.monotonic()))
                 pub.publish(s.topic(dev, kind), m, qos=1, retain=kind == "info")
-            got, lost, cpu = q.get(timeout=600)
+            r = q.get(timeout=600)
             mon.join(30)
             pub.disconnect()
             pub.loop_stop()
-            return got, lost, cpu
+            return r
         finally:
             broker.terminate()
             broker.wait(timeout=10)
@@ -206,10 +222,13 @@ def main() -> int:
         print(f"one wearer sitting {args.minutes:g} min at {ODR_HZ:g} Hz ({n:,} samples, {len(msgs):,} messages "
               f"of {BATCH} samples) published through mosquitto at their real pace to a monitor process "
               f"(MqttSource, captures, hold {HOLD_S:g} s, full pipeline)")
-        got, lost, cpu = mqtt_cost(device_id, msgs, n)
+        got, lost, cpu, net, pipe = mqtt_cost(device_id, msgs, n)
         us = cpu / max(got, 1) * 1e6
         print(f"monitor process: {got:,} samples ({lost} lost), {cpu:.2f} s CPU: {us:5.1f} us CPU per sample, "
-              f"{us * ODR_HZ / 1e4:.2f} % of one core for this wearer (start-up and connection included)")
+              f"{us * ODR_HZ / 1e4:.2f} % of one core for this wearer (start-up and connection included); of "
+              f"which the network thread {net / max(got, 1) * 1e6:.1f}, the pipeline "
+              f"{pipe / max(got, 1) * 1e6:.1f}, the rest (the service thread besides the pipeline, start-up) "
+              f"{(cpu - net - pipe) / max(got, 1) * 1e6:.1f} us per sample")
         got_off, cpu_off = offline_cost(msgs)
         print(f"offline, the same samples in {BATCH_S:g} s pieces: {cpu_off / got_off * 1e6:5.1f} us CPU per sample")
         return int(got != n or lost != 0)
