@@ -1,18 +1,20 @@
 """Posture without calibration on simulated days: minutes of wear until angles, and their error.
 
-    .venv/bin/python bench/auto_baseline_sim.py [--seeds 3400-3404] [--hours 3] [--odr 50]
+    .venv/bin/python bench/auto_baseline_sim.py [--seeds 3400-3404] [--hours 3] [--odr 50] [--jobs 1]
 
 Per seed: `random_day(seed, hours)` WITHOUT its calibration segment (a wearer who skipped `posture
 calibrate`), simulated with MPU-6050 errors and a random mounting, through the whole pipeline in 60 s
 batches with no profile (the automatic baseline, monitor.detect.baseline). Printed per seed and overall:
 minutes until the pipeline gives angles, and the RMS and 95th percentile of |angle - true angle| over the
-seconds of sitting or standing after that (the simulator's exact lean and flexion; hop means, 1 s).
+seconds of sitting or standing after that (the simulator's exact lean and flexion; hop means, 1 s), and
+how many days are off: lean RMS over 3 deg or flexion RMS over 5 deg, or no angles at all.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,6 +33,9 @@ from monitor.sim.labels import Activity as SimActivity  # noqa: E402
 def parse_seeds(text: str) -> list[int]:
     a, _, b = text.partition("-")
     return list(range(int(a), int(b or a) + 1))
+
+
+LEAN_OFF_DEG, FLEX_OFF_DEG = 3.0, 5.0  #: a day whose RMS error is above either is off
 
 
 def one_day(seed: int, hours: float, odr: float) -> tuple[float, np.ndarray]:
@@ -60,18 +65,26 @@ def main() -> int:
     ap.add_argument("--seeds", default="3400-3404")
     ap.add_argument("--hours", type=float, default=3.0)
     ap.add_argument("--odr", type=float, default=50.0)
+    ap.add_argument("--jobs", type=int, default=1, help="days simulated in parallel")
     args = ap.parse_args()
+    seeds = parse_seeds(args.seeds)
+    with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as ex:
+        results = list(ex.map(one_day, seeds, [args.hours] * len(seeds), [args.odr] * len(seeds)))
     errs = []
     mins = []
-    for seed in parse_seeds(args.seeds):
-        m, e = one_day(seed, args.hours, args.odr)
+    off = 0
+    for seed, (m, e) in zip(seeds, results, strict=True):
         mins.append(m)
         errs.append(e)
         if len(e):
             rms = np.sqrt((e**2).mean(axis=0))
-            print(f"seed {seed}: angles after {m:.1f} min; lean RMS {rms[0]:.1f} deg, flexion RMS {rms[1]:.1f} deg")
+            bad = rms[0] > LEAN_OFF_DEG or rms[1] > FLEX_OFF_DEG
+            off += bad
+            print(f"seed {seed}: angles after {m:.1f} min; lean RMS {rms[0]:.1f} deg, flexion RMS {rms[1]:.1f} deg"
+                  + ("  OFF" if bad else ""))
         else:
-            print(f"seed {seed}: no angles in {args.hours:g} h")
+            off += 1
+            print(f"seed {seed}: no angles in {args.hours:g} h  OFF")
     e = np.concatenate(errs) if errs else np.zeros((0, 2))
     finite = [m for m in mins if np.isfinite(m)]
     print(f"\nminutes of wear until angles: median {np.median(finite) if finite else float('nan'):.1f}, "
@@ -81,6 +94,8 @@ def main() -> int:
         p95 = np.percentile(np.abs(e), 95, axis=0)
         print(f"angle error vs the truth while sitting/standing: RMS lean {rms[0]:.1f} / flexion {rms[1]:.1f} deg; "
               f"95th percentile {p95[0]:.1f} / {p95[1]:.1f} deg")
+    print(f"days off (lean RMS > {LEAN_OFF_DEG:g} deg or flexion RMS > {FLEX_OFF_DEG:g} deg, or no angles): "
+          f"{off} of {len(seeds)}")
     return 0
 
 

@@ -14,6 +14,7 @@ from monitor.detect import (
     Hop,
     SitStandDetector,
     SitStandParams,
+    SitStandState,
     WalkParams,
     WalkTracker,
 )
@@ -191,3 +192,27 @@ def test_simulated_sit_stand_and_reaches_through_the_pipeline() -> None:
     for tr, lb in zip(got, true, strict=True):
         assert lb.start_s - 1.0 <= tr.t_s <= lb.end_s + 1.0
     assert not any(isinstance(ev, Break) for ev in events)
+
+
+def _hops(t0: float, n: int, act: Activity) -> list[Hop]:
+    return [Hop(t0 + k, t0 + k + 1, act) for k in range(n)]
+
+
+def test_sit_stand_state_refuses_standing_up_while_standing() -> None:
+    """Walking means standing: a sit-to-stand after it (no stand-to-sit between) is refused, a stand-to-sit
+    is taken and makes the next sit-to-stand possible; lying makes the posture unknown again."""
+    s = SitStandState()
+    s.feed_hops(_hops(0.0, 30, Activity.WALKING) + _hops(30.0, 60, Activity.SEDENTARY))
+    assert not s.admit(Transition(60.0, "sit_to_stand"))  # an elevator ride: still standing
+    assert s.admit(Transition(70.0, "stand_to_sit"))
+    assert not s.admit(Transition(80.0, "stand_to_sit"))  # sitting already
+    assert s.admit(Transition(89.0, "sit_to_stand"))
+    s.feed_hops(_hops(90.0, 5, Activity.WALKING) + _hops(95.0, 20, Activity.LYING))
+    s.feed_hops(_hops(115.0, 20, Activity.SEDENTARY))
+    assert s.admit(Transition(130.0, "sit_to_stand"))  # after lying: not known, so taken
+    t = SitStandState()
+    t.feed_hops(_hops(0.0, 2, Activity.WALKING) + _hops(2.0, 30, Activity.SEDENTARY))
+    assert t.admit(Transition(30.0, "sit_to_stand"))  # two stray walking hops are no walk
+    u = SitStandState()
+    u.feed_hops(_hops(0.0, 10, Activity.WALKING), exercising=True)  # a rowing machine's strokes
+    assert u.admit(Transition(30.0, "sit_to_stand"))

@@ -51,6 +51,13 @@ def test_no_alert_while_walking() -> None:
     assert breaks == [] and due == [1891.0]
 
 
+def test_a_walk_over_the_due_time_does_not_shift_the_later_reminders() -> None:
+    # due at 1800 during a 100 s walk (too short for a break): given at 1891, and the next one is still due at
+    # 1800 + 900 on the sitting clock, not at 1891 + 900 (every later reminder of the day would slip 91 s)
+    breaks, due, _ = run((S, 1790), (W, 100), (S, 1000))
+    assert breaks == [] and due == [1891.0, 2700.0]
+
+
 def test_prompted_break_and_active_movement() -> None:
     breaks, due, _ = run((S, 1850), (A, 200), (S, 10))
     assert due == [1800.0]
@@ -72,10 +79,11 @@ def test_since_break_and_held_back_alert_is_retried() -> None:
         offered.append(d.t_s)
         return d.t_s >= 1805.0  # held back (quiet hours, snooze) for 5 s
 
-    _, due = tr.feed(hops((S, 1810)), on_due)
+    _, due = tr.feed(hops((S, 2800)), on_due)
     assert offered[:6] == [1800.0, 1801.0, 1802.0, 1803.0, 1804.0, 1805.0]
-    assert [d.t_s for d in due] == [1805.0]
-    assert tr.since_break_s == pytest.approx(1810.0)
+    # held back by the policy: the next one counts from when it was given
+    assert [d.t_s for d in due] == [1805.0, 2705.0]
+    assert tr.since_break_s == pytest.approx(2800.0)
 
 
 def test_bad_settings() -> None:

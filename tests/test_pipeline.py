@@ -289,6 +289,30 @@ def test_auto_baseline_is_not_fooled_by_a_day_that_begins_on_a_foam_roller() -> 
     assert np.degrees(np.arccos(np.clip(b.neutral_up_s @ up_true, -1, 1))) < 8
 
 
+@pytest.mark.parametrize(("first", "seed"), [
+    ([{"do": "foam_roll", "minutes": 5, "position": "back"}], 9),
+    ([{"do": "row", "minutes": 4, "rate_spm": 24}, {"do": "sit", "seconds": 60},
+      {"do": "foam_roll", "minutes": 3, "position": "back"}], 6),
+])
+def test_auto_baseline_learns_nothing_from_a_roller_or_a_rowing_machine(first: list, seed: int) -> None:
+    """The day begins on a rowing machine or a foam roller, whose rhythm the classifier takes for steps
+    (the roll at its slowest step lag, a slide that lifts nothing), before any walk: forward and the upright
+    come from the walk that follows, near where the wearer sits, not from the roller or the rower; until
+    then there are no angles, or right ones."""
+    sim, chunk, pipe = _auto([*first, {"do": "sit", "minutes": 4}, {"do": "walk", "seconds": 40},
+                              {"do": "sit", "minutes": 2}], seed, start="sit")
+    b = pipe.baseline
+    assert b is not None and b.R_bs is not None and b.forward_from_walking
+    deg = np.degrees(np.arccos(np.clip(np.sum(b.R_bs * sim.mounting, axis=1), -1.0, 1.0)))  # body x, y, z
+    assert deg[2] < 5 and deg[0] < 10
+    rows = [r for r in pipe.timeline or [] if np.isfinite(r.lean_deg)]  # no wrong angles meanwhile either
+    mid = np.array([(r.start_s + r.end_s) / 2 for r in rows])
+    i = np.searchsorted(chunk.t_s, mid)
+    err = np.array([(r.lean_deg, r.flexion_deg) for r in rows]) - np.column_stack(
+        [chunk.lean_deg[i], chunk.flexion_deg[i]])
+    assert np.sqrt(np.mean(err[chunk.activity[i] == SimActivity.SIT] ** 2, axis=0)).max() < 3.0
+
+
 def test_auto_baseline_dates_its_mounting_by_the_hop_not_the_batch() -> None:
     """A replayed file comes as one batch: the angles (and so the episodes) start where the baseline
     found the mounting inside it, as with small batches."""

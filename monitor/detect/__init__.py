@@ -2,12 +2,14 @@
 
     activity   ActivityClassifier (walking by step rhythm, active, sedentary, lying, not worn)
     walks      WalkTracker (hops -> walks), TransitionDetector (sit/stand next to a walk)
-    transition SitStandDetector (sit-to-stand / stand-to-sit between still periods, from the sensor's rise)
+    transition SitStandDetector (sit-to-stand / stand-to-sit between still periods, from the sensor's rise),
+               SitStandState (no standing up while standing)
     episodes   HysteresisDetector with LeanParams / FlexionParams (sustained lean, slouch)
     sedentary  SedentaryTracker (credited breaks, when a sedentary alert is due)
     stretch    StretchDetector (morning/evening routine), StretchReminder
     aggregate  Aggregator (10 s windows)
     baseline   AutoBaseline (mounting without a calibration); postures: StillPostures, its still-time clusters
+               walkgroups: WalkGroups, its walking evidence per posture
     rowing     RowingDetector (rowing-machine sessions: strokes, rate, lean in the drive); rowing_window:
                RowingParams and what one window says (swing axis, rhythm, seat slide, strokes)
     foam       FoamDetector (foam rolling lying on the back or a side)
@@ -34,7 +36,7 @@ from monitor.detect.rowing_window import RowingParams
 from monitor.detect.sedentary import SedentaryDue, SedentaryParams, SedentaryTracker
 from monitor.detect.shifts import ShiftDetector, ShiftParams
 from monitor.detect.stretch import StretchDetector, StretchParams, StretchReminder
-from monitor.detect.transition import SitStandDetector, SitStandParams
+from monitor.detect.transition import SitStandDetector, SitStandParams, SitStandState
 from monitor.detect.walks import TransitionDetector, TransitionParams, WalkParams, WalkTracker
 
 __all__ = [
@@ -63,6 +65,7 @@ __all__ = [
     "ShiftParams",
     "SitStandDetector",
     "SitStandParams",
+    "SitStandState",
     "StretchDetector",
     "StretchParams",
     "StretchReminder",

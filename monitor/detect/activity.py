@@ -24,6 +24,14 @@ rules hold at 25 Hz as at 400 Hz. Per window, with a = |acc| (m/s^2, orientation
                      there is no heel strike (walking and stairs: vertical skewness about 0.4-1.3, sharp
                      upward peaks), and the arms on the handles turn the trunk (yaw spread 0.7-1.4 rad/s
                      against 0.2-0.6 walking, DSADS p1-p4). Such windows are `active`, with no steps.
+    stepper      <=> walking, but over the walking windows of the last ~machine_tau_s the horizontal
+                     acceleration is hardly locked to the vertical one (c = max over both horizontal
+                     principal axes and lags of +-0.24 s of |xcorr(h, v)| < stepper_max_xcorr) while the trunk
+                     tilts (largest principal spread of the horizontal rotation rate >= stepper_tilt_rad_s):
+                     a stair stepper. Walking and stairs go somewhere, so each step's braking and push-off
+                     are tied to its vertical bounce (c 0.55-0.9 per 4 s window, DSADS p1-p4); on the stepper
+                     the body rises and sinks in place (c 0.30-0.61) and the trunk rocks on the handles.
+                     `active`, no steps.
     lying        <=> neither, and the window's gravity direction is >= lying_deg from upright, for lying_s
     not_worn     <=> spread < worn_gyr_rad_s and the gravity direction within worn_drift_deg, for worn_s
     sedentary    otherwise (sitting or standing still; a 6-axis IMU on the back can not tell the two apart)
@@ -82,6 +90,8 @@ class ActivityParams:
     machine_yaw_rad_s: float = 0.6  #: trunk yaw rate spread (about the vertical) of an elliptical, rad/s
     machine_max_skew: float = 0.5  #: ... with vertical acceleration this symmetric (no heel strikes)
     machine_tau_s: float = 8.0  #: ... both averaged over this time constant: then walking is active, s
+    stepper_max_xcorr: float = 0.5  #: horizontal-vertical acceleration coupling below this (walking 0.55-0.9) ...
+    stepper_tilt_rad_s: float = 0.3  #: ... with this trunk tilt-rate spread: a stepper (averages over walking)
 
     def __post_init__(self) -> None:
         if not (0 < self.hop_s <= self.window_s):
@@ -118,6 +128,30 @@ def _autocorr(x: np.ndarray, max_lag: int) -> np.ndarray:
     return ac / np.maximum(ac[:, :1], 1e-12) * (w / (w - np.arange(max_lag + 1)))
 
 
+def _stepper_features(acc: np.ndarray, g: np.ndarray, up: np.ndarray, v: np.ndarray, max_lag: int
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Per window (acc (n,3,w), g (n,3,w) zero-mean, up (n,3), v (n,w) zero-mean vertical acceleration):
+    the largest |normalised cross-correlation| of v with either horizontal principal axis of the
+    acceleration within +-max_lag samples, and the largest principal spread of the horizontal rotation rate."""
+    w = v.shape[1]
+    hor = acc - np.einsum("nw,nk->nkw", np.einsum("nkw,nk->nw", acc, up), up)
+    hor = hor - hor.mean(axis=2, keepdims=True)
+    _, vecs = np.linalg.eigh(np.einsum("nkw,njw->nkj", hor, hor))
+    axes = np.einsum("nkw,nkj->njw", hor, vecs[:, :, 1:])  # (n, 2, w): the two horizontal principal axes
+
+    def unit(x: np.ndarray) -> np.ndarray:
+        return (x - x.mean(axis=-1, keepdims=True)) / np.maximum(x.std(axis=-1, keepdims=True), 1e-9)
+
+    vz, hz = unit(v)[:, None, :], unit(axes)
+    xc = np.zeros(len(v))
+    for k in range(-max_lag, max_lag + 1):
+        prod = vz[..., : w - k] * hz[..., k:] if k >= 0 else vz[..., -k:] * hz[..., : w + k]
+        xc = np.maximum(xc, np.abs(prod.mean(axis=2)).max(axis=1))
+    gh = g - np.einsum("nw,nk->nkw", np.einsum("nkw,nk->nw", g, up), up)
+    tilt = np.sqrt(np.maximum(np.linalg.eigvalsh(np.einsum("nkw,njw->nkj", gh, gh) / w)[:, -1], 0.0))
+    return xc, tilt
+
+
 class ActivityClassifier:
     """Streaming classifier: `feed` batches of samples, get the hops whose window is complete."""
 
@@ -140,6 +174,8 @@ class ActivityClassifier:
         self._quiet_up = np.zeros(3)  # its gravity direction
         self._m_yaw = 0.0  # running means of the yaw spread and vertical skewness (machine exercise)
         self._m_skew = 1.0
+        self._m_xc = 1.0  # running means over walking windows of the h-v coupling and tilt rate (stepper)
+        self._m_tilt = 0.0
 
     def feed(self, t_s: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> list[Hop]:
         """Samples t_s (N,) s, acc (N,3) m/s^2, gyr (N,3) rad/s -> hops decided by this batch."""
@@ -217,6 +253,7 @@ class ActivityClassifier:
         sd_v = np.sqrt((v * v).mean(axis=1))
         skew = (v**3).mean(axis=1) / np.maximum(sd_v**3, 1e-12)
         yaw = np.einsum("nkw,nk->nw", g, up).std(axis=1)
+        xc, tilt = _stepper_features(acc, g, up, v, int(round(0.24 * fs)))
         walking = (
             (np.maximum(best_step, best_stride) >= p.min_periodicity)
             & (std_a >= p.min_step_acc_m_s2)
@@ -238,8 +275,13 @@ class ActivityClassifier:
             self._m_yaw += alpha * (float(yaw[i]) - self._m_yaw)
             self._m_skew += alpha * (float(skew[i]) - self._m_skew)
             rhythmic = bool(walking[i])
+            if walking[i]:
+                self._m_xc += alpha * (float(xc[i]) - self._m_xc)
+                self._m_tilt += alpha * (float(tilt[i]) - self._m_tilt)
             if walking[i] and self._m_yaw >= p.machine_yaw_rad_s and self._m_skew < p.machine_max_skew:
                 walking[i], active[i] = False, True  # a cross trainer: active, no steps
+            if walking[i] and self._m_xc < p.stepper_max_xcorr and self._m_tilt >= p.stepper_tilt_rad_s:
+                walking[i], active[i] = False, True  # a stair stepper: active, no steps
             if walking[i]:
                 act = Activity.WALKING
                 self._learn_upright(up[i], end - start)

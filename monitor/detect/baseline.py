@@ -4,9 +4,8 @@ Theory of operation. Without a calibration we know neither the neutral posture n
 Earth-up in the sensor frame (u: the accelerometer's direction, which a gyro bias the fusion has not yet
 learned does not tilt) is kept at `history_hz`, and the calibrated acceleration of the last seconds at the
 full rate; the pipeline then hands over the activity classifier's decided hops.
-The walking posture u_w is the mean u over the walking hops used in 2 (a walking cadence, no rowing or
-foam-rolling session, the first `walk_max_s` of them: later "walking" may be a stepper leant on its
-handles); it is known after `upright_walk_s` of them (people walk upright).
+The walking posture u_w is the mean u over the walking hops used in 2, of the posture group chosen there;
+it is known after `upright_walk_s` of them (people walk upright).
 
 1. Neutral: sedentary hops whose mean u lies within `upright_deg` of u_w are upright still time (sitting
    or standing; never lying, which is its own activity and far from u_w, nor a bend, which is active or
@@ -26,17 +25,26 @@ handles); it is known after `upright_walk_s` of them (people walk upright).
    within 1-7 deg of the documented anterior axis; its power 4-35x the side axis). The sign: the forward
    acceleration leads the vertical one by 75-140 deg at the step frequency (DSADS walking and stairs up,
    all 4 subjects; the simulator 60-80), so forward is the sign of a for which Im(a . sum H V^*) > 0.
-   Only walking hops at a walking cadence (<= `max_cadence_hz`) outside a rowing or foam-rolling session
-   count. Fixed once `walk_fwd_s` of them give an axis `min_ap_ratio` times stronger than the side axis
-   and a phase at least `min_phase_deg` from 0 or 180; refined until `walk_max_s` of walking.
+   Only walking hops count that walk: a cadence within `min_cadence_hz`..`max_cadence_hz`, a vertical
+   bounce of at least `min_bounce_m_s2` at it (each step lifts the body; a rowing machine's slide and a
+   foam roller's roll move it along), outside a detected rowing or foam-rolling session (detected late,
+   or not at all before there is a mounting). They are summed per posture (monitor.detect.walkgroups,
+   hops within `walk_group_deg`), and the group used is the one with most still time near it (within
+   `upright_deg`; before there is still time, the most walking): the wearer's day is spent near the
+   walking posture, not on a roller. Later evidence replaces earlier: when another group takes over, all
+   that was learned is dropped and the still time seen so far is judged against the new upright. Fixed
+   once `walk_fwd_s` of the group give an axis `min_ap_ratio` times stronger than the side axis and a
+   phase at least `min_phase_deg` from 0 or 180; refined until `walk_max_s` of its walking.
 3. Forward, without a walk: people bend forward far more (and further) than backward, while side bends
    and side reaches go both ways and roughly cancel. With d = u - (u . u_n) u_n the horizontal part of
    earth-up (sensor frame), summed over the samples of bends tilted more than `min_tilt_deg` from neutral
    (and less than `max_tilt_deg`), and bending forward tipping earth-up toward body -x (monitor.pipeline.angles),
-   forward is x_s = -normalize(sum d). A bend is a short excursion of sedentary or active hops from
-   upright back to upright (at most `max_bend_hold_s`, a stretch's held toe-touch included: minutes on
-   an exercise bike or a rowing machine, reclining, lying down and getting up are no bends), `min_bend_s`
-   of them. The walking estimate, once there, replaces it.
+   forward is x_s = -normalize(sum d), refined as bends come. Beyond `deep_tilt_deg` only a forward bend
+   gets (side bending and extension stop at about 25-35 deg): once `min_bend_s` of such samples are there
+   they alone give x_s, for good (a stretch's side bend that came first does not set it). A bend is a
+   short excursion of sedentary or active hops from upright back to upright (at most `max_bend_hold_s`,
+   a held toe-touch included: minutes on an exercise bike or a rowing machine, reclining, lying down and
+   getting up are no bends), `min_bend_s` of them. The walking estimate, once there, replaces it.
 4. R_bs has the rows x_s, z_s x x_s, z_s (calibration.mounting's convention); it is rebuilt as u_n and
    x_s are refined.
 
@@ -61,6 +69,7 @@ import numpy as np
 
 from monitor.detect.activity import Hop
 from monitor.detect.postures import StillPostures
+from monitor.detect.walkgroups import WalkGroups, demodulate, forward_axis
 from monitor.events import Activity
 
 
@@ -74,14 +83,25 @@ class BaselineParams:
     provisional_s: float = 30.0  #: before any walk, an unbroken still run this long is taken as upright, s
     max_postures: int = 48  #: still postures kept (the one with least time goes first)
     walk_fwd_s: float = 15.0  #: walking that fixes the forward direction, s
-    walk_max_s: float = 600.0  #: walking after which it is no longer refined, s
+    walk_max_s: float = 600.0  #: walking (in one posture group) after which it is no longer refined, s
+    walk_group_deg: float = 25.0  #: walking hops this close in posture are one group, deg
     min_ap_ratio: float = 2.0  #: step-rate power along forward-backward over the side axis
     #: walking hops faster than this are not used (real walks: 1.46-1.95 Hz, DOMAIN.md; faster "walking"
     #: is a machine or running, e.g. a rowing machine's stroke harmonics), Hz
     max_cadence_hz: float = 2.2
+    #: ... or slower than this: the classifier's slowest step lag (1.19 Hz at 25 and 50 Hz) is the edge of its
+    #: search, not a step rhythm found; a slower rocking lands there (a foam roller at 0.2-1 Hz), Hz
+    min_cadence_hz: float = 1.25
+    #: walking lifts the body at each step: the vertical acceleration at the cadence has at least this
+    #: amplitude (DSADS walking: 5th percentile 1.2 m/s^2; simulated walks 1.45 and more, a rowing machine's
+    #: slide at most 0.9), m/s^2
+    min_bounce_m_s2: float = 1.0
     upright_walk_s: float = 10.0  #: such walking that shows the upright (walking) posture, s
     min_phase_deg: float = 20.0  #: forward vs vertical phase at least this far from 0 and 180, deg
     min_tilt_deg: float = 25.0  #: (no walk) samples tilted more than this show the forward direction, deg
+    #: ... and beyond this only a forward bend gets (the trunk's side bending and extension stop at about
+    #: 25-35 deg): once min_bend_s of these are there they alone give it, for good, deg
+    deep_tilt_deg: float = 45.0
     max_tilt_deg: float = 100.0  #: ... and less than this, deg
     min_bend_s: float = 3.0  #: that many seconds of them fix the forward direction, s
     max_bend_hold_s: float = 40.0  #: a longer run of tilted hops (cycling, rowing, reclining) is no bend, s
@@ -107,10 +127,13 @@ class AutoBaseline:
         self._confirmed = False  # a walk has shown upright
         self.provisional_up_s: np.ndarray | None = None  #: upright assumed before the first walk
         self._pv = StillPostures(params.cluster_deg, params.max_postures)  # still postures before the first walk
-        self._walk_C = np.zeros((3, 3))  # Re(sum H H^*) of walking hops
-        self._walk_X = np.zeros(3, dtype=complex)  # sum H V^*
-        self._walk_s = 0.0
-        self._walk_up = np.zeros(3)  # sum of earth-up over the walking hops analysed
+        self._groups = WalkGroups(params.walk_group_deg, 8, params.walk_max_s)  # walking sums per posture
+        self._walk_k: int | None = None  # the group in use
+        self._walk_s = 0.0  # its walking time, s
+        self._walk_up = np.zeros(3)  # its sum of earth-up x duration
+        self._switched = False  # the group in use changed
+        self._reseed = False  # take the still postures from _still_all once the upright is known
+        self._still_all = StillPostures(params.cluster_deg, params.max_postures)  # all day's still time
         self._walk_at_s = math.inf  # when walking first gave forward, s
         self._t_floor = -math.inf  # start of the hops being fed now, s
         self._x_walk: np.ndarray | None = None  #: forward from walking, sensor frame (not yet horizontal)
@@ -122,9 +145,9 @@ class AutoBaseline:
         self.neutral_at_s: float = math.nan  #: when the neutral was first known, s
         self.R_bs: np.ndarray | None = None  #: (3,3) once known
         self.forward_at_s: float = math.nan  #: when the angles were first known (neutral and forward), s
-        self._post_sum = np.zeros((0, 3))  # per still posture: sum of u x duration
-        self._post_time = np.zeros(0)  # ... and its time, s
+        self._post = StillPostures(self.params.cluster_deg, self.params.max_postures)  # upright still time
         self._x_s: np.ndarray | None = None  # forward from bends
+        self._x_deep = False  # ... from bends beyond deep_tilt_deg (else refined as bends come)
         self._cand: list[np.ndarray] = []  # earth-up of bends, for the forward direction
         self._cand_n = 0
         self._excursion: list[np.ndarray] = []  # the current run of tilted hops
@@ -163,7 +186,7 @@ class AutoBaseline:
             self._recent_t = np.concatenate((self._recent_t, t_s[first]))
             self._recent_u = np.concatenate((self._recent_u, u))
             self._next_keep = float(slots[first][-1])
-        if acc is not None and self._walk_s < p.walk_max_s:
+        if acc is not None:
             self._motion_t = np.concatenate((self._motion_t, t_s))
             self._motion_a = np.concatenate((self._motion_a, acc))
 
@@ -184,11 +207,17 @@ class AutoBaseline:
             i0, i1 = np.searchsorted(self._recent_t, (h.start_s, h.end_s), side="left")
             if i1 > i0:
                 todo.append((h, self._recent_u[i0:i1]))
-        # upright: the walking posture of the hops analysed here (a walking cadence, no exercise session);
-        # the classifier's (upright_s) may have learned from a rowing machine's "steps"
+        still = [(h, u) for h, u in todo if h.activity in (Activity.SEDENTARY, Activity.LYING)]
+        # upright: the walking posture of the group in use (not the classifier's, learned from any "steps")
         n_walk = float(np.linalg.norm(self._walk_up))
         upright_s = self._walk_up / n_walk if self._walk_s >= p.upright_walk_s and n_walk > 0 else None
         ref = upright_s
+        if self._switched and self._confirmed:  # later evidence moved the walking posture: start again
+            self._reset()
+            self._confirmed, self._n_done, self._pending, self._pending_n = False, 0, [], 0
+            self.provisional_up_s = None
+            self._reseed = True
+        self._switched = False
         if not self._confirmed:
             if self._pending_n < p.max_history_s * p.history_hz:  # kept until a walk shows upright
                 self._pending += todo
@@ -211,10 +240,15 @@ class AutoBaseline:
                     self._n_done = 0
                     self.provisional_up_s = other
                 ref = self.provisional_up_s
-                if ref is None:
-                    todo = []
-                else:
+                if ref is not None:
                     todo, self._n_done = self._pending[self._n_done :], len(self._pending)
+                else:
+                    todo = []
+        if self._reseed and ref is not None:  # the still time seen so far, judged against the new upright
+            self._reseed = False
+            c = self._still_all.sums / np.linalg.norm(self._still_all.sums, axis=1, keepdims=True)
+            near = c @ ref >= cos_up
+            self._post.sums, self._post.times = self._still_all.sums[near].copy(), self._still_all.times[near].copy()
         for h, u in todo:
             assert ref is not None
             n_cand = self._cand_n
@@ -223,13 +257,15 @@ class AutoBaseline:
                 m = u.mean(axis=0)
                 m /= np.linalg.norm(m)
                 if float(m @ ref) >= cos_up:
-                    self._add_posture(m, h.end_s - h.start_s)
+                    self._post.add(m[None], h.end_s - h.start_s)
                     span0 = h.start_s if self.neutral_span_s is None else self.neutral_span_s[0]
                     self.neutral_span_s = (span0, h.end_s)
             if self.R_bs is None:  # dated by its hop: a long batch (a replayed file) holds many
                 self._choose_neutral(ref, h.end_s)
                 if self.neutral_up_s is not None and (self._cand_n > n_cand or self._walk_at_s <= h.end_s):
                     self._forward(h.end_s)
+        for h, u in still:
+            self._still_all.add(u, h.end_s - h.start_s)
         keep = self._recent_t >= hops[-1].end_s
         self._recent_t, self._recent_u = self._recent_t[keep], self._recent_u[keep]
         if todo and ref is not None:
@@ -237,92 +273,63 @@ class AutoBaseline:
         if self.neutral_up_s is not None:
             self._forward(hops[-1].end_s)
 
-    def _add_posture(self, m: np.ndarray, dur_s: float) -> None:
-        """Still time dur_s at earth-up m: onto the nearest still posture within cluster_deg, or a new one."""
-        p = self.params
-        if len(self._post_time):
-            c = self._post_sum / np.linalg.norm(self._post_sum, axis=1, keepdims=True)
-            cos = c @ m
-            k = int(np.argmax(cos))
-            if cos[k] >= math.cos(math.radians(p.cluster_deg)):
-                self._post_sum[k] += m * dur_s
-                self._post_time[k] += dur_s
-                return
-            if len(self._post_time) >= p.max_postures:  # bounded: the posture with least time goes
-                k = int(np.argmin(self._post_time))
-                self._post_sum = np.delete(self._post_sum, k, axis=0)
-                self._post_time = np.delete(self._post_time, k)
-        self._post_sum = np.vstack((self._post_sum, m * dur_s))
-        self._post_time = np.append(self._post_time, dur_s)
-
     def _choose_neutral(self, walk_up: np.ndarray, t_s: float) -> None:
         """The still posture nearest the walking posture (before a walk: the provisional upright) with
         still_s of time, averaged with the still postures within refine_deg of it; the walking posture
         itself while none is within walk_dev_deg (a reclined or hunched habitual sitting posture is not
         neutral)."""
         p = self.params
-        ok = self._post_time >= p.still_s
+        ok = self._post.times >= p.still_s
         n = walk_up
         if ok.any():
-            c = self._post_sum / np.linalg.norm(self._post_sum, axis=1, keepdims=True)
+            c = self._post.sums / np.linalg.norm(self._post.sums, axis=1, keepdims=True)
             k = int(np.argmax(np.where(ok, c @ walk_up, -np.inf)))
             if float(c[k] @ walk_up) >= math.cos(math.radians(p.walk_dev_deg)):
-                n = self._post_sum[c @ c[k] >= math.cos(math.radians(p.refine_deg))].sum(axis=0)
+                n = self._post.sums[c @ c[k] >= math.cos(math.radians(p.refine_deg))].sum(axis=0)
         if self.neutral_up_s is None:
             self.neutral_at_s = max(t_s, self._t_floor)
         self.neutral_up_s = n / np.linalg.norm(n)
 
     def _walking(self, hops: list[Hop], exercising: bool) -> None:
-        """Forward-backward axis and its sign from the walking hops (see the module docstring, 2)."""
+        """Walking sums per posture and the forward direction from the chosen group (module docstring, 2)."""
         p = self.params
         if len(self._motion_t) == 0:
             return
         for h in hops:
-            if (
-                exercising
-                or h.activity != Activity.WALKING
-                or not 0 < h.cadence_hz <= p.max_cadence_hz
-                or self._walk_s >= p.walk_max_s
-            ):
+            if exercising or h.activity != Activity.WALKING or not p.min_cadence_hz <= h.cadence_hz <= p.max_cadence_hz:
                 continue
             i0, i1 = np.searchsorted(self._motion_t, (h.start_s - _PAD_S, h.end_s + _PAD_S))
             if i1 - i0 < 16:
                 continue
-            t, a = self._motion_t[i0:i1], self._motion_a[i0:i1]
-            g = a.mean(axis=0)  # gravity over the window (the walking acceleration averages out)
-            g /= max(float(np.linalg.norm(g)), 1e-9)
-            along = a @ g
-            v = along - along.mean()
-            hz = a - along[:, None] * g
-            hz -= hz.mean(axis=0)
-            w = np.hanning(len(t)) * np.exp(-2j * np.pi * h.cadence_hz * (t - t[0]))
-            H, V = w @ hz, complex(w @ v)
-            self._walk_up += g * (h.end_s - h.start_s)
-            self._walk_C += np.real(np.outer(H, H.conj()))
-            self._walk_X += H * V.conjugate()
-            self._walk_s += h.end_s - h.start_s
-            if self._x_walk is None and self._walk_s >= p.walk_fwd_s:
-                self._decide_walk(h.end_s)  # dated by its hop
+            g, H, V = demodulate(self._motion_t[i0:i1], self._motion_a[i0:i1], h.cadence_hz)
+            if 2 * abs(V) < p.min_bounce_m_s2 * max(float(np.hanning(i1 - i0).sum()), 1e-9):
+                continue  # no step lifts the body: a rowing machine's slide, a roller's roll
+            self._groups.add(g, H, V, h.end_s - h.start_s)
+            self._choose_walk(h.end_s)  # dated by its hop
         last = hops[-1].end_s
         keep = self._motion_t >= last - 2 * _PAD_S - 1.0
-        if self._walk_s >= p.walk_max_s:
-            keep[:] = False  # refined enough: no more samples are kept
         self._motion_t, self._motion_a = self._motion_t[keep], self._motion_a[keep]
-        if self._walk_s >= p.walk_fwd_s:
-            self._decide_walk(last)
+        self._choose_walk(last, refine=True)
 
-    def _decide_walk(self, t_s: float) -> None:
-        """Forward from the walking sums, when the axis is clear and its phase tells the sign."""
+    def _choose_walk(self, t_s: float, refine: bool = False) -> None:
+        """The walking group with most still time near it (the most walking before there is still time); a
+        change of group drops the forward found from the old one (feed_hops starts the baseline again)."""
         p = self.params
-        evals, evecs = np.linalg.eigh(self._walk_C)
-        ax = evecs[:, -1]
-        cross = complex(ax @ self._walk_X)
-        sin = cross.imag / max(abs(cross), 1e-12)
-        if evals[-1] >= p.min_ap_ratio * max(evals[-2], 1e-12) and abs(sin) >= math.sin(
-            math.radians(p.min_phase_deg)
-        ):
-            self._x_walk = ax if sin > 0 else -ax
-            self._walk_at_s = min(self._walk_at_s, t_s)
+        st = self._still_all
+        dirs = st.sums / np.maximum(np.linalg.norm(st.sums, axis=1, keepdims=True), 1e-12)
+        k = self._groups.best(dirs, st.times, p.upright_deg, p.upright_walk_s)
+        if k != self._walk_k:
+            self._walk_k, self._x_walk, self._walk_at_s = k, None, math.inf
+            self._switched = True
+        if k is None:
+            self._walk_s, self._walk_up = 0.0, np.zeros(3)
+            return
+        self._walk_s, self._walk_up = float(self._groups.time_s[k]), self._groups.up[k].copy()
+        if self._walk_s >= p.walk_fwd_s and (self._x_walk is None or refine):
+            x = forward_axis(self._groups.C[k], self._groups.X[k], p.min_ap_ratio, p.min_phase_deg)
+            if x is not None:
+                self._x_walk = x
+                self._walk_at_s = min(self._walk_at_s, t_s)
 
     def _provisional(self) -> np.ndarray | None:
         """Before any walk: the first unbroken run of still hops within cluster_deg of each other that
@@ -372,17 +379,18 @@ class AutoBaseline:
         p = self.params
         u_n = self.neutral_up_s
         assert u_n is not None
-        if self._x_walk is None and self._x_s is None and self._cand:
+        if self._x_walk is None and not self._x_deep and self._cand:
             u = np.concatenate(self._cand)
             cos = np.clip(u @ u_n, -1.0, 1.0)
             tilt = np.degrees(np.arccos(cos))
-            sel = (tilt > p.min_tilt_deg) & (tilt < p.max_tilt_deg)
+            deep = (tilt > p.deep_tilt_deg) & (tilt < p.max_tilt_deg)
+            self._x_deep = int(deep.sum()) / p.history_hz >= p.min_bend_s
+            sel = deep if self._x_deep else (tilt > p.min_tilt_deg) & (tilt < p.max_tilt_deg)
             d_sum = (u[sel] - cos[sel, None] * u_n).sum(axis=0)
             if int(sel.sum()) / p.history_hz >= p.min_bend_s and np.linalg.norm(d_sum) > 1e-9:
                 self._x_s = -d_sum / np.linalg.norm(d_sum)
-                self._cand, self._cand_n = [], 0
-            else:
-                self._cand = [u]  # one array: the check above stays a single pass
+            self._cand = [] if self._x_deep else [u]  # one array: the check above stays a single pass
+            self._cand_n = 0 if self._x_deep else len(u)
         x = self._x_walk if self._x_walk is not None else self._x_s
         if x is not None:
             x_s = x - (x @ u_n) * u_n

@@ -4,7 +4,10 @@ Theory of operation. One `HysteresisDetector` watches a scalar series x(t) in de
 direction of interest (lean to the right: x = lean; to the left: x = -lean; slouch: x = flexion):
 
     idle      --(x >= enter_deg)-->                 candidate since t_c
-    candidate --(x <  enter_deg or not valid)-->    idle
+    candidate --(exit_deg <= x < enter_deg)-->      dip since t_d
+    candidate --(x <  exit_deg or not valid)-->     idle
+    dip       --(x >= enter_deg)-->                 candidate (t_c kept: the dip counts toward the hold)
+    dip       --(t - t_d >= dip_s, x < exit_deg or not valid)--> idle: the candidate is dropped
     candidate --(t - t_c >= hold_s)-->              active: the episode starts at t_c (confirmed then)
     active    --(x <  exit_deg or not valid)-->     clearing since t_x
     clearing  --(x >= exit_deg and valid)-->        active
@@ -15,6 +18,15 @@ timestamp gap longer than `max_gap_s` resets a candidate and ends an active epis
 before the gap. The defaults follow DOMAIN.md: enter 10 deg held 60 s, cleared below 7 deg for 5 s; slouch
 20 deg held 60 s (cleared below 15 deg). A reach, a bend or standing up is shorter than `hold_s`, so it can
 never start an episode.
+
+The dip. The hysteresis band [exit_deg, enter_deg) is where an ongoing episode is not yet over; the same
+band, briefly, does not undo a candidate either: a wearer leaning 11 deg whose reading wobbles to 9.8 for a
+breath (sway, breathing, a reading 1 deg off) has not sat up, and a trainer that restarts a minute's count
+for that never warns the lean it was built for. A candidate therefore survives a dip into the band shorter
+than `dip_s` (3 s: about one breath, three times the angles' 1 s low-pass), and confirmation waits for x
+back at enter_deg. Anything else still restarts it at once: x below exit_deg (sitting up, the gap between
+two reaches, which return to upright), an invalid sample (walking, unknown angle) or a longer dip (a lean
+held just under enter_deg, whose wobble only touches it). `dip_s = 0` gives the strict rule.
 
 The batch is split into runs of equal class (2: x >= enter, 1: exit <= x < enter, 0: x < exit or invalid)
 and the state machine steps once per run, not per sample; per-run sums (peak, mean) are numpy reductions.
@@ -39,12 +51,13 @@ class HysteresisParams:
     hold_s: float = 60.0  #: ... held for this long, s
     exit_deg: float = 7.0  #: it clears once x < exit_deg ...
     exit_s: float = 5.0  #: ... for this long, s
+    dip_s: float = 3.0  #: a candidate survives a dip into [exit_deg, enter_deg) shorter than this, s (0: none)
     max_gap_s: float = 2.0  #: a timestamp gap longer than this resets the detector, s
 
     def __post_init__(self) -> None:
         if not self.exit_deg <= self.enter_deg:
             raise DetectError(f"exit_deg ({self.exit_deg}) must be <= enter_deg ({self.enter_deg})")
-        for name in ("hold_s", "exit_s", "max_gap_s"):
+        for name in ("hold_s", "exit_s", "dip_s", "max_gap_s"):
             if not getattr(self, name) >= 0:
                 raise DetectError(f"{name} must be >= 0, got {getattr(self, name)}")
 
@@ -80,7 +93,7 @@ class Confirmed:
     start_s: float  #: episode start, s
 
 
-_IDLE, _CANDIDATE, _ACTIVE, _CLEARING = 0, 1, 2, 3
+_IDLE, _CANDIDATE, _ACTIVE, _CLEARING, _DIP = 0, 1, 2, 3, 4
 
 
 class HysteresisDetector:
@@ -91,6 +104,7 @@ class HysteresisDetector:
         self._state = _IDLE
         self._t_start = math.nan  # candidate/episode start
         self._t_clear = math.nan  # clearing start
+        self._t_dip = math.nan  # start of a candidate's dip below enter_deg
         self._t_last = math.nan  # last sample seen
         self._sum = 0.0  # sum of x over the episode so far (clearing samples excluded)
         self._n = 0
@@ -184,6 +198,9 @@ class HysteresisDetector:
                 self._state, self._t_start = _CANDIDATE, float(t[s])
                 self._sum, self._n, self._peak = 0.0, 0, -math.inf
             elif st == _CANDIDATE:
+                if c == 1 and p.dip_s > 0:
+                    self._state, self._t_dip = _DIP, float(t[s])
+                    continue
                 if c != 2:
                     self._reset()
                     return
@@ -196,6 +213,19 @@ class HysteresisDetector:
                 self._state = _ACTIVE
                 confirmed.append(Confirmed(float(t[k]), self._t_start))
                 s = k + 1
+            elif st == _DIP:
+                if c == 2:
+                    self._state = _CANDIDATE
+                    continue
+                if c == 0:
+                    self._reset()
+                    return
+                k = s + int(np.searchsorted(t[s:e], self._t_dip + p.dip_s, side="left"))
+                if k >= e:
+                    self._take(xs, s, e)
+                    return
+                self._reset()  # too long a dip: the rest of this run is below enter_deg, idle ignores it
+                return
             elif st == _ACTIVE:
                 if c != 0:
                     self._take(xs, s, e)

@@ -26,7 +26,10 @@ Rules (DOMAIN.md, issue 6), all on the device timeline:
 - An alert is due when since_break_s >= `alert_after_s` (30 min) and the wearer is not moving (no alert
   while walking); after an alert (delivered, or skipped by the user) the next one is due `repeat_s`
   (15 min) later, unless a break comes first. An alert held back by the policy (quiet hours, snooze) stays
-  due and is offered again at the next hop.
+  due and is offered again at the next hop, and the next one counts from when it was given. One that fell
+  due while the wearer was on their feet (a walk too short to be a break) comes when they are still again,
+  and the next one still counts from when it fell due: the reminders keep their cadence on the sitting
+  clock (30, 45, 60 min ...) instead of slipping by every short walk that happened to overlap one.
 
 The tracker is fed hop decisions (monitor.detect.activity.Hop: start_s, end_s, activity) and is
 deterministic, so the benchmark computes "when was it due" by feeding it the ground-truth activity.
@@ -101,6 +104,7 @@ class SedentaryTracker:
         self._t = math.nan
         self._moving = False
         self._still_since = math.nan  # start of the current run of sedentary hops, s
+        self._refused = False  # the policy held back the alert that is due now (it counts from its delivery)
 
     @property
     def since_break_s(self) -> float:
@@ -144,6 +148,7 @@ class SedentaryTracker:
         """An alert was delivered (or skipped) at t_s: the next is due repeat_s later."""
         self._next_due = t_s + self.params.repeat_s
         self._alert_open = True
+        self._refused = False
 
     def remind_at(self, t_s: float) -> None:
         """The wearer snoozed the reminder: the next one is due at t_s (earlier or later than planned)."""
@@ -200,9 +205,13 @@ class SedentaryTracker:
             self._moving = moving
             if not moving and act not in PAUSED and self._next_due <= end and not self._run_qualifies():
                 d = SedentaryDue(end, end - self._ref)
+                fell_due = self._next_due
                 if on_due is None or on_due(d):
-                    self.alerted(d.t_s)
+                    # held only by the wearer moving: the cadence counts from when it fell due (see above)
+                    self.alerted(d.t_s if self._refused else max(fell_due, d.t_s - p.credit_s - p.bridge_s))
                     due.append(d)
+                else:
+                    self._refused = True
         return breaks, due
 
     def credit(self, start_s: float, end_s: float, activity: str = "active") -> list[Break]:
@@ -222,7 +231,7 @@ class SedentaryTracker:
             out.append(Break(start_s, end_s, activity, self._alert_open))
         self._ref = self._last_break_end = end_s
         self._next_due = end_s + p.alert_after_s
-        self._alert_open = False
+        self._alert_open = self._refused = False
         return out
 
     def finish(self) -> list[Break]:
@@ -295,7 +304,7 @@ class SedentaryTracker:
             self._ref = max(self._ref, self._run_end)
             self._last_break_end = self._ref
             self._next_due = self._ref + self.params.alert_after_s
-            self._alert_open = False
+            self._alert_open = self._refused = False
         self._run_start = self._run_end = math.nan
         self._discarded = self._act_pend = self._pre_walk = 0.0
         self._last_move = Activity.UNKNOWN

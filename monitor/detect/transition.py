@@ -25,7 +25,16 @@ judged while the fusion is off (at either rest the fused up and the measured spe
 than `max_fusion_err_deg`: a large gyro bias not yet estimated). Lying down and
 getting up turn the trunk by 60-90 deg between the rests and are not sit/stand transitions here. A
 transition that runs straight into a walk (no rest after it) is left to the walk-linked detector in
-`monitor.detect.activity`. Memory is bounded: the buffer holds at most `max_s` + 2 rests of samples.
+`monitor.detect.walks`. Memory is bounded: the buffer holds at most `max_s` + 2 rests of samples.
+
+`SitStandState` checks the transitions of both detectors against what came before them: nobody stands up
+who is standing, nor sits down who is sitting. Walking means standing until a stand-to-sit; a reported
+sit-to-stand means standing, a stand-to-sit sitting; lying, the sensor off and the start of the data mean
+"not known", where anything goes. This is what rejects the rides in an elevator (DSADS activity 8, "moving
+around in an elevator"): the wearer walked in and stands, and the car's acceleration under a step or a
+stoop looks to both detectors like the rise of standing up (bench/real_activity.py: all 5 transitions it
+reported on the real recordings were sit-to-stands 40-60 s after a walk with no sitting down in between).
+A missed stand-to-sit after a walk costs the next sit-to-stand (until the next walk sets it right again).
 """
 
 from __future__ import annotations
@@ -35,8 +44,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from monitor.detect.activity import Hop
 from monitor.detect.errors import DetectError
-from monitor.events import Transition
+from monitor.events import Activity, Transition
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,4 +185,54 @@ class SitStandDetector:
             self._t, self._av, self._fn, self._up = self._t[i:], self._av[i:], self._fn[i:], self._up[i:]
 
 
-__all__ = ["SitStandDetector", "SitStandParams"]
+_STANDING, _SITTING, _UNKNOWN = 1, 0, -1
+
+
+class SitStandState:
+    """Standing, sitting or not known, from walking, lying and the transitions admitted (see the module
+    docstring). `feed_hops` with the decided hops (walking ones only in runs of `walk_hops`, and none during
+    an exercise session: a rowing stroke looks like a step), then `admit` each transition found; marks
+    within `margin_s` before a transition do not date it (its own walk may follow it). Bounded: the last
+    `max_marks` changes of state."""
+
+    def __init__(self, walk_hops: int = 3, margin_s: float = 5.0, max_marks: int = 64) -> None:
+        self.walk_hops = walk_hops
+        self.margin_s = margin_s
+        self.max_marks = max_marks
+        self._marks: list[tuple[float, int]] = []  # (t_s, state from then on), in time order
+        self._run: list[float] = []  # end times of the current run of walking hops
+
+    def feed_hops(self, hops: list[Hop], exercising: bool = False) -> None:
+        for h in hops:
+            if h.activity == Activity.WALKING and not exercising:
+                self._run.append(h.end_s)
+                if len(self._run) == self.walk_hops:
+                    self._mark(self._run[0], _STANDING)
+                continue
+            self._run = []
+            if h.activity in (Activity.LYING, Activity.NOT_WORN):
+                self._mark(h.end_s, _UNKNOWN)
+
+    def admit(self, tr: Transition) -> bool:
+        """False for a sit-to-stand of a wearer known to be standing (a stand-to-sit: sitting); an admitted
+        transition sets the state from its time on."""
+        before = [s for t, s in self._marks if t <= tr.t_s - self.margin_s]
+        state = before[-1] if before else _UNKNOWN
+        up = tr.direction == "sit_to_stand"
+        if state == (_STANDING if up else _SITTING):
+            return False
+        self._mark(tr.t_s, _STANDING if up else _SITTING)
+        return True
+
+    def _mark(self, t_s: float, state: int) -> None:
+        marks = self._marks
+        i = len(marks)
+        while i > 0 and marks[i - 1][0] > t_s:
+            i -= 1
+        if i > 0 and marks[i - 1][1] == state:
+            return  # no change of state
+        marks.insert(i, (t_s, state))
+        del marks[: max(0, len(marks) - self.max_marks)]
+
+
+__all__ = ["SitStandDetector", "SitStandParams", "SitStandState"]

@@ -41,7 +41,7 @@ from monitor.detect.sedentary import SedentaryTracker
 from monitor.detect.shifts import ShiftDetector
 from monitor.detect.stretch import StretchDetector, StretchReminder
 from monitor.detect.tap import DoubleTapDetector
-from monitor.detect.transition import SitStandDetector
+from monitor.detect.transition import SitStandDetector, SitStandState
 from monitor.detect.walks import TransitionDetector, WalkTracker
 from monitor.events import (
     Activity,
@@ -101,6 +101,7 @@ class Pipeline(PipelineSteps):
         self._walks = WalkTracker(c.walk)
         self._transitions = TransitionDetector(c.transition)
         self._sit_stand = SitStandDetector(c.sit_stand)
+        self._sit_stand_state = SitStandState()
         self._transition_ts: list[float] = []  # the last few transitions reported, s (one movement, one event)
         self._lean_r = HysteresisDetector(c.lean)
         self._lean_l = HysteresisDetector(c.lean)

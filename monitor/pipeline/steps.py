@@ -21,7 +21,7 @@ from monitor.detect.rowing import RowingDetector
 from monitor.detect.sedentary import SedentaryDue, SedentaryTracker
 from monitor.detect.shifts import ShiftDetector
 from monitor.detect.stretch import StretchDetector, StretchReminder
-from monitor.detect.transition import SitStandDetector
+from monitor.detect.transition import SitStandDetector, SitStandState
 from monitor.detect.walks import TransitionDetector, WalkTracker
 from monitor.events import (
     Activity,
@@ -68,6 +68,7 @@ class PipelineSteps:
     _walks: WalkTracker
     _transitions: TransitionDetector
     _sit_stand: SitStandDetector
+    _sit_stand_state: SitStandState
     _transition_ts: list[float]
     _lean_r: HysteresisDetector
     _lean_l: HysteresisDetector
@@ -213,6 +214,7 @@ class PipelineSteps:
             self._transitions.feed_angles(self._buf_t[new], self._buf_a[new, 1])
             self._t_transitions = float(self._buf_t[-1])
         self._transitions.feed_hops(hops)
+        self._sit_stand_state.feed_hops(hops, self._exercising())
         linked = self._transitions.feed_walks(starts, [w.end_s for w in walks], hops[-1].end_s)
         if self._exercising():
             self._t_exercise = hops[-1].end_s
@@ -261,10 +263,12 @@ class PipelineSteps:
 
     def _new_transitions(self, found: list[Transition]) -> list[Event]:
         """Transitions from either detector, each movement once (the still-to-still detector and the
-        walk-linked one may both see a sit-down after a walk)."""
+        walk-linked one may both see a sit-down after a walk), none that contradicts what came before
+        (monitor.detect.transition.SitStandState: a sit-to-stand of a wearer who walked here and sat not)."""
         out: list[Event] = []
-        for tr in found:
-            if all(abs(tr.t_s - t) > _SAME_TRANSITION_S for t in self._transition_ts):
+        for tr in sorted(found, key=lambda tr: tr.t_s):
+            same = any(abs(tr.t_s - t) <= _SAME_TRANSITION_S for t in self._transition_ts)
+            if not same and self._sit_stand_state.admit(tr):
                 out.append(tr)
                 self._transition_ts = [*self._transition_ts[-3:], tr.t_s]
         return out
