@@ -10,13 +10,23 @@ hold `posture run` uses and for none: CPU microseconds per sample and the share 
 wearer costs at 100 Hz; and the same samples offline (60 s pieces) for reference. Not included: the MQTT
 client's own per-message work (bench/mqtt_devices.py --profile shows it).
 
+`--mqtt`: instead, the whole of `posture run --mqtt` for that one wearer, in real time (so `--minutes` of
+wall clock): a real mosquitto on a free loopback port; this process publishes each message (QoS 1) at its
+real pace (a batch every 0.1 s); a monitor process of its own (forked: the publisher's CPU is not in its
+figure) runs MqttSource -> Service (captures written, live, the default hold) -> Pipeline until it has every
+sample, and its process CPU (network thread, service thread, waiting) per sample is printed.
+
     .venv/bin/python bench/idle_cost.py [--minutes 30]
+    .venv/bin/python bench/idle_cost.py --mqtt --minutes 3
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -123,12 +133,105 @@ def offline_cost(msgs: list[bytes]) -> tuple[int, float]:
     return len(t), time.process_time() - cpu0
 
 
+def mqtt_monitor(s: Any, n: int, captures: Path, out: Any) -> None:
+    """The monitor process of --mqtt: (samples, lost, CPU s) once it has n samples (or after 2 h)."""
+    from bench.mqtt_devices import TimedPipeline
+    from monitor.sources.mqtt import MqttSource
+
+    cfg = PipelineConfig()
+    Pipeline(cfg, None, None)  # the imports, outside the measurement
+    cpu0 = time.process_time()
+    src = MqttSource(s)
+    net = [0.0]
+    main = src.client._thread_main
+
+    def timed() -> None:  # the network thread's own CPU time
+        t0 = time.thread_time()
+        try:
+            main()
+        finally:
+            net[0] = time.thread_time() - t0
+
+    src.client._thread_main = timed  # type: ignore[method-assign]
+    TimedPipeline.cpu = 0.0
+    svc = Service(src, lambda d, t0: TimedPipeline(cfg, None, None), [],
+                  ServiceOptions(hold_s=HOLD_S, live=True, captures_dir=captures))
+
+    def watch() -> None:
+        deadline = time.monotonic() + 7200
+        while time.monotonic() < deadline and sum(x.samples for x in list(svc.sessions.values())) < n:
+            time.sleep(0.5)
+        svc.stop("done")
+
+    threading.Thread(target=watch, daemon=True).start()
+    svc.run()
+    cpu = time.process_time() - cpu0
+    out.put((sum(x.samples for x in svc.sessions.values()), sum(x.lost for x in svc.sessions.values()),
+             cpu, net[0], TimedPipeline.cpu))
+
+
+def mqtt_cost(dev: str, msgs: list[bytes], n: int) -> tuple[int, int, float, float, float]:
+    """(samples, lost, monitor CPU s, its network thread's, its pipeline's): one wearer's messages through
+    mosquitto at their real pace."""
+    from bench.mqtt_devices import make_session, start_broker
+    from monitor.mqtt_common import MqttSettings, connect_persistent, make_client
+
+    with tempfile.TemporaryDirectory() as tmp:
+        broker, port = start_broker(Path(tmp))
+        try:
+            s = MqttSettings(host="127.0.0.1", port=port, prefix="idle", client_id="idle-monitor")
+            if not make_session(s):
+                raise RuntimeError("monitor could not connect")
+            ctx = multiprocessing.get_context("fork")
+            q = ctx.Queue()
+            mon = ctx.Process(target=mqtt_monitor, args=(s, n, Path(tmp) / "captures", q))
+            mon.start()
+            pub = make_client(s, client_id="idle-device")
+            up = threading.Event()
+            pub.on_connect = lambda *a: up.set()
+            connect_persistent(pub, s)
+            pub.loop_start()
+            if not up.wait(10):
+                raise RuntimeError("publisher could not connect")
+            t = time.monotonic() + 1.0  # the monitor connects meanwhile (the session queues for it anyway)
+            for m in msgs:
+                kind = {fp.MsgType.IMU_BATCH: "imu", fp.MsgType.DEVICE_INFO: "info"}.get(fp.MsgType(m[0]), "msg")
+                if kind == "imu":
+                    t += BATCH / ODR_HZ
+                    time.sleep(max(0.0, t - time.monotonic()))
+                pub.publish(s.topic(dev, kind), m, qos=1, retain=kind == "info")
+            r = q.get(timeout=600)
+            mon.join(30)
+            pub.disconnect()
+            pub.loop_stop()
+            return r
+        finally:
+            broker.terminate()
+            broker.wait(timeout=10)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--minutes", type=float, default=30.0)
+    ap.add_argument("--mqtt", action="store_true", help="through mosquitto and posture run's MQTT path, in "
+                    "real time")
     args = ap.parse_args()
     device_id, msgs, n = sitting(args.minutes)
     Pipeline(PipelineConfig(), None, None)  # imports outside the measurement
+    if args.mqtt:
+        print(f"one wearer sitting {args.minutes:g} min at {ODR_HZ:g} Hz ({n:,} samples, {len(msgs):,} messages "
+              f"of {BATCH} samples) published through mosquitto at their real pace to a monitor process "
+              f"(MqttSource, captures, hold {HOLD_S:g} s, full pipeline)")
+        got, lost, cpu, net, pipe = mqtt_cost(device_id, msgs, n)
+        us = cpu / max(got, 1) * 1e6
+        print(f"monitor process: {got:,} samples ({lost} lost), {cpu:.2f} s CPU: {us:5.1f} us CPU per sample, "
+              f"{us * ODR_HZ / 1e4:.2f} % of one core for this wearer (start-up and connection included); of "
+              f"which the network thread {net / max(got, 1) * 1e6:.1f}, the pipeline "
+              f"{pipe / max(got, 1) * 1e6:.1f}, the rest (the service thread besides the pipeline, start-up) "
+              f"{(cpu - net - pipe) / max(got, 1) * 1e6:.1f} us per sample")
+        got_off, cpu_off = offline_cost(msgs)
+        print(f"offline, the same samples in {BATCH_S:g} s pieces: {cpu_off / got_off * 1e6:5.1f} us CPU per sample")
+        return int(got != n or lost != 0)
     print(f"one wearer sitting {args.minutes:g} min at {ODR_HZ:g} Hz ({n:,} samples, {len(msgs):,} messages "
           f"of {BATCH} samples), each message at its real pace")
     status = 0

@@ -39,6 +39,8 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+import numpy as np
+
 from firmware_protocol.codec import decode_imu_batch, decode_message
 from firmware_protocol.errors import MessageError
 from firmware_protocol.framing import MAX_FRAME, cobs_decode, crc16
@@ -47,6 +49,7 @@ from firmware_protocol.tracker import DecodeStats, Reboot, StreamTracker
 
 _BATCH_HEAD = ImuBatch.HEADER
 _BATCH_HEAD_END = 1 + ImuBatch.HEADER.size
+_I16 = np.dtype("<i2")
 #: batches an MQTT stream's decoder may hold to restore order: mosquitto displaces a batch by up to its
 #: in-flight window (max_inflight_messages, 20 by default); 64 leaves room for a broker set three times wider
 MQTT_REORDER = 64
@@ -129,6 +132,74 @@ class Decoder:
         self.stats.bytes += len(payload)
         self.stats.frames += 1
         self._on_message_bytes(bytes(payload))
+
+    def receive_batches(self, payloads: list[bytes]) -> None:
+        """Feed one device's run of unframed messages (MQTT payloads, in arrival order), mostly IMU_BATCH.
+
+        The same as `receive_message` for each (the same samples, times, losses, counters and tracker
+        state), except that IMU batches which continue each other exactly come out as ONE ImuBatch holding
+        all their samples (seq, t0_us, period_ns, lost_before of the first): fewer objects for the
+        consumer, and one copy of the samples instead of one array per message. A batch continues the one
+        before it when it is next in sequence, nothing is missing before it, it starts on the timeline
+        exactly where that one ended, with the same period (a whole number of microseconds, so that the
+        merged batch's `times_us()` are the very same floats) and the same sample count, and the boot is
+        known. Anything else (a gap, a batch out of order or held for reordering, a duplicate, a corrupt
+        or non-batch payload, a reboot, a refused protocol) goes the per-message way, and the run goes on
+        from there."""
+        group: list[bytes] = []  # bodies of batches continuing each other, not yet put out
+        g_head: tuple[int, int, int, int, int, int | None] = (0, 0, 0, 0, 0, None)  # seq t0 period t_us lost boot
+        g_n = g_end = 0
+        tracker = self.tracker
+        stats = self.stats
+        for payload in payloads:
+            body = bytes(payload)
+            last = tracker.last_seq
+            if (len(body) < _BATCH_HEAD_END or body[0] != MsgType.IMU_BATCH or last is None or self._held
+                    or self.refused_protocol is not None or tracker.boot_id is None):
+                self._put_group(group, g_head)
+                group = []
+                self.receive_message(body)
+                continue
+            seq, t0_us, period_ns, n = _BATCH_HEAD.unpack_from(body, 1)
+            if (seq != (last + 1) & 0xFFFF or n == 0 or period_ns == 0 or period_ns % 1000
+                    or len(body) != _BATCH_HEAD_END + 12 * n):
+                self._put_group(group, g_head)
+                group = []
+                self.receive_message(body)
+                continue
+            # next in sequence, well formed: exactly what _on_batch -> (_reorder ->) _track does
+            stats.bytes += len(body)
+            stats.frames += 1
+            stats.messages += 1
+            tracked = tracker.on_batch_header(seq, t0_us, period_ns, n)
+            if tracked is None:  # a duplicate or a late batch (counted by the tracker)
+                continue
+            t_us, lost, reboot = tracked
+            stats.batches += 1
+            stats.samples += n
+            if group and reboot is None and not lost and t_us == g_end and n == g_n and period_ns == g_head[2]:
+                group.append(body)
+                g_end = t_us + (n * period_ns) // 1000
+                continue
+            self._put_group(group, g_head)
+            if reboot is not None:
+                self._events.append(reboot)
+            group = [body]
+            g_head = (seq, t0_us, period_ns, t_us, lost, tracker.boot_id)
+            g_n, g_end = n, t_us + (n * period_ns) // 1000
+        self._put_group(group, g_head)
+
+    def _put_group(self, group: list[bytes], head: tuple[int, int, int, int, int, int | None]) -> None:
+        """The batches of `receive_batches` that continue each other, as one ImuBatch."""
+        if not group:
+            return
+        seq, t0_us, period_ns, t_us, lost, boot_id = head
+        if len(group) == 1:
+            self._events.append(decode_imu_batch(group[0], t_us, lost, boot_id))
+            return
+        rows = np.frombuffer(b"".join(group), dtype=np.uint8).reshape(len(group), -1)[:, _BATCH_HEAD_END:]
+        samples = np.ascontiguousarray(rows).view(_I16).reshape(-1, 6)
+        self._events.append(ImuBatch(seq, t0_us, period_ns, samples[:, :3], samples[:, 3:], t_us, lost, boot_id))
 
     def _on_message_bytes(self, body: bytes) -> None:
         stats = self.stats

@@ -165,15 +165,16 @@ def _redact(url: str) -> str:
 
 
 def make_client(s: MqttSettings, role: str = "monitor", will: tuple[str, bytes] | None = None,
-                client_id: str | None = None) -> Client:
+                client_id: str | None = None, client_class: type[Client] | None = None) -> Client:
     """A paho v2 client for MQTT v5 with the callback API VERSION2, TLS and credentials applied, and
-    reconnect backoff from 1 s to 30 s. Connect it with `connect_persistent`."""
+    reconnect backoff from 1 s to 30 s. Connect it with `connect_persistent`. `client_class`: a subclass
+    of `monitor.mqtt_socket.BufferedClient` (the default), e.g. the monitor's `mqtt_fast.FastClient`."""
     from paho.mqtt.client import MQTTv5
 
     from monitor.mqtt_socket import BufferedClient
 
-    c = BufferedClient(CallbackAPIVersion.VERSION2, client_id=client_id or s.effective_client_id(role),
-               protocol=MQTTv5)
+    cls = client_class or BufferedClient
+    c = cls(CallbackAPIVersion.VERSION2, client_id=client_id or s.effective_client_id(role), protocol=MQTTv5)
     if s.username or s.password:
         c.username_pw_set(s.username, s.password)
     if s.tls:
@@ -184,17 +185,21 @@ def make_client(s: MqttSettings, role: str = "monitor", will: tuple[str, bytes] 
     return c
 
 
-def connect_properties(s: MqttSettings) -> Properties:
+def connect_properties(s: MqttSettings, max_packet: int | None = None) -> Properties:
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = s.session_expiry_s
+    if max_packet is not None:
+        props.MaximumPacketSize = max_packet
     return props
 
 
-def connect_persistent(c: Client, s: MqttSettings) -> None:
+def connect_persistent(c: Client, s: MqttSettings, max_packet: int | None = None) -> None:
     """Start connecting (asynchronously, the network loop must run) with clean_start=False and a session
-    expiry, so the broker keeps our subscriptions and queued QoS 1 messages while we are away."""
+    expiry, so the broker keeps our subscriptions and queued QoS 1 messages while we are away.
+    `max_packet` (bytes): our Maximum Packet Size (MQTT 5.0 §3.1.2.11.4): the broker does not send us a
+    larger packet (it drops the message for us instead)."""
     c.connect_async(s.host, s.port, keepalive=s.keepalive_s, clean_start=False,
-                    properties=connect_properties(s))
+                    properties=connect_properties(s, max_packet))
 
 
 def publish(c: Client, topic: str, payload: bytes | str, qos: int = 1,

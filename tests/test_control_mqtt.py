@@ -282,3 +282,18 @@ def test_posture_run_mqtt_takes_commands_from_the_socket_and_the_control_topic(
         if run.poll() is None:
             run.kill()
             run.communicate()
+
+
+def test_every_alert_shows_in_one_state_even_when_the_state_comes_after_its_minute() -> None:
+    """A monitor catching up on a backlog feeds the pipeline long pieces, one State at the end of each: the
+    first state after an alert may be more than alert_on_s later; it still says alert_active, once."""
+    from monitor.events import Activity, Alert, State
+
+    sent: list[dict[str, Any]] = []
+    sink = MqttSink(MqttSettings(prefix="p"), lambda topic, payload, qos, retain: sent.append(json.loads(payload))
+                    if topic.endswith("/state") else None, home_assistant=False)
+    sink.handle("d", State(0.0, 2.0, 3.0, Activity.SEDENTARY, 0.0, 0))
+    sink.handle("d", Alert(10.0, "lean", "Leaning right", 1, "right"))
+    sink.handle("d", State(100.0, 12.0, 3.0, Activity.SEDENTARY, 100.0, 0))  # a 100 s piece's end
+    sink.handle("d", State(200.0, 12.0, 3.0, Activity.SEDENTARY, 200.0, 0))
+    assert [p["alert_active"] for p in sent] == [False, True, False]

@@ -54,6 +54,9 @@ class MqttSink:
         self.extras = extras  #: device_id -> more state fields (battery, pause), called in the service thread
         self._announced: dict[str, dict[str, Any]] = {}
         self._last_alert: dict[str, float] = {}
+        #: devices with an alert no published state has shown yet: a monitor catching up on a backlog feeds
+        #: the pipeline long pieces (one State at the end of each), whose end may be past alert_on_s
+        self._alert_unshown: set[str] = set()
         self._last_state: dict[str, tuple[float, dict[str, Any]]] = {}
         self._tally: dict[str, DayTally] = {}
         self.published = 0
@@ -87,6 +90,7 @@ class MqttSink:
     def handle(self, device_id: str, event: Event) -> None:
         if isinstance(event, Alert):
             self._last_alert[device_id] = event.t_s
+            self._alert_unshown.add(device_id)
             self._pub(self.s.topic(device_id, "alert"), event_to_dict(event), 1, False)
         elif isinstance(event, Aggregate):
             self._tally.setdefault(device_id, DayTally()).add(event)
@@ -97,13 +101,15 @@ class MqttSink:
                 return
             self._last_state[device_id] = (event.t_s, d)
             self._pub(self.s.topic(device_id, "state"), d, 0, True)
+            self._alert_unshown.discard(device_id)
 
     def state_payload(self, device_id: str, event: State) -> dict[str, Any]:
         d = event_to_dict(event)
         for k in ("lean_deg", "flexion_deg"):
             d[k] = round(d[k], 1) if math.isfinite(d[k]) else None
         t_alert = self._last_alert.get(device_id)
-        d["alert_active"] = t_alert is not None and 0 <= event.t_s - t_alert < self.alert_on_s
+        d["alert_active"] = (t_alert is not None and 0 <= event.t_s - t_alert < self.alert_on_s
+                             or device_id in self._alert_unshown)  # every alert is ON in one state at least
         d["since_break_min"] = round(event.since_break_s / 60.0, 1)
         d.update(self._tally.setdefault(device_id, DayTally()).as_dict())
         d.update({"battery_pct": None, "paused": False})

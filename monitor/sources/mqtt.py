@@ -35,29 +35,19 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from functools import partial
 from itertools import count
 from typing import Any
 
-from paho.mqtt.client import Client, MQTTMessage
+from paho.mqtt.client import Client
 
 import firmware_protocol as fp
-from monitor.device_ids import is_device_id, shown
-from monitor.mqtt_common import (
-    MqttSettings,
-    connect_persistent,
-    describe_connect_error,
-    make_client,
-    parse_topic,
-    redacted_url,
-)
-from monitor.sources.base import Connected, Disconnected, Item, QueuedSource, Received, SourceUnavailable
+from monitor.mqtt_common import MqttSettings, connect_persistent, describe_connect_error, make_client, redacted_url
+from monitor.mqtt_fast import FastClient
+from monitor.sources.base import Item, QueuedSource, Received, SourceUnavailable
+from monitor.sources.mqtt_ingest import MAX_DEVICES, MqttIngest
 
 log = logging.getLogger(__name__)
 
-#: devices one monitor keeps state for (each costs a Decoder); when full, one that never sent DEVICE_INFO
-#: (the one heard from least recently) makes room, so a flood of made-up ids can not lock out a real device
-MAX_DEVICES = 1024
 #: a device silent this long (s) no longer gets to fill a gap: its held batches go out, the gap counts lost
 HOLD_IDLE_S = 2.0
 #: this many lost connections within FLAP_WINDOW_S is a session two clients take from each other
@@ -65,38 +55,35 @@ FLAP_DROPS = 3
 FLAP_WINDOW_S = 60.0
 
 
-class MqttSource(QueuedSource):
+class MqttSource(MqttIngest, QueuedSource):
     kind = "mqtt"
 
     def __init__(self, settings: MqttSettings, client_id: str | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
         self.s = settings
-        self.client: Client = make_client(settings, "monitor", client_id=client_id)
+        client = make_client(settings, "monitor", client_id=client_id, client_class=FastClient)
+        assert isinstance(client, FastClient)
+        self.client: FastClient = client
         self.client.manual_ack_set(True)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
-        self.client.on_message = self._on_message
+        self.client.on_message = self._on_message  # websockets, and what the lean path leaves to paho
+        self.client.on_publishes = self._on_publishes
+        self.client.fast_prefix = f"{settings.prefix}/".encode()
         self.client.on_subscribe = self._on_subscribe
         self.client.on_connect_fail = self._on_connect_fail
         self._said: str | None = None  # the last connection problem logged (each new one is said once)
         self._drops: deque[float] = deque(maxlen=FLAP_DROPS)  # clock() of the last disconnects
         self.decoders: dict[str, fp.Decoder] = {}
         self._dec_lock = threading.Lock()  # decoders: the network thread feeds them, get() flushes idle ones
-        self._last_heard: dict[str, float] = {}  # device -> clock() of its last message, while it holds batches
         self._clock = clock
         self.infos: dict[str, fp.DeviceInfo] = {}
         self.online: dict[str, bool] = {}
         self.connected = threading.Event()
         self.connects = 0
-        self.ignored_messages = 0  #: not ours: other devices, unknown topics, over MAX_DEVICES
-        self.bad_ids = 0  #: messages whose topic id is not 16 hex digits (acknowledged and dropped)
-        self.poison_messages = 0  #: payloads that can never be processed (acknowledged and dropped)
-        self.evicted_devices = 0  #: devices without DEVICE_INFO dropped from the table to make room
-        self._last_msg: dict[str, float] = {}  # device -> clock() of its last message (for eviction)
-        self._wanted: dict[str, bool] = {}  # device -> settings.wants(device) (bounded, see _wants)
         self._cmd_ids = count(1)
-        self._warned_full = False
+        self._init_ingest()
 
     def describe(self) -> str:
         return f"mqtt:{redacted_url(self.s)}"
@@ -104,7 +91,7 @@ class MqttSource(QueuedSource):
     def start(self) -> None:
         log.info("mqtt: connecting to %s as %s", redacted_url(self.s), self.client._client_id.decode())
         try:
-            connect_persistent(self.client, self.s)
+            connect_persistent(self.client, self.s, max_packet=self.client.max_packet)
         except (OSError, ValueError) as err:
             raise SourceUnavailable(f"mqtt: can not connect to {redacted_url(self.s)}: {err}") from err
         self.client.loop_start()
@@ -122,6 +109,9 @@ class MqttSource(QueuedSource):
             log.warning("mqtt: dropped %d messages with a device id that is not 16 hex digits and %d that "
                         "could not be processed; %d unidentified device ids were evicted from the table",
                         self.bad_ids, self.poison_messages, self.evicted_devices)
+        if self.qos2_messages:
+            log.warning("mqtt: the broker sent %d QoS 2 messages on our QoS 1 subscription (acknowledged before "
+                        "the capture write)", self.qos2_messages)
         self._closing = True
         try:
             self.client.disconnect()
@@ -230,107 +220,6 @@ class MqttSource(QueuedSource):
             quiet = self._said is not None or (len(self._drops) > 1 and now - self._drops[-2] < FLAP_WINDOW_S)
             (log.debug if quiet else log.warning)("mqtt: lost the broker (%s); reconnecting with backoff",
                                                   reason_code)
-
-    def _ack(self, msg: MQTTMessage) -> None:
-        if msg.qos > 0:
-            self.client.ack(msg.mid, msg.qos)
-
-    def _on_message(self, client: Client, userdata: Any, msg: MQTTMessage) -> None:
-        # runs on paho's network thread: an exception here would end it and leave the monitor deaf, so a
-        # message that can not be processed is logged, counted and acknowledged (never redelivered forever)
-        try:
-            self._message(msg)
-        except Exception:
-            self.poison_messages += 1
-            log.exception("mqtt: a message on %s could not be processed; dropped", shown(msg.topic, 80))
-            self._ack(msg)
-
-    def _message(self, msg: MQTTMessage) -> None:
-        parsed = parse_topic(self.s, msg.topic)
-        if parsed is None or not self._wants(parsed[0]) or parsed[1] not in ("imu", "msg", "info", "status"):
-            self.ignored_messages += 1
-            self._ack(msg)
-            return
-        device_id, kind = parsed
-        if not is_device_id(device_id):
-            self.bad_ids += 1
-            (log.warning if self.bad_ids == 1 else log.debug)(
-                "mqtt: dropped a message for device id %s: not 16 hex digits (%d so far)", shown(device_id),
-                self.bad_ids)
-            self._ack(msg)
-            return
-        if kind == "status":
-            text = bytes(msg.payload).decode("utf-8", "replace").strip().lower()
-            was = self.online.get(device_id)
-            self.online[device_id] = text == "online"
-            if text == "offline" and was:
-                # held batches stay held: the broker may deliver this status before batches sent earlier
-                self._put(Disconnected(device_id, "offline (last will or clean stop)"))
-            self._ack(msg)
-            return
-        payload = bytes(msg.payload)
-        if not 0 < len(payload) <= fp.MAX_MESSAGE:
-            self.poison_messages += 1
-            (log.warning if self.poison_messages == 1 else log.debug)(
-                "mqtt: dropped a %d-byte message from %s: a message is 1 to %d bytes (%d dropped so far)",
-                len(payload), device_id, fp.MAX_MESSAGE, self.poison_messages)
-            self._ack(msg)
-            return
-        with self._dec_lock:
-            received = self._decode(device_id, msg, payload)
-        if received is not None:
-            self._put(received)
-        else:
-            self._ack(msg)
-
-    def _wants(self, device_id: str) -> bool:
-        """`MqttSettings.wants` (glob patterns, the shard's CRC), remembered for up to 2 * MAX_DEVICES ids: it
-        was asked once per message."""
-        wanted = self._wanted.get(device_id)
-        if wanted is None:
-            wanted = self.s.wants(device_id)
-            if len(self._wanted) < 2 * MAX_DEVICES:  # ids come from the wire: the memory stays bounded
-                self._wanted[device_id] = wanted
-        return wanted
-
-    def _make_room(self) -> bool:
-        """Drop the least recently heard device that never sent DEVICE_INFO; False if there is none."""
-        unknown = [d for d in self.decoders if d not in self.infos and d not in self._last_heard]
-        if not unknown:
-            return False
-        victim = min(unknown, key=lambda d: self._last_msg.get(d, 0.0))
-        del self.decoders[victim]
-        self._last_msg.pop(victim, None)
-        self.online.pop(victim, None)
-        self.evicted_devices += 1
-        return True
-
-    def _decode(self, device_id: str, msg: MQTTMessage, payload: bytes) -> Received | None:
-        """Feed one message to the device's decoder (with _dec_lock held); None if it is not taken."""
-        dec = self.decoders.get(device_id)
-        if dec is None:
-            if len(self.decoders) >= MAX_DEVICES and not self._make_room():
-                if not self._warned_full:
-                    log.warning("mqtt: more than %d devices; ignoring new ones", MAX_DEVICES)
-                    self._warned_full = True
-                self.ignored_messages += 1
-                return None
-            dec = self.decoders[device_id] = fp.Decoder(reorder=fp.MQTT_REORDER)
-        self._last_msg[device_id] = self._clock()
-        dec.receive_message(payload)
-        events = dec.events()
-        if dec.held_batches:
-            self._last_heard[device_id] = self._clock()
-        else:
-            self._last_heard.pop(device_id, None)
-        for ev in events:
-            if isinstance(ev, fp.DeviceInfo):
-                if ev.device_id_hex != device_id:
-                    log.debug("mqtt: %s announces id %s", device_id, ev.device_id_hex)
-                if self.infos.get(device_id) != ev:
-                    self.infos[device_id] = ev
-                    self._put(Connected(device_id, ev, self.s.prefix))
-        return Received(device_id, fp.encode_frame(payload), events, ack=partial(self._ack, msg))
 
 
 __all__ = ["MAX_DEVICES", "MqttSource"]
