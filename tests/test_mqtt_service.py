@@ -58,6 +58,15 @@ def test_alerts_state_and_discovery_over_mqtt(mosquitto: Broker) -> None:
             alerts = svc.sessions[dev_id].alerts
             assert alerts >= 1
             wait_for(lambda: len(dev.haptics) >= alerts, "the HAPTIC commands to reach the device")
+
+            def seen() -> bool:  # what the monitor published has reached the watcher before anyone stops
+                with lock:
+                    mine = list(got)
+                return any(t.startswith("homeassistant/") for t, _, _ in mine) and any(
+                    t.endswith("/alert") for t, _, _ in mine) and any(
+                    t.endswith("/state") and json.loads(p).get("alert_active") for t, p, _ in mine if p)
+
+            wait_for(seen, "the discovery, the alert and an alert-active state at the watcher")
     finally:
         watcher.disconnect()
         watcher.loop_stop()
