@@ -258,12 +258,14 @@ class ActivityClassifier:
         sd_v = np.sqrt((v * v).mean(axis=1))
         skew = (v**3).mean(axis=1) / np.maximum(sd_v**3, 1e-12)
         yaw = np.einsum("nkw,nk->nw", g, up).std(axis=1)
-        xc, tilt = _stepper_features(acc, g, up, v, int(round(0.24 * fs)))
         walking = (
             (np.maximum(best_step, best_stride) >= p.min_periodicity)
             & (std_a >= p.min_step_acc_m_s2)
             & (std_a < p.max_step_acc_m_s2)
         )
+        xc, tilt = np.zeros(len(v)), np.zeros(len(v))  # the stepper test looks at walking windows only
+        if (iw := np.flatnonzero(walking)).size:
+            xc[iw], tilt[iw] = _stepper_features(acc[iw], g[iw], up[iw], v[iw], int(round(0.24 * fs)))
         active = ~walking & (
             (std_a >= p.active_acc_m_s2)
             | (spread >= p.active_gyr_rad_s)

@@ -248,7 +248,7 @@ class AutoBaseline:
             self._reseed = False
             c = self._still_all.sums / np.linalg.norm(self._still_all.sums, axis=1, keepdims=True)
             near = c @ ref >= cos_up
-            self._post.sums, self._post.times = self._still_all.sums[near].copy(), self._still_all.times[near].copy()
+            self._post.replace(self._still_all.sums[near].copy(), self._still_all.times[near].copy())
         for h, u in todo:
             assert ref is not None
             n_cand = self._cand_n

@@ -17,21 +17,31 @@ class StillPostures:
         self._max = max_postures
         self.sums = np.zeros((0, 3))
         self.times = np.zeros(0)
+        self._units = np.zeros((0, 3))  # sums, each scaled to unit length (kept with them: one per hop is cheap)
 
     def add(self, u: np.ndarray, dur_s: float) -> None:
-        m = u.mean(axis=0)
-        m /= np.linalg.norm(m)
+        m = u.sum(axis=0)
+        m /= math.sqrt(float(m @ m))
         if len(self.times):
-            cos = (self.sums / np.linalg.norm(self.sums, axis=1, keepdims=True)) @ m
-            k = int(np.argmax(cos))
+            cos = self._units @ m
+            k = int(cos.argmax())
             if cos[k] >= self._cos:
-                self.sums[k] += m * dur_s
+                s = self.sums[k]
+                s += m * dur_s
+                self._units[k] = s / math.sqrt(float(s @ s))
                 self.times[k] += dur_s
                 return
             if len(self.times) >= self._max:
-                k = int(np.argmin(self.times))
+                k = int(self.times.argmin())
                 self.sums, self.times = np.delete(self.sums, k, axis=0), np.delete(self.times, k)
+                self._units = np.delete(self._units, k, axis=0)
         self.sums, self.times = np.vstack((self.sums, m * dur_s)), np.append(self.times, dur_s)
+        self._units = np.vstack((self._units, m))
+
+    def replace(self, sums: np.ndarray, times: np.ndarray) -> None:
+        """Hold these postures instead (still time judged again against a new upright)."""
+        self.sums, self.times = sums, times
+        self._units = sums / np.linalg.norm(sums, axis=1, keepdims=True)
 
     def overtaken(self, up: np.ndarray, ratio: float = 3.0, far_deg: float = 45.0) -> np.ndarray | None:
         """A posture far from `up` (not a lean or a slouch of it) with `ratio` times its still time."""
