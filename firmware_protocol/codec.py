@@ -158,6 +158,18 @@ def decode_imu_batch(payload: bytes | bytearray | memoryview, t_us: int = -1, lo
     return ImuBatch(seq, t0_us, period_ns, samples[:, :3], samples[:, 3:], t_us, lost_before, boot_id)
 
 
+def join_imu_batches(bodies: list[bytes], t_us: int, lost_before: int, boot_id: int | None) -> ImuBatch:
+    """IMU_BATCH messages that continue each other as ONE ImuBatch with the first one's header (seq, t0_us,
+    period_ns) and all their samples, in one copy. The caller has checked them: well formed, each exactly
+    `header + 12 n` bytes, the same n and period (firmware_protocol.decoder.Decoder.receive_batches)."""
+    if len(bodies) == 1:
+        return decode_imu_batch(bodies[0], t_us, lost_before, boot_id)
+    seq, t0_us, period_ns, _ = ImuBatch.HEADER.unpack_from(bodies[0], 1)
+    rows = np.frombuffer(b"".join(bodies), dtype=np.uint8).reshape(len(bodies), -1)[:, _BATCH_START:]
+    samples = np.ascontiguousarray(rows).view(_I16).reshape(-1, 6)
+    return ImuBatch(seq, t0_us, period_ns, samples[:, :3], samples[:, 3:], t_us, lost_before, boot_id)
+
+
 def _dec_info(b: bytes) -> DeviceInfo:
     (pmaj, pmin, fmaj, fmin, fpat, model, dev, boot, odr, afs, gfs, alsb, glsb) = DeviceInfo._FMT.unpack_from(b)
     if odr == 0 or alsb <= 0 or glsb <= 0 or not (np.isfinite(alsb) and np.isfinite(glsb)):

@@ -39,9 +39,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-import numpy as np
-
-from firmware_protocol.codec import decode_imu_batch, decode_message
+from firmware_protocol.codec import decode_imu_batch, decode_message, join_imu_batches
 from firmware_protocol.errors import MessageError
 from firmware_protocol.framing import MAX_FRAME, cobs_decode, crc16
 from firmware_protocol.messages import PROTOCOL_MAJOR, Ack, DeviceInfo, ImuBatch, Message, MsgType, Status, StatusFlag
@@ -49,7 +47,6 @@ from firmware_protocol.tracker import DecodeStats, Reboot, StreamTracker
 
 _BATCH_HEAD = ImuBatch.HEADER
 _BATCH_HEAD_END = 1 + ImuBatch.HEADER.size
-_I16 = np.dtype("<i2")
 #: batches an MQTT stream's decoder may hold to restore order: mosquitto displaces a batch by up to its
 #: in-flight window (max_inflight_messages, 20 by default); 64 leaves room for a broker set three times wider
 MQTT_REORDER = 64
@@ -147,8 +144,8 @@ class Decoder:
         or non-batch payload, a reboot, a refused protocol) goes the per-message way, and the run goes on
         from there."""
         group: list[bytes] = []  # bodies of batches continuing each other, not yet put out
-        g_head: tuple[int, int, int, int, int, int | None] = (0, 0, 0, 0, 0, None)  # seq t0 period t_us lost boot
-        g_n = g_end = 0
+        g_head: tuple[int, int, int | None] = (0, 0, None)  # the group's t_us, lost_before, boot_id
+        g_n = g_period = g_end = 0  # its batches' sample count and period (ns), and where it ends (us)
         tracker = self.tracker
         stats = self.stats
         for payload in payloads:
@@ -177,7 +174,7 @@ class Decoder:
             t_us, lost, reboot = tracked
             stats.batches += 1
             stats.samples += n
-            if group and reboot is None and not lost and t_us == g_end and n == g_n and period_ns == g_head[2]:
+            if group and reboot is None and not lost and t_us == g_end and n == g_n and period_ns == g_period:
                 group.append(body)
                 g_end = t_us + (n * period_ns) // 1000
                 continue
@@ -185,21 +182,14 @@ class Decoder:
             if reboot is not None:
                 self._events.append(reboot)
             group = [body]
-            g_head = (seq, t0_us, period_ns, t_us, lost, tracker.boot_id)
-            g_n, g_end = n, t_us + (n * period_ns) // 1000
+            g_head = (t_us, lost, tracker.boot_id)
+            g_n, g_period, g_end = n, period_ns, t_us + (n * period_ns) // 1000
         self._put_group(group, g_head)
 
-    def _put_group(self, group: list[bytes], head: tuple[int, int, int, int, int, int | None]) -> None:
+    def _put_group(self, group: list[bytes], head: tuple[int, int, int | None]) -> None:
         """The batches of `receive_batches` that continue each other, as one ImuBatch."""
-        if not group:
-            return
-        seq, t0_us, period_ns, t_us, lost, boot_id = head
-        if len(group) == 1:
-            self._events.append(decode_imu_batch(group[0], t_us, lost, boot_id))
-            return
-        rows = np.frombuffer(b"".join(group), dtype=np.uint8).reshape(len(group), -1)[:, _BATCH_HEAD_END:]
-        samples = np.ascontiguousarray(rows).view(_I16).reshape(-1, 6)
-        self._events.append(ImuBatch(seq, t0_us, period_ns, samples[:, :3], samples[:, 3:], t_us, lost, boot_id))
+        if group:
+            self._events.append(join_imu_batches(group, *head))
 
     def _on_message_bytes(self, body: bytes) -> None:
         stats = self.stats
