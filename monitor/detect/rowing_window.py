@@ -5,7 +5,7 @@ monitor.detect.rowing joins the windows into sessions."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -142,16 +142,11 @@ def analyse_window(w: Window, p: RowingParams, axis_prev: np.ndarray | None) -> 
 
 
 def _vector_periodicity(x: np.ndarray, lag: float) -> float:
-    """The best autocorrelation of the (demeaned) vector signal x (n, k), all axes together, at a lag within
-    10 % of `lag` samples (stroke periods vary from stroke to stroke)."""
-    y = x - x.mean(axis=0)
-    n = len(y)
-    f = np.fft.rfft(y, 2 * n, axis=0)
-    r = np.fft.irfft(np.abs(f) ** 2, axis=0)[:n].sum(axis=1)
-    if r[0] <= 0:
-        return 0.0
-    lo, hi = max(1, int(0.9 * lag)), min(n - 1, int(math.ceil(1.1 * lag)))
-    return float(r[lo:hi + 1].max() / r[0]) if hi >= lo else 0.0
+    """The best autocorrelation of the vector signal x (n, k), all axes together, at a lag within 10 % of
+    `lag` samples (stroke periods vary from stroke to stroke)."""
+    r = autocorrelation(x)
+    lo, hi = max(1, int(0.9 * lag)), min(len(r) - 1, int(math.ceil(1.1 * lag)))
+    return float(r[lo:hi + 1].max()) if hi >= lo else 0.0
 
 
 def _crossings(t: np.ndarray, x: np.ndarray, h: float) -> np.ndarray:
@@ -197,10 +192,8 @@ def _drive_measures(res: RowingWindow, w: Window, p: RowingParams, flex: np.ndar
     central = (w.t_s >= mid) & (w.t_s < mid + p.hop_s)
     drive = central & (-rate >= 0.5 * back)
     recovery = central & (rate >= 0.5 * fwd)
-    return RowingWindow(
-        res.start_s, res.rowing, res.stroking, res.axis_deg, res.swing_deg, res.period_s, res.periodicity,
-        res.slide_radius_m, res.crossings_s, res.stroke_features,
-        whole_periodicity=res.whole_periodicity, turn_deg=res.turn_deg, whole_body=res.whole_body,
+    return replace(
+        res,
         lean_drive=(float(lean[drive].sum()), int(drive.sum())),
         lean_recovery=(float(lean[recovery].sum()), int(recovery.sum())),
         drive_share=float(drive.sum() / max(1, int(central.sum()))),

@@ -70,11 +70,15 @@ class WindowBuffer:
 
 
 def autocorrelation(x: np.ndarray) -> np.ndarray:
-    """Normalised autocorrelation of the demeaned x at lags 0..len(x)-1 (biased estimate, r[0] = 1)."""
-    y = np.asarray(x, dtype=np.float64) - np.mean(x)
+    """Normalised autocorrelation of the demeaned x at lags 0..len(x)-1 (biased estimate, r[0] = 1); for a
+    vector signal x (n, k), of all its axes together (each demeaned, their products summed)."""
+    y = np.asarray(x, dtype=np.float64)
+    y = y - y.mean(axis=0)
     n = len(y)
-    f = np.fft.rfft(y, 2 * n)
-    r = np.fft.irfft(f * np.conj(f))[:n]
+    f = np.fft.rfft(y, 2 * n, axis=0)
+    r = np.fft.irfft(f * np.conj(f), axis=0)[:n]
+    if r.ndim == 2:
+        r = r.sum(axis=1)
     return r / r[0] if r[0] > 0 else np.zeros(n)
 
 
