@@ -184,19 +184,9 @@ class FastClient(BufferedClient):
         v5 = self._protocol == MQTTv5
         max_packet = self.max_packet
         while pos < n:
-            # the fixed header: type and flags, then the Remaining Length varint (MQTT 5.0 §1.5.5)
-            i = pos + 1
-            length = shift = 0
-            while i < n:
-                byte = data[i]
-                i += 1
-                length |= (byte & 0x7F) << shift
-                if byte < 0x80:
-                    break
-                shift += 7
-                if shift == 28:
-                    raise ProtocolError("a packet whose Remaining Length has more than 4 bytes")
-            else:
+            # the fixed header: type and flags, then the Remaining Length
+            length, i = _varint(data, pos + 1, n)
+            if length < 0:
                 break  # the length itself is cut: wait for more
             end = i + length
             if end - pos > max_packet:
@@ -222,7 +212,11 @@ class FastClient(BufferedClient):
                         if j >= end:
                             raise ProtocolError(f"a PUBLISH on {topic[:80]!r} without its property length")
                         p = data[j]
-                        j = j + 1 + p if p < 0x80 else _skip_properties(data, j, end)
+                        if p < 0x80:
+                            j += 1 + p
+                        else:
+                            p, j = _varint(data, j, end)
+                            j = end + 1 if p < 0 else j + p
                         if j > end:
                             raise ProtocolError(f"a PUBLISH on {topic[:80]!r} whose properties run past its end")
                     run.append((topic, data[j:end], mid, qos))
@@ -258,19 +252,23 @@ class FastClient(BufferedClient):
         return rc
 
 
-def _skip_properties(data: bytes, j: int, end: int) -> int:
-    """The index after an MQTT v5 property block starting at j (its length is a varint)."""
-    length = 0
-    shift = 0
-    while True:
-        if j >= end or shift == 28:
-            return end + 1  # malformed: the caller raises
+def _varint(data: bytes, i: int, end: int) -> tuple[int, int]:
+    """An MQTT Variable Byte Integer (MQTT 5.0 §1.5.5: the Remaining Length, a property block's length)
+    starting at data[i]: (value, the index after it); (-1, i) if it runs past `end`. More than 4 bytes is a
+    ProtocolError."""
+    value = shift = 0
+    j = i
+    while j < end:
         byte = data[j]
         j += 1
-        length |= (byte & 0x7F) << shift
+        value |= (byte & 0x7F) << shift
         if byte < 0x80:
-            return j + length
+            return value, j
         shift += 7
+        if shift == 28:
+            raise ProtocolError("a variable byte integer (a packet's Remaining Length or a property "
+                                "length) of more than 4 bytes")
+    return -1, i
 
 
 __all__ = ["FastClient", "MAX_PACKET", "ProtocolError", "Publish"]
