@@ -246,8 +246,7 @@ class AutoBaseline:
                     todo = []
         if self._reseed and ref is not None:  # the still time seen so far, judged against the new upright
             self._reseed = False
-            c = self._still_all.sums / np.linalg.norm(self._still_all.sums, axis=1, keepdims=True)
-            near = c @ ref >= cos_up
+            near = self._still_all.units @ ref >= cos_up
             self._post.replace(self._still_all.sums[near].copy(), self._still_all.times[near].copy())
         for h, u in todo:
             assert ref is not None
@@ -282,7 +281,7 @@ class AutoBaseline:
         ok = self._post.times >= p.still_s
         n = walk_up
         if ok.any():
-            c = self._post.sums / np.linalg.norm(self._post.sums, axis=1, keepdims=True)
+            c = self._post.units
             k = int(np.argmax(np.where(ok, c @ walk_up, -np.inf)))
             if float(c[k] @ walk_up) >= math.cos(math.radians(p.walk_dev_deg)):
                 n = self._post.sums[c @ c[k] >= math.cos(math.radians(p.refine_deg))].sum(axis=0)
@@ -316,8 +315,7 @@ class AutoBaseline:
         change of group drops the forward found from the old one (feed_hops starts the baseline again)."""
         p = self.params
         st = self._still_all
-        dirs = st.sums / np.maximum(np.linalg.norm(st.sums, axis=1, keepdims=True), 1e-12)
-        k = self._groups.best(dirs, st.times, p.upright_deg, p.upright_walk_s)
+        k = self._groups.best(st.units, st.times, p.upright_deg, p.upright_walk_s)
         if k != self._walk_k:
             self._walk_k, self._x_walk, self._walk_at_s = k, None, math.inf
             self._switched = True

@@ -38,6 +38,11 @@ class StillPostures:
         self.sums, self.times = np.vstack((self.sums, m * dur_s)), np.append(self.times, dur_s)
         self._units = np.vstack((self._units, m))
 
+    @property
+    def units(self) -> np.ndarray:
+        """(N, 3): each posture's direction, its sum scaled to unit length (do not modify)."""
+        return self._units
+
     def replace(self, sums: np.ndarray, times: np.ndarray) -> None:
         """Hold these postures instead (still time judged again against a new upright)."""
         self.sums, self.times = sums, times
@@ -47,7 +52,7 @@ class StillPostures:
         """A posture far from `up` (not a lean or a slouch of it) with `ratio` times its still time."""
         if not len(self.times):
             return None
-        c = self.sums / np.linalg.norm(self.sums, axis=1, keepdims=True)
+        c = self._units
         own = float(self.times[c @ up >= self._cos].sum())
         far = (c @ up < math.cos(math.radians(far_deg))) & (self.times >= ratio * max(own, 1.0))
         if not far.any():

@@ -74,9 +74,6 @@ class WalkGroups:
         return self._dirs()[k]
 
 
-
-
-
 def demodulate(t: np.ndarray, a: np.ndarray, cadence_hz: float) -> tuple[np.ndarray, np.ndarray, complex]:
     """A walking hop's window: (g unit gravity direction, H horizontal and V vertical acceleration
     demodulated at the cadence, Hann tapered; see monitor.detect.baseline, 2)."""
