@@ -15,7 +15,9 @@ the angles are unknown (NaN) and no posture episode can start.
 
 Lean is judged only while not walking, lying or unworn: samples the classifier has labelled so (or, for
 the newest samples not yet labelled, while the last decision was so) are invalid for the episode detectors,
-and so is lean with the trunk tilted past the lying angle (ActivityParams.lying_deg) whatever the activity;
+and so is lean with the trunk tilted past the lying angle (ActivityParams.lying_deg) whatever the activity,
+and flexion too while the auto-baseline's upright is a provisional guess (no walk yet: a posture that far from
+it is the guess gone wrong, e.g. a foam roller the day began on, not a slouch);
 lying and unworn hops also interrupt the stretch detector. A hop
 whose trunk flexion passes `big_bend_deg` (a stretch, picking something up) counts as active movement even
 when it is held still, because the trunk far from upright is not sitting.

@@ -314,6 +314,11 @@ class PipelineSteps:
         with np.errstate(invalid="ignore"):
             flat = np.cos(np.radians(lean)) * np.cos(np.radians(flex)) < self._cos_flat
         lean_valid = valid & ~flat
+        b = self.baseline
+        if b is not None and not b.confirmed:  # upright is a guess before a walk: a still posture past the
+            # lying angle from it is the guess gone wrong (the day began on a foam roller), not a slouch
+            # (nobody sits still 60-90 deg flexed for minutes; with a confirmed upright it is `lying`)
+            valid = lean_valid
         for det, x, kind, side, ok in (
             (self._lean_r, lean, "lean", "right", lean_valid),
             (self._lean_l, -lean, "lean", "left", lean_valid),
