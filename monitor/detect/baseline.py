@@ -50,7 +50,13 @@ it is known after `upright_walk_s` of them (people walk upright).
 
 Before the first walk the classifier can not tell lying from sitting, so the first unbroken still run of
 `provisional_s` in one posture is taken as upright provisionally (people put the sensor on sitting or
-standing) and the hops are kept (bounded). A still posture more than 45 deg from it with 3 times its still
+standing) and the hops are kept (bounded). A foam roller's slow bouts are still to the classifier, and its
+pauses are, so the roller's rock is recognised without a mounting (monitor.detect.foam.rocking: the trunk
+rocks about a horizontal axis at 0.2-1 Hz, steadily, with no jolts of steps; `feed_rocks`), and still hops
+from `roll_before_s` before such a rock to `roll_after_s` after it are pauses on the roller: they count
+neither as still time of a posture nor toward the provisional run (both wait until the rocking near a hop
+is known, a window's length). The pipeline does not judge flexion past the lying angle from a provisional
+upright either (monitor.pipeline.steps): a guess gone wrong gives no slouch. A still posture more than 45 deg from it with 3 times its still
 time replaces it (the day began lying on a foam roller, then came the desk), and so does the first walk
 when its posture is more than `upright_deg` away (the wearer was lying): everything learned is dropped and
 the kept hops are judged again.
@@ -81,6 +87,10 @@ class BaselineParams:
     upright_deg: float = 30.0  #: a still hop this close to the walking posture is upright, deg
     walk_dev_deg: float = 8.0  #: a neutral from still time must be this close to the walking posture, deg
     provisional_s: float = 30.0  #: before any walk, an unbroken still run this long is taken as upright, s
+    #: before any walk, still hops from this long before a roller's rock (monitor.detect.foam.rocking) ...
+    roll_before_s: float = 20.0
+    #: ... to this long after one are pauses on the roller, not upright still time, s
+    roll_after_s: float = 45.0
     max_postures: int = 48  #: still postures kept (the one with least time goes first)
     walk_fwd_s: float = 15.0  #: walking that fixes the forward direction, s
     walk_max_s: float = 600.0  #: walking (in one posture group) after which it is no longer refined, s
@@ -124,6 +134,9 @@ class AutoBaseline:
         self._pending: list[tuple[Hop, np.ndarray]] = []  # hops seen before a walk confirmed upright
         self._pending_n = 0
         self._n_done = 0  # of them, judged against the provisional upright
+        self._n_seen = 0  # of them, counted as still time by posture (_pv) once the rocking near them is known
+        self._rocks: list[tuple[float, float]] = []  # a roller's rock before the first walk, (start, end) s
+        self._rocks_judged_s = math.inf  # rocking known up to, s (nothing judges it: hops are taken at once)
         self._confirmed = False  # a walk has shown upright
         self.provisional_up_s: np.ndarray | None = None  #: upright assumed before the first walk
         self._pv = StillPostures(params.cluster_deg, params.max_postures)  # still postures before the first walk
@@ -190,6 +203,24 @@ class AutoBaseline:
             self._motion_t = np.concatenate((self._motion_t, t_s))
             self._motion_a = np.concatenate((self._motion_a, acc))
 
+    def feed_rocks(self, spans: list[tuple[float, float]], judged_s: float) -> None:
+        """Windows that rock like a foam roller, (start, end) s, from monitor.detect.foam without a mounting;
+        rocking has been judged up to judged_s. Before the first walk, still hops near them are pauses on the
+        roller: neither still time of a posture nor the provisional upright."""
+        if self._confirmed:
+            return
+        for a, b in spans:
+            if self._rocks and a <= self._rocks[-1][1]:
+                self._rocks[-1] = (self._rocks[-1][0], max(b, self._rocks[-1][1]))
+            else:
+                self._rocks.append((a, b))
+        self._rocks = self._rocks[-64:]  # bounded; only the ones near the hops not yet counted matter
+        self._rocks_judged_s = judged_s
+
+    def _by_roller(self, h: Hop) -> bool:
+        p = self.params
+        return any(a - p.roll_before_s <= h.end_s and h.start_s <= b + p.roll_after_s for a, b in self._rocks)
+
     def feed_hops(self, hops: list[Hop], exercising: bool = False) -> None:
         """The classifier's decided hops; `exercising`: a rowing or foam-rolling session is going on (its
         hops show neither the walking posture nor forward)."""
@@ -215,6 +246,7 @@ class AutoBaseline:
         if self._switched and self._confirmed:  # later evidence moved the walking posture: start again
             self._reset()
             self._confirmed, self._n_done, self._pending, self._pending_n = False, 0, [], 0
+            self._n_seen = 0
             self.provisional_up_s = None
             self._reseed = True
         self._switched = False
@@ -222,9 +254,12 @@ class AutoBaseline:
             if self._pending_n < p.max_history_s * p.history_hz:  # kept until a walk shows upright
                 self._pending += todo
                 self._pending_n += sum(len(u) for _, u in todo)
-                for h, u in todo:
-                    if h.activity == Activity.SEDENTARY:
-                        self._pv.add(u, h.end_s - h.start_s)
+            for h, u in self._pending[self._n_seen :]:  # once the rocking near them is known
+                if h.end_s + p.roll_before_s > self._rocks_judged_s:
+                    break
+                self._n_seen += 1
+                if h.activity == Activity.SEDENTARY and not self._by_roller(h):
+                    self._pv.add(u, h.end_s - h.start_s)
             if upright_s is not None:
                 self._confirmed = True
                 prov = self.provisional_up_s
@@ -232,6 +267,7 @@ class AutoBaseline:
                     self._reset()
                     self._n_done = 0
                 todo, self._pending, self._pending_n = self._pending[self._n_done :], [], 0
+                self._n_seen, self._rocks = 0, []
             else:
                 if self.provisional_up_s is None:
                     self.provisional_up_s = self._provisional()
@@ -336,10 +372,10 @@ class AutoBaseline:
         p = self.params
         cos_c = math.cos(math.radians(p.cluster_deg))
         run_sum, run_s = np.zeros(3), 0.0
-        for h, u in self._pending:
+        for h, u in self._pending[: self._n_seen]:
             m = u.mean(axis=0)
             m /= np.linalg.norm(m)
-            if h.activity != Activity.SEDENTARY:
+            if h.activity != Activity.SEDENTARY or self._by_roller(h):
                 run_sum, run_s = np.zeros(3), 0.0
                 continue
             if run_s > 0 and float(m @ run_sum) < cos_c * float(np.linalg.norm(run_sum)):

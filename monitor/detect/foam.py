@@ -14,8 +14,10 @@ Lying still (breathing moves the trunk by a fraction of a degree), turning over,
 pass. Windows that pass are joined across pauses of at most `bridge_s`; a session needs `min_rolling_s` of
 rolling and is reported once it has ended, from a quarter window after the first passing window's start
 to a quarter window before the last one's end (a window passes once rolling fills about its middle).
-Without the mounting (no calibration and no automatic baseline
-yet) lying can not be judged and nothing is reported.
+Without the mounting (no calibration and no automatic baseline yet) lying can not be judged and nothing is
+reported. The windows that rock like a roller whatever the posture (`rocking`) are kept then, and while the
+mounting is the automatic baseline's provisional guess (`rocks`): a day that begins on the roller must not
+have its still pauses between bouts taken for upright (monitor.detect.baseline).
 """
 
 from __future__ import annotations
@@ -58,12 +60,22 @@ def lying_side(up_b: np.ndarray, p: FoamParams) -> str | None:
 
 def rolling(w: Window, p: FoamParams) -> str | None:
     """The side lain on if the window (channels up_s x3, gyr x3, up_b x3, acc x3) shows rolling, else None."""
-    up, gyr, up_b, acc = w.x[:, 0:3], w.x[:, 3:6], w.x[:, 6:9], w.x[:, 9:12]
-    if not np.isfinite(up_b).all() or float(np.linalg.norm(acc, axis=1).std()) > p.max_jolt_ms2:
+    up_b = w.x[:, 6:9]
+    if not np.isfinite(up_b).all():
         return None
     side = lying_side(up_b, p)
-    if side is None:
+    if side is None or not rocking(w, p):
         return None
+    return side
+
+
+def rocking(w: Window, p: FoamParams) -> bool:
+    """The window (channels as for `rolling`) shows a roller's rock, whatever the posture: the trunk rocks
+    about a horizontal axis at min_hz..max_hz, steadily, with no jolts (the test of `rolling` without its
+    lying test, which needs the mounting)."""
+    up, gyr, acc = w.x[:, 0:3], w.x[:, 3:6], w.x[:, 9:12]
+    if float(np.linalg.norm(acc, axis=1).std()) > p.max_jolt_ms2:
+        return False
     up = up / np.linalg.norm(up, axis=1, keepdims=True)
     _, _, vt = np.linalg.svd(gyr - gyr.mean(axis=0), full_matrices=False)
     ax = vt[0]
@@ -71,7 +83,7 @@ def rolling(w: Window, p: FoamParams) -> str | None:
     e1 = um - ax * float(um @ ax)
     lever = float(np.linalg.norm(e1))  # sine of the angle between the axis and the vertical
     if lever < 0.2:  # rocking about the vertical is turning, not rolling
-        return None
+        return False
     e1 /= lever
     tilt = np.arctan2(up @ np.cross(ax, e1), up @ e1)
     tilt = tilt - np.polyval(np.polyfit(w.t_s - w.t_s[0], tilt, 1), w.t_s - w.t_s[0])  # the body settling
@@ -84,9 +96,7 @@ def rolling(w: Window, p: FoamParams) -> str | None:
     steady = math.isfinite(period) and not faster_rhythm(ac, p.rate_hz, period)
     if steady:  # the biased estimate shrinks with the lag (by (N - lag) / N): undone, slow rolling passes too
         r *= len(ac) / (len(ac) - period * p.rate_hz)
-    if steady and rock >= p.rock_deg and r >= p.periodicity:
-        return side
-    return None
+    return steady and rock >= p.rock_deg and r >= p.periodicity
 
 
 class FoamDetector:
@@ -96,16 +106,25 @@ class FoamDetector:
         self.params = params
         self._buf = WindowBuffer(params.window_s, params.hop_s, params.rate_hz)
         self._runs: list[tuple[float, float, str]] = []  # rolling windows of the open session: (start, end, side)
+        #: without a mounting: windows that rock like a roller, (start, end) s, for the automatic baseline
+        #: to take (it clears the list), and the end of the last window judged, s
+        self.rocks: list[tuple[float, float]] = []
+        self.rocks_judged_s = -math.inf
 
-    def feed(self, t_s: np.ndarray, up_s: np.ndarray, gyr: np.ndarray, acc: np.ndarray, R_bs: np.ndarray | None
-             ) -> list[FoamRolling]:
+    def feed(self, t_s: np.ndarray, up_s: np.ndarray, gyr: np.ndarray, acc: np.ndarray, R_bs: np.ndarray | None,
+             keep_rocks: bool = False) -> list[FoamRolling]:
         """Samples: t_s (N,) s; up_s (N,3) the fused up direction, gyr (N,3) rad/s and acc (N,3) m/s^2 in the
-        sensor frame; R_bs the mounting (None while unknown)."""
+        sensor frame; R_bs the mounting (None while unknown); keep_rocks: keep the windows that rock in
+        `rocks` (the mounting, if any, is the automatic baseline's provisional guess)."""
         up_b = up_s @ R_bs.T if R_bs is not None else np.full((len(t_s), 3), np.nan)
         out: list[FoamRolling] = []
         for w in self._buf.feed(t_s, np.column_stack([up_s, gyr, up_b, acc])):
             if w is None:
                 continue
+            if keep_rocks:  # lying can not be judged (soundly): the rock is kept, for the automatic baseline
+                if rocking(w, self.params):
+                    self.rocks.append((w.start_s, w.start_s + self.params.window_s))
+                self.rocks_judged_s = w.start_s + self.params.window_s
             side = rolling(w, self.params)
             if self._runs and w.start_s - self._runs[-1][1] > self.params.bridge_s:
                 out += self._close()

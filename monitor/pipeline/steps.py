@@ -283,7 +283,12 @@ class PipelineSteps:
         else:
             lean, flex = angles_from_up(up @ R.T)
         found: list[RowingSession | FoamRolling] = [*self._rowing.feed(t, up, gyr, acc, flex, lean)]
-        found += self._foam.feed(t, up, gyr, acc, R)
+        b = self.baseline
+        guess = b is not None and not b.confirmed  # no walk yet: the roller's rock is kept for the baseline
+        found += self._foam.feed(t, up, gyr, acc, R, guess)
+        if b is not None and guess:
+            b.feed_rocks(self._foam.rocks, self._foam.rocks_judged_s)
+            self._foam.rocks.clear()
         return found
 
     def _credit_exercise(self, found: Sequence[StretchRoutine | RowingSession | FoamRolling]) -> list[Event]:
