@@ -12,6 +12,8 @@ import pytest
 from calibration.mounting import mounting_from_recording
 from calibration.profile import Profile
 from monitor.detect import SedentaryParams
+from monitor.detect.activity import Hop
+from monitor.detect.baseline import AutoBaseline
 from monitor.events import (
     Activity,
     Aggregate,
@@ -369,3 +371,16 @@ def test_auto_baseline_dates_its_mounting_by_the_hop_not_the_batch() -> None:
     got = [[(e.side, round(e.start_s)) for e in of(run(chunk, None, step), LeanEpisode)]
            for step in (10.0, len(chunk.t_s) / ODR + 1)]
     assert got[0] == got[1] and [side for side, _ in got[0]] == ["right", "left"]
+
+
+@pytest.mark.parametrize(("rock", "provisional"), [((10.0, 22.0), True), ((10.0, 40.0), False)])
+def test_only_a_lasting_rock_makes_still_time_a_pause_on_the_roller(rock: tuple, provisional: bool) -> None:
+    """A minute still in one posture before any walk: the provisional upright, unless a roller's rock of 20 s
+    or more comes within it (its still hops are pauses on the roller); a 12 s rock (a sway, a stretch) is
+    none."""
+    b = AutoBaseline()
+    t = np.arange(0.0, 60.0, 0.1)
+    b.feed_up(t, np.tile([0.0, 0.0, 1.0], (len(t), 1)))
+    b.feed_rocks([rock], 90.0)
+    b.feed_hops([Hop(float(s), float(s + 1), Activity.SEDENTARY) for s in range(60)])
+    assert (b.provisional_up_s is not None) == provisional

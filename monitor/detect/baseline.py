@@ -50,16 +50,20 @@ it is known after `upright_walk_s` of them (people walk upright).
 
 Before the first walk the classifier can not tell lying from sitting, so the first unbroken still run of
 `provisional_s` in one posture is taken as upright provisionally (people put the sensor on sitting or
-standing) and the hops are kept (bounded). A foam roller's slow bouts are still to the classifier, and its
-pauses are, so the roller's rock is recognised without a mounting (monitor.detect.foam.rocking: the trunk
-rocks about a horizontal axis at 0.2-1 Hz, steadily, with no jolts of steps; `feed_rocks`), and still hops
-from `roll_before_s` before such a rock to `roll_after_s` after it are pauses on the roller: they count
-neither as still time of a posture nor toward the provisional run (both wait until the rocking near a hop
-is known, a window's length). The pipeline does not judge flexion past the lying angle from a provisional
-upright either (monitor.pipeline.steps): a guess gone wrong gives no slouch. A still posture more than 45 deg from it with 3 times its still
+standing) and the hops are kept (bounded). A still posture more than 45 deg from it with 3 times its still
 time replaces it (the day began lying on a foam roller, then came the desk), and so does the first walk
 when its posture is more than `upright_deg` away (the wearer was lying): everything learned is dropped and
 the kept hops are judged again.
+
+A foam roller's slow bouts are still to the classifier, and so are its pauses, so the roller's rock is
+recognised without a mounting (monitor.detect.foam.rocking, given by `feed_rocks`: the trunk rocks about a
+horizontal axis at 0.2-1 Hz, steadily, with no jolts of steps), for `roll_min_s` at least (a bout lasts
+20-60 s; a sitting wearer's sway or a stretch passes a 10 s window or two). Still hops from
+`roll_before_s` before such a rock to `roll_after_s` after it are pauses on the roller: they count neither
+as a posture's still time nor toward the provisional run, which both wait until the rocking up to
+`roll_before_s` after a hop is known. So the provisional upright is the desk that follows, not the roller.
+The pipeline, too, judges no flexion past the lying angle from a provisional upright (monitor.pipeline.steps):
+a guess gone wrong gives no slouch.
 
 This is a heuristic: a wearer who walks with the sensor far off the midline or limps strongly may get a
 rough forward direction, and one who never stands or sits upright gets a slouched neutral. The
@@ -91,6 +95,9 @@ class BaselineParams:
     roll_before_s: float = 20.0
     #: ... to this long after one are pauses on the roller, not upright still time, s
     roll_after_s: float = 45.0
+    #: ... a rock that lasts this long (overlapping windows joined): a bout on a roller lasts 20-60 s, a
+    #: sitting wearer's sway or a stretch that happens to rock passes one or two 10 s windows, s
+    roll_min_s: float = 20.0
     max_postures: int = 48  #: still postures kept (the one with least time goes first)
     walk_fwd_s: float = 15.0  #: walking that fixes the forward direction, s
     walk_max_s: float = 600.0  #: walking (in one posture group) after which it is no longer refined, s
@@ -219,7 +226,10 @@ class AutoBaseline:
 
     def _by_roller(self, h: Hop) -> bool:
         p = self.params
-        return any(a - p.roll_before_s <= h.end_s and h.start_s <= b + p.roll_after_s for a, b in self._rocks)
+        return any(
+            b - a >= p.roll_min_s and a - p.roll_before_s <= h.end_s and h.start_s <= b + p.roll_after_s
+            for a, b in self._rocks
+        )
 
     def feed_hops(self, hops: list[Hop], exercising: bool = False) -> None:
         """The classifier's decided hops; `exercising`: a rowing or foam-rolling session is going on (its
