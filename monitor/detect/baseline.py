@@ -62,6 +62,8 @@ horizontal axis at 0.2-1 Hz, steadily, with no jolts of steps), for `roll_min_s`
 `roll_before_s` before such a rock to `roll_after_s` after it are pauses on the roller: they count neither
 as a posture's still time nor toward the provisional run, which both wait until the rocking up to
 `roll_before_s` after a hop is known. So the provisional upright is the desk that follows, not the roller.
+Rocking is looked for only until there is a provisional upright (the test costs a few percent of the
+pipeline; a roller later before a walk only adds still time far from the desk).
 The pipeline, too, judges no flexion past the lying angle from a provisional upright (monitor.pipeline.steps):
 a guess gone wrong gives no slouch.
 
@@ -210,6 +212,12 @@ class AutoBaseline:
             self._motion_t = np.concatenate((self._motion_t, t_s))
             self._motion_a = np.concatenate((self._motion_a, acc))
 
+    @property
+    def wants_rocks(self) -> bool:
+        """The roller's rock matters (`feed_rocks`): no walk and no provisional upright yet (once there is
+        one, the still time is judged against it and the rocking test is not run: it costs)."""
+        return not self._confirmed and self.provisional_up_s is None
+
     def feed_rocks(self, spans: list[tuple[float, float]], judged_s: float) -> None:
         """Windows that rock like a foam roller, (start, end) s, from monitor.detect.foam without a mounting;
         rocking has been judged up to judged_s. Before the first walk, still hops near them are pauses on the
@@ -264,8 +272,9 @@ class AutoBaseline:
             if self._pending_n < p.max_history_s * p.history_hz:  # kept until a walk shows upright
                 self._pending += todo
                 self._pending_n += sum(len(u) for _, u in todo)
+            judged_s = self._rocks_judged_s if self.wants_rocks else math.inf
             for h, u in self._pending[self._n_seen :]:  # once the rocking near them is known
-                if h.end_s + p.roll_before_s > self._rocks_judged_s:
+                if h.end_s + p.roll_before_s > judged_s:
                     break
                 self._n_seen += 1
                 if h.activity == Activity.SEDENTARY and not self._by_roller(h):

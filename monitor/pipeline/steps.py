@@ -284,9 +284,9 @@ class PipelineSteps:
             lean, flex = angles_from_up(up @ R.T)
         found: list[RowingSession | FoamRolling] = [*self._rowing.feed(t, up, gyr, acc, flex, lean)]
         b = self.baseline
-        guess = b is not None and not b.confirmed  # no walk yet: the roller's rock is kept for the baseline
-        found += self._foam.feed(t, up, gyr, acc, R, guess)
-        if b is not None and guess:
+        rocks = b is not None and b.wants_rocks  # no upright yet: the roller's rock is kept for the baseline
+        found += self._foam.feed(t, up, gyr, acc, R, rocks)
+        if b is not None and rocks:
             b.feed_rocks(self._foam.rocks, self._foam.rocks_judged_s)
             self._foam.rocks.clear()
         return found
