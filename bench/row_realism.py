@@ -180,8 +180,9 @@ def summary(name: str, fs: list[Figures]) -> str:
     lo = {k: min(getattr(f, k) for f in fs) for k in keys}
     hi = {k: max(getattr(f, k) for f in fs) for k in keys}
     two = ("h_rms", "v_rms", "gyr_rms", "radius_m", "acc_spread")
-    return f"{name:24s} " + " ".join(f"{lo[k]:.2f}-{hi[k]:.2f}" if k in two else f"{lo[k]:.1f}-{hi[k]:.1f}"
-                                     for k in keys)
+    walk = float(np.mean([f.walk for f in fs]))
+    return (f"{name:24s} " + " ".join(f"{lo[k]:.2f}-{hi[k]:.2f}" if k in two else f"{lo[k]:.1f}-{hi[k]:.1f}"
+                                      for k in keys) + f"  (walking {walk:.1f} % on average)")
 
 
 def main() -> int:
@@ -196,7 +197,7 @@ def main() -> int:
     seeds = list(range(int(a), int(b or a) + 1))
     rates = [float(r) for r in args.rates.split(",")]
     print("whole-session figures at 25 Hz; h/v rms m/s^2, hf % = |acc| variance at 5-12.5 Hz, gyr rms rad/s,")
-    print("walk/act/sed % = activity classifier's hops")
+    print("walk/act/sed % = activity classifier's hops; ranges: lowest-highest of each column")
     print(HEAD)
     if not args.no_real and DATA.is_dir():
         reals = []
