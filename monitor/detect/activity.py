@@ -34,8 +34,8 @@ rules hold at 25 Hz as at 400 Hz. Per window, with a = |acc| (m/s^2, orientation
                      rate) is taken out. A stair stepper: stairs' step rhythm, but nobody goes anywhere.
                      Walking and stairs do, so each step's braking and push-off are tied to its vertical
                      bounce (c high) and the body's horizontal velocity swings per step about as much as its
-                     vertical one (per-subject median sway 0.66-1.13; stairs down 0.44-0.68); on the stepper
-                     the body rises and sinks in place (c lower, sway 0.34-0.59), and what horizontal
+                     vertical one (per-subject median sway 0.66-1.14; stairs down 0.44-0.68); on the stepper
+                     the body rises and sinks in place (c lower, sway 0.34-0.58), and what horizontal
                      acceleration it shows is largely the trunk rocking on the handles (tilt high: stairs
                      down, which also move little horizontally, rock less).
                      No one of the three separates all four DSADS development subjects; the score does
