@@ -14,14 +14,17 @@ All movements are minimum-jerk ramps (see `motion`), so the seat's acceleration 
 trunk's rates follow exactly. The timing is set by real rowing (DSADS activity 17, subjects p1-p4,
 bench/row_realism.py): there the trunk's horizontal acceleration (1.25-2.80 m/s^2 rms) lies mostly at the
 stroke frequency, while a seat that slid over 80 % of a 0.75-0.95 s drive and the last half of the
-recovery, with the trunk coming over in the first half, gave 3.0-6.2 m/s^2 (18-30 spm), most of it in the
+recovery, with the trunk coming over in the first half, gave 2.6-6.2 m/s^2 (18-30 spm), most of it in the
 harmonics; the drive (the trunk's swing back, as the detector measures it) took 0.83-1.25 s there.
 The machine vibrates while a piece is rowed (the seat rolling on its rail, the chain and the flywheel): in
 DSADS 40-59 % of the variance of |acc| lies at 5-12.5 Hz, 0.6-0.9 m/s^2 rms horizontally and 0.4-0.8
 vertically. It is modelled as `_VIB_WAVES` phase-modulated waves (5.5-11.5 Hz, each sweeping +-1.5-3 Hz,
 so the vibration has no rhythm of its own at a step's lag) per axis on the pelvis (fore-aft and vertical),
 of total rms `vibration_ms2`, over each piece; its parameters come from a stream of their own (a jumped
-copy of the scenario's generator), so every other draw of a day stays as it was.
+copy of the scenario's generator), so every other draw of a day stays as it was. Each catch also jolts the
+trunk as the chain takes up: a quick fore-aft excursion out and back (0.06-0.1 s each way, peak acceleration
+`catch_jolt_ms2`). Still off (bench/row_realism.py): at 30 spm the trunk keeps 3.3-4.1 m/s^2 of horizontal
+acceleration and 12-39 % of |acc| at 5-12.5 Hz, more and less than any real recording (to 27.5 spm).
 A session is a warm-up at `warmup_rate_spm`, then `pieces` pieces at `rate_spm` separated by rests
 (`rest_s`) sitting upright on the machine; every stroke period varies by a few percent. Ground truth: a
 `row` label from the first catch to the end of the last recovery (strokes, mean stroke rate = 60 * strokes
