@@ -293,3 +293,20 @@ def test_sway_removes_the_tilt_and_measures_horizontal_velocity() -> None:
     for f_h, expect in ((1.5, 1.0), (3.0, 0.5)):
         acc = np.column_stack([2.0 * np.sin(2 * math.pi * f_h * t), np.zeros(200), G + 2.0 * np.sin(3 * math.pi * t)])
         assert sway(acc, np.zeros((200, 3))) == pytest.approx(expect, rel=0.1)
+
+
+def test_the_stepper_evidence_is_forgotten_between_bouts() -> None:
+    """The stepper's running means move only on walking windows: without a reset, a stepper (or a rowing
+    session's few "steps") would still be in them at the next walk an hour later, and its first hops would
+    be `active`. After stepper_forget_s without walking they start again from walking's values."""
+    t1, a1, g1 = _rocking_in_place(60.0)
+    theta = 0.1 * np.sin(math.pi * 1.6 * t1)  # the trunk rocks at the stride rate: not locked to the bounce
+    a1[:, 1] = G * np.sin(theta)
+    g1[:, 0] = 0.1 * math.pi * 1.6 * np.cos(math.pi * 1.6 * t1)
+    t2, a2, g2 = signal("still", 360.0, t0=60.0)
+    t3, a3, g3 = signal("walk", 20.0, t0=420.0)
+    hops = classify(np.concatenate((t1, t2, t3)), np.concatenate((a1, a2, a3)), np.concatenate((g1, g2, g3)))
+    stepping = [h for h in hops if 20.0 <= h.start_s < 60.0]
+    assert stepping and all(h.activity == Activity.ACTIVE for h in stepping)
+    walk = [h for h in hops if 421.0 <= h.start_s < 436.0]
+    assert walk and all(h.activity == Activity.WALKING for h in walk), [h.activity for h in walk]

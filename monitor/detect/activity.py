@@ -111,6 +111,9 @@ class ActivityParams:
     stepper_exit_score: float = 0.5  #: ... and stays one until the score reaches this (hysteresis)
     stepper_max_xcorr: float = 0.5  #: also a stepper: coupling below this (walking 0.55-0.9) ...
     stepper_tilt_rad_s: float = 0.3  #: ... with this trunk tilt-rate spread (both averaged over walking)
+    #: after this long without a walking window the stepper's running means start again from walking's (a
+    #: rowing session's few "steps" must not make the next walk, an hour later, a stepper)
+    stepper_forget_s: float = 300.0
 
     def __post_init__(self) -> None:
         if not (0 < self.hop_s <= self.window_s):
@@ -219,10 +222,10 @@ class ActivityClassifier:
         self._quiet_up = np.zeros(3)  # its gravity direction
         self._m_yaw = 0.0  # running means of the yaw spread and vertical skewness (machine exercise)
         self._m_skew = 1.0
-        self._m_xc = 1.0  # running means over walking windows of the h-v coupling, tilt rate, sway (stepper)
-        self._m_tilt = 0.0
-        self._m_sway = 1.0
-        self._stepper = False  # the score went below stepper_max_score and has not reached the exit since
+        # running means over walking windows of the h-v coupling, tilt rate, sway (stepper), and whether the
+        # score went below stepper_max_score and has not reached the exit since
+        self._m_xc, self._m_tilt, self._m_sway, self._stepper = 1.0, 0.0, 1.0, False
+        self._last_walking_s = -math.inf  # end of the last walking window (before the stepper test)
 
     def feed(self, t_s: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> list[Hop]:
         """Samples t_s (N,) s, acc (N,3) m/s^2, gyr (N,3) rad/s -> hops decided by this batch."""
@@ -325,6 +328,9 @@ class ActivityClassifier:
             self._m_skew += alpha * (float(skew[i]) - self._m_skew)
             rhythmic = bool(walking[i])
             if walking[i]:
+                if start - self._last_walking_s > p.stepper_forget_s:  # a new bout: no stepper evidence yet
+                    self._m_xc, self._m_tilt, self._m_sway, self._stepper = 1.0, 0.0, 1.0, False
+                self._last_walking_s = end
                 self._m_xc += alpha * (float(xc[i]) - self._m_xc)
                 self._m_tilt += alpha * (float(tilt[i]) - self._m_tilt)
                 self._m_sway += alpha * (float(sway[i]) - self._m_sway)
