@@ -26,8 +26,8 @@ torso IMU at 25 Hz, 5 minutes each) of subjects p1-p4. Subject p5 is held out: p
 
 Simulated: per seed and rate a scenario (a random mounting, micro-motion on, 25 Hz; BMI270 errors by
 default, `--part MPU-6050` for the product's own: its gyro bias, up to 20 deg/s, can mislead the
-uncalibrated fusion that both sources go through here, and its accelerometer's scale errors of up to 2 %
-per axis make |acc| follow the trunk's swing, which the classifier sees) of 1 min sitting, `--minutes` of
+uncalibrated fusion that both sources go through here, and its accelerometer's zero-g offset (up to
+about 50 mg) makes |acc| follow the trunk's swing, which the classifier sees) of 1 min sitting, `--minutes` of
 rowing at the rate (one piece, every other shape parameter drawn from its default range) and 1 min
 sitting; the figures cover the `row` label from 5 s after its start to 5 s before its end (the
 classifier's hops: whose middle lies there).
