@@ -244,3 +244,69 @@ def test_a_foam_roller_is_neither_walking_nor_the_upright() -> None:
             # after the walk, the second session is no walking
             second = [h for h in hops if h.start_s >= rolls[1].start_s + 4 and h.end_s <= rolls[1].end_s]
             assert second and not [h for h in second if h.activity == Activity.WALKING], (position, seed)
+
+
+def _rocking_in_place(seconds: float, cadence_hz: float = 1.6, tilt_rad: float = 0.05, seed: int = 0):
+    """A body bouncing in place at the step rate while the trunk pitches about the sensor's x axis (a small
+    angle tilt_rad at the same rate, a quarter step later): gravity shows in y as g sin(theta); nothing moves
+    horizontally."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * FS)
+    t = np.arange(n) / FS
+    ph = 2 * math.pi * cadence_hz * t
+    theta = tilt_rad * np.sin(ph + 1.0)
+    acc = np.column_stack([np.zeros(n), G * np.sin(theta), G * np.cos(theta) + 3.0 * np.sin(ph)])
+    gyr = np.column_stack([tilt_rad * 2 * math.pi * cadence_hz * np.cos(ph + 1.0), np.zeros(n), np.zeros(n)])
+    return t, acc + rng.normal(0, 0.02, (n, 3)), gyr + rng.normal(0, 0.003, (n, 3))
+
+
+def test_a_stepper_whose_sway_is_the_trunks_tilt_is_not_walking() -> None:
+    """On a stair stepper the body rises and sinks in place: the horizontal acceleration it shows is gravity
+    seen by a rocking trunk, locked to the bounce (coupling near 1, which the coupling rule alone lets
+    through). With the tilt taken out, nothing moves horizontally: active, no steps. The same bounce with a
+    forward push-off per step (the `walk` signal) stays walking."""
+    t, acc, gyr = _rocking_in_place(60.0)
+    hops = classify(t, acc, gyr)
+    late = [h for h in hops if h.start_s >= 20.0]  # the 8 s running means need a few time constants
+    assert late and not [h for h in late if h.activity == Activity.WALKING]
+    assert sum(h.steps for h in late) == 0.0
+    assert all(h.activity == Activity.WALKING for h in classify(*signal("walk", 60.0)) if h.start_s >= 2.0)
+
+
+def test_sway_removes_the_tilt_and_measures_horizontal_velocity() -> None:
+    """_sway: horizontal over vertical velocity swing. Pure rocking (gravity projected by the tilt) gives
+    about 0; a horizontal acceleration of the vertical one's amplitude at the same rate gives about 1; at
+    twice the rate, about 0.5 (velocity = acceleration / (2 pi f))."""
+    from monitor.detect.activity import _sway
+
+    def sway(acc: np.ndarray, gyr: np.ndarray) -> float:
+        a, g = acc.T[None][..., :200], gyr.T[None][..., :200]  # one 4 s window at 50 Hz
+        up = a.mean(axis=2) / np.linalg.norm(a.mean(axis=2), axis=1, keepdims=True)
+        v = np.einsum("nkw,nk->nw", a, up)
+        hor = a - np.einsum("nw,nk->nkw", v, up)
+        return float(_sway(hor - hor.mean(axis=2, keepdims=True), g - g.mean(axis=2, keepdims=True), up,
+                           v - v.mean(axis=1, keepdims=True), FS)[0])
+
+    _, acc, gyr = _rocking_in_place(4.0, cadence_hz=1.5)
+    assert sway(acc, gyr) < 0.1
+    t = np.arange(200) / FS
+    for f_h, expect in ((1.5, 1.0), (3.0, 0.5)):
+        acc = np.column_stack([2.0 * np.sin(2 * math.pi * f_h * t), np.zeros(200), G + 2.0 * np.sin(3 * math.pi * t)])
+        assert sway(acc, np.zeros((200, 3))) == pytest.approx(expect, rel=0.1)
+
+
+def test_the_stepper_evidence_is_forgotten_between_bouts() -> None:
+    """The stepper's running means move only on walking windows: without a reset, a stepper (or a rowing
+    session's few "steps") would still be in them at the next walk an hour later, and its first hops would
+    be `active`. After stepper_forget_s without walking they start again from walking's values."""
+    t1, a1, g1 = _rocking_in_place(60.0)
+    theta = 0.1 * np.sin(math.pi * 1.6 * t1)  # the trunk rocks at the stride rate: not locked to the bounce
+    a1[:, 1] = G * np.sin(theta)
+    g1[:, 0] = 0.1 * math.pi * 1.6 * np.cos(math.pi * 1.6 * t1)
+    t2, a2, g2 = signal("still", 360.0, t0=60.0)
+    t3, a3, g3 = signal("walk", 20.0, t0=420.0)
+    hops = classify(np.concatenate((t1, t2, t3)), np.concatenate((a1, a2, a3)), np.concatenate((g1, g2, g3)))
+    stepping = [h for h in hops if 20.0 <= h.start_s < 60.0]
+    assert stepping and all(h.activity == Activity.ACTIVE for h in stepping)
+    walk = [h for h in hops if 421.0 <= h.start_s < 436.0]
+    assert walk and all(h.activity == Activity.WALKING for h in walk), [h.activity for h in walk]

@@ -24,14 +24,24 @@ rules hold at 25 Hz as at 400 Hz. Per window, with a = |acc| (m/s^2, orientation
                      there is no heel strike (walking and stairs: vertical skewness about 0.4-1.3, sharp
                      upward peaks), and the arms on the handles turn the trunk (yaw spread 0.7-1.4 rad/s
                      against 0.2-0.6 walking, DSADS p1-p4). Such windows are `active`, with no steps.
-    stepper      <=> walking, but over the walking windows of the last ~machine_tau_s the horizontal
-                     acceleration is hardly locked to the vertical one (c = max over both horizontal
-                     principal axes and lags of +-0.24 s of |xcorr(h, v)| < stepper_max_xcorr) while the trunk
-                     tilts (largest principal spread of the horizontal rotation rate >= stepper_tilt_rad_s):
-                     a stair stepper. Walking and stairs go somewhere, so each step's braking and push-off
-                     are tied to its vertical bounce (c 0.55-0.9 per 4 s window, DSADS p1-p4); on the stepper
-                     the body rises and sinks in place (c 0.30-0.61) and the trunk rocks on the handles.
-                     `active`, no steps.
+    stepper      <=> walking, but over the walking windows of the last ~machine_tau_s (running means)
+                         c^2 * sway / tilt < stepper_max_score   (until it reaches stepper_exit_score)
+                     or  c < stepper_max_xcorr and tilt >= stepper_tilt_rad_s,
+                     with c = max over both horizontal principal axes and lags of +-0.24 s of |xcorr(h, v)|,
+                     tilt = largest principal spread of the horizontal rotation rate (rad/s), and
+                     sway = horizontal over vertical velocity swing (0.7-6 Hz) once the gravity that the
+                     trunk's tilt shows in the horizontal acceleration (-phi x g, phi the integrated rotation
+                     rate) is taken out. A stair stepper: stairs' step rhythm, but nobody goes anywhere.
+                     Walking and stairs do, so each step's braking and push-off are tied to its vertical
+                     bounce (c high) and the body's horizontal velocity swings per step about as much as its
+                     vertical one (per-subject median sway 0.66-1.14; stairs down 0.44-0.68); on the stepper
+                     the body rises and sinks in place (c lower, sway 0.34-0.58), and what horizontal
+                     acceleration it shows is largely the trunk rocking on the handles (tilt high: stairs
+                     down, which also move little horizontally, rock less).
+                     No one of the three separates all four DSADS development subjects; the score does
+                     (p1-p4 per-subject medians: steppers 0.10-0.33; walking, treadmills flat and inclined,
+                     stairs up and down never below 0.397, medians 0.59-3.1; the coupling counts squared,
+                     the exponents chosen on p1-p4 for the widest gap). `active`, no steps.
     lying        <=> neither, and the window's gravity direction is >= lying_deg from upright, for lying_s
     not_worn     <=> spread < worn_gyr_rad_s and the gravity direction within worn_drift_deg, for worn_s
     sedentary    otherwise (sitting or standing still; a 6-axis IMU on the back can not tell the two apart)
@@ -95,8 +105,15 @@ class ActivityParams:
     machine_yaw_rad_s: float = 0.6  #: trunk yaw rate spread (about the vertical) of an elliptical, rad/s
     machine_max_skew: float = 0.5  #: ... with vertical acceleration this symmetric (no heel strikes)
     machine_tau_s: float = 8.0  #: ... both averaged over this time constant: then walking is active, s
-    stepper_max_xcorr: float = 0.5  #: horizontal-vertical acceleration coupling below this (walking 0.55-0.9) ...
-    stepper_tilt_rad_s: float = 0.3  #: ... with this trunk tilt-rate spread: a stepper (averages over walking)
+    #: a stepper when coupling^2 x sway / tilt rate (rad/s), each averaged over walking windows, is below this
+    #: (DSADS p1-p4: steppers' medians 0.10-0.33, walking, treadmills and stairs never below 0.397)
+    stepper_max_score: float = 0.35
+    stepper_exit_score: float = 0.5  #: ... and stays one until the score reaches this (hysteresis)
+    stepper_max_xcorr: float = 0.5  #: also a stepper: coupling below this (walking 0.55-0.9) ...
+    stepper_tilt_rad_s: float = 0.3  #: ... with this trunk tilt-rate spread (both averaged over walking)
+    #: after this long without a walking window the stepper's running means start again from walking's (a
+    #: rowing session's few "steps" must not make the next walk, an hour later, a stepper)
+    stepper_forget_s: float = 300.0
 
     def __post_init__(self) -> None:
         if not (0 < self.hop_s <= self.window_s):
@@ -133,11 +150,12 @@ def _autocorr(x: np.ndarray, max_lag: int) -> np.ndarray:
     return ac / np.maximum(ac[:, :1], 1e-12) * (w / (w - np.arange(max_lag + 1)))
 
 
-def _stepper_features(acc: np.ndarray, g: np.ndarray, up: np.ndarray, v: np.ndarray, max_lag: int
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def _stepper_features(acc: np.ndarray, g: np.ndarray, up: np.ndarray, v: np.ndarray, max_lag: int, fs: float
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per window (acc (n,3,w), g (n,3,w) zero-mean, up (n,3), v (n,w) zero-mean vertical acceleration):
     the largest |normalised cross-correlation| of v with either horizontal principal axis of the
-    acceleration within +-max_lag samples, and the largest principal spread of the horizontal rotation rate."""
+    acceleration within +-max_lag samples, the largest principal spread of the horizontal rotation rate, and
+    the horizontal velocity swing over the vertical one (`sway`, below; fs the sample rate, Hz)."""
     w = v.shape[1]
     hor = acc - np.einsum("nw,nk->nkw", np.einsum("nkw,nk->nw", acc, up), up)
     hor = hor - hor.mean(axis=2, keepdims=True)
@@ -154,7 +172,32 @@ def _stepper_features(acc: np.ndarray, g: np.ndarray, up: np.ndarray, v: np.ndar
         xc = np.maximum(xc, np.abs(prod.mean(axis=2)).max(axis=1))
     gh = g - np.einsum("nw,nk->nkw", np.einsum("nkw,nk->nw", g, up), up)
     tilt = np.sqrt(np.maximum(np.linalg.eigvalsh(np.einsum("nkw,njw->nkj", gh, gh) / w)[:, -1], 0.0))
-    return xc, tilt
+    return xc, tilt, _sway(hor, g, up, v, fs)
+
+
+def _sway(hor: np.ndarray, g: np.ndarray, up: np.ndarray, v: np.ndarray, fs: float) -> np.ndarray:
+    """Horizontal over vertical velocity swing of the trunk (0.7-6 Hz), the trunk's tilt taken out.
+
+    A tilt of the trunk by a small angle phi (the integral of the rotation rate) shows gravity in the
+    horizontal acceleration as -phi x g: that is the trunk rocking, not the body moving, so it is removed
+    first (phi from the rotation rate band-passed 0.5-6 Hz). What is left, integrated once over 0.7-6 Hz
+    (Hann window), is the body's horizontal velocity swing; the same for the vertical acceleration gives the
+    bounce's. hor (n,3,w) zero-mean horizontal acceleration, g (n,3,w) zero-mean rotation rate."""
+    w = v.shape[1]
+    f = np.fft.rfftfreq(w, 1.0 / fs)
+    jw = np.where(f > 0, 2j * np.pi * f, 1.0)
+    phi = np.fft.irfft(np.where((f >= 0.5) & (f <= 6.0), np.fft.rfft(g, axis=2) / jw, 0.0), n=w, axis=2)
+    leak = -np.cross(phi, 9.81 * up[:, :, None], axisa=1, axisb=1, axisc=1)
+    leak -= np.einsum("nw,nk->nkw", np.einsum("nkw,nk->nw", leak, up), up)
+    a_h = np.fft.irfft(np.where((f >= 0.5) & (f <= 6.0), np.fft.rfft(hor, axis=2), 0.0), n=w, axis=2) - leak
+    hann = np.hanning(w)
+    band = (f >= 0.7) & (f <= 6.0)
+
+    def swing(x: np.ndarray) -> np.ndarray:  # sum over the leading axes of the band's |velocity|^2
+        y = np.fft.rfft((x - x.mean(axis=-1, keepdims=True)) * hann, axis=-1)[..., band] / jw[band]
+        return (y.real**2 + y.imag**2).reshape(len(x), -1).sum(axis=1)
+
+    return np.sqrt(swing(a_h) / np.maximum(swing(v), 1e-12))
 
 
 class ActivityClassifier:
@@ -179,8 +222,10 @@ class ActivityClassifier:
         self._quiet_up = np.zeros(3)  # its gravity direction
         self._m_yaw = 0.0  # running means of the yaw spread and vertical skewness (machine exercise)
         self._m_skew = 1.0
-        self._m_xc = 1.0  # running means over walking windows of the h-v coupling and tilt rate (stepper)
-        self._m_tilt = 0.0
+        # running means over walking windows of the h-v coupling, tilt rate, sway (stepper), and whether the
+        # score went below stepper_max_score and has not reached the exit since
+        self._m_xc, self._m_tilt, self._m_sway, self._stepper = 1.0, 0.0, 1.0, False
+        self._last_walking_s = -math.inf  # end of the last walking window (before the stepper test)
 
     def feed(self, t_s: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> list[Hop]:
         """Samples t_s (N,) s, acc (N,3) m/s^2, gyr (N,3) rad/s -> hops decided by this batch."""
@@ -263,9 +308,9 @@ class ActivityClassifier:
             & (std_a >= p.min_step_acc_m_s2)
             & (std_a < p.max_step_acc_m_s2)
         )
-        xc, tilt = np.zeros(len(v)), np.zeros(len(v))  # the stepper test looks at walking windows only
+        xc, tilt, sway = np.zeros(len(v)), np.zeros(len(v)), np.zeros(len(v))  # for walking windows only
         if (iw := np.flatnonzero(walking)).size:
-            xc[iw], tilt[iw] = _stepper_features(acc[iw], g[iw], up[iw], v[iw], int(round(0.24 * fs)))
+            xc[iw], tilt[iw], sway[iw] = _stepper_features(acc[iw], g[iw], up[iw], v[iw], int(round(0.24 * fs)), fs)
         active = ~walking & (
             (std_a >= p.active_acc_m_s2)
             | (spread >= p.active_gyr_rad_s)
@@ -283,11 +328,20 @@ class ActivityClassifier:
             self._m_skew += alpha * (float(skew[i]) - self._m_skew)
             rhythmic = bool(walking[i])
             if walking[i]:
+                if start - self._last_walking_s > p.stepper_forget_s:  # a new bout: no stepper evidence yet
+                    self._m_xc, self._m_tilt, self._m_sway, self._stepper = 1.0, 0.0, 1.0, False
+                self._last_walking_s = end
                 self._m_xc += alpha * (float(xc[i]) - self._m_xc)
                 self._m_tilt += alpha * (float(tilt[i]) - self._m_tilt)
+                self._m_sway += alpha * (float(sway[i]) - self._m_sway)
+                score = self._m_xc**2 * self._m_sway / max(self._m_tilt, 1e-6)
+                if score < p.stepper_max_score or score >= p.stepper_exit_score:
+                    self._stepper = score < p.stepper_max_score
+                if self._m_xc < p.stepper_max_xcorr and self._m_tilt >= p.stepper_tilt_rad_s:
+                    self._stepper = True  # hardly coupled while the trunk rocks: a stepper whatever the sway
             if walking[i] and self._m_yaw >= p.machine_yaw_rad_s and self._m_skew < p.machine_max_skew:
                 walking[i], active[i] = False, True  # a cross trainer: active, no steps
-            if walking[i] and self._m_xc < p.stepper_max_xcorr and self._m_tilt >= p.stepper_tilt_rad_s:
+            if walking[i] and self._stepper:
                 walking[i], active[i] = False, True  # a stair stepper: active, no steps
             if walking[i] and self._tilted(up[i]):
                 walking[i], active[i] = False, True  # nobody walks with the trunk past lying_deg: a foam roller

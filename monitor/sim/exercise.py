@@ -3,18 +3,33 @@
 Rowing (`do = "row"`), seated on the machine. Each stroke starts at the catch (trunk flexed forward to
 `catch_deg`, seat forward by half the slide) and is made of
 
-- the drive, `drive_s` long: the seat slides back by `slide_m` over the first 80 % of it while the trunk
-  swings from the catch to the layback (`-layback_deg`) over the whole of it, and a lopsided rower leans
-  to one side (`lean_deg`, + right) and back in a smooth bump over the drive;
-- the recovery, the rest of the stroke period 60 / rate: the trunk swings back over to the catch angle in
-  its first half (body over), then the seat slides forward over the rest of it.
+- the drive, `drive_s` long: the seat slides back by `slide_m` and the trunk swings from the catch to the
+  layback (`-layback_deg`), both over the whole of it, and a lopsided rower leans to one side (`lean_deg`,
+  + right) and back in a smooth bump over the drive;
+- the recovery, the rest of the stroke period 60 / rate: the trunk swings back over to the catch angle over
+  its first `_BODY_OVER` (body over), and the seat slides forward from `_SLIDE_FROM` of it to its end (the
+  slide starts while the body is still coming over, as on a real machine).
 
 All movements are minimum-jerk ramps (see `motion`), so the seat's acceleration at the lever arm and the
-trunk's rates follow exactly. A session is a warm-up at `warmup_rate_spm`, then `pieces` pieces at
-`rate_spm` separated by rests (`rest_s`) sitting upright on the machine; every stroke period varies by a
-few percent. Ground truth: a `row` label from the first catch to the end of the last recovery (strokes,
-mean stroke rate = 60 * strokes / stroking time, trunk range, drive/recovery ratio and the lean asymmetry),
-and a `row_stroke` label per drive (catch to finish).
+trunk's rates follow exactly. The timing is set by real rowing (DSADS activity 17, subjects p1-p4,
+bench/row_realism.py): there the trunk's horizontal acceleration (1.25-2.80 m/s^2 rms) lies mostly at the
+stroke frequency, while a seat that slid over 80 % of a 0.75-0.95 s drive and the last half of the
+recovery, with the trunk coming over in the first half, gave 2.6-6.2 m/s^2 (18-30 spm), most of it in the
+harmonics; the drive (the trunk's swing back, as the detector measures it) took 0.83-1.25 s there.
+The machine vibrates while a piece is rowed (the seat rolling on its rail, the chain and the flywheel): in
+DSADS 40-59 % of the variance of |acc| lies at 5-12.5 Hz, 0.6-0.9 m/s^2 rms horizontally and 0.4-0.8
+vertically. It is modelled as `_VIB_WAVES` phase-modulated waves (5.5-11.5 Hz, each sweeping +-1.5-3 Hz,
+so the vibration has no rhythm of its own at a step's lag) per axis on the pelvis (fore-aft and vertical),
+of total rms `vibration_ms2`, over each piece; its parameters come from a stream of their own (a jumped
+copy of the scenario's generator), so every other draw of a day stays as it was. Each catch also jolts the
+trunk as the chain takes up: a quick fore-aft excursion out and back (0.06-0.1 s each way, peak acceleration
+`catch_jolt_ms2`). Still off (bench/row_realism.py): at 30 spm the trunk keeps 3.3-4.1 m/s^2 of horizontal
+acceleration and 12-39 % of |acc| at 5-12.5 Hz, more and less than any real recording (to 27.5 spm).
+A session is a warm-up at `warmup_rate_spm`, then `pieces` pieces at `rate_spm` separated by rests
+(`rest_s`) sitting upright on the machine; every stroke period varies by a few percent. Ground truth: a
+`row` label from the first catch to the end of the last recovery (strokes, mean stroke rate = 60 * strokes
+/ stroking time, trunk range, drive/recovery ratio and the lean asymmetry), and a `row_stroke` label per
+drive (catch to finish).
 
 The lean asymmetry's definition (shared with the detector, monitor.detect.rowing): the mean lean during
 the core of the drive, where the trunk swings back at more than half its peak rate. For a min-jerk swing
@@ -31,7 +46,7 @@ lies down the same way and stays still (breathing and sway only), the negative a
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -44,8 +59,12 @@ if TYPE_CHECKING:
     from monitor.sim.timeline import Builder
 
 _D = math.pi / 180
-_DRIVE_SEAT = 0.8  #: share of the drive over which the seat slides back
-_BODY_OVER = 0.5  #: share of the recovery over which the trunk swings back over to the catch
+_BODY_OVER = 0.7  #: share of the recovery over which the trunk swings back over to the catch
+_SLIDE_FROM = 0.3  #: share of the recovery after which the seat slides forward (to its end)
+_VIB_WAVES = 3  #: vibration waves per axis
+_VIB_HZ = (5.5, 11.5)  #: their centre frequencies, Hz
+_JOLT_S = (0.06, 0.1)  #: the catch's jolt: each way, s
+_MJ_PEAK = 10 / math.sqrt(3)  #: peak acceleration of a minimum-jerk move of 1 m over 1 s, m/s^2
 _GET_READY_S = 2.0  #: from sitting upright to the catch (or back), s
 
 
@@ -61,29 +80,63 @@ def _core_mean() -> float:
 _CORE_MEAN = _core_mean()
 
 
+class _Machine(NamedTuple):
+    """What the machine adds to one session (see the module docstring)."""
+
+    #: (channel, displacement amplitude m, centre Hz, phase rad, phase modulation depth rad, its frequency Hz)
+    waves: list[tuple[Ch, float, float, float, float, float]]
+    jolt_m: float  #: the catch's jolt: the trunk's quick fore-aft excursion, m (0: none)
+    jolt_s: float  #: ... each way, s
+
+
+def _draw(rng: np.random.Generator, v: Value) -> float:
+    return float(rng.uniform(*v)) if isinstance(v, tuple) else float(v)
+
+
+def _machine(b: Builder, p: dict[str, Value]) -> _Machine:
+    """The machine's vibration and catch for one session, from a stream of its own (see the docstring)."""
+    rng = np.random.Generator(b.rng.bit_generator.jumped(3))  # type: ignore[attr-defined]  # PCG64
+    total = _draw(rng, p["vibration_ms2"])
+    vertical = rng.uniform(0.25, 0.55)  #: the vertical share of the power
+    out = []
+    for ch, share in ((Ch.PZ, vertical), (Ch.PX, 1.0 - vertical)):
+        acc_amp = total * math.sqrt(2.0 * share / _VIB_WAVES)  # each wave's acceleration amplitude, m/s^2
+        for _ in range(_VIB_WAVES):
+            f, f_m = rng.uniform(*_VIB_HZ), rng.uniform(0.3, 1.2)
+            out.append((ch, acc_amp / (2 * math.pi * f) ** 2, f, rng.uniform(0, 2 * math.pi),
+                        rng.uniform(1.5, 3.0) / f_m, f_m))
+    jolt_s = rng.uniform(*_JOLT_S)
+    return _Machine(out, _draw(rng, p["catch_jolt_ms2"]) * jolt_s**2 / _MJ_PEAK, jolt_s)
+
+
 def _piece(b: Builder, t_end: float, rate_spm: float, shape: dict[str, float],
-           strokes: list[tuple[float, float, float]]) -> None:
+           strokes: list[tuple[float, float, float]], machine: _Machine) -> None:
     """Strokes at `rate_spm` from b.t until the next would end after t_end; appended to `strokes`."""
     catch, layback, slide, drive_s, lean = (shape[k] for k in ("catch", "layback", "slide", "drive", "lean"))
     b.ramp(Ch.FLEX, catch, b.t, _GET_READY_S)
     b.ramp(Ch.PX, slide / 2, b.t, _GET_READY_S)
     b.ramp(Ch.LEAN, 0.0, b.t, _GET_READY_S)
-    t = b.t + _GET_READY_S
+    t = t_first = b.t + _GET_READY_S
     period = 60.0 / rate_spm * (1.0 + b.draw((-0.03, 0.03)))
     while t + period + _GET_READY_S <= t_end:
         drive = min(drive_s, 0.6 * period)
         rec = period - drive
-        b.ramp(Ch.PX, -slide / 2, t, _DRIVE_SEAT * drive)
+        b.ramp(Ch.PX, -slide / 2, t, drive)
+        if machine.jolt_m:  # the catch: the trunk jerked back as the chain takes up, and let go
+            b.ramps += [(int(Ch.PX), t, machine.jolt_s, -machine.jolt_m),
+                        (int(Ch.PX), t + machine.jolt_s, machine.jolt_s, machine.jolt_m)]
         b.ramp(Ch.FLEX, -layback, t, drive)
         if lean:
             b.ramp(Ch.LEAN, lean, t, drive / 2)
             b.ramp(Ch.LEAN, 0.0, t + drive / 2, drive / 2)
         b.ramp(Ch.FLEX, catch, t + drive, _BODY_OVER * rec)
-        b.ramp(Ch.PX, slide / 2, t + drive + _BODY_OVER * rec, (1 - _BODY_OVER) * rec)
+        b.ramp(Ch.PX, slide / 2, t + drive + _SLIDE_FROM * rec, (1 - _SLIDE_FROM) * rec)
         b.labels.append(Label("row_stroke", t, t + drive, peak_deg=abs(lean) / _D, side=_side(lean)))
         strokes.append((t, drive, period))
         t += period
         period = 60.0 / rate_spm * (1.0 + b.draw((-0.03, 0.03)))
+    for ch, amp, f, phase, m, f_m in machine.waves:
+        b.wave(ch, t_first, t, 1.0, amp, f, phase, (m, f_m, phase))
     b.ramp(Ch.FLEX, 0.0, t, _GET_READY_S)
     b.ramp(Ch.PX, 0.0, t, _GET_READY_S)
     b.t = t + _GET_READY_S
@@ -107,12 +160,13 @@ def do_row(b: Builder, seg: Segment, p: dict[str, Value]) -> None:
     warm_s, warm_rate = b.draw(p["warmup_s"]), b.draw(p["warmup_rate_spm"])
     pieces = int(b.draw(p["pieces"]))
     rests = [b.draw(p["rest_s"]) for _ in range(pieces - 1)]
+    machine = _machine(b, p)
     strokes: list[tuple[float, float, float]] = []
     if warm_s >= 20.0:
-        _piece(b, min(t1, b.t + warm_s), warm_rate, shape, strokes)
+        _piece(b, min(t1, b.t + warm_s), warm_rate, shape, strokes, machine)
     work = max(0.0, t1 - b.t - sum(rests)) / pieces
     for i in range(pieces):
-        _piece(b, min(t1, b.t + work), rate, shape, strokes)
+        _piece(b, min(t1, b.t + work), rate, shape, strokes, machine)
         if i < len(rests):
             b.t = min(t1, b.t + rests[i])
     if strokes:

@@ -77,8 +77,7 @@ def _exercises(seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     before: list[dict[str, Any]] = []
     after: list[dict[str, Any]] = []
     if rng.random() < 0.4:
-        row: dict[str, Any] = {"do": "row", "minutes": _r(rng, 6, 20), "rate_spm": _r(rng, 18, 30),
-                               "drive_s": [0.7, 0.95]}
+        row: dict[str, Any] = {"do": "row", "minutes": _r(rng, 6, 20), "rate_spm": _r(rng, 18, 30)}
         if rng.random() < 0.5:
             row |= {"warmup_s": _r(rng, 60, 180, 0), "warmup_rate_spm": _r(rng, 16, 20)}
         if rng.random() < 0.4:
