@@ -9,8 +9,11 @@ batches with the offline alert policy (no work hours), exactly as `posture analy
 
 Truth, from the simulator's labels and exact angles, with the same rules:
 - lean episodes: the hysteresis detector on the TRUE lean angle, judged where the true activity is not
-  walking, lying or not worn (random days hold those: monitor.sim.randomday), nor with the trunk tilted
-  past the lying angle (lean is undefined there: foam rolling on a side). A detected episode matches
+  walking, lying or not worn (random days hold those: monitor.sim.randomday), nor inside an exercise
+  session (a `row` or `foam_roll` label: a rower's trunk swings past 20 deg at every catch, which is not
+  a slouch, and would otherwise carry a slouch that ends as the rowing begins on to the session's end), nor
+  with the trunk tilted past the lying angle (lean is undefined there: foam rolling on a side). Slouch
+  episodes the same way, on the TRUE flexion, lying angle aside. A detected episode matches
   a true one when the side is the same and it overlaps at least half of the true episode (each detection
   matches at most one). F1 over all seeds.
 - sedentary alerts: the SedentaryTracker fed the TRUE activity in 1 s hops (walk/active = movement), each
@@ -46,6 +49,8 @@ from monitor.pipeline.config import PipelineConfig  # noqa: E402
 from monitor.pipeline.core import Pipeline  # noqa: E402
 from monitor.sim import Simulator, builtin_scenario, random_day  # noqa: E402
 from monitor.sim.labels import Activity as SimActivity  # noqa: E402
+from monitor.sim.labels import Label  # noqa: E402
+from monitor.sim.simulator import SimChunk  # noqa: E402
 
 _SIM_TO_ACT = {
     SimActivity.SIT: Activity.SEDENTARY,
@@ -149,6 +154,36 @@ def truth_sedentary(t: np.ndarray, act: np.ndarray) -> list[float]:
     return [d.t_s for d in due]
 
 
+#: label kinds of exercise sessions, where the truth judges no posture (see the module docstring)
+EXERCISE_KINDS = ("row", "foam_roll")
+
+
+def judged(truth: SimChunk, labels: list[Label]) -> np.ndarray:
+    """Samples where the truth judges posture: not walking, lying or not worn, and no exercise session."""
+    ok = ~np.isin(truth.activity, (SimActivity.WALK, SimActivity.LIE, SimActivity.NOT_WORN))
+    for lb in labels:
+        if lb.kind in EXERCISE_KINDS:
+            i0, i1 = np.searchsorted(truth.t_s, (lb.start_s, lb.end_s), side="left")
+            ok[i0:i1] = False
+    return ok
+
+
+def true_episodes(truth: SimChunk, labels: list[Label], p: PipelineConfig) -> tuple[list, list]:
+    """(lean, flexion) episodes of the exact angles, as (start_s, end_s, side) with side "" for flexion."""
+    t = truth.t_s
+    ok = judged(truth, labels)
+    # lean is undefined near horizontal (on a foam roller on one side): not judged past the lying angle
+    upright = np.cos(np.radians(truth.lean_deg)) * np.cos(np.radians(truth.flexion_deg)) >= np.cos(
+        np.radians(p.activity.lying_deg))
+    lean = [
+        (e.start_s, e.end_s, side)
+        for x, side in ((truth.lean_deg, "right"), (-truth.lean_deg, "left"))
+        for e in truth_episodes(t, x, ok & upright, HysteresisDetector(p.lean))
+    ]
+    flex = [(e.start_s, e.end_s, "") for e in truth_episodes(t, truth.flexion_deg, ok, HysteresisDetector(p.flexion))]
+    return lean, flex
+
+
 def profile_from_labels(sim: Simulator, ch_t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> Profile:
     neutral = next(lb for lb in sim.labels if lb.kind == "calibration_neutral")
     bend = next(lb for lb in sim.labels if lb.kind == "calibration_bend")
@@ -163,21 +198,7 @@ def one_day(seed: int, hours: float, odr: float) -> dict:
     events, busy = run_pipeline(sim, profile)
     truth = sim.run()
     t = truth.t_s
-    # judged as the pipeline judges: not while walking, lying or with the sensor off the body
-    notwalk = ~np.isin(truth.activity, (SimActivity.WALK, SimActivity.LIE, SimActivity.NOT_WORN))
-    p = PipelineConfig()
-    # lean is undefined near horizontal (on a foam roller on one side): not judged past the lying angle
-    upright = np.cos(np.radians(truth.lean_deg)) * np.cos(np.radians(truth.flexion_deg)) >= np.cos(
-        np.radians(p.activity.lying_deg))
-    true_lean = [
-        (e.start_s, e.end_s, side)
-        for x, side in ((truth.lean_deg, "right"), (-truth.lean_deg, "left"))
-        for e in truth_episodes(t, x, notwalk & upright, HysteresisDetector(p.lean))
-    ]
-    true_flex = [
-        (e.start_s, e.end_s, "")
-        for e in truth_episodes(t, truth.flexion_deg, notwalk, HysteresisDetector(p.flexion))
-    ]
+    true_lean, true_flex = true_episodes(truth, sim.labels, PipelineConfig())
     got_lean = [(e.start_s, e.end_s, e.side) for e in events if isinstance(e, LeanEpisode)]
     got_flex = [(e.start_s, e.end_s, "") for e in events if isinstance(e, FlexionEpisode)]
     due = truth_sedentary(t, truth.activity)
