@@ -5,7 +5,13 @@
 Theory of operation. Gravity gives two directions, which fix a rotation:
 
 1. Neutral: the wearer sits or stands upright and still. The mean specific force points up, so in the
-   sensor frame  z_s = u_n = normalize(mean(acc_neutral))  is the body z axis.
+   sensor frame  z_s = u_n = normalize(mean(acc_neutral))  is the body z axis. Held still, its length is
+   g: what it reads beyond that, up_offset = |mean(acc_neutral)| - g, is the accelerometer's own error
+   along u_n (zero-g offset and scale; an MPU-6050's offset alone may be 50-80 mg). Left in, it does not
+   move the neutral but shrinks every tilt away from it (offset b along u_n: a tilt theta reads about
+   b/g sin(theta) rad less; seed 5807's 30 deg bend read 28.3 deg, a 21.2 deg slouch 19.9), so
+   a_c = acc - up_offset u_n is what the bend below and the pipeline's angles use (when the profile has
+   no accelerometer calibration of its own).
 2. Forward bend of ~30 deg, held. The up-vector seen by the sensor moves away from the body's forward
    direction (bending forward tips the trunk's z toward earth-forward, so earth-up tilts toward body -x):
        x_s = normalize(-(u_b - (u_b . u_n) u_n)),   y_s = z_s x x_s
@@ -40,7 +46,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from calibration.accel import utc_now_iso
+from calibration.accel import G, utc_now_iso
 from calibration.errors import (
     BendTooSmallError,
     MountingError,
@@ -78,6 +84,15 @@ class Mounting:
     path_deviation_deg: float  #: largest sideways distance of the tilt path from the bend plane, deg
     axis_off_deg: float  #: gyro rotation axis vs body left-right during the bend, deg (NaN: not measured)
     measured_at: str = field(default_factory=utc_now_iso)  #: ISO 8601 UTC
+    #: |mean(acc_neutral)| - g: the accelerometer's error along neutral_up_s (offset and scale), m/s^2;
+    #: acc - up_offset_m_s2 * neutral_up_s is what the angles use (see the module docstring)
+    up_offset_m_s2: float = 0.0
+
+    def corrected(self, acc: np.ndarray) -> np.ndarray:
+        """acc (N,3) m/s^2 with the error along neutral up taken out: acc - up_offset_m_s2 * neutral_up_s."""
+        if self.up_offset_m_s2 == 0.0:
+            return acc
+        return acc - self.up_offset_m_s2 * np.asarray(self.neutral_up_s, dtype=np.float64)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -134,13 +149,16 @@ def mounting_from_windows(
 ) -> Mounting:
     """R_bs from an upright window and a forward-bend window (raw accel (N,3) m/s^2, gyro rad/s).
 
-    z_s = u_n = normalize(mean(acc_neutral)); x_s = normalize(-(u_b - (u_b . u_n) u_n)); y_s = z_s x x_s;
+    z_s = u_n = normalize(mean(acc_neutral)); up_offset = |mean(acc_neutral)| - g; u_b from the bend's
+    acc - up_offset u_n; x_s = normalize(-(u_b - (u_b . u_n) u_n)); y_s = z_s x x_s;
     R_bs = [x_s; y_s; z_s]. Raises NeutralMotionError, BendTooSmallError, SidewaysBendError.
     """
     p = params
     acc_neutral = _as_acc(acc_neutral, "neutral")
     acc_bend = _as_acc(acc_bend, "bend")
     u_n, motion_deg = neutral_up(acc_neutral, gyr_neutral, p)
+    up_offset = float(np.linalg.norm(acc_neutral.mean(axis=0))) - G
+    acc_bend = acc_bend - up_offset * u_n
 
     dirs = acc_bend / np.linalg.norm(acc_bend, axis=1, keepdims=True)
     tilt = np.arccos(np.clip(dirs @ u_n, -1.0, 1.0))
@@ -185,6 +203,7 @@ def mounting_from_windows(
         path_deviation_deg=path_deg,
         axis_off_deg=axis_deg,
         measured_at=measured_at or utc_now_iso(),
+        up_offset_m_s2=up_offset,
     )
 
 
@@ -203,6 +222,7 @@ def rebaseline_neutral(
     return replace(
         mounting, R_bs=R_bs, neutral_up_s=u_n, neutral_motion_deg=motion_deg,
         measured_at=measured_at or utc_now_iso(),
+        up_offset_m_s2=float(np.linalg.norm(acc_neutral.mean(axis=0))) - G,
     )
 
 

@@ -12,7 +12,8 @@ The file holds `format_version`, `device_id` and up to three tables, each with i
     [gyro]      gyro_bias_rad_s (3), sigma_rad_s (3)
     [accel]     offset_m_s2 (3), scale (3), misalignment (3x3), residual_mg, max_residual_mg,
                 offset_std_mg (3), scale_std (3), n_poses
-    [mounting]  R_bs (3x3), neutral_up_s (3), bend_deg, neutral_motion_deg, path_deviation_deg, axis_off_deg
+    [mounting]  R_bs (3x3), neutral_up_s (3), bend_deg, neutral_motion_deg, path_deviation_deg, axis_off_deg,
+                up_offset_m_s2 (optional, 0 when missing: files written before it)
 
 It is read with the standard library's tomllib and written by the small emitter below (no dependency),
 atomically: a temporary file in the same directory, fsync, then os.replace. A file that can not be read or
@@ -141,7 +142,7 @@ def profile_to_toml(profile: Profile) -> str:
         table("mounting", [
             ("R_bs", m.R_bs), ("neutral_up_s", m.neutral_up_s), ("bend_deg", m.bend_deg),
             ("neutral_motion_deg", m.neutral_motion_deg), ("path_deviation_deg", m.path_deviation_deg),
-            ("axis_off_deg", m.axis_off_deg),
+            ("axis_off_deg", m.axis_off_deg), ("up_offset_m_s2", m.up_offset_m_s2),
         ], m.measured_at)
     return "\n".join(lines) + "\n"
 
@@ -277,6 +278,7 @@ def profile_from_dict(data: dict[str, Any], path: str | Path = "<profile>") -> P
             neutral_motion_deg=m.number("neutral_motion_deg"),
             path_deviation_deg=m.number("path_deviation_deg", allow_nan=True),
             axis_off_deg=m.number("axis_off_deg", allow_nan=True), measured_at=m.when(),
+            up_offset_m_s2=m.number("up_offset_m_s2") if "up_offset_m_s2" in m.data else 0.0,
         )
     return Profile(device_id=device_id, gyro=gyro, accel=accel, mounting=mounting, format_version=version)
 

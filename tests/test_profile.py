@@ -50,7 +50,7 @@ def full_profile(seed: int = 0) -> Profile:
         ),
         mounting=Mounting(
             R_bs=rot, neutral_up_s=rot[2], bend_deg=31.5, neutral_motion_deg=0.4, path_deviation_deg=0.8,
-            axis_off_deg=math.nan, measured_at="2026-11-24T08:10:30Z",
+            axis_off_deg=math.nan, measured_at="2026-11-24T08:10:30Z", up_offset_m_s2=0.37,
         ),
     )
 
@@ -100,6 +100,15 @@ def test_round_trip_and_layout() -> None:
     assert raw["mounting"]["measured_at"].isoformat() == "2026-11-24T08:10:30+00:00"  # a TOML date-time
     assert raw["gyro"]["gyro_bias_rad_s"] == list(profile.gyro.gyro_bias_rad_s)  # type: ignore[union-attr]
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left behind
+
+
+def test_a_mounting_written_before_up_offset_reads_as_none() -> None:
+    path = save_profile(full_profile())
+    text = path.read_text()
+    assert "up_offset_m_s2 = 0.37" in text
+    path.write_text("\n".join(line for line in text.splitlines() if not line.startswith("up_offset_m_s2")))
+    loaded = load_profile(path)
+    assert loaded.mounting is not None and loaded.mounting.up_offset_m_s2 == 0.0
 
 
 def test_partial_profile_and_missing_file() -> None:

@@ -1,6 +1,7 @@
 """The per-device pipeline: raw IMU batches in, monitor.events out.
 
     samples --accel calibration--> --Fusion (rest gyro bias)--> q --R_bs--> lean, flexion (low-passed)
+        (without an accel calibration, the mounting's up_offset: its error along neutral up, taken out)
         `--ActivityClassifier--> hops --WalkTracker, SedentaryTracker, TransitionDetector, StretchDetector
         up direction + acc --SitStandDetector--> transitions between still periods
     angles + hops --HysteresisDetectors (lean right, lean left, flexion)--> episodes, confirmations
@@ -96,6 +97,11 @@ class Pipeline(PipelineSteps):
         self._R_bs: np.ndarray | None = (
             None if mounting is None else np.asarray(mounting.R_bs, dtype=np.float64)
         )
+        # the accelerometer's error along neutral up, measured with the mounting (calibration.mounting): taken
+        # out unless the profile calibrates the accelerometer itself
+        self._up_offset: np.ndarray | None = None
+        if mounting is not None and self._accel is None and getattr(mounting, "up_offset_m_s2", 0.0) != 0.0:
+            self._up_offset = mounting.up_offset_m_s2 * np.asarray(mounting.neutral_up_s, dtype=np.float64)
         self.baseline: AutoBaseline | None = None if self._R_bs is not None else AutoBaseline(c.baseline)
         self._activity = ActivityClassifier(
             c.activity, None if self._R_bs is None else self._R_bs[2]  # body z = upright, sensor frame
@@ -165,6 +171,8 @@ class Pipeline(PipelineSteps):
         gyr = np.asarray(samples.gyr, dtype=np.float64)
         if self._accel is not None:
             acc = self._accel.apply(acc)
+        elif self._up_offset is not None:
+            acc = acc - self._up_offset
         q = self._fusion.update(t, acc, gyr)
         known_before = self.R_bs is not None
         up_s = up_in_sensor(q)  # once per batch: the angles, the baseline and the exercise detectors use it
