@@ -153,3 +153,23 @@ def test_option_errors(recording, tmp_path: Path, capsys, extra: list[str], need
 def test_missing_input(tmp_path: Path, capsys) -> None:
     assert main(["fuse", str(tmp_path / "nope.csv"), "-o", str(tmp_path / "o.csv")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_the_accelerometer_error_along_up_is_taken_out_as_in_the_pipeline(tmp_path: Path) -> None:
+    """An 80 mg offset along the sensor's z (about up here) shrinks every tilt from neutral by about
+    b/g sin(theta) (1.6 deg at 20 deg): the mounting measures it (|mean(acc_neutral)| - g) and `posture fuse`,
+    like the pipeline, takes it out when there is no accelerometer calibration."""
+    scenario = SCENARIO.replace("accel_offset = false", "accel_offset_mg = [0.0, 0.0, 80.0]").replace(
+        'do = "lean"\nside = "right"\ndeg = 15', 'do = "slouch"\ndeg = 22'
+    )
+    s = sim.Simulator(sim.scenario_from_toml(scenario), odr_hz=50, seed=2)
+    c = s.run()
+    path, out = tmp_path / "in.csv", tmp_path / "angles.csv"
+    write_csv(path, c.as_samples())
+    neutral, bend = _windows(s)
+    assert main(["fuse", str(path), "-o", str(out), "--neutral", neutral, "--forward-bend", bend,
+                 "--no-progress"]) == 0
+    _, data = _read(out)
+    held = (c.t_s > c.t_s[-1] - 15.0) & (c.t_s < c.t_s[-1] - 3.0)  # inside the slouch hold
+    assert np.median(c.flexion_deg[held]) > 20.0
+    assert np.median(data[held, 6]) == pytest.approx(np.median(c.flexion_deg[held]), abs=0.7)

@@ -72,22 +72,23 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _setup(args: argparse.Namespace) -> dict[str, Any]:
-    """The mounting (R_bs or None), accelerometer calibration and initial gyro bias from the options."""
+    """The mounting (and its R_bs; None without), accelerometer calibration, initial gyro bias from the options."""
     import numpy as np
 
     from calibration.gyro import BiasEstimate
 
-    setup: dict[str, Any] = {"R_bs": None, "accel": None, "bias": None}
+    setup: dict[str, Any] = {"R_bs": None, "accel": None, "bias": None, "mounting": None}
     if args.neutral is not None:
         from calibration.mounting import mounting_from_recording, parse_window
 
         neutral, bend = parse_window(args.neutral), parse_window(args.forward_bend)
         t_s, acc, gyr = _collect_windows(args.input, [neutral, bend])
-        setup["R_bs"] = mounting_from_recording(t_s, acc, gyr, neutral, bend).R_bs
+        setup["mounting"] = mounting_from_recording(t_s, acc, gyr, neutral, bend)
+        setup["R_bs"] = setup["mounting"].R_bs
     elif args.profile is not None:
         profile = load_profile_with_mounting(args.profile)
         assert profile.mounting is not None
-        setup["R_bs"] = profile.mounting.R_bs
+        setup["mounting"], setup["R_bs"] = profile.mounting, profile.mounting.R_bs
         setup["accel"] = profile.accel
         if profile.gyro is not None:
             sigma = np.full(3, float(profile.gyro.sigma_rad_s))
@@ -137,7 +138,10 @@ def _fuse_file(src: Path, dest: Path, setup: dict[str, Any], show_progress: bool
     ):
         out.write(",".join(cols) + "\n")
         for chunk in iter_csv_chunks(text, CHUNK_ROWS):
-            acc = chunk.acc if setup["accel"] is None else setup["accel"].apply(chunk.acc)
+            if setup["accel"] is not None:
+                acc = setup["accel"].apply(chunk.acc)
+            else:  # as the pipeline: the mounting's error along neutral up taken out (calibration.mounting)
+                acc = chunk.acc if setup["mounting"] is None else setup["mounting"].corrected(chunk.acc)
             q = fusion.update(chunk.t_s, acc, chunk.gyr)
             block = [chunk.t_s[:, None], q]
             if R_bs is not None:
