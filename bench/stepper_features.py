@@ -28,17 +28,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from real_activity import parse_subjects  # noqa: E402
+
 import monitor.detect.activity as activity  # noqa: E402
 from monitor.detect import ActivityClassifier, ActivityParams  # noqa: E402
 from monitor.events import Activity  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "dsads"
 RECORDINGS = {9: "walking", 10: "treadmill", 11: "treadmill 15 deg", 5: "stairs up", 6: "stairs down", 13: "stepper"}
-
-
-def parse_subjects(text: str) -> list[int]:
-    lo, _, hi = text.partition("-")
-    return list(range(int(lo), int(hi or lo) + 1))
 
 
 def features(subject: int, a: int) -> tuple[np.ndarray, float]:
@@ -61,10 +58,10 @@ def features(subject: int, a: int) -> tuple[np.ndarray, float]:
     x = np.concatenate(seen) if seen else np.zeros((0, 3))
     p = ActivityParams()
     alpha = min(1.0, p.hop_s / p.machine_tau_s)
-    m, score = np.array([1.0, 0.0, 1.0]), np.zeros(len(x))  # the classifier's starting means
+    m, score = np.array(activity.STEPPER_START), np.zeros(len(x))  # the classifier's starting means
     for i in range(len(x)):
         m += alpha * (x[i] - m)
-        score[i] = m[0] ** 2 * m[2] / max(m[1], 1e-6)
+        score[i] = activity.stepper_score(*m)
     walking = sum(h.activity == Activity.WALKING for h in hops) / max(len(hops), 1)
     return np.column_stack([x, score]), walking
 

@@ -95,6 +95,11 @@ class Mounting:
         return acc - self.up_offset_m_s2 * np.asarray(self.neutral_up_s, dtype=np.float64)
 
 
+def _up_offset(acc_neutral: np.ndarray) -> float:
+    """|mean(acc_neutral)| - g: the accelerometer's error along neutral up, m/s^2 (module docstring)."""
+    return float(np.linalg.norm(acc_neutral.mean(axis=0))) - G
+
+
 def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v)
 
@@ -157,7 +162,7 @@ def mounting_from_windows(
     acc_neutral = _as_acc(acc_neutral, "neutral")
     acc_bend = _as_acc(acc_bend, "bend")
     u_n, motion_deg = neutral_up(acc_neutral, gyr_neutral, p)
-    up_offset = float(np.linalg.norm(acc_neutral.mean(axis=0))) - G
+    up_offset = _up_offset(acc_neutral)
     acc_bend = acc_bend - up_offset * u_n
 
     dirs = acc_bend / np.linalg.norm(acc_bend, axis=1, keepdims=True)
@@ -222,7 +227,7 @@ def rebaseline_neutral(
     return replace(
         mounting, R_bs=R_bs, neutral_up_s=u_n, neutral_motion_deg=motion_deg,
         measured_at=measured_at or utc_now_iso(),
-        up_offset_m_s2=float(np.linalg.norm(acc_neutral.mean(axis=0))) - G,
+        up_offset_m_s2=_up_offset(acc_neutral),
     )
 
 

@@ -114,6 +114,14 @@ def _datetime(text: str) -> str:
     return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def corrected_acc(acc: np.ndarray, accel: AccelCalibration | None, mounting: Mounting | None) -> np.ndarray:
+    """acc (N,3) m/s^2 with what a profile knows of the accelerometer's errors taken out: its own calibration
+    (`[accel]`) if there is one, else the mounting's error along neutral up (Mounting.corrected)."""
+    if accel is not None:
+        return accel.apply(acc)
+    return acc if mounting is None else mounting.corrected(acc)
+
+
 def profile_to_toml(profile: Profile) -> str:
     """The TOML text of a profile."""
     lines = [

@@ -118,6 +118,7 @@ def _fuse_file(src: Path, dest: Path, setup: dict[str, Any], show_progress: bool
     import numpy as np
 
     from calibration.gyro import GyroBiasTracker
+    from calibration.profile import corrected_acc
     from monitor.imu import iter_csv_chunks
     from monitor.pipeline.angles import trunk_angles_deg
     from monitor.pipeline.fusion import Fusion, FusionParams
@@ -138,10 +139,7 @@ def _fuse_file(src: Path, dest: Path, setup: dict[str, Any], show_progress: bool
     ):
         out.write(",".join(cols) + "\n")
         for chunk in iter_csv_chunks(text, CHUNK_ROWS):
-            if setup["accel"] is not None:
-                acc = setup["accel"].apply(chunk.acc)
-            else:  # as the pipeline: the mounting's error along neutral up taken out (calibration.mounting)
-                acc = chunk.acc if setup["mounting"] is None else setup["mounting"].corrected(chunk.acc)
+            acc = corrected_acc(chunk.acc, setup["accel"], setup["mounting"])  # as the pipeline does
             q = fusion.update(chunk.t_s, acc, chunk.gyr)
             block = [chunk.t_s[:, None], q]
             if R_bs is not None:

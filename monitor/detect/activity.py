@@ -200,6 +200,15 @@ def _sway(hor: np.ndarray, g: np.ndarray, up: np.ndarray, v: np.ndarray, fs: flo
     return np.sqrt(swing(a_h) / np.maximum(swing(v), 1e-12))
 
 
+#: the stepper's running means (h-v coupling, tilt rate rad/s, sway) before any walking window: walking's
+STEPPER_START = (1.0, 0.0, 1.0)
+
+
+def stepper_score(xc: float, tilt: float, sway: float) -> float:
+    """c^2 x sway / tilt rate over the running means: low on a stepper (see the module docstring)."""
+    return xc**2 * sway / max(tilt, 1e-6)
+
+
 class ActivityClassifier:
     """Streaming classifier: `feed` batches of samples, get the hops whose window is complete."""
 
@@ -224,7 +233,7 @@ class ActivityClassifier:
         self._m_skew = 1.0
         # running means over walking windows of the h-v coupling, tilt rate, sway (stepper), and whether the
         # score went below stepper_max_score and has not reached the exit since
-        self._m_xc, self._m_tilt, self._m_sway, self._stepper = 1.0, 0.0, 1.0, False
+        (self._m_xc, self._m_tilt, self._m_sway), self._stepper = STEPPER_START, False
         self._last_walking_s = -math.inf  # end of the last walking window (before the stepper test)
 
     def feed(self, t_s: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> list[Hop]:
@@ -329,12 +338,12 @@ class ActivityClassifier:
             rhythmic = bool(walking[i])
             if walking[i]:
                 if start - self._last_walking_s > p.stepper_forget_s:  # a new bout: no stepper evidence yet
-                    self._m_xc, self._m_tilt, self._m_sway, self._stepper = 1.0, 0.0, 1.0, False
+                    (self._m_xc, self._m_tilt, self._m_sway), self._stepper = STEPPER_START, False
                 self._last_walking_s = end
                 self._m_xc += alpha * (float(xc[i]) - self._m_xc)
                 self._m_tilt += alpha * (float(tilt[i]) - self._m_tilt)
                 self._m_sway += alpha * (float(sway[i]) - self._m_sway)
-                score = self._m_xc**2 * self._m_sway / max(self._m_tilt, 1e-6)
+                score = stepper_score(self._m_xc, self._m_tilt, self._m_sway)
                 if score < p.stepper_max_score or score >= p.stepper_exit_score:
                     self._stepper = score < p.stepper_max_score
                 if self._m_xc < p.stepper_max_xcorr and self._m_tilt >= p.stepper_tilt_rad_s:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from calibration.gyro import BiasEstimate, GyroBiasTracker
+from calibration.profile import corrected_acc
 from monitor.detect.activity import ActivityClassifier
 from monitor.detect.aggregate import Aggregator
 from monitor.detect.baseline import AutoBaseline
@@ -97,11 +98,7 @@ class Pipeline(PipelineSteps):
         self._R_bs: np.ndarray | None = (
             None if mounting is None else np.asarray(mounting.R_bs, dtype=np.float64)
         )
-        # the accelerometer's error along neutral up, measured with the mounting (calibration.mounting): taken
-        # out unless the profile calibrates the accelerometer itself
-        self._up_offset: np.ndarray | None = None
-        if mounting is not None and self._accel is None and getattr(mounting, "up_offset_m_s2", 0.0) != 0.0:
-            self._up_offset = mounting.up_offset_m_s2 * np.asarray(mounting.neutral_up_s, dtype=np.float64)
+        self._mounting = mounting  # its error along neutral up is taken out without an accel calibration
         self.baseline: AutoBaseline | None = None if self._R_bs is not None else AutoBaseline(c.baseline)
         self._activity = ActivityClassifier(
             c.activity, None if self._R_bs is None else self._R_bs[2]  # body z = upright, sensor frame
@@ -169,10 +166,7 @@ class Pipeline(PipelineSteps):
         self.n_samples += len(t)
         acc = np.asarray(samples.acc, dtype=np.float64)
         gyr = np.asarray(samples.gyr, dtype=np.float64)
-        if self._accel is not None:
-            acc = self._accel.apply(acc)
-        elif self._up_offset is not None:
-            acc = acc - self._up_offset
+        acc = corrected_acc(acc, self._accel, self._mounting)
         q = self._fusion.update(t, acc, gyr)
         known_before = self.R_bs is not None
         up_s = up_in_sensor(q)  # once per batch: the angles, the baseline and the exercise detectors use it

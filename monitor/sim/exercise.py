@@ -89,14 +89,10 @@ class _Machine(NamedTuple):
     jolt_s: float  #: ... each way, s
 
 
-def _draw(rng: np.random.Generator, v: Value) -> float:
-    return float(rng.uniform(*v)) if isinstance(v, tuple) else float(v)
-
-
 def _machine(b: Builder, p: dict[str, Value]) -> _Machine:
     """The machine's vibration and catch for one session, from a stream of its own (see the docstring)."""
     rng = np.random.Generator(b.rng.bit_generator.jumped(3))  # type: ignore[attr-defined]  # PCG64
-    total = _draw(rng, p["vibration_ms2"])
+    total = b.draw(p["vibration_ms2"], rng)
     vertical = rng.uniform(0.25, 0.55)  #: the vertical share of the power
     out = []
     for ch, share in ((Ch.PZ, vertical), (Ch.PX, 1.0 - vertical)):
@@ -106,7 +102,7 @@ def _machine(b: Builder, p: dict[str, Value]) -> _Machine:
             out.append((ch, acc_amp / (2 * math.pi * f) ** 2, f, rng.uniform(0, 2 * math.pi),
                         rng.uniform(1.5, 3.0) / f_m, f_m))
     jolt_s = rng.uniform(*_JOLT_S)
-    return _Machine(out, _draw(rng, p["catch_jolt_ms2"]) * jolt_s**2 / _MJ_PEAK, jolt_s)
+    return _Machine(out, b.draw(p["catch_jolt_ms2"], rng) * jolt_s**2 / _MJ_PEAK, jolt_s)
 
 
 def _piece(b: Builder, t_end: float, rate_spm: float, shape: dict[str, float],

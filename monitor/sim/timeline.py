@@ -74,14 +74,16 @@ class Builder:
         self.micro_rng: np.random.Generator | None = None
 
     # -- primitives -------------------------------------------------------------------------------
-    def draw(self, v: Value) -> float:
+    def draw(self, v: Value, rng: np.random.Generator | None = None) -> float:
+        """v, or a draw from its range (from `rng` if given: a stream of its own, else the scenario's)."""
+        rng = self.rng if rng is None else rng
         if isinstance(v, str):
             raise ScenarioError(f"expected a number, got {v!r}", self.where)
         if isinstance(v, tuple):
             lo, hi = v
             if isinstance(lo, int) and isinstance(hi, int):
-                return float(self.rng.integers(lo, hi + 1))
-            return float(self.rng.uniform(lo, hi))
+                return float(rng.integers(lo, hi + 1))
+            return float(rng.uniform(lo, hi))
         return float(v)
 
     def ramp(self, ch: Ch, target: float, t0: float, dur: float) -> None:
